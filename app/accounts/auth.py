@@ -1,0 +1,53 @@
+"""Who is calling: an API key (Authorization: Bearer) or a browser session cookie."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from app.accounts.errors import CrossSiteRequest
+from app.accounts.models import Account
+from app.accounts.service import account_for_api_key, account_for_session
+from app.db import get_db
+from app.errors import Unauthorized
+
+SESSION_COOKIE = "mr_session"
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer mr_...`")
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def _check_same_origin(request: Request) -> None:
+    """Cookie-authenticated writes must come from our own pages (CSRF), judged by Origin or Referer."""
+    if request.method in _SAFE_METHODS:
+        return
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if source is None or urlsplit(source).netloc != request.url.netloc:
+        raise CrossSiteRequest()
+
+
+def current_account(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    session: Annotated[Session, Depends(get_db)],
+) -> Account:
+    """The authenticated account, or 401."""
+    if credentials is not None:
+        account = account_for_api_key(session, credentials.credentials)
+        if account is None:
+            raise Unauthorized("Invalid or revoked API key.")
+        return account
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        account = account_for_session(session, token)
+        if account is not None:
+            _check_same_origin(request)
+            return account
+    raise Unauthorized()
+
+
+CurrentAccount = Annotated[Account, Depends(current_account)]
+DbSession = Annotated[Session, Depends(get_db)]

@@ -1,0 +1,123 @@
+"""The `mindrender` command: serve (embedded all-in-one), api, worker, beat, migrate, models."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from app.config import get_settings
+
+
+def _celery(*args: str) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "workers.celery_app", *args]
+
+
+def _worker_args(queues: str, concurrency: int, with_beat: bool) -> list[str]:
+    settings = get_settings()
+    args = ["worker", "--queues", queues, "--concurrency", str(concurrency), "--loglevel", "INFO"]
+    if with_beat:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        args += ["--beat", "--schedule", str(settings.data_dir / "celerybeat-schedule")]
+    return _celery(*args)
+
+
+def _migrate() -> None:
+    from app.migrate import upgrade_database
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings.resolved_database_url)
+
+
+def _run_api(host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, proxy_headers=True)
+
+
+def cmd_serve(ns: argparse.Namespace) -> int:
+    """API + one worker with embedded beat, on the embedded defaults unless MR_ settings say otherwise."""
+    settings = get_settings()
+    _migrate()
+    worker = subprocess.Popen(_worker_args("gpu,cpu", settings.worker_concurrency, with_beat=True))
+    print(f"Mind Render on http://{ns.host}:{ns.port}  (data in {settings.data_dir})", flush=True)
+    print(
+        f"Try: curl -s -X POST http://{ns.host}:{ns.port}/v1/accounts -H 'content-type: application/json' "
+        '-d \'{"email": "me@example.com", "password": "correct horse"}\'',
+        flush=True,
+    )
+    try:
+        _run_api(ns.host, ns.port)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+    return 0
+
+
+def cmd_api(ns: argparse.Namespace) -> int:
+    _migrate()
+    _run_api(ns.host, ns.port)
+    return 0
+
+
+def cmd_worker(ns: argparse.Namespace) -> int:
+    args = _worker_args(ns.queues, ns.concurrency or get_settings().worker_concurrency, with_beat=False)
+    os.execv(args[0], args)
+
+
+def cmd_beat(_: argparse.Namespace) -> int:
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    args = _celery("beat", "--schedule", str(settings.data_dir / "celerybeat-schedule"), "--loglevel", "INFO")
+    os.execv(args[0], args)
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    _migrate()
+    print("database schema is up to date")
+    return 0
+
+
+def cmd_models(ns: argparse.Namespace) -> int:
+    from models.install import install_models
+
+    return install_models(get_settings().resolved_models_dir)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mindrender", description="Mind Render image upscaling service")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, func, help_text in (
+        ("serve", cmd_serve, "API + worker + beat in one (embedded defaults)"),
+        ("api", cmd_api, "the HTTP API only"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8000)
+        p.set_defaults(func=func)
+    worker = sub.add_parser("worker", help="a Celery worker")
+    worker.add_argument("--queues", default="gpu,cpu", help="comma-separated: gpu, cpu")
+    worker.add_argument("--concurrency", type=int, default=None)
+    worker.set_defaults(func=cmd_worker)
+    sub.add_parser("beat", help="the Celery beat scheduler (sweeper)").set_defaults(func=cmd_beat)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    models = sub.add_parser("models", help="model weights")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    models_sub.add_parser("install", help="install and check model weights").set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ns = build_parser().parse_args(argv)
+    return int(ns.func(ns))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Service settings, read once from MR_* environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_RETRY_SCHEDULE = "0,5,300,1800,7200,18000,36000,50400,72000,86400"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; unset URLs fall back to the embedded defaults under data_dir."""
+
+    model_config = SettingsConfigDict(env_prefix="MR_", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    broker_url: str | None = None
+    storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+    models_dir: Path | None = None
+
+    result_ttl: int = Field(default=86400, ge=1, description="Seconds a result is kept after its job ends.")
+    sweep_interval: float = Field(default=60, gt=0, description="Seconds between sweeper runs.")
+    signup_credits: int = Field(default=10, ge=0)
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
+    max_input_pixels: int = Field(default=25_000_000, ge=1)
+    max_output_pixels: int = Field(default=200_000_000, ge=1)
+
+    job_soft_time_limit: int = Field(default=900, ge=1, description="Seconds before a running job fails.")
+    job_lease_seconds: float = Field(
+        default=60, gt=0, description="A running job's lease, renewed while alive."
+    )
+    job_max_attempts: int = Field(default=3, ge=1, description="Deliveries of one job before it is failed.")
+    queue_redispatch_seconds: float = Field(
+        default=300, gt=0, description="Re-send a job still queued after."
+    )
+    idempotency_ttl: int = Field(default=86400, ge=86400)
+    session_ttl: int = Field(default=14 * 86400, ge=60)
+    worker_concurrency: int = Field(default=1, ge=1)
+
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    webhook_allow_private: bool = False
+    webhook_retry_schedule: str = DEFAULT_RETRY_SCHEDULE
+
+    api_url: str = "http://127.0.0.1:8000"
+    api_key: str | None = None
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'mindrender.db'}"
+
+    @property
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @property
+    def broker_folder(self) -> Path:
+        """Folder of the serverless filesystem broker used by the embedded default."""
+        return self.data_dir / "broker"
+
+    @property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or (self.data_dir / "storage").as_uri()
+
+    @property
+    def resolved_models_dir(self) -> Path:
+        return (self.models_dir or self.data_dir / "models").expanduser().resolve()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings()

@@ -1,0 +1,109 @@
+"""Credit operations: grants, the atomic hold when a job is accepted, and the exactly-once refund.
+
+Every operation appends one immutable ledger row and moves the balance column in the same transaction,
+so balance == sum(ledger) always holds. The caller commits.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from app.accounts.models import Account
+from app.credits.errors import InsufficientCredits
+from app.credits.models import EntryKind, LedgerEntry
+
+
+def grant_credits(
+    session: Session, account_id: str, amount: int, kind: str, reference: str | None = None
+) -> int:
+    """Add credits (signup, plan period, pack) and return the new balance."""
+    if amount <= 0:
+        raise ValueError("a grant must be positive")
+    balance = session.execute(
+        update(Account)
+        .where(Account.id == account_id)
+        .values(credits_balance=Account.credits_balance + amount)
+        .returning(Account.credits_balance)
+    ).scalar_one()
+    session.add(
+        LedgerEntry(
+            account_id=account_id, amount=amount, balance_after=balance, kind=kind, reference=reference
+        )
+    )
+    return balance
+
+
+def reserve_credits(session: Session, account_id: str, amount: int, job_id: str) -> int:
+    """Debit a job's price, refusing (InsufficientCredits) rather than going negative; returns the balance.
+
+    One conditional UPDATE is atomic under READ COMMITTED: concurrent holds serialise on the row lock and
+    each re-checks the predicate, so the balance can never go below zero (the CHECK constraint backs it up).
+    """
+    balance = session.execute(
+        update(Account)
+        .where(Account.id == account_id, Account.credits_balance >= amount)
+        .values(credits_balance=Account.credits_balance - amount)
+        .returning(Account.credits_balance)
+    ).scalar_one_or_none()
+    if balance is None:
+        raise InsufficientCredits()
+    session.add(
+        LedgerEntry(
+            account_id=account_id,
+            amount=-amount,
+            balance_after=balance,
+            kind=EntryKind.JOB_HOLD,
+            job_id=job_id,
+        )
+    )
+    session.flush()
+    return balance
+
+
+def refund_job(session: Session, account_id: str, job_id: str) -> int:
+    """Return a job's hold in full; callers reach this only through a state change that happens once.
+
+    The unique (job_id, kind) key is the backstop: a second refund would violate it and roll back.
+    Returns the amount refunded (0 when the job held nothing).
+    """
+    held = session.execute(
+        select(LedgerEntry.amount).where(LedgerEntry.job_id == job_id, LedgerEntry.kind == EntryKind.JOB_HOLD)
+    ).scalar_one_or_none()
+    if not held:
+        return 0
+    amount = -held
+    balance = session.execute(
+        update(Account)
+        .where(Account.id == account_id)
+        .values(credits_balance=Account.credits_balance + amount)
+        .returning(Account.credits_balance)
+    ).scalar_one()
+    session.add(
+        LedgerEntry(
+            account_id=account_id,
+            amount=amount,
+            balance_after=balance,
+            kind=EntryKind.JOB_REFUND,
+            job_id=job_id,
+        )
+    )
+    session.flush()
+    return amount
+
+
+def ledger_sum(session: Session, account_id: str) -> int:
+    """The balance as the ledger says it is (used by checks and tests of the invariant)."""
+    return int(
+        session.execute(
+            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.account_id == account_id)
+        ).scalar_one()
+    )
+
+
+def list_entries(session: Session, account_id: str, limit: int, before_id: int | None) -> list[LedgerEntry]:
+    """An account's ledger, newest first."""
+    query = select(LedgerEntry).where(LedgerEntry.account_id == account_id)
+    if before_id is not None:
+        query = query.where(LedgerEntry.id < before_id)
+    return list(session.execute(query.order_by(LedgerEntry.id.desc()).limit(limit)).scalars())

@@ -1,0 +1,49 @@
+"""GET /v1/models: the models, their scales, prices and the pixel limits that apply to every job."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from app.config import get_settings
+from models.registry import all_models
+
+router = APIRouter(prefix="/v1", tags=["models"])
+
+
+class PricingOut(BaseModel):
+    minimum: int = Field(description="Credits charged at least, per job.")
+    megapixels_per_credit: float = Field(description="One credit per started this many output megapixels.")
+
+
+class ModelOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    content: str
+    native_scale: int
+    scales: list[int]
+    credits: PricingOut
+    max_input_pixels: int
+    max_output_pixels: int
+
+
+@router.get("/models", response_model=list[ModelOut], summary="Available models, scales, prices and limits")
+def list_models() -> list[ModelOut]:
+    settings = get_settings()
+    return [
+        ModelOut(
+            id=spec.id,
+            name=spec.name,
+            description=spec.description,
+            content=spec.content,
+            native_scale=spec.native_scale,
+            scales=list(spec.scales),
+            credits=PricingOut(
+                minimum=spec.pricing.minimum, megapixels_per_credit=spec.pricing.megapixels_per_credit
+            ),
+            max_input_pixels=settings.max_input_pixels,
+            max_output_pixels=settings.max_output_pixels,
+        )
+        for spec in all_models()
+    ]

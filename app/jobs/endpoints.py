@@ -1,0 +1,148 @@
+"""Routes for upscale jobs: submit, read, list, download, cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile, status
+from fastapi.responses import JSONResponse
+
+from app.accounts.auth import CurrentAccount, DbSession
+from app.config import get_settings
+from app.jobs import service
+from app.jobs.dispatch import send_upscale
+from app.jobs.errors import FileTooLarge, ResultNotReady
+from app.jobs.image_codec import OUTPUT_FORMATS
+from app.jobs.models import Job, JobStatus
+from app.jobs.schemas import JobError, JobInput, JobOut, JobOutput, JobPage, OutputFormat
+from app.storage import get_storage
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Bad request"},
+    401: {"description": "Missing or invalid credentials"},
+    402: {"description": "Not enough credits (`insufficient_credits`)"},
+    404: {"description": "No such job"},
+    409: {"description": "Conflict"},
+    413: {"description": "Upload too large"},
+    415: {"description": "Not a supported image"},
+    422: {"description": "Invalid parameters or image"},
+}
+
+
+def job_out(job: Job, request: Request) -> JobOut:
+    """The public representation of a job."""
+    has_result = job.status == JobStatus.SUCCEEDED and job.output_key is not None
+    return JobOut(
+        id=job.id,
+        status=job.status,
+        model=job.model,
+        scale=job.scale,
+        input=JobInput(width=job.input_width, height=job.input_height, format=job.input_format),
+        output=JobOutput(
+            width=job.output_width,
+            height=job.output_height,
+            format=job.output_format,
+            url=str(request.url_for("get_job_result", job_id=job.id)) if has_result else None,
+            expires_at=job.expires_at if has_result else None,
+        ),
+        credits_charged=job.credits_charged,
+        credits_refunded=job.credits_refunded,
+        progress=job.progress,
+        error=JobError(code=job.error_code, message=job.error_message or "") if job.error_code else None,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobOut,
+    summary="Submit an image to upscale",
+    responses=_ERRORS,
+)
+def create_job(
+    request: Request,
+    account: CurrentAccount,
+    session: DbSession,
+    file: Annotated[UploadFile, File(description="The image (PNG, JPEG, WebP, GIF, BMP or TIFF).")],
+    model: Annotated[str, Form(description="A model id from GET /v1/models.")],
+    scale: Annotated[int, Form(description="2, 3, 4 or 8.")],
+    output_format: Annotated[OutputFormat | None, Form(description="Defaults to the input's format.")] = None,
+    webhook_url: Annotated[str | None, Form(max_length=2000)] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+) -> JSONResponse:
+    settings = get_settings()
+    data = file.file.read(settings.max_upload_bytes + 1)
+    if len(data) > settings.max_upload_bytes:
+        raise FileTooLarge(f"The file is larger than {settings.max_upload_bytes:,} bytes.")
+    submission = service.submit_job(
+        session,
+        get_storage(),
+        settings,
+        account.id,
+        service.JobRequest(model=model, scale=scale, output_format=output_format, webhook_url=webhook_url),
+        data,
+        idempotency_key,
+    )
+    if not submission.replayed:
+        send_upscale(submission.job.id, submission.job.queue)
+    body = job_out(submission.job, request).model_dump(mode="json")
+    headers = {"Idempotent-Replayed": "true"} if submission.replayed else {}
+    return JSONResponse(body, status_code=status.HTTP_202_ACCEPTED, headers=headers)
+
+
+@router.get("", response_model=JobPage, summary="Your jobs, newest first")
+def list_jobs(
+    request: Request, account: CurrentAccount, session: DbSession, limit: int = 20, cursor: str | None = None
+) -> JobPage:
+    jobs, next_cursor = service.list_jobs(session, account.id, max(1, min(limit, 100)), cursor)
+    return JobPage(jobs=[job_out(job, request) for job in jobs], next_cursor=next_cursor)
+
+
+@router.get(
+    "/{job_id}", response_model=JobOut, summary="A job's status and result", responses={404: _ERRORS[404]}
+)
+def get_job(job_id: str, request: Request, account: CurrentAccount, session: DbSession) -> JobOut:
+    return job_out(service.get_job(session, account.id, job_id), request)
+
+
+@router.get(
+    "/{job_id}/result",
+    summary="Download the upscaled image",
+    response_class=Response,
+    responses={
+        200: {"content": {t: {} for t in OUTPUT_FORMATS.values()}},
+        404: _ERRORS[404],
+        409: _ERRORS[409],
+    },
+)
+def get_job_result(job_id: str, account: CurrentAccount, session: DbSession) -> Response:
+    job = service.get_job(session, account.id, job_id)
+    if job.status != JobStatus.SUCCEEDED or job.output_key is None:
+        raise ResultNotReady()
+    try:
+        data = get_storage().get(job.output_key)
+    except FileNotFoundError:
+        raise ResultNotReady() from None
+    return Response(
+        data,
+        media_type=OUTPUT_FORMATS[job.output_format],
+        headers={
+            "Content-Disposition": f'attachment; filename="{job.id}.{job.output_format}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@router.delete(
+    "/{job_id}",
+    response_model=JobOut,
+    summary="Cancel a queued or running job (refunded) and delete its files now",
+    responses={404: _ERRORS[404]},
+)
+def delete_job(job_id: str, request: Request, account: CurrentAccount, session: DbSession) -> JobOut:
+    return job_out(service.cancel_job(session, get_storage(), account.id, job_id), request)

@@ -1,0 +1,87 @@
+"""Errors of the jobs domain; the codes are part of the API contract."""
+
+from app.errors import DomainError
+
+
+class EmptyFile(DomainError):
+    code = "empty_file"
+    status_code = 400
+    message = "The uploaded file is empty."
+
+
+class FileTooLarge(DomainError):
+    code = "file_too_large"
+    status_code = 413
+    message = "The uploaded file is larger than allowed."
+
+
+class UnsupportedImage(DomainError):
+    code = "unsupported_image"
+    status_code = 415
+    message = "The file is not an image in a supported format (PNG, JPEG, WebP, GIF, BMP, TIFF)."
+
+
+class AnimatedImage(DomainError):
+    code = "animated_image"
+    status_code = 415
+    message = "Animated images are not supported; upload a single frame."
+
+
+class CorruptImage(DomainError):
+    code = "corrupt_image"
+    status_code = 422
+    message = "The image is damaged or truncated and cannot be decoded."
+
+
+class ImageTooLarge(DomainError):
+    code = "image_too_large"
+    status_code = 422
+    message = "The image has more pixels than allowed."
+
+
+class OutputTooLarge(DomainError):
+    code = "output_too_large"
+    status_code = 422
+    message = "The upscaled image would have more pixels than allowed; pick a smaller scale."
+
+
+class UnknownModel(DomainError):
+    code = "unknown_model"
+    status_code = 422
+    message = "No model with that id; see GET /v1/models."
+
+
+class UnsupportedScale(DomainError):
+    code = "unsupported_scale"
+    status_code = 422
+    message = "Scale must be one of 2, 3, 4 or 8."
+
+
+class JobNotFound(DomainError):
+    code = "job_not_found"
+    status_code = 404
+    message = "No such job."
+
+
+class ResultNotReady(DomainError):
+    code = "result_not_available"
+    status_code = 409
+    message = "This job has no result to download (it has not succeeded, or its result expired)."
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    status_code = 422
+    message = "This Idempotency-Key was used with a different request."
+
+
+class IdempotencyKeyInFlight(DomainError):
+    code = "idempotency_key_in_flight"
+    status_code = 409
+    message = "A request with this Idempotency-Key is still being processed; retry shortly."
+
+
+class InvalidCursor(DomainError):
+    code = "invalid_cursor"
+    status_code = 400
+    message = "The pagination cursor is not valid."

@@ -1,0 +1,180 @@
+"""Validating, decoding and encoding user images, with Pillow behind an explicit format allow-list.
+
+Validation runs before anything is charged or stored; decoding turns any supported mode into float32
+pixels in [0, 1] with EXIF orientation applied; encoding writes the result at the input's bit depth.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import png
+from PIL import Image, UnidentifiedImageError
+
+from app.jobs.errors import AnimatedImage, CorruptImage, EmptyFile, ImageTooLarge, UnsupportedImage
+
+ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
+OUTPUT_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_ORIENTATION_TAG = 0x0112
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the header says about an upload, as shown in the job's `input`."""
+
+    width: int
+    height: int
+    format: str
+    mode: str
+
+
+@dataclass
+class DecodedImage:
+    """Pixels ready for a model (HxWxC float32, C = 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) and what to keep."""
+
+    pixels: np.ndarray
+    bit_depth: int
+    icc_profile: bytes | None
+
+
+def _open(data: bytes) -> Image.Image:
+    if not data:
+        raise EmptyFile()
+    try:
+        return Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+    except UnidentifiedImageError as exc:
+        raise UnsupportedImage() from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLarge() from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise CorruptImage() from exc
+
+
+def probe_image(data: bytes, max_input_pixels: int) -> ImageInfo:
+    """Check an upload fully: format allowed, pixel count (from the header, before decoding), decodable."""
+    image = _open(data)
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise CorruptImage("The image has no pixels.")
+    if width * height > max_input_pixels:
+        raise ImageTooLarge(
+            f"The image is {width}x{height}; at most {max_input_pixels:,} pixels are accepted."
+        )
+    if getattr(image, "n_frames", 1) > 1:
+        raise AnimatedImage()
+    fmt = (image.format or "").lower()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image.load()
+            orientation = image.getexif().get(_ORIENTATION_TAG, 1)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise ImageTooLarge() from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise CorruptImage() from exc
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return ImageInfo(width=width, height=height, format=fmt, mode=image.mode)
+
+
+def _png_bit_depth(data: bytes) -> int:
+    return data[24] if data.startswith(_PNG_SIGNATURE) and len(data) > 25 else 8
+
+
+def _decode_png16(data: bytes) -> np.ndarray:
+    """16-bit colour PNGs, which Pillow would reduce to 8 bits."""
+    width, height, rows, info = png.Reader(bytes=data).asDirect()
+    planes = int(info["planes"])
+    pixels = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows]).reshape(height, width, planes)
+    return pixels.astype(np.float32) / 65535.0
+
+
+def _to_float(image: Image.Image) -> tuple[np.ndarray, int]:
+    mode = image.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        values = np.asarray(image, dtype=np.float64)
+        return (np.clip(values, 0, 65535) / 65535.0).astype(np.float32)[:, :, None], 16
+    if mode == "F":
+        return np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)[:, :, None], 16
+    if mode in ("1", "L"):
+        return np.asarray(image.convert("L"), dtype=np.float32)[:, :, None] / 255.0, 8
+    if mode in ("LA", "La"):
+        return np.asarray(image.convert("LA"), dtype=np.float32) / 255.0, 8
+    if mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in image.info
+        image = image.convert("RGBA" if has_alpha else "RGB")
+    elif mode not in ("RGB", "RGBA"):
+        image = image.convert("RGBA" if "A" in mode or "a" in mode else "RGB")
+    return np.asarray(image, dtype=np.float32) / 255.0, 8
+
+
+def _apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """EXIF orientation 1-8 as numpy operations, so it applies to every bit depth alike."""
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.transpose(1, 0, 2),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+        8: lambda a: np.rot90(a, 1),
+    }
+    op = ops.get(orientation)
+    return np.ascontiguousarray(op(pixels)) if op else pixels
+
+
+def decode_image(data: bytes) -> DecodedImage:
+    """Decode an image that passed `probe_image` into model-ready float pixels, orientation applied."""
+    image = _open(data)
+    try:
+        image.load()
+        orientation = image.getexif().get(_ORIENTATION_TAG, 1)
+        icc = image.info.get("icc_profile")
+        if image.format == "PNG" and _png_bit_depth(data) == 16 and image.mode in ("RGB", "RGBA", "LA"):
+            pixels, depth = _decode_png16(data), 16
+        else:
+            pixels, depth = _to_float(image)
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise CorruptImage() from exc
+    return DecodedImage(pixels=_apply_orientation(pixels, orientation), bit_depth=depth, icc_profile=icc)
+
+
+def default_output_format(input_format: str) -> str:
+    return input_format if input_format in OUTPUT_FORMATS else "png"
+
+
+def encode_image(image: DecodedImage, fmt: str, quality: int = 92) -> bytes:
+    """Write pixels as PNG (8 or 16 bit, alpha kept), JPEG (alpha flattened on white) or WebP."""
+    pixels = image.pixels
+    channels = pixels.shape[2]
+    buffer = io.BytesIO()
+    if fmt == "png" and image.bit_depth == 16:
+        _write_png16(buffer, pixels)
+        return buffer.getvalue()
+    if fmt == "jpeg" and channels in (2, 4):
+        colour, alpha = pixels[:, :, :-1], pixels[:, :, -1:]
+        pixels = colour * alpha + (1.0 - alpha)
+        channels -= 1
+    array = np.rint(np.clip(pixels, 0.0, 1.0) * 255.0).astype(np.uint8)
+    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
+    out = Image.fromarray(array[:, :, 0] if channels == 1 else array, mode=mode)
+    if fmt == "webp" and mode in ("L", "LA"):
+        out = out.convert("RGBA" if mode == "LA" else "RGB")
+    options: dict[str, object] = {}
+    if image.icc_profile:
+        options["icc_profile"] = image.icc_profile
+    if fmt in ("jpeg", "webp"):
+        options["quality"] = quality
+    out.save(buffer, format=fmt.upper(), **options)
+    return buffer.getvalue()
+
+
+def _write_png16(buffer: io.BytesIO, pixels: np.ndarray) -> None:
+    height, width, channels = pixels.shape
+    array = np.rint(np.clip(pixels, 0.0, 1.0) * 65535.0).astype(np.uint16)
+    writer = png.Writer(width, height, greyscale=channels in (1, 2), alpha=channels in (2, 4), bitdepth=16)
+    writer.write(buffer, array.reshape(height, width * channels))

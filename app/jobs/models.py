@@ -1,0 +1,81 @@
+"""Jobs and idempotency records. Postgres (or SQLite) is the source of truth for job state, not Celery."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.accounts.models import new_id
+from app.db import Base, UTCDateTime, utcnow
+
+
+class JobStatus:
+    """queued -> running -> succeeded | failed; queued -> canceled; succeeded -> expired."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+
+    ACTIVE = (QUEUED, RUNNING)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_account_created", "account_id", "created_at", "id"),
+        Index("ix_jobs_status_lease", "status", "lease_expires_at"),
+        Index("ix_jobs_status_expires", "status", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
+    model: Mapped[str] = mapped_column(String(100))
+    scale: Mapped[int] = mapped_column(Integer)
+    queue: Mapped[str] = mapped_column(String(16))
+
+    input_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    input_width: Mapped[int] = mapped_column(Integer)
+    input_height: Mapped[int] = mapped_column(Integer)
+    input_format: Mapped[str] = mapped_column(String(16))
+    input_bytes: Mapped[int] = mapped_column(Integer)
+
+    output_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    output_width: Mapped[int] = mapped_column(Integer)
+    output_height: Mapped[int] = mapped_column(Integer)
+    output_format: Mapped[str] = mapped_column(String(16))
+    output_bytes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    credits_charged: Mapped[int] = mapped_column(Integer)
+    credits_refunded: Mapped[int] = mapped_column(Integer, default=0)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    webhook_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+
+    # Delivery bookkeeping: each claim by a worker increments attempts and takes a renewable lease.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class IdempotencyRecord(Base):
+    """One Idempotency-Key of one account: the request's fingerprint and the job it created."""
+
+    __tablename__ = "idempotency_keys"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    job_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -1,0 +1,147 @@
+"""Running one job in a worker: claim, decode, upscale with a live lease and progress, store, record."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.db import session_scope
+from app.jobs.errors import CorruptImage
+from app.jobs.image_codec import OUTPUT_FORMATS, DecodedImage, decode_image, encode_image
+from app.jobs.lifecycle import (
+    Claim,
+    ClaimOutcome,
+    claim_job,
+    complete_job,
+    fail_attempt,
+    release_input,
+    renew_lease,
+)
+from app.jobs.models import Job
+from app.storage import Storage
+from models.engine import upscale
+
+log = logging.getLogger(__name__)
+
+
+class JobAborted(Exception):
+    """The job stopped being ours (canceled, or taken over after our lease lapsed)."""
+
+
+@dataclass
+class _Lease:
+    """Renews a running attempt's lease in the background and carries the latest progress to the database."""
+
+    factory: sessionmaker[Session]
+    job_id: str
+    attempt: int
+    settings: Settings
+    progress: float = 0.0
+    lost: bool = False
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{self.job_id}", daemon=True)
+        self._last_write = 0.0
+
+    def __enter__(self) -> _Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        interval = self.settings.job_lease_seconds / 3
+        while not self._stop.wait(interval):
+            self._renew()
+
+    def _renew(self) -> None:
+        try:
+            with session_scope(self.factory) as session:
+                alive = renew_lease(
+                    session, self.job_id, self.attempt, self.settings.job_lease_seconds, self.progress
+                )
+            self.lost = self.lost or not alive
+        except Exception:  # a database blip must not kill the job; the next renewal retries
+            log.warning("lease renewal failed for job %s", self.job_id, exc_info=True)
+
+    def report(self, fraction: float) -> None:
+        """Progress callback from the engine: raises JobAborted when the job is no longer ours."""
+        if self.lost:
+            raise JobAborted()
+        self.progress = min(max(fraction, 0.0), 1.0)
+        now = time.monotonic()
+        if now - self._last_write >= 0.5:
+            self._last_write = now
+            self._renew()
+
+
+def _error_for(exc: BaseException) -> tuple[str, str]:
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return "time_limit", "The job took longer than the time limit; refunded."
+    if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
+        return "out_of_memory", "The job ran out of memory; refunded."
+    if isinstance(exc, CorruptImage):
+        return "corrupt_image", exc.detail
+    if isinstance(exc, FileNotFoundError):
+        return "input_missing", "The uploaded image was no longer stored; refunded."
+    return "internal_error", "The upscale failed unexpectedly; refunded."
+
+
+def run_job(factory: sessionmaker[Session], storage: Storage, settings: Settings, job_id: str) -> Claim:
+    """Process one job end to end; any failure ends it `failed` with its refund in the same transaction."""
+    with session_scope(factory) as session:
+        claim = claim_job(session, job_id, settings)
+        job = session.get(Job, job_id)
+    if claim.outcome is not ClaimOutcome.CLAIMED or job is None:
+        return claim
+    lease = _Lease(factory, job_id, claim.attempt, settings)
+    try:
+        with lease:
+            _process(factory, storage, settings, job, claim.attempt, lease)
+    except JobAborted:
+        log.info("job %s attempt %s aborted: no longer ours", job_id, claim.attempt)
+    except BaseException as exc:
+        code, message = _error_for(exc)
+        log.error("job %s failed: %s", job_id, code, exc_info=code == "internal_error")
+        with session_scope(factory) as session:
+            fail_attempt(session, job_id, claim.attempt, code, message)
+        if not isinstance(exc, Exception):
+            raise
+    finally:
+        with session_scope(factory) as session:
+            release_input(session, storage, job_id)
+    return claim
+
+
+def _process(
+    factory: sessionmaker[Session],
+    storage: Storage,
+    settings: Settings,
+    job: Job,
+    attempt: int,
+    lease: _Lease,
+) -> None:
+    if job.input_key is None:
+        raise FileNotFoundError(job.id)
+    image = decode_image(storage.get(job.input_key))
+    pixels = upscale(image.pixels, job.model, job.scale, settings.resolved_models_dir, lease.report)
+    result = encode_image(
+        DecodedImage(pixels=pixels, bit_depth=image.bit_depth, icc_profile=image.icc_profile),
+        job.output_format,
+    )
+    output_key = f"results/{job.id}.{job.output_format}"
+    storage.put(output_key, result, OUTPUT_FORMATS[job.output_format])
+    with session_scope(factory) as session:
+        recorded = complete_job(session, job.id, attempt, output_key, len(result), settings.result_ttl)
+    if not recorded:
+        storage.delete(output_key)
+        raise JobAborted()

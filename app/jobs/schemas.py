@@ -1,0 +1,52 @@
+"""The job as the API shows it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+OutputFormat = Literal["png", "jpeg", "webp"]
+
+
+class JobInput(BaseModel):
+    width: int
+    height: int
+    format: str
+
+
+class JobOutput(BaseModel):
+    width: int
+    height: int
+    format: str
+    url: str | None = Field(description="Where to download the result while it exists.")
+    expires_at: datetime | None = Field(description="When the result is deleted.")
+
+
+class JobError(BaseModel):
+    code: str
+    message: str
+
+
+class JobOut(BaseModel):
+    id: str
+    status: Literal["queued", "running", "succeeded", "failed", "canceled", "expired"]
+    model: str
+    scale: int
+    input: JobInput
+    output: JobOutput
+    credits_charged: int
+    credits_refunded: int
+    progress: float = Field(ge=0, le=1)
+    error: JobError | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class JobPage(BaseModel):
+    jobs: list[JobOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next (older) page; null at the end."
+    )

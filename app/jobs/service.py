@@ -1,0 +1,229 @@
+"""Job operations on the API side: submit (validate, price, store, reserve), read, list, cancel."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.accounts.models import new_id
+from app.config import Settings
+from app.credits.service import refund_job, reserve_credits
+from app.db import utcnow
+from app.jobs import errors
+from app.jobs.image_codec import ImageInfo, default_output_format, probe_image
+from app.jobs.models import IdempotencyRecord, Job, JobStatus
+from app.storage import Storage
+from models.registry import ModelSpec, UnknownModel, get_model
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """The parameters of one upscale, as the client sent them."""
+
+    model: str
+    scale: int
+    output_format: str | None = None
+    webhook_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Submission:
+    job: Job
+    replayed: bool
+
+
+def resolve_model(model_id: str, scale: int) -> ModelSpec:
+    try:
+        spec = get_model(model_id)
+    except UnknownModel:
+        raise errors.UnknownModel(f"No model named {model_id!r}; see GET /v1/models.") from None
+    if scale not in spec.scales:
+        raise errors.UnsupportedScale(f"Scale must be one of {', '.join(map(str, spec.scales))}.")
+    return spec
+
+
+def quote_job(settings: Settings, request: JobRequest, data: bytes) -> tuple[ModelSpec, ImageInfo, int]:
+    """Validate a request and its image fully and price it; raises before anything is charged or stored."""
+    spec = resolve_model(request.model, request.scale)
+    info = probe_image(data, settings.max_input_pixels)
+    output_pixels = info.width * info.height * request.scale**2
+    if output_pixels > settings.max_output_pixels:
+        raise errors.OutputTooLarge(
+            f"At x{request.scale} the result would be "
+            f"{info.width * request.scale}x{info.height * request.scale}; "
+            f"at most {settings.max_output_pixels:,} output pixels are allowed."
+        )
+    return spec, info, spec.pricing.credits_for(output_pixels)
+
+
+def _fingerprint(request: JobRequest, data: bytes) -> str:
+    parts = [request.model, str(request.scale), request.output_format or "", request.webhook_url or ""]
+    parts.append(hashlib.sha256(data).hexdigest())
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _claim_idempotency_key(session: Session, account_id: str, key: str, fingerprint: str) -> Job | None:
+    """Mark a key in flight (own transaction) or return the job an earlier identical request created."""
+    session.add(IdempotencyRecord(account_id=account_id, key=key, fingerprint=fingerprint))
+    try:
+        session.commit()
+        return None
+    except IntegrityError:
+        session.rollback()
+    record = session.get(IdempotencyRecord, (account_id, key))
+    if record is None:  # released between our insert and read: the other request failed; try again
+        return _claim_idempotency_key(session, account_id, key, fingerprint)
+    if record.fingerprint != fingerprint:
+        raise errors.IdempotencyKeyReused()
+    if record.job_id is None:
+        raise errors.IdempotencyKeyInFlight()
+    return session.get(Job, record.job_id)
+
+
+def _release_idempotency_key(session: Session, account_id: str, key: str) -> None:
+    session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.account_id == account_id, IdempotencyRecord.key == key
+        )
+    )
+    session.commit()
+
+
+def submit_job(
+    session: Session,
+    storage: Storage,
+    settings: Settings,
+    account_id: str,
+    request: JobRequest,
+    data: bytes,
+    idempotency_key: str | None = None,
+) -> Submission:
+    """Accept a job: validate, then store the input and reserve its price atomically (all or nothing)."""
+    spec, info, price = quote_job(settings, request, data)
+    if idempotency_key is not None:
+        earlier = _claim_idempotency_key(session, account_id, idempotency_key, _fingerprint(request, data))
+        if earlier is not None:
+            return Submission(job=earlier, replayed=True)
+    job = Job(
+        id=new_id(),
+        account_id=account_id,
+        model=spec.id,
+        scale=request.scale,
+        queue=spec.queue,
+        input_width=info.width,
+        input_height=info.height,
+        input_format=info.format,
+        input_bytes=len(data),
+        output_width=info.width * request.scale,
+        output_height=info.height * request.scale,
+        output_format=request.output_format or default_output_format(info.format),
+        credits_charged=price,
+        webhook_url=request.webhook_url,
+        dispatched_at=utcnow(),
+    )
+    job.input_key = f"inputs/{job.id}"
+    storage.put(job.input_key, data, "application/octet-stream")
+    try:
+        session.add(job)
+        session.flush()
+        reserve_credits(session, account_id, price, job.id)
+        if idempotency_key is not None:
+            session.execute(
+                update(IdempotencyRecord)
+                .where(IdempotencyRecord.account_id == account_id, IdempotencyRecord.key == idempotency_key)
+                .values(job_id=job.id)
+            )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        storage.delete(job.input_key)
+        if idempotency_key is not None:
+            _release_idempotency_key(session, account_id, idempotency_key)
+        raise
+    return Submission(job=job, replayed=False)
+
+
+def get_job(session: Session, account_id: str, job_id: str) -> Job:
+    """An account's own job; another account's job is indistinguishable from a missing one (404)."""
+    job = session.get(Job, job_id)
+    if job is None or job.account_id != account_id:
+        raise errors.JobNotFound()
+    return job
+
+
+def encode_cursor(job: Job) -> str:
+    return base64.urlsafe_b64encode(f"{job.created_at.isoformat()}|{job.id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created, _, job_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(created), job_id
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise errors.InvalidCursor() from None
+
+
+def list_jobs(
+    session: Session, account_id: str, limit: int, cursor: str | None
+) -> tuple[list[Job], str | None]:
+    """An account's jobs, newest first, with a keyset cursor that is stable under inserts."""
+    query = select(Job).where(Job.account_id == account_id)
+    if cursor:
+        created, job_id = _decode_cursor(cursor)
+        query = query.where(or_(Job.created_at < created, and_(Job.created_at == created, Job.id < job_id)))
+    rows = list(
+        session.execute(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)).scalars()
+    )
+    page = rows[:limit]
+    return page, encode_cursor(page[-1]) if len(rows) > limit else None
+
+
+def end_job(session: Session, job: Job, status: str, error: tuple[str, str] | None = None) -> bool:
+    """Move an active job to a final failed/canceled state and refund it, in one transaction, once."""
+    now = utcnow()
+    values: dict[str, object] = {"status": status, "finished_at": now, "lease_expires_at": None}
+    if error is not None:
+        values.update(error_code=error[0], error_message=error[1])
+    moved = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.status.in_(JobStatus.ACTIVE))
+        .values(**values)
+        .returning(Job.id)
+    ).first()
+    if moved is None:
+        session.rollback()
+        return False
+    refunded = refund_job(session, job.account_id, job.id)
+    session.execute(update(Job).where(Job.id == job.id).values(credits_refunded=refunded))
+    session.commit()
+    session.refresh(job)
+    return True
+
+
+def delete_job_files(session: Session, storage: Storage, job: Job) -> None:
+    """Delete a job's stored objects now; a succeeded job whose result is gone becomes `expired`."""
+    for key in (job.input_key, job.output_key):
+        if key:
+            storage.delete(key)
+    values: dict[str, object] = {"input_key": None, "output_key": None}
+    if job.status == JobStatus.SUCCEEDED:
+        values.update(status=JobStatus.EXPIRED, expires_at=utcnow())
+    session.execute(update(Job).where(Job.id == job.id).values(**values))
+    session.commit()
+    session.refresh(job)
+
+
+def cancel_job(session: Session, storage: Storage, account_id: str, job_id: str) -> Job:
+    """Cancel a queued or running job (refunded), and delete every file of the job now."""
+    job = get_job(session, account_id, job_id)
+    if job.status in JobStatus.ACTIVE:
+        end_job(session, job, JobStatus.CANCELED)
+    delete_job_files(session, storage, job)
+    return job

@@ -1,0 +1,35 @@
+"""The FastAPI application: routers, error handlers, the streaming body cap and health probes."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from app.accounts.endpoints import router as accounts_router
+from app.body_limit import BodyLimitMiddleware
+from app.config import Settings, get_settings
+from app.errors import install_error_handlers
+from app.jobs.catalog import router as models_router
+from app.jobs.endpoints import router as jobs_router
+
+# Room for the multipart envelope and form fields around the file itself.
+_MULTIPART_OVERHEAD = 1024 * 1024
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Mind Render",
+        version="1.0.0",
+        description="Upscale images with AI models. Authenticate with `Authorization: Bearer <api key>`.",
+    )
+    install_error_handlers(app)
+    app.include_router(accounts_router)
+    app.include_router(models_router)
+    app.include_router(jobs_router)
+
+    @app.get("/healthz", tags=["ops"], summary="The process is up")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_upload_bytes + _MULTIPART_OVERHEAD)
+    return app

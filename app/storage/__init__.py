@@ -1,0 +1,26 @@
+"""Object storage chosen by MR_STORAGE_URL."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from app.config import Settings, get_settings
+from app.storage.base import Storage
+from app.storage.local import LocalStorage
+
+__all__ = ["Storage", "get_storage", "make_storage"]
+
+
+def make_storage(settings: Settings) -> Storage:
+    """The backend for a storage URL (`file:///path`; S3 arrives through the same interface)."""
+    url = urlsplit(settings.resolved_storage_url)
+    if url.scheme == "file":
+        return LocalStorage(Path(unquote(url.path)))
+    raise ValueError(f"unsupported MR_STORAGE_URL scheme {url.scheme!r} (supported: file://)")
+
+
+@lru_cache
+def get_storage() -> Storage:
+    return make_storage(get_settings())

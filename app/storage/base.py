@@ -1,0 +1,24 @@
+"""The object-storage interface every backend implements (local disk now, S3 through the same calls)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+
+class Storage(Protocol):
+    """Stores job inputs and results under opaque keys such as `inputs/<job id>`."""
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        """Write an object whole (atomically: a reader sees all of it or nothing)."""
+
+    def get(self, key: str) -> bytes:
+        """Read an object; FileNotFoundError when it does not exist."""
+
+    def delete(self, key: str) -> None:
+        """Delete an object; deleting a missing object is not an error."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Every stored key under a prefix (used by the sweeper and by tests of retention)."""

@@ -1,0 +1,80 @@
+"""The model registry: a stable model id maps to its metadata, price and loader; one entry per model."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+Content = Literal["photo", "anime", "text", "general"]
+Queue = Literal["cpu", "gpu"]
+SCALES: tuple[int, ...] = (2, 3, 4, 8)
+ProgressFn = Callable[[float], None]
+
+
+class Upscaler(Protocol):
+    """A loaded model: turns an HxWx3 float32 RGB image in [0, 1] into exactly (H*scale) x (W*scale) x 3."""
+
+    def upscale(self, rgb: np.ndarray, scale: int, progress: ProgressFn) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """Credits for one job: one credit per started `megapixels_per_credit` of output, at least `minimum`."""
+
+    minimum: int
+    megapixels_per_credit: float
+
+    def credits_for(self, output_pixels: int) -> int:
+        return max(self.minimum, math.ceil(output_pixels / (self.megapixels_per_credit * 1_000_000)))
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything the API and workers need to know about one model."""
+
+    id: str
+    name: str
+    content: Content
+    native_scale: int
+    pricing: Pricing
+    queue: Queue
+    load: Callable[[Path], Upscaler] = field(repr=False, compare=False)
+    description: str = ""
+    scales: tuple[int, ...] = SCALES
+
+
+class UnknownModel(LookupError):
+    """No model with that id is registered."""
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    if spec.id in _REGISTRY:
+        raise ValueError(f"model id {spec.id!r} registered twice")
+    _REGISTRY[spec.id] = spec
+    return spec
+
+
+def get_model(model_id: str) -> ModelSpec:
+    _ensure_builtins()
+    try:
+        return _REGISTRY[model_id]
+    except KeyError:
+        raise UnknownModel(model_id) from None
+
+
+def all_models() -> list[ModelSpec]:
+    _ensure_builtins()
+    return list(_REGISTRY.values())
+
+
+def _ensure_builtins() -> None:
+    # Imported lazily so that importing the registry never imports torch.
+    from models import builtin  # noqa: F401

@@ -1,0 +1,114 @@
+"""Fixtures: an isolated service configuration per test, on SQLite or on the real Postgres and Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from app import config, db, storage
+from app.migrate import upgrade_database
+from tests import support
+from workers import celery_app
+
+
+def _reset_caches() -> None:
+    for cached in (
+        config.get_settings,
+        db.get_engine,
+        db.get_sessionmaker,
+        storage.get_storage,
+        celery_app.get_celery,
+    ):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def configure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[..., config.Settings]]:
+    """Point the process-wide settings at a fresh data dir (plus any MR_ overrides) and migrate."""
+
+    def apply(**overrides: str) -> config.Settings:
+        monkeypatch.setenv("MR_DATA_DIR", str(tmp_path / "data"))
+        for key, value in overrides.items():
+            monkeypatch.setenv(f"MR_{key.upper()}", value)
+        _reset_caches()
+        settings = config.get_settings()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        upgrade_database(settings.resolved_database_url)
+        return settings
+
+    yield apply
+    if db.get_engine.cache_info().currsize:
+        db.get_engine().dispose()
+    _reset_caches()
+
+
+@pytest.fixture
+def settings(configure: Callable[..., config.Settings]) -> config.Settings:
+    """Embedded defaults: SQLite, filesystem broker, local disk, all under a temp folder."""
+    return configure()
+
+
+@pytest.fixture
+def client(settings: config.Settings) -> Iterator[TestClient]:
+    from app.main import create_app
+
+    with TestClient(create_app(settings), base_url="http://testserver") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def signup(client: TestClient) -> Callable[..., TestClient]:
+    """Sign up a fresh account over the API and return a client authenticated with its key."""
+    counter = iter(range(1_000_000))
+
+    def make(email: str | None = None) -> TestClient:
+        email = email or f"user{next(counter)}@example.com"
+        response = client.post("/v1/accounts", json={"email": email, "password": "correct horse"})
+        assert response.status_code == 201, response.text
+        from app.main import create_app
+
+        authed = TestClient(create_app(config.get_settings()), base_url="http://testserver")
+        authed.headers["Authorization"] = f"Bearer {response.json()['api_key']}"
+        return authed
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> str:
+    support.require_server("PostgreSQL", support.postgres_available())
+    return support.PG_ADMIN_URL
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    support.require_server("Redis", support.redis_available())
+    import redis
+
+    redis.Redis.from_url(support.REDIS_URL).flushdb()
+    return support.REDIS_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_admin: str) -> Iterator[str]:
+    with support.fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def http_client_factory() -> Iterator[Callable[[str, str | None], httpx.Client]]:
+    clients: list[httpx.Client] = []
+
+    def make(base_url: str, api_key: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        http = httpx.Client(base_url=base_url, headers=headers, timeout=30)
+        clients.append(http)
+        return http
+
+    yield make
+    for http in clients:
+        http.close()

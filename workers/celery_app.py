@@ -1,0 +1,72 @@
+"""The Celery application: broker from settings, reliability options, queues and the beat schedule."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+from app.config import Settings, get_settings
+
+QUEUES = ("gpu", "cpu")
+
+
+def make_celery(settings: Settings) -> Celery:
+    """Configure Celery so that a job is never lost and never runs twice at once.
+
+    acks_late + reject_on_worker_lost put a job back when its worker dies; the database lease and attempt
+    cap (app.jobs.lifecycle) stop a poisoned job from being redelivered forever. Results are ignored:
+    the database is the source of truth for job state.
+    """
+    broker_url = settings.resolved_broker_url
+    transport_options: dict[str, object] = {
+        # Far above the hard time limit, so a slow job is never handed to a second worker while running.
+        "visibility_timeout": settings.job_soft_time_limit * 2 + 600,
+    }
+    if broker_url.startswith("filesystem"):
+        folder = settings.broker_folder
+        for sub in ("queue", "processed"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        transport_options.update(
+            data_folder_in=str(folder / "queue"),
+            data_folder_out=str(folder / "queue"),
+            processed_folder=str(folder / "processed"),
+            store_processed=False,
+        )
+    celery = Celery("mindrender", broker=broker_url, include=["workers.tasks"])
+    celery.conf.update(
+        broker_transport_options=transport_options,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=5,
+        task_publish_retry_policy={
+            "max_retries": 3,
+            "interval_start": 0,
+            "interval_step": 0.5,
+            "interval_max": 1,
+        },
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        task_queues=[Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
+        task_default_queue="cpu",
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        timezone="UTC",
+        beat_schedule={
+            "sweep": {
+                "task": "mindrender.sweep",
+                "schedule": settings.sweep_interval,
+                "options": {"queue": "cpu"},
+            },
+        },
+    )
+    return celery
+
+
+@lru_cache
+def get_celery() -> Celery:
+    return make_celery(get_settings())
+
+
+app = get_celery()
