@@ -16,7 +16,7 @@ _TILE = 512
 
 
 class SRCNNUpscaler:
-    """Runs the committed SRCNN weights on CPU (it is tiny: 8k parameters)."""
+    """Runs the committed SRCNN weights on CPU (57k parameters)."""
 
     def __init__(self, network: SRCNN) -> None:
         self.network = network
@@ -28,12 +28,14 @@ class SRCNNUpscaler:
             ycc[:, :, :1], self._refine, scale=1, out_channels=1, tile=_TILE, pad=_PAD, progress=progress
         )
         ycc[:, :, :1] = luma
-        return np.clip(ycbcr_to_rgb(ycc), 0.0, 1.0)
+        result: np.ndarray = np.clip(ycbcr_to_rgb(ycc), 0.0, 1.0)
+        return result
 
     @torch.inference_mode()
     def _refine(self, luma: np.ndarray) -> np.ndarray:
         tensor = torch.from_numpy(np.ascontiguousarray(luma.transpose(2, 0, 1)))[None]
-        return self.network(tensor)[0].numpy().transpose(1, 2, 0)
+        refined: np.ndarray = self.network(tensor)[0].numpy().transpose(1, 2, 0)
+        return refined
 
 
 def load(_models_dir: object) -> SRCNNUpscaler:
