@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db import session_scope
-from app.jobs.errors import CorruptImage
+from app.errors import DomainError
 from app.jobs.image_codec import OUTPUT_FORMATS, DecodedImage, decode_image, encode_image
 from app.jobs.lifecycle import (
     Claim,
@@ -89,8 +89,8 @@ def _error_for(exc: BaseException) -> tuple[str, str]:
         return "time_limit", "The job took longer than the time limit; refunded."
     if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
         return "out_of_memory", "The job ran out of memory; refunded."
-    if isinstance(exc, CorruptImage):
-        return "corrupt_image", exc.detail
+    if isinstance(exc, DomainError):
+        return exc.code, exc.detail
     if isinstance(exc, FileNotFoundError):
         return "input_missing", "The uploaded image was no longer stored; refunded."
     return "internal_error", "The upscale failed unexpectedly; refunded."

@@ -222,3 +222,29 @@ def test_result_of_an_unfinished_job_is_a_409(signup, settings):
     response = user.get(f"/v1/jobs/{job_id}/result")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "result_not_available"
+
+
+def test_upload_limit_holds_without_content_length(configure, signup):
+    """A chunked body (no Content-Length) is counted as it streams and cut off at the cap."""
+    settings = configure(max_upload_bytes="2000")
+    user = signup()
+    boundary = "mrboundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nbicubic\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="scale"\r\n\r\n2\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode()
+
+    def body():
+        yield head
+        for _ in range(2000):  # ~2 MB, far past the ~1 MB multipart allowance
+            yield b"\0" * 1024
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    response = user.post(
+        "/v1/jobs", content=body(), headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "file_too_large"
+    assert_nothing_kept(user, settings)

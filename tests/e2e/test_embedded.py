@@ -1,0 +1,52 @@
+"""`mindrender serve` on the embedded defaults (SQLite, filesystem broker, local disk) over real HTTP."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests import support
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def embedded_service(tmp_path: Path):
+    port = support.free_port()
+    env = support.service_env(data_dir=str(tmp_path / "var"), sweep_interval="1")
+    process = support.start_process(
+        support.mindrender("serve", "--port", str(port)), env, tmp_path / "serve.log"
+    )
+    try:
+        support.wait_http(f"http://127.0.0.1:{port}/healthz")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        support.stop_process(process)
+        print((tmp_path / "serve.log").read_text()[-3000:])
+
+
+def test_signup_upload_srcnn_and_download_on_embedded_defaults(embedded_service, http_client_factory):
+    anonymous = http_client_factory(embedded_service)
+    signup = anonymous.post("/v1/accounts", json={"email": "e2e@example.com", "password": "correct horse"})
+    assert signup.status_code == 201
+    user = http_client_factory(embedded_service, signup.json()["api_key"])
+    before = user.get("/v1/account").json()["credits_balance"]
+
+    files = {"file": ("photo.png", support.png_bytes(64, 48), "image/png")}
+    job = user.post("/v1/jobs", files=files, data={"model": "srcnn", "scale": "2"}).json()
+    assert job["status"] == "queued"
+    done = support.wait_job(user, job["id"])
+    assert done["status"] == "succeeded", done
+    result = user.get(f"/v1/jobs/{job['id']}/result")
+    image = Image.open(io.BytesIO(result.content))
+    assert (image.format, image.size) == ("PNG", (128, 96))
+    assert user.get("/v1/account").json()["credits_balance"] == before - done["credits_charged"]
+
+    corrupt = {"file": ("broken.png", support.png_bytes(64, 48)[:-50], "image/png")}
+    refused = user.post("/v1/jobs", files=corrupt, data={"model": "srcnn", "scale": "2"})
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "corrupt_image"
+    assert user.get("/v1/account").json()["credits_balance"] == before - done["credits_charged"]

@@ -1,0 +1,174 @@
+"""The production shape over real HTTP: API, Celery workers and beat on the real Postgres and Redis.
+
+Covers the concurrency guarantee of the ledger and what happens when a worker is killed with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlalchemy import create_engine, text
+
+from tests import support
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+class Stack:
+    """Service processes sharing one Postgres database, one Redis and one storage folder."""
+
+    def __init__(self, tmp_path: Path, database_url: str, redis_url: str, **settings: str) -> None:
+        self.tmp_path = tmp_path
+        self.database_url = database_url
+        self.port = support.free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = support.service_env(
+            data_dir=str(tmp_path / "var"), database_url=database_url, broker_url=redis_url, **settings
+        )
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        process = support.start_process(args, self.env, self.tmp_path / f"{name}-{len(self.processes)}.log")
+        self.processes.append(process)
+        return process
+
+    def start_api(self) -> None:
+        self.start("api", support.mindrender("api", "--port", str(self.port)))
+        support.wait_http(f"{self.url}/healthz")
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        return self.start("worker", support.worker_args())
+
+    def stop(self) -> None:
+        for process in self.processes:
+            support.stop_process(process)
+        for log in sorted(self.tmp_path.glob("*.log")):
+            print(f"--- {log.name}\n{log.read_text(errors='replace')[-2500:]}")
+
+    def ledger_matches_balances(self) -> None:
+        engine = create_engine(self.database_url)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT a.id, a.credits_balance, COALESCE(SUM(l.amount), 0) FROM accounts a "
+                    "LEFT JOIN ledger_entries l ON l.account_id = a.id GROUP BY a.id, a.credits_balance"
+                )
+            ).all()
+            double_refunds = conn.execute(
+                text(
+                    "SELECT job_id FROM ledger_entries WHERE kind = 'job_refund' "
+                    "GROUP BY job_id HAVING COUNT(*) > 1"
+                )
+            ).all()
+        engine.dispose()
+        assert rows and all(balance == total >= 0 for _, balance, total in rows), rows
+        assert double_refunds == []
+
+
+@pytest.fixture
+def stack(tmp_path, postgres_url, redis_url):
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    stack = Stack(
+        tmp_path, postgres_url, redis_url, job_lease_seconds="3", sweep_interval="1", signup_credits="10"
+    )
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        redis.Redis.from_url(redis_url).flushdb()
+
+
+def sign_up(stack: Stack, http_client_factory, email: str):
+    anonymous = http_client_factory(stack.url)
+    body = anonymous.post("/v1/accounts", json={"email": email, "password": "correct horse"}).json()
+    return http_client_factory(stack.url, body["api_key"])
+
+
+def post_job(user, data: bytes, model: str, scale: int):
+    files = {"file": ("in.png", data, "image/png")}
+    return user.post("/v1/jobs", files=files, data={"model": model, "scale": str(scale)})
+
+
+def test_upload_runs_on_a_celery_worker_over_postgres_and_redis(stack, http_client_factory):
+    stack.start_api()
+    stack.start_worker()
+    user = sign_up(stack, http_client_factory, "pg@example.com")
+    job = post_job(user, support.png_bytes(64, 48), "srcnn", 2).json()
+    done = support.wait_job(user, job["id"])
+    assert done["status"] == "succeeded", done
+    image = Image.open(io.BytesIO(user.get(f"/v1/jobs/{job['id']}/result").content))
+    assert image.size == (128, 96)
+    assert user.get("/v1/account").json()["credits_balance"] == 10 - done["credits_charged"]
+    stack.ledger_matches_balances()
+
+
+def test_24_parallel_submissions_accept_exactly_what_the_balance_affords(stack, http_client_factory):
+    stack.start_api()  # no worker: nothing is refunded or finished while we count
+    user = sign_up(stack, http_client_factory, "race@example.com")
+    data = support.png_bytes(32, 32)
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        statuses = list(pool.map(lambda _: post_job(user, data, "bicubic", 2).status_code, range(24)))
+
+    assert statuses.count(202) == 10  # signup grants 10 credits; each job costs 1
+    assert statuses.count(402) == 14
+    assert user.get("/v1/account").json()["credits_balance"] == 0
+    assert len(user.get("/v1/jobs", params={"limit": 100}).json()["jobs"]) == 10
+    stack.ledger_matches_balances()
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def _slow_job(stack: Stack, user) -> dict:
+    # SRCNN at x8 on 400x300 produces 7.7 MP through the network: several seconds on two cores.
+    job = post_job(user, support.png_bytes(400, 300, seed=7), "srcnn", 8).json()
+    running = support.wait_job(user, job["id"], timeout=60, until=("running", "succeeded", "failed"))
+    assert running["status"] == "running", running
+    return job
+
+
+def test_a_killed_worker_process_is_replaced_and_the_job_completes(stack, http_client_factory):
+    stack.start_api()
+    worker = stack.start_worker()
+    user = sign_up(stack, http_client_factory, "kill-child@example.com")
+    job = _slow_job(stack, user)
+
+    for child in _children(worker.pid):
+        os.kill(child, signal.SIGKILL)  # the pool process running the job dies mid-job
+
+    done = support.wait_job(user, job["id"], timeout=180)
+    assert done["status"] == "succeeded", done
+    assert done["credits_refunded"] == 0
+    stack.ledger_matches_balances()
+
+
+def test_a_worker_killed_outright_fails_the_job_with_one_refund(stack, http_client_factory):
+    stack.start_api()
+    stack.start("beat", support.mindrender("beat"))
+    worker = stack.start_worker()
+    user = sign_up(stack, http_client_factory, "kill-all@example.com")
+    job = _slow_job(stack, user)
+
+    stack.start_worker()  # another machine's worker, which runs the sweeps from now on
+    os.killpg(worker.pid, signal.SIGKILL)  # the first worker's machine is gone
+
+    failed = support.wait_job(user, job["id"], timeout=60)
+    assert failed["status"] == "failed", failed
+    assert failed["error"]["code"] == "worker_lost"
+    assert failed["credits_refunded"] == failed["credits_charged"]
+    assert user.get("/v1/account").json()["credits_balance"] == 10
+    time.sleep(2)  # further sweeps must not refund again
+    stack.ledger_matches_balances()

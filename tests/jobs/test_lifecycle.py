@@ -1,0 +1,197 @@
+"""A job's life in a worker: claim, lease, success, failure with refund, lost workers, retention."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from app.config import get_settings
+from app.credits.models import EntryKind, LedgerEntry
+from app.credits.service import ledger_sum
+from app.db import get_sessionmaker, session_scope
+from app.jobs.lifecycle import ClaimOutcome, claim_job, complete_job, sweep
+from app.jobs.models import Job
+from app.jobs.processing import run_job
+from app.jobs.service import end_job
+from app.storage import get_storage
+from tests.jobs.test_submit import submit
+from tests.support import png_bytes
+
+
+def run(job_id: str):
+    return run_job(get_sessionmaker(), get_storage(), get_settings(), job_id)
+
+
+def refunds(job_id: str) -> list[int]:
+    with session_scope() as session:
+        query = select(LedgerEntry.amount).where(
+            LedgerEntry.job_id == job_id, LedgerEntry.kind == EntryKind.JOB_REFUND
+        )
+        return list(session.execute(query).scalars())
+
+
+def assert_ledger_consistent(user) -> None:
+    account = user.get("/v1/account").json()
+    with session_scope() as session:
+        assert ledger_sum(session, account["id"]) == account["credits_balance"] >= 0
+
+
+@pytest.mark.parametrize("model", ["nearest", "bilinear", "bicubic", "lanczos", "srcnn"])
+def test_a_worker_run_produces_the_result_and_deletes_the_input(signup, settings, model):
+    user = signup()
+    job = submit(user, png_bytes(64, 48), model=model, scale=2).json()
+    assert run(job["id"]).outcome is ClaimOutcome.CLAIMED
+
+    done = user.get(f"/v1/jobs/{job['id']}").json()
+    assert done["status"] == "succeeded"
+    assert done["progress"] == 1.0
+    assert done["output"]["url"].endswith(f"/v1/jobs/{job['id']}/result")
+    result = user.get(f"/v1/jobs/{job['id']}/result")
+    assert result.status_code == 200
+    assert result.headers["content-type"] == "image/png"
+    assert "attachment" in result.headers["content-disposition"]
+    assert Image.open(io.BytesIO(result.content)).size == (128, 96)
+    assert list(get_storage().keys()) == [f"results/{job['id']}.png"]
+    assert user.get("/v1/account").json()["credits_balance"] == 10 - job["credits_charged"]
+    assert_ledger_consistent(user)
+
+
+def test_a_second_delivery_of_a_finished_job_does_nothing(signup, settings):
+    user = signup()
+    job = submit(user, png_bytes()).json()
+    run(job["id"])
+    assert run(job["id"]).outcome is ClaimOutcome.GONE
+    assert user.get(f"/v1/jobs/{job['id']}").json()["status"] == "succeeded"
+
+
+def test_a_failure_in_the_worker_fails_the_job_and_refunds_it_once(signup, settings):
+    user = signup()
+    job = submit(user, png_bytes()).json()
+    get_storage().put(f"inputs/{job['id']}", png_bytes()[:-40], "image/png")  # damaged after validation
+    run(job["id"])
+
+    failed = user.get(f"/v1/jobs/{job['id']}").json()
+    assert failed["status"] == "failed"
+    assert failed["error"]["code"] == "corrupt_image"
+    assert failed["credits_refunded"] == failed["credits_charged"] == 1
+    assert user.get("/v1/account").json()["credits_balance"] == 10
+    with session_scope() as session:
+        assert not end_job(session, session.get(Job, job["id"]), "failed", ("again", "again"))
+    assert refunds(job["id"]) == [1]
+    assert list(get_storage().keys()) == []
+    assert_ledger_consistent(user)
+
+
+def test_a_missing_input_fails_with_refund(signup, settings):
+    user = signup()
+    job = submit(user, png_bytes()).json()
+    get_storage().delete(f"inputs/{job['id']}")
+    run(job["id"])
+    failed = user.get(f"/v1/jobs/{job['id']}").json()
+    assert (failed["status"], failed["error"]["code"], failed["credits_refunded"]) == (
+        "failed",
+        "input_missing",
+        1,
+    )
+
+
+def test_a_live_lease_keeps_a_second_worker_out(signup, settings):
+    user = signup()
+    job = submit(user, png_bytes()).json()
+    with session_scope() as session:
+        first = claim_job(session, job["id"], get_settings())
+        second = claim_job(session, job["id"], get_settings())
+    assert first.outcome is ClaimOutcome.CLAIMED and first.attempt == 1
+    assert second.outcome is ClaimOutcome.BUSY and second.retry_in > 0
+
+
+def test_a_lost_worker_is_failed_and_refunded_by_the_sweeper(configure, signup):
+    configure(job_lease_seconds="0.2")
+    user = signup()
+    job = submit(user, png_bytes()).json()
+    with session_scope() as session:
+        assert claim_job(session, job["id"], get_settings()).outcome is ClaimOutcome.CLAIMED
+    time.sleep(0.3)  # the worker "died": nobody renews the lease
+    with session_scope() as session:
+        report = sweep(session, get_storage(), get_settings(), lambda _job: None)
+    assert report.lost == [job["id"]]
+    lost = user.get(f"/v1/jobs/{job['id']}").json()
+    assert (lost["status"], lost["error"]["code"], lost["credits_refunded"]) == ("failed", "worker_lost", 1)
+    assert list(get_storage().keys()) == []
+    # The broker redelivers the message later: the job is over, nothing runs, nothing is refunded twice.
+    assert run(job["id"]).outcome is ClaimOutcome.GONE
+    assert refunds(job["id"]) == [1]
+    assert_ledger_consistent(user)
+
+
+def test_a_lapsed_lease_is_taken_over_and_redeliveries_are_capped(configure, signup):
+    configure(job_lease_seconds="0.1", job_max_attempts="2")
+    user = signup()
+    job = submit(user, png_bytes()).json()
+    with session_scope() as session:
+        assert claim_job(session, job["id"], get_settings()).attempt == 1
+        time.sleep(0.15)
+        assert claim_job(session, job["id"], get_settings()).attempt == 2
+        time.sleep(0.15)
+        assert claim_job(session, job["id"], get_settings()).outcome is ClaimOutcome.GONE
+    capped = user.get(f"/v1/jobs/{job['id']}").json()
+    assert (capped["status"], capped["error"]["code"], capped["credits_refunded"]) == (
+        "failed",
+        "worker_lost",
+        1,
+    )
+
+
+def test_canceling_a_running_job_discards_the_late_result(signup, settings):
+    user = signup()
+    job = submit(user, png_bytes()).json()
+    with session_scope() as session:
+        attempt = claim_job(session, job["id"], get_settings()).attempt
+    assert user.delete(f"/v1/jobs/{job['id']}").json()["status"] == "canceled"
+    with session_scope() as session:
+        assert not complete_job(session, job["id"], attempt, "results/x.png", 1, 60)
+    assert user.get(f"/v1/jobs/{job['id']}").json()["status"] == "canceled"
+    assert refunds(job["id"]) == [1]
+
+
+def test_results_expire_after_the_retention(configure, signup):
+    configure(result_ttl="1")
+    user = signup()
+    job = submit(user, png_bytes()).json()
+    run(job["id"])
+    assert user.get(f"/v1/jobs/{job['id']}").json()["status"] == "succeeded"
+    with session_scope() as session:
+        assert sweep(session, get_storage(), get_settings(), lambda _job: None).expired == []
+    time.sleep(1.1)
+    with session_scope() as session:
+        assert sweep(session, get_storage(), get_settings(), lambda _job: None).expired == [job["id"]]
+    expired = user.get(f"/v1/jobs/{job['id']}").json()
+    assert expired["status"] == "expired"
+    assert expired["output"]["url"] is None
+    assert user.get(f"/v1/jobs/{job['id']}/result").status_code == 409
+    assert list(get_storage().keys()) == []
+
+
+def test_delete_now_removes_a_result_immediately(signup, settings):
+    user = signup()
+    job = submit(user, png_bytes()).json()
+    run(job["id"])
+    deleted = user.delete(f"/v1/jobs/{job['id']}").json()
+    assert deleted["status"] == "expired"
+    assert deleted["credits_refunded"] == 0
+    assert list(get_storage().keys()) == []
+
+
+def test_stale_queued_jobs_are_sent_again(configure, signup):
+    configure(queue_redispatch_seconds="0.1")
+    user = signup()
+    job = submit(user, png_bytes()).json()
+    time.sleep(0.2)
+    sent: list[str] = []
+    with session_scope() as session:
+        sweep(session, get_storage(), get_settings(), lambda j: sent.append(j.id))
+    assert sent == [job["id"]]
