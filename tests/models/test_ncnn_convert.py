@@ -47,7 +47,8 @@ def run_ncnn(param: Path, weights: Path, chw: np.ndarray) -> np.ndarray:
     assert net.load_model(str(weights)) == 0
     # The extractor and its Mats borrow the net's allocators, so they must die before the net does.
     with net.create_extractor() as extractor:
-        extractor.input("data", ncnn.Mat(np.ascontiguousarray(chw)))
+        data = np.ascontiguousarray(chw)  # ncnn.Mat borrows this buffer: keep it alive
+        extractor.input("data", ncnn.Mat(data))
         ret, out = extractor.extract("output")
         assert ret == 0
         result = np.array(out, dtype=np.float32, copy=True)
