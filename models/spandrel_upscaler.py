@@ -45,6 +45,8 @@ class SpandrelUpscaler:
         descriptor.eval()
         if self.half:
             descriptor.model.half()
+        # channels_last measured 1.2-1.8x faster for these convolution stacks on CPU (bench/engine.py).
+        descriptor.model.to(memory_format=torch.channels_last)
 
     @property
     def native_scale(self) -> int:
@@ -82,6 +84,7 @@ class SpandrelUpscaler:
     @torch.inference_mode()
     def _forward(self, rgb: np.ndarray) -> np.ndarray:
         tensor = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))[None].to(self.device)
+        tensor = tensor.contiguous(memory_format=torch.channels_last)
         if self.half:
             tensor = tensor.half()
         out = self.descriptor(tensor)[0].float().clamp_(0, 1).cpu().numpy()
