@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     models_dir: Path | None = None
 
     result_ttl: int = Field(default=86400, ge=1, description="Seconds a result is kept after its job ends.")
+    result_url_ttl: int = Field(default=300, ge=10, le=604800, description="Seconds a presigned link lives.")
     sweep_interval: float = Field(default=60, gt=0, description="Seconds between sweeper runs.")
     signup_credits: int = Field(default=10, ge=0)
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1)

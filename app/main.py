@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import math
+
 from fastapi import FastAPI
 
 from app.accounts.endpoints import router as accounts_router
@@ -10,15 +13,29 @@ from app.config import Settings, get_settings
 from app.errors import install_error_handlers
 from app.jobs.catalog import router as models_router
 from app.jobs.endpoints import router as jobs_router
+from app.storage import get_storage
 from models.manifest import register_manifest
 
 # Room for the multipart envelope and form fields around the file itself.
 _MULTIPART_OVERHEAD = 1024 * 1024
+log = logging.getLogger(__name__)
+
+
+def _put_lifecycle_rule(settings: Settings) -> None:
+    """The bucket's own expiry rule, a day past the result retention: a safety net behind the sweeper."""
+    days = math.ceil(settings.result_ttl / 86400) + 1
+    try:
+        get_storage().ensure_lifecycle(days)
+    except Exception:
+        log.warning(
+            "could not set the storage lifecycle rule; the sweeper still deletes on time", exc_info=True
+        )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     register_manifest(settings.resolved_models_dir)
+    _put_lifecycle_rule(settings)
     app = FastAPI(
         title="Mind Render",
         version="1.0.0",

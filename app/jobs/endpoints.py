@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from app.accounts.auth import CurrentAccount, DbSession
 from app.config import get_settings
@@ -123,15 +123,20 @@ def get_job_result(job_id: str, account: CurrentAccount, session: DbSession) -> 
     job = service.get_job(session, account.id, job_id)
     if job.status != JobStatus.SUCCEEDED or job.output_key is None:
         raise ResultNotReady()
+    storage = get_storage()
+    filename, media_type = f"{job.id}.{job.output_format}", OUTPUT_FORMATS[job.output_format]
+    url = storage.presigned_url(job.output_key, get_settings().result_url_ttl, filename, media_type)
+    if url is not None:
+        return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
     try:
-        data = get_storage().get(job.output_key)
+        data = storage.get(job.output_key)
     except FileNotFoundError:
         raise ResultNotReady() from None
     return Response(
         data,
-        media_type=OUTPUT_FORMATS[job.output_format],
+        media_type=media_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{job.id}.{job.output_format}"',
+            "Content-Disposition": f'attachment; filename="{filename}"',
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "private, no-store",
         },

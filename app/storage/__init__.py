@@ -14,11 +14,15 @@ __all__ = ["Storage", "get_storage", "make_storage"]
 
 
 def make_storage(settings: Settings) -> Storage:
-    """The backend for a storage URL (`file:///path`; S3 arrives through the same interface)."""
+    """The backend for a storage URL: `file:///path` or `s3://bucket/prefix`."""
     url = urlsplit(settings.resolved_storage_url)
     if url.scheme == "file":
         return LocalStorage(Path(unquote(url.path)))
-    raise ValueError(f"unsupported MR_STORAGE_URL scheme {url.scheme!r} (supported: file://)")
+    if url.scheme == "s3":
+        from app.storage.s3 import S3Storage
+
+        return S3Storage(url.netloc, url.path, settings.s3_endpoint_url)
+    raise ValueError(f"unsupported MR_STORAGE_URL scheme {url.scheme!r} (supported: file://, s3://)")
 
 
 @lru_cache

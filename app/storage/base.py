@@ -22,3 +22,9 @@ class Storage(Protocol):
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         """Every stored key under a prefix (used by the sweeper and by tests of retention)."""
+
+    def presigned_url(self, key: str, expires_in: int, filename: str, content_type: str) -> str | None:
+        """A short-lived direct download URL, or None where the API serves the object itself."""
+
+    def ensure_lifecycle(self, days: int) -> None:
+        """Ask the backend to delete objects older than `days` on its own (a no-op where unsupported)."""

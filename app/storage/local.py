@@ -48,3 +48,9 @@ class LocalStorage:
                 key = path.relative_to(self.root).as_posix()
                 if key.startswith(prefix):
                     yield key
+
+    def presigned_url(self, key: str, expires_in: int, filename: str, content_type: str) -> str | None:
+        return None  # served through the authenticated API route
+
+    def ensure_lifecycle(self, days: int) -> None:
+        return None  # the sweeper alone deletes local files

@@ -1,0 +1,93 @@
+"""S3-compatible storage (AWS S3, MinIO, Cloudflare R2, ...) through boto3; credentials the AWS way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+_MISSING = {"NoSuchKey", "404", "NotFound"}
+
+
+class S3Storage:
+    """Objects under `prefix/` in one bucket; results are handed out as short-lived presigned URLs."""
+
+    def __init__(self, bucket: str, prefix: str, endpoint_url: str | None) -> None:
+        self.bucket = bucket
+        self.prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
+        self.client: Any = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            config=Config(signature_version="s3v4", retries={"max_attempts": 3, "mode": "standard"}),
+        )
+
+    def _key(self, key: str) -> str:
+        if not key or key.startswith("/") or ".." in key.split("/"):
+            raise ValueError(f"invalid storage key {key!r}")
+        return self.prefix + key
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
+
+    def get(self, key: str) -> bytes:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
+                raise FileNotFoundError(key) from exc
+            raise
+        body: bytes = response["Body"].read()
+        return body
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
+                return False
+            raise
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix + prefix
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                yield item["Key"][len(self.prefix) :]
+
+    def presigned_url(self, key: str, expires_in: int, filename: str, content_type: str) -> str | None:
+        """A GET URL valid for `expires_in` seconds that downloads the object as an attachment."""
+        url: str = self.client.generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": self.bucket,
+                "Key": self._key(key),
+                "ResponseContentDisposition": f'attachment; filename="{filename}"',
+                "ResponseContentType": content_type,
+            },
+            ExpiresIn=expires_in,
+        )
+        return url
+
+    def ensure_lifecycle(self, days: int) -> None:
+        """Expire everything under our prefix after `days`: the safety net behind the sweeper."""
+        self.client.put_bucket_lifecycle_configuration(
+            Bucket=self.bucket,
+            LifecycleConfiguration={
+                "Rules": [
+                    {
+                        "ID": "mindrender-retention",
+                        "Filter": {"Prefix": self.prefix},
+                        "Status": "Enabled",
+                        "Expiration": {"Days": days},
+                    }
+                ]
+            },
+        )

@@ -1,0 +1,166 @@
+"""S3 storage against a real S3-compatible server over HTTP (moto's standalone server on loopback)."""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+import httpx
+import pytest
+from PIL import Image
+
+from app.config import get_settings
+from app.db import session_scope
+from app.jobs.lifecycle import sweep
+from app.storage import get_storage
+from tests import support
+from tests.jobs.test_lifecycle import run
+from tests.jobs.test_submit import submit
+
+AWS_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory):
+    port = support.free_port()
+    moto = str(Path(sys.executable).parent / "moto_server")
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    process = support.start_process([moto, "-H", "127.0.0.1", "-p", str(port)], support.service_env(), log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        support.wait_http(f"{url}/moto-api/")
+        yield url
+    finally:
+        support.stop_process(process)
+
+
+def _bucket_client(endpoint: str):
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    )
+
+
+@pytest.fixture
+def bucket(s3_server, monkeypatch):
+    for key, value in AWS_ENV.items():
+        monkeypatch.setenv(key, value)
+    name = f"mr-{uuid.uuid4().hex[:12]}"
+    _bucket_client(s3_server).create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def s3_settings(configure, s3_server, bucket):
+    return configure(storage_url=f"s3://{bucket}/jobs", s3_endpoint_url=s3_server)
+
+
+def bucket_keys(endpoint: str, bucket: str) -> list[str]:
+    listing = _bucket_client(endpoint).list_objects_v2(Bucket=bucket)
+    return [item["Key"] for item in listing.get("Contents", [])]
+
+
+def test_store_read_list_delete(s3_settings, s3_server, bucket):
+    storage = get_storage()
+    storage.put("inputs/a", b"hello", "application/octet-stream")
+    assert storage.get("inputs/a") == b"hello"
+    assert storage.exists("inputs/a") and not storage.exists("inputs/b")
+    assert list(storage.keys()) == ["inputs/a"]
+    assert bucket_keys(s3_server, bucket) == ["jobs/inputs/a"]
+    with pytest.raises(FileNotFoundError):
+        storage.get("inputs/b")
+    storage.delete("inputs/a")
+    assert bucket_keys(s3_server, bucket) == []
+
+
+def test_presigned_download_is_short_lived(s3_settings):
+    storage = get_storage()
+    storage.put("results/x.png", b"png bytes", "image/png")
+    url = storage.presigned_url("results/x.png", 1, "x.png", "image/png")
+    response = httpx.get(url)
+    assert response.status_code == 200 and response.content == b"png bytes"
+    assert response.headers["content-disposition"] == 'attachment; filename="x.png"'
+    # moto's server does not enforce signature expiry, so check the signed lifetime itself.
+    assert "X-Amz-Expires=1&" in url and "X-Amz-Signature=" in url
+
+
+def test_lifecycle_rule_is_put_on_the_bucket_at_start(s3_settings, client, s3_server, bucket):
+    rules = _bucket_client(s3_server).get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert rules[0]["Status"] == "Enabled"
+    assert rules[0]["Expiration"]["Days"] == 2  # default 24 h retention + one day of margin
+    assert rules[0]["Filter"]["Prefix"] == "jobs/"
+
+
+def test_a_job_on_s3_redirects_to_its_result_then_expires(configure, s3_server, bucket, signup):
+    configure(storage_url=f"s3://{bucket}/jobs", s3_endpoint_url=s3_server, result_ttl="2")
+    user = signup()
+    job = submit(user, support.png_bytes(40, 30), model="bicubic", scale=3).json()
+    assert bucket_keys(s3_server, bucket) == [f"jobs/inputs/{job['id']}"]
+    run(job["id"])
+    assert bucket_keys(s3_server, bucket) == [f"jobs/results/{job['id']}.png"]  # input gone at once
+
+    redirect = user.get(f"/v1/jobs/{job['id']}/result", follow_redirects=False)
+    assert redirect.status_code == 307
+    image = Image.open(io.BytesIO(httpx.get(redirect.headers["location"]).content))
+    assert image.size == (120, 90)
+
+    time.sleep(2.1)
+    with session_scope() as session:
+        sweep(session, get_storage(), get_settings(), lambda _job: None)
+    assert bucket_keys(s3_server, bucket) == []
+    assert user.get(f"/v1/jobs/{job['id']}").json()["status"] == "expired"
+
+
+def test_delete_now_empties_the_bucket(s3_settings, s3_server, bucket, signup):
+    user = signup()
+    job = submit(user, support.png_bytes()).json()
+    run(job["id"])
+    assert user.delete(f"/v1/jobs/{job['id']}").json()["status"] == "expired"
+    assert bucket_keys(s3_server, bucket) == []
+
+
+@pytest.mark.slow
+def test_served_service_on_s3_deletes_every_object_soon_after_retention(
+    s3_server, bucket, tmp_path, http_client_factory
+):
+    port = support.free_port()
+    env = support.service_env(
+        data_dir=str(tmp_path / "var"),
+        storage_url=f"s3://{bucket}/jobs",
+        s3_endpoint_url=s3_server,
+        result_ttl="8",
+        sweep_interval="2",
+    )
+    env.update(AWS_ENV)
+    process = support.start_process(
+        support.mindrender("serve", "--port", str(port)), env, tmp_path / "serve.log"
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        support.wait_http(f"{base}/healthz")
+        key = (
+            http_client_factory(base)
+            .post("/v1/accounts", json={"email": "s3@example.com", "password": "correct horse"})
+            .json()["api_key"]
+        )
+        user = http_client_factory(base, key)
+        files = {"file": ("in.png", support.png_bytes(32, 24), "image/png")}
+        job = user.post("/v1/jobs", files=files, data={"model": "lanczos", "scale": "2"}).json()
+        done = support.wait_job(user, job["id"])
+        assert done["status"] == "succeeded", done
+        assert bucket_keys(s3_server, bucket) == [f"jobs/results/{job['id']}.png"]
+        download = user.get(f"/v1/jobs/{job['id']}/result", follow_redirects=True)
+        assert Image.open(io.BytesIO(download.content)).size == (64, 48)
+
+        expired = support.wait_job(user, job["id"], timeout=8 + 2 + 10, until=("expired",))
+        assert expired["status"] == "expired"
+        assert bucket_keys(s3_server, bucket) == []
+    finally:
+        support.stop_process(process)
