@@ -13,6 +13,7 @@ from app.jobs import service
 from app.jobs.dispatch import send_upscale
 from app.jobs.errors import FileTooLarge, ResultNotReady
 from app.jobs.image_codec import OUTPUT_FORMATS
+from app.jobs.metadata import MetadataMode
 from app.jobs.models import Job, JobStatus
 from app.jobs.schemas import JobError, JobInput, JobOut, JobOutput, JobPage, OutputFormat
 from app.storage import get_storage
@@ -71,6 +72,10 @@ def create_job(
     model: Annotated[str, Form(description="A model id from GET /v1/models.")],
     scale: Annotated[int, Form(description="2, 3, 4 or 8.")],
     output_format: Annotated[OutputFormat | None, Form(description="Defaults to the input's format.")] = None,
+    output_quality: Annotated[int, Form(ge=1, le=100, description="JPEG/WebP quality.")] = 92,
+    metadata: Annotated[
+        MetadataMode, Form(description="default: keep ICC + camera EXIF, drop GPS; all; none.")
+    ] = "default",
     webhook_url: Annotated[str | None, Form(max_length=2000)] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> JSONResponse:
@@ -83,7 +88,14 @@ def create_job(
         get_storage(),
         settings,
         account.id,
-        service.JobRequest(model=model, scale=scale, output_format=output_format, webhook_url=webhook_url),
+        service.JobRequest(
+            model=model,
+            scale=scale,
+            output_format=output_format,
+            output_quality=output_quality,
+            metadata=metadata,
+            webhook_url=webhook_url,
+        ),
         data,
         idempotency_key,
     )

@@ -39,6 +39,7 @@ class DecodedImage:
     pixels: np.ndarray
     bit_depth: int
     icc_profile: bytes | None
+    exif: bytes | None = None
 
 
 def _open(data: bytes) -> Image.Image:
@@ -134,13 +135,15 @@ def decode_image(data: bytes) -> DecodedImage:
         image.load()
         orientation = image.getexif().get(_ORIENTATION_TAG, 1)
         icc = image.info.get("icc_profile")
+        exif_tags = image.getexif()
+        exif = exif_tags.tobytes() if len(exif_tags) else None
         if image.format == "PNG" and _png_bit_depth(data) == 16 and image.mode in ("RGB", "RGBA", "LA"):
             pixels, depth = _decode_png16(data), 16
         else:
             pixels, depth = _to_float(image)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise CorruptImage() from exc
-    return DecodedImage(pixels=_apply_orientation(pixels, orientation), bit_depth=depth, icc_profile=icc)
+    return DecodedImage(_apply_orientation(pixels, orientation), bit_depth=depth, icc_profile=icc, exif=exif)
 
 
 def default_output_format(input_format: str) -> str:
@@ -167,6 +170,8 @@ def encode_image(image: DecodedImage, fmt: str, quality: int = 92) -> bytes:
     options: dict[str, object] = {}
     if image.icc_profile:
         options["icc_profile"] = image.icc_profile
+    if image.exif:
+        options["exif"] = image.exif
     if fmt in ("jpeg", "webp"):
         options["quality"] = quality
     out.save(buffer, format=fmt.upper(), **options)

@@ -50,6 +50,8 @@ class Job(Base):
     output_height: Mapped[int] = mapped_column(Integer)
     output_format: Mapped[str] = mapped_column(String(16))
     output_bytes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    output_quality: Mapped[int] = mapped_column(Integer, default=92, server_default="92")
+    metadata_mode: Mapped[str] = mapped_column(String(16), default="default", server_default="default")
 
     credits_charged: Mapped[int] = mapped_column(Integer)
     credits_refunded: Mapped[int] = mapped_column(Integer, default=0)

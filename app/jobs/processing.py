@@ -23,6 +23,7 @@ from app.jobs.lifecycle import (
     release_input,
     renew_lease,
 )
+from app.jobs.metadata import result_metadata
 from app.jobs.models import Job
 from app.storage import Storage
 from models.engine import upscale
@@ -134,9 +135,11 @@ def _process(
         raise FileNotFoundError(job.id)
     image = decode_image(storage.get(job.input_key))
     pixels = upscale(image.pixels, job.model, job.scale, settings.resolved_models_dir, lease.report)
+    exif, icc = result_metadata(image.exif, image.icc_profile, job.metadata_mode)
     result = encode_image(
-        DecodedImage(pixels=pixels, bit_depth=image.bit_depth, icc_profile=image.icc_profile),
+        DecodedImage(pixels=pixels, bit_depth=image.bit_depth, icc_profile=icc, exif=exif),
         job.output_format,
+        job.output_quality,
     )
     output_key = f"results/{job.id}.{job.output_format}"
     storage.put(output_key, result, OUTPUT_FORMATS[job.output_format])

@@ -30,6 +30,8 @@ class JobRequest:
     model: str
     scale: int
     output_format: str | None = None
+    output_quality: int = 92
+    metadata: str = "default"
     webhook_url: str | None = None
 
 
@@ -65,6 +67,7 @@ def quote_job(settings: Settings, request: JobRequest, data: bytes) -> tuple[Mod
 
 def _fingerprint(request: JobRequest, data: bytes) -> str:
     parts = [request.model, str(request.scale), request.output_format or "", request.webhook_url or ""]
+    parts += [str(request.output_quality), request.metadata]
     parts.append(hashlib.sha256(data).hexdigest())
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
@@ -124,6 +127,8 @@ def submit_job(
         output_width=info.width * request.scale,
         output_height=info.height * request.scale,
         output_format=request.output_format or default_output_format(info.format),
+        output_quality=request.output_quality,
+        metadata_mode=request.metadata,
         credits_charged=price,
         webhook_url=request.webhook_url,
         dispatched_at=utcnow(),
