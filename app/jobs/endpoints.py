@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile, status
 from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import BaseModel, Field
 
 from app.accounts.auth import CurrentAccount, DbSession
 from app.config import get_settings
 from app.jobs import service
 from app.jobs.dispatch import send_upscale
-from app.jobs.errors import FileTooLarge, ResultNotReady
+from app.jobs.errors import FileOrUploadRequired, FileTooLarge, ResultNotReady
 from app.jobs.image_codec import OUTPUT_FORMATS
 from app.jobs.metadata import MetadataMode
 from app.jobs.models import Job, JobStatus
 from app.jobs.schemas import JobError, JobInput, JobOut, JobOutput, JobPage, OutputFormat
+from app.jobs.uploads import create_upload, take_upload
 from app.storage import get_storage
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -68,7 +71,6 @@ def create_job(
     request: Request,
     account: CurrentAccount,
     session: DbSession,
-    file: Annotated[UploadFile, File(description="The image (PNG, JPEG, WebP, GIF, BMP or TIFF).")],
     model: Annotated[str, Form(description="A model id from GET /v1/models.")],
     scale: Annotated[int, Form(description="2, 3, 4 or 8.")],
     output_format: Annotated[OutputFormat | None, Form(description="Defaults to the input's format.")] = None,
@@ -77,12 +79,23 @@ def create_job(
         MetadataMode, Form(description="default: keep ICC + camera EXIF, drop GPS; all; none.")
     ] = "default",
     webhook_url: Annotated[str | None, Form(max_length=2000)] = None,
+    file: Annotated[
+        UploadFile | None, File(description="The image (PNG, JPEG, WebP, GIF, BMP or TIFF).")
+    ] = None,
+    upload_id: Annotated[
+        str | None, Form(description="Instead of `file`: an id from POST /v1/uploads.")
+    ] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> JSONResponse:
     settings = get_settings()
-    data = file.file.read(settings.max_upload_bytes + 1)
-    if len(data) > settings.max_upload_bytes:
-        raise FileTooLarge(f"The file is larger than {settings.max_upload_bytes:,} bytes.")
+    if (file is None) == (upload_id is None):
+        raise FileOrUploadRequired()
+    if file is not None:
+        data = file.file.read(settings.max_upload_bytes + 1)
+        if len(data) > settings.max_upload_bytes:
+            raise FileTooLarge(f"The file is larger than {settings.max_upload_bytes:,} bytes.")
+    else:
+        data = take_upload(session, get_storage(), settings, account.id, str(upload_id))
     submission = service.submit_job(
         session,
         get_storage(),
@@ -163,3 +176,33 @@ def get_job_result(job_id: str, account: CurrentAccount, session: DbSession) -> 
 )
 def delete_job(job_id: str, request: Request, account: CurrentAccount, session: DbSession) -> JobOut:
     return job_out(service.cancel_job(session, get_storage(), account.id, job_id), request)
+
+
+class UploadOut(BaseModel):
+    id: str = Field(description="Pass as `upload_id` to POST /v1/jobs once the file is uploaded.")
+    url: str = Field(description="POST the file here as multipart/form-data: the fields below, then `file`.")
+    fields: dict[str, str]
+    max_bytes: int
+    expires_at: datetime
+
+
+uploads_router = APIRouter(prefix="/v1/uploads", tags=["jobs"])
+
+
+@uploads_router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UploadOut,
+    summary="Upload a large file straight to storage (S3 only)",
+    responses={409: _ERRORS[409]},
+)
+def create_direct_upload(account: CurrentAccount, session: DbSession) -> UploadOut:
+    settings = get_settings()
+    ticket = create_upload(session, get_storage(), settings, account.id)
+    return UploadOut(
+        id=ticket.upload.id,
+        url=ticket.url,
+        fields=ticket.fields,
+        max_bytes=settings.max_upload_bytes,
+        expires_at=ticket.upload.expires_at,
+    )

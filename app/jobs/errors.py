@@ -85,3 +85,21 @@ class InvalidCursor(DomainError):
     code = "invalid_cursor"
     status_code = 400
     message = "The pagination cursor is not valid."
+
+
+class DirectUploadUnavailable(DomainError):
+    code = "direct_upload_unavailable"
+    status_code = 409
+    message = "Direct uploads need S3 storage; send the file in POST /v1/jobs instead."
+
+
+class UploadNotFound(DomainError):
+    code = "upload_not_found"
+    status_code = 404
+    message = "No such upload, or it was already used or has expired."
+
+
+class FileOrUploadRequired(DomainError):
+    code = "file_or_upload_required"
+    status_code = 422
+    message = "Send exactly one of `file` and `upload_id`."

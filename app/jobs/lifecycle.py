@@ -19,6 +19,7 @@ from app.config import Settings
 from app.db import utcnow
 from app.jobs.models import IdempotencyRecord, Job, JobStatus
 from app.jobs.service import delete_job_files, end_job
+from app.jobs.uploads import sweep_uploads
 from app.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,7 @@ def sweep(
     for job in list(session.execute(leftovers).scalars()):
         release_input(session, storage, job.id)
         report.inputs_deleted.append(job.id)
+    sweep_uploads(session, storage, now)
     cutoff = now - timedelta(seconds=settings.idempotency_ttl)
     session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
     session.commit()

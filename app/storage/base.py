@@ -26,5 +26,8 @@ class Storage(Protocol):
     def presigned_url(self, key: str, expires_in: int, filename: str, content_type: str) -> str | None:
         """A short-lived direct download URL, or None where the API serves the object itself."""
 
+    def presigned_post(self, key: str, max_bytes: int, expires_in: int) -> tuple[str, dict[str, str]] | None:
+        """A browser-style POST (url, fields) storing at most max_bytes at key; None if unsupported."""
+
     def ensure_lifecycle(self, days: int) -> None:
         """Ask the backend to delete objects older than `days` on its own (a no-op where unsupported)."""

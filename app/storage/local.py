@@ -52,5 +52,8 @@ class LocalStorage:
     def presigned_url(self, key: str, expires_in: int, filename: str, content_type: str) -> str | None:
         return None  # served through the authenticated API route
 
+    def presigned_post(self, key: str, max_bytes: int, expires_in: int) -> tuple[str, dict[str, str]] | None:
+        return None  # files reach local storage through POST /v1/jobs
+
     def ensure_lifecycle(self, days: int) -> None:
         return None  # the sweeper alone deletes local files

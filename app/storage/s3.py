@@ -76,6 +76,16 @@ class S3Storage:
         )
         return url
 
+    def presigned_post(self, key: str, max_bytes: int, expires_in: int) -> tuple[str, dict[str, str]] | None:
+        """The bucket itself refuses a body outside 1..max_bytes (content-length-range)."""
+        post = self.client.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=self._key(key),
+            Conditions=[["content-length-range", 1, max_bytes]],
+            ExpiresIn=expires_in,
+        )
+        return str(post["url"]), {k: str(v) for k, v in post["fields"].items()}
+
     def ensure_lifecycle(self, days: int) -> None:
         """Expire everything under our prefix after `days`: the safety net behind the sweeper."""
         self.client.put_bucket_lifecycle_configuration(

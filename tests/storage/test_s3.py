@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import sys
 import time
 import uuid
@@ -164,3 +166,44 @@ def test_served_service_on_s3_deletes_every_object_soon_after_retention(
         assert bucket_keys(s3_server, bucket) == []
     finally:
         support.stop_process(process)
+
+
+def _upload_to_bucket(ticket: dict, data: bytes) -> httpx.Response:
+    return httpx.post(ticket["url"], data=ticket["fields"], files={"file": ("in.png", data, "image/png")})
+
+
+def test_direct_upload_then_job(s3_settings, s3_server, bucket, signup):
+    user = signup()
+    ticket = user.post("/v1/uploads").json()
+    assert ticket["max_bytes"] == s3_settings.max_upload_bytes
+    assert _upload_to_bucket(ticket, support.png_bytes(30, 20)).status_code in (200, 201, 204)
+    job = user.post("/v1/jobs", data={"upload_id": ticket["id"], "model": "bicubic", "scale": "2"})
+    assert job.status_code == 202, job.text
+    assert job.json()["input"] == {"width": 30, "height": 20, "format": "png"}
+    assert bucket_keys(s3_server, bucket) == [f"jobs/inputs/{job.json()['id']}"]  # the upload object is gone
+    again = user.post("/v1/jobs", data={"upload_id": ticket["id"], "model": "bicubic", "scale": "2"})
+    assert again.status_code == 404 and again.json()["error"]["code"] == "upload_not_found"
+
+
+def test_direct_upload_is_size_limited_and_validated_before_charging(configure, s3_server, bucket, signup):
+    configure(storage_url=f"s3://{bucket}/jobs", s3_endpoint_url=s3_server, max_upload_bytes="3000")
+    user = signup()
+    too_big = user.post("/v1/uploads").json()
+    policy = json.loads(base64.b64decode(too_big["fields"]["policy"]))
+    assert ["content-length-range", 1, 3000] in policy["conditions"]  # a real S3 refuses larger bodies
+    _upload_to_bucket(too_big, support.png_bytes(200, 200))  # moto's server does not enforce the policy...
+    refused_big = user.post("/v1/jobs", data={"upload_id": too_big["id"], "model": "bicubic", "scale": "2"})
+    assert refused_big.status_code == 413  # ...so the API checks the size again before anything is charged
+
+    corrupt = user.post("/v1/uploads").json()
+    _upload_to_bucket(corrupt, support.png_bytes(30, 20)[:-30])
+    refused = user.post("/v1/jobs", data={"upload_id": corrupt["id"], "model": "bicubic", "scale": "2"})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "corrupt_image"
+    assert user.get("/v1/account").json()["credits_balance"] == 10
+    assert bucket_keys(s3_server, bucket) == []
+
+
+def test_direct_upload_needs_s3(settings, signup):
+    response = signup().post("/v1/uploads")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "direct_upload_unavailable"

@@ -1,0 +1,81 @@
+"""Direct uploads: the client sends a large file straight to the bucket, then names it in POST /v1/jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.accounts.models import new_id
+from app.config import Settings
+from app.db import utcnow
+from app.jobs import errors
+from app.jobs.models import Upload
+from app.storage import Storage
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    upload: Upload
+    url: str
+    fields: dict[str, str]
+
+
+def create_upload(session: Session, storage: Storage, settings: Settings, account_id: str) -> UploadTicket:
+    """Open an upload slot with a size-limited presigned POST valid for `result_url_ttl` seconds."""
+    upload_id = new_id()
+    upload = Upload(
+        id=upload_id,
+        account_id=account_id,
+        key=f"uploads/{upload_id}",
+        expires_at=utcnow() + timedelta(seconds=settings.result_url_ttl),
+    )
+    post = storage.presigned_post(upload.key, settings.max_upload_bytes, settings.result_url_ttl)
+    if post is None:
+        raise errors.DirectUploadUnavailable()
+    session.add(upload)
+    session.commit()
+    return UploadTicket(upload=upload, url=post[0], fields=post[1])
+
+
+def take_upload(
+    session: Session, storage: Storage, settings: Settings, account_id: str, upload_id: str
+) -> bytes:
+    """Claim an upload for one job (once) and return its bytes; the bucket object is deleted either way."""
+    upload = session.execute(
+        update(Upload)
+        .where(
+            Upload.id == upload_id,
+            Upload.account_id == account_id,
+            Upload.consumed_at.is_(None),
+            Upload.expires_at > utcnow(),
+        )
+        .values(consumed_at=utcnow())
+        .returning(Upload)
+    ).scalar_one_or_none()
+    session.commit()
+    if upload is None:
+        raise errors.UploadNotFound()
+    try:
+        data = storage.get(upload.key)
+    except FileNotFoundError:
+        raise errors.UploadNotFound("Nothing was uploaded for this upload id.") from None
+    finally:
+        storage.delete(upload.key)
+    if len(data) > settings.max_upload_bytes:
+        raise errors.FileTooLarge(f"The file is larger than {settings.max_upload_bytes:,} bytes.")
+    return data
+
+
+def sweep_uploads(session: Session, storage: Storage, now: datetime) -> list[str]:
+    """Delete the objects of upload slots that expired unused."""
+    stale = select(Upload).where(Upload.consumed_at.is_(None), Upload.expires_at <= now)
+    removed = []
+    for upload in list(session.execute(stale).scalars()):
+        storage.delete(upload.key)
+        upload.consumed_at = now
+        removed.append(upload.id)
+    session.commit()
+    return removed
