@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     session_ttl: int = Field(default=14 * 86400, ge=60)
     worker_concurrency: int = Field(default=1, ge=1)
 
+    secret_key: str | None = Field(default=None, description="Signs local download links; set it everywhere.")
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
     webhook_allow_private: bool = False

@@ -12,8 +12,8 @@ from app.body_limit import BodyLimitMiddleware
 from app.config import Settings, get_settings
 from app.errors import install_error_handlers
 from app.jobs.catalog import router as models_router
+from app.jobs.endpoints import files_router, uploads_router
 from app.jobs.endpoints import router as jobs_router
-from app.jobs.endpoints import uploads_router
 from app.storage import get_storage
 from models.manifest import register_manifest
 
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(models_router)
     app.include_router(jobs_router)
     app.include_router(uploads_router)
+    app.include_router(files_router)
 
     @app.get("/healthz", tags=["ops"], summary="The process is up")
     def healthz() -> dict[str, str]:

@@ -118,7 +118,7 @@ def http_client_factory() -> Iterator[Callable[[str, str | None], httpx.Client]]
 
     def make(base_url: str, api_key: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        http = httpx.Client(base_url=base_url, headers=headers, timeout=30)
+        http = httpx.Client(base_url=base_url, headers=headers, timeout=30, follow_redirects=True)
         clients.append(http)
         return http
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from app.accounts.auth import CurrentAccount, DbSession
 from app.config import get_settings
+from app.errors import NotFound
 from app.jobs import service
 from app.jobs.dispatch import send_upscale
 from app.jobs.errors import FileOrUploadRequired, FileTooLarge, ResultNotReady
@@ -20,8 +22,10 @@ from app.jobs.models import Job, JobStatus
 from app.jobs.schemas import JobError, JobInput, JobOut, JobOutput, JobPage, OutputFormat
 from app.jobs.uploads import create_upload, take_upload
 from app.storage import get_storage
+from app.storage.signed_urls import SignedObject, sign, signing_key, verify
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+files_router = APIRouter(prefix="/v1/files", tags=["jobs"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad request"},
     401: {"description": "Missing or invalid credentials"},
@@ -136,32 +140,48 @@ def get_job(job_id: str, request: Request, account: CurrentAccount, session: DbS
 
 @router.get(
     "/{job_id}/result",
-    summary="Download the upscaled image",
+    summary="Download the upscaled image (redirects to a short-lived signed link)",
     response_class=Response,
     responses={
-        200: {"content": {t: {} for t in OUTPUT_FORMATS.values()}},
+        307: {"description": "Redirect to a short-lived signed download URL"},
         404: _ERRORS[404],
         409: _ERRORS[409],
     },
 )
-def get_job_result(job_id: str, account: CurrentAccount, session: DbSession) -> Response:
+def get_job_result(job_id: str, request: Request, account: CurrentAccount, session: DbSession) -> Response:
     job = service.get_job(session, account.id, job_id)
     if job.status != JobStatus.SUCCEEDED or job.output_key is None:
         raise ResultNotReady()
     storage = get_storage()
     filename, media_type = f"{job.id}.{job.output_format}", OUTPUT_FORMATS[job.output_format]
-    url = storage.presigned_url(job.output_key, get_settings().result_url_ttl, filename, media_type)
-    if url is not None:
-        return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
+    settings = get_settings()
+    url = storage.presigned_url(job.output_key, settings.result_url_ttl, filename, media_type)
+    if url is None:  # local disk: a link signed the same way, served by GET /v1/files/{token}
+        expires = int(time.time()) + settings.result_url_ttl
+        token = sign(signing_key(settings), SignedObject(job.output_key, filename, media_type, expires))
+        url = str(request.url_for("download_file", token=token))
+    return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
+
+
+@files_router.get(
+    "/{token}",
+    summary="Download a stored result through a signed, expiring link",
+    response_class=Response,
+    responses={404: {"description": "Unknown, forged or expired link"}},
+)
+def download_file(token: str) -> Response:
+    signed = verify(signing_key(get_settings()), token)
+    if signed is None:
+        raise NotFound("This download link is invalid or has expired.")
     try:
-        data = storage.get(job.output_key)
+        data = get_storage().get(signed.key)
     except FileNotFoundError:
-        raise ResultNotReady() from None
+        raise NotFound("This file has been deleted.") from None
     return Response(
         data,
-        media_type=media_type,
+        media_type=signed.content_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Disposition": f'attachment; filename="{signed.filename}"',
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "private, no-store",
         },

@@ -195,3 +195,26 @@ def test_stale_queued_jobs_are_sent_again(configure, signup):
     with session_scope() as session:
         sweep(session, get_storage(), get_settings(), lambda j: sent.append(j.id))
     assert sent == [job["id"]]
+
+
+def test_local_results_are_served_through_signed_expiring_links(configure, signup):
+    configure(result_url_ttl="10")
+    user = signup()
+    job = submit(user, png_bytes()).json()
+    run(job["id"])
+    redirect = user.get(f"/v1/jobs/{job['id']}/result", follow_redirects=False)
+    assert redirect.status_code == 307
+    link = redirect.headers["location"]
+    anonymous = user.get(link, headers={"Authorization": ""})  # the link itself is the credential
+    assert anonymous.status_code == 200
+    assert anonymous.headers["x-content-type-options"] == "nosniff"
+    assert Image.open(io.BytesIO(anonymous.content)).size == (128, 96)
+    forged = link[:-3] + ("aaa" if not link.endswith("aaa") else "bbb")
+    assert user.get(forged).status_code == 404
+
+    from app.config import get_settings
+    from app.storage.signed_urls import signing_key, verify
+
+    token = link.rsplit("/", 1)[1]
+    assert verify(signing_key(get_settings()), token) is not None
+    assert verify(signing_key(get_settings()), token, now=time.time() + 11) is None  # expired after the TTL
