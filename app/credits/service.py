@@ -14,12 +14,10 @@ from app.credits.errors import InsufficientCredits
 from app.credits.models import EntryKind, LedgerEntry
 
 
-def grant_credits(
-    session: Session, account_id: str, amount: int, kind: str, reference: str | None = None
+def _credit(
+    session: Session, account_id: str, amount: int, kind: str, job_id: str | None, reference: str | None
 ) -> int:
-    """Add credits (signup, plan period, pack) and return the new balance."""
-    if amount <= 0:
-        raise ValueError("a grant must be positive")
+    """Add a positive amount to the balance and append its ledger entry; returns the new balance."""
     balance = session.execute(
         update(Account)
         .where(Account.id == account_id)
@@ -28,10 +26,25 @@ def grant_credits(
     ).scalar_one()
     session.add(
         LedgerEntry(
-            account_id=account_id, amount=amount, balance_after=balance, kind=kind, reference=reference
+            account_id=account_id,
+            amount=amount,
+            balance_after=balance,
+            kind=kind,
+            job_id=job_id,
+            reference=reference,
         )
     )
+    session.flush()
     return balance
+
+
+def grant_credits(
+    session: Session, account_id: str, amount: int, kind: str, reference: str | None = None
+) -> int:
+    """Add credits (signup, plan period, pack) and return the new balance."""
+    if amount <= 0:
+        raise ValueError("a grant must be positive")
+    return _credit(session, account_id, amount, kind, None, reference)
 
 
 def reserve_credits(session: Session, account_id: str, amount: int, job_id: str) -> int:
@@ -73,22 +86,7 @@ def refund_job(session: Session, account_id: str, job_id: str) -> int:
     if not held:
         return 0
     amount = -held
-    balance = session.execute(
-        update(Account)
-        .where(Account.id == account_id)
-        .values(credits_balance=Account.credits_balance + amount)
-        .returning(Account.credits_balance)
-    ).scalar_one()
-    session.add(
-        LedgerEntry(
-            account_id=account_id,
-            amount=amount,
-            balance_after=balance,
-            kind=EntryKind.JOB_REFUND,
-            job_id=job_id,
-        )
-    )
-    session.flush()
+    _credit(session, account_id, amount, EntryKind.JOB_REFUND, job_id, None)
     return amount
 
 
