@@ -62,6 +62,8 @@ def make_engine(settings: Settings) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # Let SQLAlchemy's "begin" event below open transactions, not the driver (the documented recipe).
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
@@ -73,7 +75,6 @@ def make_engine(settings: Settings) -> Engine:
             # Writers take the lock up front, so concurrent read-then-write transactions never deadlock.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
-        engine.dialect._pysqlite_isolation_level = None  # type: ignore[attr-defined]
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
