@@ -148,9 +148,8 @@ def sweep(
     report = SweepReport()
     lost = select(Job).where(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now)
     for job in list(session.execute(lost).scalars()):
-        if end_job(
-            session, job, JobStatus.FAILED, ("worker_lost", "The worker running this job stopped; refunded.")
-        ):
+        lost_error = ("worker_lost", "The worker running this job stopped; refunded.")
+        if end_job(session, job, JobStatus.FAILED, lost_error, lease_lapsed_by=now):
             report.lost.append(job.id)
     stale_before = now - timedelta(seconds=settings.queue_redispatch_seconds)
     stale = select(Job).where(Job.status == JobStatus.QUEUED, Job.dispatched_at < stale_before)

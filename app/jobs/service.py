@@ -190,18 +190,26 @@ def list_jobs(
     return page, encode_cursor(page[-1]) if len(rows) > limit else None
 
 
-def end_job(session: Session, job: Job, status: str, error: tuple[str, str] | None = None) -> bool:
-    """Move an active job to a final failed/canceled state and refund it, in one transaction, once."""
+def end_job(
+    session: Session,
+    job: Job,
+    status: str,
+    error: tuple[str, str] | None = None,
+    lease_lapsed_by: datetime | None = None,
+) -> bool:
+    """Move an active job to a final failed/canceled state and refund it, in one transaction, once.
+
+    With `lease_lapsed_by`, only a job whose lease ran out before that moment moves (the sweeper's case:
+    a worker that renewed its lease meanwhile keeps its job).
+    """
     now = utcnow()
+    conditions = [Job.id == job.id, Job.status.in_(JobStatus.ACTIVE)]
+    if lease_lapsed_by is not None:
+        conditions.append(Job.lease_expires_at < lease_lapsed_by)
     values: dict[str, object] = {"status": status, "finished_at": now, "lease_expires_at": None}
     if error is not None:
         values.update(error_code=error[0], error_message=error[1])
-    moved = session.execute(
-        update(Job)
-        .where(Job.id == job.id, Job.status.in_(JobStatus.ACTIVE))
-        .values(**values)
-        .returning(Job.id)
-    ).first()
+    moved = session.execute(update(Job).where(*conditions).values(**values).returning(Job.id)).first()
     if moved is None:
         session.rollback()
         return False

@@ -218,3 +218,12 @@ def test_local_results_are_served_through_signed_expiring_links(configure, signu
     token = link.rsplit("/", 1)[1]
     assert verify(signing_key(get_settings()), token) is not None
     assert verify(signing_key(get_settings()), token, now=time.time() + 11) is None  # expired after the TTL
+
+
+def test_the_sweeper_leaves_a_live_lease_alone(signup, settings):
+    user = signup()
+    job = submit(user, png_bytes()).json()
+    with session_scope() as session:
+        claim_job(session, job["id"], get_settings())
+        assert sweep(session, get_storage(), get_settings(), lambda _job: None).lost == []
+    assert user.get(f"/v1/jobs/{job['id']}").json()["status"] == "running"
