@@ -35,6 +35,15 @@ def current_account(
     session: Annotated[Session, Depends(get_db)],
 ) -> Account:
     """The authenticated account, or 401."""
+    account = _authenticate(request, credentials, session)
+    # End the lookup's transaction now: on SQLite it holds the write lock until the route's own work starts.
+    session.commit()
+    return account
+
+
+def _authenticate(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, session: Session
+) -> Account:
     if credentials is not None:
         account = account_for_api_key(session, credentials.credentials)
         if account is None:

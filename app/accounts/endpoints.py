@@ -19,6 +19,7 @@ from app.config import get_settings
 from app.credits import service as credits
 from app.credits.schemas import LedgerEntryOut, LedgerPage
 from app.errors import NotFound
+from app.jobs.errors import InvalidCursor
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -68,7 +69,9 @@ def get_ledger(
     account: CurrentAccount, session: DbSession, limit: int = 50, cursor: str | None = None
 ) -> LedgerPage:
     limit = max(1, min(limit, 200))
-    before = int(cursor) if cursor and cursor.isdigit() else None
+    if cursor is not None and not (cursor.isascii() and cursor.isdigit()):
+        raise InvalidCursor()
+    before = int(cursor) if cursor else None
     entries = credits.list_entries(session, account.id, limit + 1, before)
     page = entries[:limit]
     next_cursor = str(page[-1].id) if len(entries) > limit else None

@@ -7,6 +7,7 @@ pixels in [0, 1] with EXIF orientation applied; encoding writes the result at th
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -51,7 +52,7 @@ def _open(data: bytes) -> Image.Image:
         raise UnsupportedImage() from exc
     except Image.DecompressionBombError as exc:
         raise ImageTooLarge() from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, TypeError, struct.error) as exc:
         raise CorruptImage() from exc
 
 
@@ -65,17 +66,17 @@ def probe_image(data: bytes, max_input_pixels: int) -> ImageInfo:
         raise ImageTooLarge(
             f"The image is {width}x{height}; at most {max_input_pixels:,} pixels are accepted."
         )
-    if getattr(image, "n_frames", 1) > 1:
-        raise AnimatedImage()
     fmt = (image.format or "").lower()
     try:
+        if getattr(image, "n_frames", 1) > 1:
+            raise AnimatedImage()
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image.load()
             orientation = image.getexif().get(_ORIENTATION_TAG, 1)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise ImageTooLarge() from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, TypeError, struct.error) as exc:
         raise CorruptImage() from exc
     if orientation in (5, 6, 7, 8):
         width, height = height, width
@@ -141,7 +142,7 @@ def decode_image(data: bytes) -> DecodedImage:
             pixels, depth = _decode_png16(data), 16
         else:
             pixels, depth = _to_float(image)
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, TypeError, struct.error) as exc:
         raise CorruptImage() from exc
     return DecodedImage(_apply_orientation(pixels, orientation), bit_depth=depth, icc_profile=icc, exif=exif)
 

@@ -67,10 +67,13 @@ def claim_job(session: Session, job_id: str, settings: Settings) -> Claim:
     if job is None or job.status not in JobStatus.ACTIVE:
         return Claim(ClaimOutcome.GONE)
     if job.attempts >= settings.job_max_attempts:
-        end_job(
-            session, job, JobStatus.FAILED, ("worker_lost", "The job's worker stopped repeatedly; refunded.")
-        )
-        return Claim(ClaimOutcome.GONE)
+        # Only once the last attempt's lease has lapsed: a duplicate message must not fail a live attempt.
+        capped = ("worker_lost", "The job's worker stopped repeatedly; refunded.")
+        if end_job(session, job, JobStatus.FAILED, capped, lease_lapsed_by=now):
+            return Claim(ClaimOutcome.GONE)
+        session.refresh(job)
+        if job.status not in JobStatus.ACTIVE:
+            return Claim(ClaimOutcome.GONE)
     lease_left = (job.lease_expires_at - now).total_seconds() if job.lease_expires_at else 0.0
     return Claim(ClaimOutcome.BUSY, retry_in=max(1.0, lease_left + 1.0))
 
@@ -120,7 +123,7 @@ def fail_attempt(session: Session, job_id: str, attempt: int, code: str, message
     job = session.get(Job, job_id)
     if job is None or job.status != JobStatus.RUNNING or job.attempts != attempt:
         return False
-    return end_job(session, job, JobStatus.FAILED, (code, message))
+    return end_job(session, job, JobStatus.FAILED, (code, message), attempt=attempt)
 
 
 def release_input(session: Session, storage: Storage, job_id: str) -> None:

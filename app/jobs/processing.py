@@ -141,10 +141,15 @@ def _process(
         job.output_format,
         job.output_quality,
     )
-    output_key = f"results/{job.id}.{job.output_format}"
+    # One key per attempt: a stale attempt cleaning up must never delete the result of the one that won.
+    output_key = f"results/{job.id}-{attempt}.{job.output_format}"
     storage.put(output_key, result, OUTPUT_FORMATS[job.output_format])
-    with session_scope(factory) as session:
-        recorded = complete_job(session, job.id, attempt, output_key, len(result), settings.result_ttl)
+    try:
+        with session_scope(factory) as session:
+            recorded = complete_job(session, job.id, attempt, output_key, len(result), settings.result_ttl)
+    except BaseException:
+        storage.delete(output_key)
+        raise
     if not recorded:
         storage.delete(output_key)
         raise JobAborted()

@@ -170,9 +170,12 @@ def encode_cursor(job: Job) -> str:
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         created, _, job_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(created), job_id
+        moment = datetime.fromisoformat(created)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise errors.InvalidCursor() from None
+    if moment.tzinfo is None:
+        raise errors.InvalidCursor()
+    return moment, job_id
 
 
 def list_jobs(
@@ -196,6 +199,7 @@ def end_job(
     status: str,
     error: tuple[str, str] | None = None,
     lease_lapsed_by: datetime | None = None,
+    attempt: int | None = None,
 ) -> bool:
     """Move an active job to a final failed/canceled state and refund it, in one transaction, once.
 
@@ -206,6 +210,8 @@ def end_job(
     conditions = [Job.id == job.id, Job.status.in_(JobStatus.ACTIVE)]
     if lease_lapsed_by is not None:
         conditions.append(Job.lease_expires_at < lease_lapsed_by)
+    if attempt is not None:  # a worker failing its own attempt, never one that took over since
+        conditions.append(Job.attempts == attempt)
     values: dict[str, object] = {"status": status, "finished_at": now, "lease_expires_at": None}
     if error is not None:
         values.update(error_code=error[0], error_message=error[1])

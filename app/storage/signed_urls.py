@@ -50,7 +50,7 @@ def sign(key: bytes, obj: SignedObject) -> str:
 def verify(key: bytes, token: str, now: float | None = None) -> SignedObject | None:
     """The object a token names, or None when it is forged, malformed or expired."""
     body, _, mac = token.partition(".")
-    if not hmac.compare_digest(mac, _mac(key, body)):
+    if not hmac.compare_digest(mac.encode(), _mac(key, body).encode()):
         return None
     try:
         stored, filename, content_type, expires = json.loads(base64.urlsafe_b64decode(body.encode()))

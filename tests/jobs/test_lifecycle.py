@@ -55,7 +55,7 @@ def test_a_worker_run_produces_the_result_and_deletes_the_input(signup, settings
     assert result.headers["content-type"] == "image/png"
     assert "attachment" in result.headers["content-disposition"]
     assert Image.open(io.BytesIO(result.content)).size == (128, 96)
-    assert list(get_storage().keys()) == [f"results/{job['id']}.png"]
+    assert list(get_storage().keys()) == [f"results/{job['id']}-1.png"]
     assert user.get("/v1/account").json()["credits_balance"] == 10 - job["credits_charged"]
     assert_ledger_consistent(user)
 
@@ -227,3 +227,16 @@ def test_the_sweeper_leaves_a_live_lease_alone(signup, settings):
         claim_job(session, job["id"], get_settings())
         assert sweep(session, get_storage(), get_settings(), lambda _job: None).lost == []
     assert user.get(f"/v1/jobs/{job['id']}").json()["status"] == "running"
+
+
+def test_a_duplicate_message_does_not_fail_the_live_last_attempt(configure, signup):
+    configure(job_max_attempts="1")
+    user = signup()
+    job = submit(user, png_bytes()).json()
+    with session_scope() as session:
+        first = claim_job(session, job["id"], get_settings())
+        duplicate = claim_job(session, job["id"], get_settings())
+        assert duplicate.outcome is ClaimOutcome.BUSY
+        assert complete_job(session, job["id"], first.attempt, "results/r.png", 1, 60)
+    assert user.get(f"/v1/jobs/{job['id']}").json()["status"] == "succeeded"
+    assert refunds(job["id"]) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 
 import numpy as np
@@ -248,3 +249,24 @@ def test_upload_limit_holds_without_content_length(configure, signup):
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "file_too_large"
     assert_nothing_kept(user, settings)
+
+
+@pytest.mark.parametrize(
+    ("path", "cursor"),
+    [
+        ("/v1/jobs", base64.urlsafe_b64encode(b"2026-01-01T00:00:00|x").decode()),  # no time zone
+        ("/v1/jobs", "%%%"),
+        ("/v1/account/ledger", "\u00b2"),  # a digit to str.isdigit(), not to int()
+        ("/v1/account/ledger", "abc"),
+    ],
+)
+def test_bad_cursors_are_a_400(signup, settings, path, cursor):
+    response = signup().get(path, params={"cursor": cursor})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_cursor"
+
+
+def test_forged_download_links_are_a_404_not_a_500(signup, settings):
+    user = signup()
+    for token in ("abc.\u00e9", "nodot", "eyJ4IjoxfQ.bad"):
+        assert user.get(f"/v1/files/{token}").status_code == 404

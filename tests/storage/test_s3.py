@@ -106,7 +106,7 @@ def test_a_job_on_s3_redirects_to_its_result_then_expires(configure, s3_server, 
     job = submit(user, support.png_bytes(40, 30), model="bicubic", scale=3).json()
     assert bucket_keys(s3_server, bucket) == [f"jobs/inputs/{job['id']}"]
     run(job["id"])
-    assert bucket_keys(s3_server, bucket) == [f"jobs/results/{job['id']}.png"]  # input gone at once
+    assert bucket_keys(s3_server, bucket) == [f"jobs/results/{job['id']}-1.png"]  # input gone at once
 
     redirect = user.get(f"/v1/jobs/{job['id']}/result", follow_redirects=False)
     assert redirect.status_code == 307
@@ -157,7 +157,7 @@ def test_served_service_on_s3_deletes_every_object_soon_after_retention(
         job = user.post("/v1/jobs", files=files, data={"model": "lanczos", "scale": "2"}).json()
         done = support.wait_job(user, job["id"])
         assert done["status"] == "succeeded", done
-        assert bucket_keys(s3_server, bucket) == [f"jobs/results/{job['id']}.png"]
+        assert bucket_keys(s3_server, bucket) == [f"jobs/results/{job['id']}-1.png"]
         download = user.get(f"/v1/jobs/{job['id']}/result", follow_redirects=True)
         assert Image.open(io.BytesIO(download.content)).size == (64, 48)
 
