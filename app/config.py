@@ -78,10 +78,6 @@ class Settings(BaseSettings):
     def resolved_models_dir(self) -> Path:
         return (self.models_dir or self.data_dir / "models").expanduser().resolve()
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.resolved_database_url.startswith("sqlite")
-
 
 @lru_cache
 def get_settings() -> Settings:

@@ -38,17 +38,6 @@ class Unauthorized(DomainError):
     message = "Missing or invalid credentials."
 
 
-class Conflict(DomainError):
-    code = "conflict"
-    status_code = 409
-
-
-class PayloadTooLarge(DomainError):
-    code = "payload_too_large"
-    status_code = 413
-    message = "The request body is larger than allowed."
-
-
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",

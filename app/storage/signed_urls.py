@@ -9,6 +9,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from app.config import Settings
@@ -26,7 +27,12 @@ def signing_key(settings: Settings) -> bytes:
     """MR_SECRET_KEY, or a random key kept under the data dir (single-machine deployments)."""
     if settings.secret_key:
         return settings.secret_key.encode()
-    path: Path = settings.data_dir / "secret_key"
+    return _key_file(settings.data_dir / "secret_key")
+
+
+@lru_cache
+def _key_file(path: Path) -> bytes:
+    """Read (creating once) the key file; cached so a download link costs no disk read."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
