@@ -1,4 +1,4 @@
-"""GET /v1/models: the models, their scales, prices and the pixel limits that apply to every job."""
+"""GET /v1/models and /v1/presets: models, scales, prices, pixel limits, and the content presets."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from app.config import get_settings
+from models.presets import PRESETS
 from models.registry import all_models
 
 router = APIRouter(prefix="/v1", tags=["models"])
@@ -46,4 +47,18 @@ def list_models() -> list[ModelOut]:
             max_output_pixels=settings.max_output_pixels,
         )
         for spec in all_models()
+    ]
+
+
+class PresetOut(BaseModel):
+    id: str = Field(description="Pass as `preset` to POST /v1/jobs instead of `model`.")
+    name: str
+    description: str
+    model: str = Field(description="The model this preset runs.")
+
+
+@router.get("/presets", response_model=list[PresetOut], summary="Content presets: photo, anime, text")
+def list_presets() -> list[PresetOut]:
+    return [
+        PresetOut(id=p.id, name=p.name, description=p.description, model=p.model) for p in PRESETS.values()
     ]

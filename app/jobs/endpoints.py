@@ -15,7 +15,13 @@ from app.config import get_settings
 from app.errors import NotFound
 from app.jobs import service
 from app.jobs.dispatch import send_upscale
-from app.jobs.errors import FileOrUploadRequired, FileTooLarge, ResultNotReady
+from app.jobs.errors import (
+    FileOrUploadRequired,
+    FileTooLarge,
+    ModelOrPresetRequired,
+    ResultNotReady,
+    UnknownPreset,
+)
 from app.jobs.image_codec import OUTPUT_FORMATS
 from app.jobs.metadata import MetadataMode
 from app.jobs.models import Job, JobStatus
@@ -23,6 +29,7 @@ from app.jobs.schemas import JobError, JobInput, JobOut, JobOutput, JobPage, Out
 from app.jobs.uploads import create_upload, take_upload
 from app.storage import get_storage
 from app.storage.signed_urls import SignedObject, sign, signing_key, verify
+from models.presets import PRESETS, get_preset
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 files_router = APIRouter(prefix="/v1/files", tags=["jobs"])
@@ -75,8 +82,11 @@ def create_job(
     request: Request,
     account: CurrentAccount,
     session: DbSession,
-    model: Annotated[str, Form(description="A model id from GET /v1/models.")],
     scale: Annotated[int, Form(description="2, 3, 4 or 8.")],
+    model: Annotated[str | None, Form(description="A model id from GET /v1/models.")] = None,
+    preset: Annotated[
+        str | None, Form(description="Instead of `model`: photo, anime or text (GET /v1/presets).")
+    ] = None,
     output_format: Annotated[OutputFormat | None, Form(description="Defaults to the input's format.")] = None,
     output_quality: Annotated[int, Form(ge=1, le=100, description="JPEG/WebP quality.")] = 92,
     metadata: Annotated[
@@ -94,6 +104,7 @@ def create_job(
     settings = get_settings()
     if (file is None) == (upload_id is None):
         raise FileOrUploadRequired()
+    model_id = _model_for(model, preset)
     if file is not None:
         data = file.file.read(settings.max_upload_bytes + 1)
         if len(data) > settings.max_upload_bytes:
@@ -106,7 +117,7 @@ def create_job(
         settings,
         account.id,
         service.JobRequest(
-            model=model,
+            model=model_id,
             scale=scale,
             output_format=output_format,
             output_quality=output_quality,
@@ -121,6 +132,18 @@ def create_job(
     body = job_out(submission.job, request).model_dump(mode="json")
     headers = {"Idempotent-Replayed": "true"} if submission.replayed else {}
     return JSONResponse(body, status_code=status.HTTP_202_ACCEPTED, headers=headers)
+
+
+def _model_for(model: str | None, preset: str | None) -> str:
+    """The model a request names, directly or through a content preset."""
+    if (model is None) == (preset is None):
+        raise ModelOrPresetRequired()
+    if model is not None:
+        return model
+    try:
+        return get_preset(str(preset)).model
+    except LookupError:
+        raise UnknownPreset(f"No preset named {preset!r}; use one of {', '.join(PRESETS)}.") from None
 
 
 @router.get("", response_model=JobPage, summary="Your jobs, newest first")

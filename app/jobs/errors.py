@@ -51,6 +51,18 @@ class UnknownModel(DomainError):
     message = "No model with that id; see GET /v1/models."
 
 
+class UnknownPreset(DomainError):
+    code = "unknown_preset"
+    status_code = 422
+    message = "No such preset; see GET /v1/presets."
+
+
+class ModelOrPresetRequired(DomainError):
+    code = "model_or_preset_required"
+    status_code = 422
+    message = "Give exactly one of `model` or `preset`."
+
+
 class UnsupportedScale(DomainError):
     code = "unsupported_scale"
     status_code = 422
