@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +49,12 @@ class Settings(BaseSettings):
     stripe_webhook_secret: str | None = None
     webhook_allow_private: bool = False
     webhook_retry_schedule: str = DEFAULT_RETRY_SCHEDULE
+
+    log_format: Literal["json", "text"] = Field(default="json", description="json: one object per line.")
+    log_level: str = "INFO"
+    metrics_token: str | None = Field(
+        default=None, description="If set, /metrics needs it as a Bearer token."
+    )
 
     api_url: str = "http://127.0.0.1:8000"
     api_key: str | None = None

@@ -1,4 +1,4 @@
-"""The FastAPI application: routers, error handlers, the streaming body cap and health probes."""
+"""The FastAPI application: routers, error handlers, the streaming body cap, request ids and metrics."""
 
 from __future__ import annotations
 
@@ -6,14 +6,19 @@ import logging
 import math
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from app.accounts.endpoints import router as accounts_router
 from app.body_limit import BodyLimitMiddleware
 from app.config import Settings, get_settings
+from app.db import get_sessionmaker
 from app.errors import install_error_handlers
 from app.jobs.catalog import router as models_router
 from app.jobs.endpoints import files_router, uploads_router
 from app.jobs.endpoints import router as jobs_router
+from app.ops.endpoints import router as ops_router
+from app.ops.metrics import DatabaseCollector, HttpMetrics
+from app.ops.request_context import RequestContextMiddleware
 from app.storage import get_storage
 from models.manifest import register_manifest
 
@@ -49,9 +54,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(uploads_router)
     app.include_router(files_router)
 
-    @app.get("/healthz", tags=["ops"], summary="The process is up")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    app.include_router(ops_router)
 
+    registry = CollectorRegistry()
+    registry.register(DatabaseCollector(get_sessionmaker()))
+    app.state.metrics_registry = registry
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_upload_bytes + _MULTIPART_OVERHEAD)
+    # Outermost, so it times and ids every request, refusals by the body limit included.
+    app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry))
     return app

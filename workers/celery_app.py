@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Exchange, Queue
 
 from app.config import Settings, get_settings
@@ -63,6 +63,15 @@ def make_celery(settings: Settings) -> Celery:
         },
     )
     return celery
+
+
+@signals.setup_logging.connect
+def _configure_logging(**_: object) -> None:
+    """Workers and beat log like the API: JSON lines (or text) on stderr, with the job id if any."""
+    from app.ops.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
 
 
 @lru_cache

@@ -11,6 +11,7 @@ from app.db import get_sessionmaker, session_scope
 from app.jobs.dispatch import send_upscale
 from app.jobs.lifecycle import ClaimOutcome, sweep
 from app.jobs.processing import run_job
+from app.ops.logs import job_context
 from app.storage import get_storage
 from models.manifest import register_manifest
 from workers.celery_app import app
@@ -31,7 +32,8 @@ register_manifest(_settings.resolved_models_dir)
 )
 def upscale_job(self: Task, job_id: str) -> None:  # type: ignore[type-arg]
     """Run one upscale job; idempotent (a duplicate delivery finds the job claimed or done and returns)."""
-    claim = run_job(get_sessionmaker(), get_storage(), get_settings(), job_id)
+    with job_context(job_id):
+        claim = run_job(get_sessionmaker(), get_storage(), get_settings(), job_id)
     if claim.outcome is ClaimOutcome.BUSY:
         # Another worker's lease is still live: come back when it may have lapsed (the worker may be dead).
         raise self.retry(countdown=claim.retry_in)

@@ -105,9 +105,19 @@ def run_job(factory: sessionmaker[Session], storage: Storage, settings: Settings
     if claim.outcome is not ClaimOutcome.CLAIMED or job is None:
         return claim
     lease = _Lease(factory, job_id, claim.attempt, settings)
+    started = time.monotonic()
+    log.info(
+        "job started: %s x%d, attempt %d",
+        job.model,
+        job.scale,
+        claim.attempt,
+        extra={"model": job.model, "scale": job.scale, "attempt": claim.attempt},
+    )
     try:
         with lease:
             _process(factory, storage, settings, job, claim.attempt, lease)
+        seconds = time.monotonic() - started
+        log.info("job succeeded in %.2f s", seconds, extra={"duration_ms": round(seconds * 1000)})
     except JobAborted:
         log.info("job %s attempt %s aborted: no longer ours", job_id, claim.attempt)
     except BaseException as exc:

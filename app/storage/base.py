@@ -29,5 +29,8 @@ class Storage(Protocol):
     def presigned_post(self, key: str, max_bytes: int, expires_in: int) -> tuple[str, dict[str, str]] | None:
         """A browser-style POST (url, fields) storing at most max_bytes at key; None if unsupported."""
 
+    def ping(self) -> None:
+        """Raise unless the backend is reachable and usable (readiness probe)."""
+
     def ensure_lifecycle(self, days: int) -> None:
         """Ask the backend to delete objects older than `days` on its own (a no-op where unsupported)."""

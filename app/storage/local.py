@@ -55,5 +55,9 @@ class LocalStorage:
     def presigned_post(self, key: str, max_bytes: int, expires_in: int) -> tuple[str, dict[str, str]] | None:
         return None  # files reach local storage through POST /v1/jobs
 
+    def ping(self) -> None:
+        if not (self.root.is_dir() and os.access(self.root, os.W_OK)):
+            raise OSError(f"storage folder {self.root} is not writable")
+
     def ensure_lifecycle(self, days: int) -> None:
         return None  # the sweeper alone deletes local files

@@ -86,6 +86,9 @@ class S3Storage:
         )
         return str(post["url"]), {k: str(v) for k, v in post["fields"].items()}
 
+    def ping(self) -> None:
+        self.client.head_bucket(Bucket=self.bucket)
+
     def ensure_lifecycle(self, days: int) -> None:
         """Expire everything under our prefix after `days`: the safety net behind the sweeper."""
         self.client.put_bucket_lifecycle_configuration(

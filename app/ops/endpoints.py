@@ -1,0 +1,42 @@
+"""Probes and metrics: GET /healthz, /readyz and /metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from app.config import get_settings
+from app.errors import Unauthorized
+from app.ops.readiness import check_readiness
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/healthz", summary="The process is up")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="The database, broker and storage are reachable",
+    responses={503: {"description": "A dependency is unreachable; `checks` says which"}},
+)
+def readyz() -> JSONResponse:
+    checks = check_readiness()
+    ready = all(state == "ok" for state in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "unready", "checks": checks}, status_code=200 if ready else 503
+    )
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(request: Request, authorization: Annotated[str | None, Header()] = None) -> Response:
+    token = get_settings().metrics_token
+    if token and authorization != f"Bearer {token}":
+        raise Unauthorized("Metrics need `Authorization: Bearer <MR_METRICS_TOKEN>`.")
+    registry: CollectorRegistry = request.app.state.metrics_registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
