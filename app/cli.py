@@ -1,4 +1,4 @@
-"""The `mindrender` command: serve (embedded all-in-one), api, worker, beat, migrate, models."""
+"""The `mindrender` command: serve (all-in-one), api, worker, beat, migrate, models, upscale, account."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
+from app.client.commands import add_client_commands
 from app.config import get_settings
 
 
@@ -36,7 +37,13 @@ def _migrate() -> None:
 def _run_api(host: str, port: int) -> None:
     import uvicorn
 
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, proxy_headers=True)
+    from app.ops.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=host, port=port, proxy_headers=True, log_config=None
+    )
 
 
 def cmd_serve(ns: argparse.Namespace) -> int:
@@ -111,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="model weights")
     models_sub = models.add_subparsers(dest="models_command", required=True)
     models_sub.add_parser("install", help="install and check model weights").set_defaults(func=cmd_models)
+    add_client_commands(sub)
     return parser
 
 

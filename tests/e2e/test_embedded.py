@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -13,26 +12,11 @@ from tests import support
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def embedded_service(tmp_path: Path):
-    port = support.free_port()
-    env = support.service_env(data_dir=str(tmp_path / "var"), sweep_interval="1")
-    process = support.start_process(
-        support.mindrender("serve", "--port", str(port)), env, tmp_path / "serve.log"
-    )
-    try:
-        support.wait_http(f"http://127.0.0.1:{port}/healthz")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        support.stop_process(process)
-        print((tmp_path / "serve.log").read_text()[-3000:])
-
-
 def test_signup_upload_srcnn_and_download_on_embedded_defaults(embedded_service, http_client_factory):
-    anonymous = http_client_factory(embedded_service)
+    anonymous = http_client_factory(embedded_service.url)
     signup = anonymous.post("/v1/accounts", json={"email": "e2e@example.com", "password": "correct horse"})
     assert signup.status_code == 201
-    user = http_client_factory(embedded_service, signup.json()["api_key"])
+    user = http_client_factory(embedded_service.url, signup.json()["api_key"])
     before = user.get("/v1/account").json()["credits_balance"]
 
     files = {"file": ("photo.png", support.png_bytes(64, 48), "image/png")}

@@ -1,0 +1,100 @@
+"""A small typed wrapper over the public HTTP API, used by the command-line client."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+SUFFIXES = {"png": "png", "jpeg": "jpg", "webp": "webp", "gif": "gif", "bmp": "bmp", "tiff": "tiff"}
+
+
+class ApiError(Exception):
+    """An error answered by the service, with its machine-readable code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{message} ({code}, HTTP {status})")
+        self.status = status
+        self.code = code
+
+
+def _raise_for_error(response: httpx.Response) -> None:
+    if response.is_success:
+        return
+    try:
+        error = response.json()["error"]
+        code, message = str(error["code"]), str(error["message"])
+    except (ValueError, KeyError, TypeError):
+        code, message = "http_error", response.text[:200] or response.reason_phrase
+    raise ApiError(response.status_code, code, message)
+
+
+class ApiClient:
+    """One authenticated connection to a Mind Render service."""
+
+    def __init__(self, base_url: str, api_key: str, timeout: float = 60.0) -> None:
+        # Redirects are followed for downloads; httpx drops the Authorization header when a redirect leaves
+        # the API's origin (a presigned S3 link), so the key never reaches the storage server.
+        self.http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {api_key}", "User-Agent": "mindrender-cli"},
+            timeout=timeout,
+            follow_redirects=True,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def submit(self, path: Path, fields: dict[str, str], idempotency_key: str) -> dict[str, Any]:
+        """Upload one image as a job; the idempotency key makes a retried submission safe."""
+        with path.open("rb") as handle:
+            response = self.http.post(
+                "/v1/jobs",
+                files={"file": (path.name, handle, "application/octet-stream")},
+                data=fields,
+                headers={"Idempotency-Key": idempotency_key},
+            )
+        _raise_for_error(response)
+        job: dict[str, Any] = response.json()
+        return job
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        response = self.http.get(f"/v1/jobs/{job_id}")
+        _raise_for_error(response)
+        job: dict[str, Any] = response.json()
+        return job
+
+    def download(self, job_id: str, target: Path) -> int:
+        """Stream a job's result into `target` (written whole or not at all); returns its size in bytes."""
+        partial = target.with_name(f".{target.name}.part")
+        try:
+            with self.http.stream("GET", f"/v1/jobs/{job_id}/result") as response:
+                if not response.is_success:
+                    response.read()
+                    _raise_for_error(response)
+                with partial.open("wb") as handle:
+                    for chunk in response.iter_bytes():
+                        handle.write(chunk)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+        return target.stat().st_size
+
+    def account(self) -> dict[str, Any]:
+        response = self.http.get("/v1/account")
+        _raise_for_error(response)
+        account: dict[str, Any] = response.json()
+        return account
+
+    def recent_jobs(self, limit: int) -> list[dict[str, Any]]:
+        response = self.http.get("/v1/jobs", params={"limit": limit})
+        _raise_for_error(response)
+        jobs: list[dict[str, Any]] = response.json()["jobs"]
+        return jobs

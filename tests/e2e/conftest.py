@@ -1,0 +1,33 @@
+"""A real `mindrender serve` process (API + worker + beat) on the embedded defaults, on a free port."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests import support
+
+
+@dataclass
+class Service:
+    url: str
+    log: Path
+    data_dir: Path
+
+
+@pytest.fixture
+def embedded_service(tmp_path: Path) -> Iterator[Service]:
+    port = support.free_port()
+    data_dir = tmp_path / "var"
+    env = support.service_env(data_dir=str(data_dir), sweep_interval="1")
+    log = tmp_path / "serve.log"
+    process = support.start_process(support.mindrender("serve", "--port", str(port)), env, log)
+    try:
+        support.wait_http(f"http://127.0.0.1:{port}/healthz")
+        yield Service(f"http://127.0.0.1:{port}", log, data_dir)
+    finally:
+        support.stop_process(process)
+        print(log.read_text()[-3000:])
