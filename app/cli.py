@@ -69,7 +69,8 @@ def cmd_serve(ns: argparse.Namespace) -> int:
 
 
 def cmd_api(ns: argparse.Namespace) -> int:
-    _migrate()
+    if not ns.no_migrate:
+        _migrate()
     _run_api(ns.host, ns.port)
     return 0
 
@@ -109,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, default=8000)
         p.set_defaults(func=func)
+        if name == "api":
+            p.add_argument(
+                "--no-migrate",
+                action="store_true",
+                help="skip migrations (run `mindrender migrate` once instead)",
+            )
     worker = sub.add_parser("worker", help="a Celery worker")
     worker.add_argument("--queues", default="gpu,cpu", help="comma-separated: gpu, cpu")
     worker.add_argument("--concurrency", type=int, default=None)
