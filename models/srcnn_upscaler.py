@@ -33,8 +33,9 @@ class SRCNNUpscaler:
 
     @torch.inference_mode()
     def _refine(self, luma: np.ndarray) -> np.ndarray:
-        tensor = torch.from_numpy(np.ascontiguousarray(luma.transpose(2, 0, 1)))[None]
-        refined: np.ndarray = self.network(tensor)[0].numpy().transpose(1, 2, 0)
+        """N x H x W x 1 luma tiles in, the same refined out."""
+        tensor = torch.from_numpy(np.ascontiguousarray(luma.transpose(0, 3, 1, 2)))
+        refined: np.ndarray = self.network(tensor).numpy().transpose(0, 2, 3, 1)
         return refined
 
 
