@@ -43,12 +43,22 @@ class DecodedImage:
     exif: bytes | None = None
 
 
+def _looks_like_allowed_format(data: bytes) -> bool:
+    """The file starts like a supported format (so it is damaged, not of another kind)."""
+    return (
+        data.startswith((_PNG_SIGNATURE, b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*"))
+        or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+    )
+
+
 def _open(data: bytes) -> Image.Image:
     if not data:
         raise EmptyFile()
     try:
         return Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except UnidentifiedImageError as exc:
+        if _looks_like_allowed_format(data):
+            raise CorruptImage() from exc
         raise UnsupportedImage() from exc
     except Image.DecompressionBombError as exc:
         raise ImageTooLarge() from exc
