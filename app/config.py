@@ -50,6 +50,19 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False
     webhook_retry_schedule: str = DEFAULT_RETRY_SCHEDULE
 
+    rate_limit_url: str | None = Field(
+        default=None,
+        description="redis:// URL for rate-limit counters shared by API replicas; unset: in memory.",
+    )
+    rate_limit_per_ip: int = Field(default=1200, ge=0, description="Requests a minute per address (0: off).")
+    rate_limit_per_account: int = Field(default=1200, ge=0, description="Requests a minute per account.")
+    job_submissions_per_minute: int = Field(default=300, ge=0, description="Jobs a minute per account.")
+    signups_per_ip_per_hour: int = Field(default=20, ge=0)
+    signup_credit_grants_per_ip_per_day: int = Field(
+        default=5, ge=0, description="Accounts a day per address that get the free signup credits."
+    )
+    login_failures_per_15_minutes: int = Field(default=10, ge=1, description="Per email; x5 per address.")
+
     log_format: Literal["json", "text"] = Field(default="json", description="json: one object per line.")
     log_level: str = "INFO"
     metrics_token: str | None = Field(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
 from app.accounts.endpoints import router as accounts_router
@@ -16,6 +16,8 @@ from app.errors import install_error_handlers
 from app.jobs.catalog import router as models_router
 from app.jobs.endpoints import files_router, uploads_router
 from app.jobs.endpoints import router as jobs_router
+from app.limits.counters import make_counters
+from app.limits.policy import Limits, enforce_ip_limit
 from app.ops.endpoints import router as ops_router
 from app.ops.metrics import DatabaseCollector, HttpMetrics
 from app.ops.request_context import RequestContextMiddleware
@@ -43,10 +45,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_manifest(settings.resolved_models_dir)
     _put_lifecycle_rule(settings)
     app = FastAPI(
+        dependencies=[Depends(enforce_ip_limit)],
         title="Mind Render",
         version="1.0.0",
         description="Upscale images with AI models. Authenticate with `Authorization: Bearer <api key>`.",
     )
+    app.state.limits = Limits(settings, make_counters(settings.rate_limit_url))
     install_error_handlers(app)
     app.include_router(accounts_router)
     app.include_router(models_router)

@@ -14,6 +14,7 @@ from app.accounts.models import Account
 from app.accounts.service import account_for_api_key, account_for_session
 from app.db import get_db
 from app.errors import Unauthorized
+from app.limits.policy import limits_of
 
 SESSION_COOKIE = "mr_session"
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer mr_...`")
@@ -38,6 +39,7 @@ def current_account(
     account = _authenticate(request, credentials, session)
     # End the lookup's transaction now: on SQLite it holds the write lock until the route's own work starts.
     session.commit()
+    limits_of(request).per_account(account.id)
     return account
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from app.accounts import service
 from app.accounts.auth import SESSION_COOKIE, CurrentAccount, DbSession
+from app.accounts.errors import InvalidLogin
 from app.accounts.schemas import (
     AccountCreated,
     AccountOut,
@@ -20,6 +21,7 @@ from app.credits import service as credits
 from app.credits.schemas import LedgerEntryOut, LedgerPage
 from app.errors import NotFound
 from app.jobs.errors import InvalidCursor
+from app.limits.policy import client_ip, limits_of
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -27,15 +29,25 @@ router = APIRouter(prefix="/v1", tags=["accounts"])
 @router.post(
     "/accounts", status_code=status.HTTP_201_CREATED, response_model=AccountCreated, summary="Sign up"
 )
-def sign_up(body: Credentials, session: DbSession) -> AccountCreated:
-    created = service.sign_up(session, body.email, body.password, get_settings().signup_credits)
+def sign_up(body: Credentials, request: Request, session: DbSession) -> AccountCreated:
+    limits, ip = limits_of(request), client_ip(request)
+    limits.signup(ip)
+    # Free credits invite farming with throwaway accounts: only the first few a day per address get them.
+    credits_granted = get_settings().signup_credits if limits.signup_credits_allowed(ip) else 0
+    created = service.sign_up(session, body.email, body.password, credits_granted)
     return AccountCreated(id=created.account.id, email=created.account.email, api_key=created.api_key)
 
 
 @router.post("/sessions", response_model=SessionOut, summary="Log in (sets the session cookie)")
 def log_in(body: Credentials, request: Request, response: Response, session: DbSession) -> SessionOut:
     settings = get_settings()
-    token, account = service.log_in(session, body.email, body.password, settings.session_ttl)
+    limits, ip, email = limits_of(request), client_ip(request), body.email.lower()
+    limits.login_allowed(ip, email)
+    try:
+        token, account = service.log_in(session, body.email, body.password, settings.session_ttl)
+    except InvalidLogin:
+        limits.login_failed(ip, email)
+        raise
     response.set_cookie(
         SESSION_COOKIE,
         token,

@@ -27,6 +27,7 @@ from app.jobs.metadata import MetadataMode
 from app.jobs.models import Job, JobStatus
 from app.jobs.schemas import JobError, JobInput, JobOut, JobOutput, JobPage, OutputFormat
 from app.jobs.uploads import create_upload, take_upload
+from app.limits.policy import limits_of
 from app.storage import get_storage
 from app.storage.signed_urls import SignedObject, sign, signing_key, verify
 from models.presets import PRESETS, get_preset
@@ -102,6 +103,7 @@ def create_job(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> JSONResponse:
     settings = get_settings()
+    limits_of(request).job_submission(account.id)
     if (file is None) == (upload_id is None):
         raise FileOrUploadRequired()
     model_id = _model_for(model, preset)

@@ -1,4 +1,4 @@
-"""Per-request bookkeeping: a request id (from X-Request-ID or made), metrics and one access log line."""
+"""Per-request bookkeeping: a request id, safe default headers, metrics and one access log line."""
 
 from __future__ import annotations
 
@@ -12,6 +12,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.ops.logs import request_id_var
 from app.ops.metrics import HttpMetrics
 
+# Safe defaults on every response; a route that needs otherwise (the page's CSP) sets its own.
+_DEFAULT_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("mindrender.access")
 
@@ -44,7 +50,10 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(k, v) for k, v in _DEFAULT_HEADERS if k not in present]
+                message["headers"] = [*headers, (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:
