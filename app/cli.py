@@ -34,7 +34,7 @@ def _migrate() -> None:
     upgrade_database(settings.resolved_database_url)
 
 
-def _run_api(host: str, port: int) -> None:
+def _run_api(host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from app.ops.logs import configure_logging
@@ -42,7 +42,13 @@ def _run_api(host: str, port: int) -> None:
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
     uvicorn.run(
-        "app.main:create_app", factory=True, host=host, port=port, proxy_headers=True, log_config=None
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_config=None,
     )
 
 
@@ -71,7 +77,7 @@ def cmd_serve(ns: argparse.Namespace) -> int:
 def cmd_api(ns: argparse.Namespace) -> int:
     if not ns.no_migrate:
         _migrate()
-    _run_api(ns.host, ns.port)
+    _run_api(ns.host, ns.port, ns.workers)
     return 0
 
 
@@ -111,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, default=8000)
         p.set_defaults(func=func)
         if name == "api":
+            p.add_argument("--workers", type=int, default=1, help="uvicorn processes (about one per core)")
             p.add_argument(
                 "--no-migrate",
                 action="store_true",
