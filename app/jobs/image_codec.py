@@ -45,10 +45,9 @@ class DecodedImage:
 
 def _looks_like_allowed_format(data: bytes) -> bool:
     """The file starts like a supported format (so it is damaged, not of another kind)."""
-    return (
-        data.startswith((_PNG_SIGNATURE, b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*"))
-        or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
-    )
+    return data.startswith(
+        (_PNG_SIGNATURE, b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*")
+    ) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
 
 
 def _open(data: bytes) -> Image.Image:
