@@ -48,7 +48,12 @@ class Settings(BaseSettings):
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
     webhook_allow_private: bool = False
-    webhook_retry_schedule: str = DEFAULT_RETRY_SCHEDULE
+    webhook_retry_schedule: str = Field(
+        default=DEFAULT_RETRY_SCHEDULE,
+        pattern=r"^\s*\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*\s*$",
+        description="Seconds to wait before each delivery attempt (Standard Webhooks schedule).",
+    )
+    webhook_poll_interval: float = Field(default=10, gt=0, description="Seconds between due-webhook scans.")
 
     rate_limit_url: str | None = Field(
         default=None,

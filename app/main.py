@@ -22,6 +22,7 @@ from app.ops.endpoints import router as ops_router
 from app.ops.metrics import DatabaseCollector, HttpMetrics
 from app.ops.request_context import RequestContextMiddleware
 from app.storage import get_storage
+from app.webhooks.endpoints import router as webhooks_router
 from models.manifest import register_manifest
 
 # Room for the multipart envelope and form fields around the file itself.
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs_router)
     app.include_router(uploads_router)
     app.include_router(files_router)
+    app.include_router(webhooks_router)
 
     app.include_router(ops_router)
 

@@ -7,7 +7,8 @@ from sqlalchemy import engine_from_config, pool
 
 import app.accounts.models
 import app.credits.models
-import app.jobs.models  # noqa: F401  (register every table on the metadata)
+import app.jobs.models
+import app.webhooks.models  # noqa: F401  (register every table on the metadata)
 from app.config import get_settings
 from app.db import Base
 

@@ -35,7 +35,7 @@ def make_celery(settings: Settings) -> Celery:
             control_folder=str(folder / "control"),
             store_processed=False,
         )
-    celery = Celery("mindrender", broker=broker_url, include=["workers.tasks"])
+    celery = Celery("mindrender", broker=broker_url, include=["workers.tasks", "workers.webhooks"])
     celery.conf.update(
         broker_transport_options=transport_options,
         broker_connection_retry_on_startup=True,
@@ -58,6 +58,11 @@ def make_celery(settings: Settings) -> Celery:
             "sweep": {
                 "task": "mindrender.sweep",
                 "schedule": settings.sweep_interval,
+                "options": {"queue": "cpu"},
+            },
+            "webhooks-due": {
+                "task": "mindrender.webhooks_due",
+                "schedule": settings.webhook_poll_interval,
                 "options": {"queue": "cpu"},
             },
         },

@@ -7,9 +7,11 @@ from fastapi import APIRouter, Request, Response, status
 from app.accounts import service
 from app.accounts.auth import SESSION_COOKIE, CurrentAccount, DbSession
 from app.accounts.errors import InvalidLogin
+from app.accounts.models import Account
 from app.accounts.schemas import (
     AccountCreated,
     AccountOut,
+    AccountUpdate,
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyOut,
@@ -69,11 +71,25 @@ def log_out(request: Request, session: DbSession) -> Response:
     return response
 
 
+def _account_out(account: Account) -> AccountOut:
+    return AccountOut(
+        id=account.id,
+        email=account.email,
+        plan=account.plan,
+        credits_balance=account.credits_balance,
+        credits_low_threshold=account.credits_low_threshold,
+    )
+
+
 @router.get("/account", response_model=AccountOut, summary="The signed-in account and its balance")
 def get_account(account: CurrentAccount) -> AccountOut:
-    return AccountOut(
-        id=account.id, email=account.email, plan=account.plan, credits_balance=account.credits_balance
-    )
+    return _account_out(account)
+
+
+@router.patch("/account", response_model=AccountOut, summary="Change account settings")
+def update_account(body: AccountUpdate, account: CurrentAccount, session: DbSession) -> AccountOut:
+    updated = service.set_credits_low_threshold(session, account.id, body.credits_low_threshold)
+    return _account_out(updated)
 
 
 @router.get("/account/ledger", response_model=LedgerPage, summary="Credit entries, newest first")

@@ -25,6 +25,8 @@ class Account(Base):
     plan: Mapped[str] = mapped_column(String(40), default="free")
     # Always equal to the sum of this account's ledger entries; updated in the same transaction.
     credits_balance: Mapped[int] = mapped_column(Integer, default=0)
+    # Below this balance a `credits.low` webhook event is sent (once per crossing); None: never.
+    credits_low_threshold: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -32,6 +32,13 @@ class AccountOut(BaseModel):
     email: str
     plan: str
     credits_balance: int
+    credits_low_threshold: int | None = Field(
+        description="A `credits.low` webhook event is sent when the balance falls below this."
+    )
+
+
+class AccountUpdate(BaseModel):
+    credits_low_threshold: int | None = Field(ge=0, le=10_000_000, description="null: no low-balance event.")
 
 
 class ApiKeyCreate(BaseModel):

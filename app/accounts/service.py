@@ -114,3 +114,12 @@ def log_out(session: Session, token: str) -> None:
     if row is not None:
         session.delete(row)
         session.commit()
+
+
+def set_credits_low_threshold(session: Session, account_id: str, threshold: int | None) -> Account:
+    account = session.get(Account, account_id)
+    assert account is not None
+    account.credits_low_threshold = threshold
+    session.commit()
+    session.refresh(account)
+    return account

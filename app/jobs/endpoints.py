@@ -25,7 +25,8 @@ from app.jobs.errors import (
 from app.jobs.image_codec import OUTPUT_FORMATS
 from app.jobs.metadata import MetadataMode
 from app.jobs.models import Job, JobStatus
-from app.jobs.schemas import JobError, JobInput, JobOut, JobOutput, JobPage, OutputFormat
+from app.jobs.representation import represent_job
+from app.jobs.schemas import JobOut, JobPage, OutputFormat
 from app.jobs.uploads import create_upload, take_upload
 from app.limits.policy import limits_of
 from app.storage import get_storage
@@ -47,29 +48,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def job_out(job: Job, request: Request) -> JobOut:
-    """The public representation of a job."""
-    has_result = job.status == JobStatus.SUCCEEDED and job.output_key is not None
-    return JobOut(
-        id=job.id,
-        status=job.status,
-        model=job.model,
-        scale=job.scale,
-        input=JobInput(width=job.input_width, height=job.input_height, format=job.input_format),
-        output=JobOutput(
-            width=job.output_width,
-            height=job.output_height,
-            format=job.output_format,
-            url=str(request.url_for("get_job_result", job_id=job.id)) if has_result else None,
-            expires_at=job.expires_at if has_result else None,
-        ),
-        credits_charged=job.credits_charged,
-        credits_refunded=job.credits_refunded,
-        progress=job.progress,
-        error=JobError(code=job.error_code, message=job.error_message or "") if job.error_code else None,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-    )
+    """The public representation of a job, with links on this request's host."""
+    return represent_job(job, str(request.base_url))
 
 
 @router.post(

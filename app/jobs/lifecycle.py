@@ -15,12 +15,14 @@ from enum import Enum
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.db import utcnow
 from app.jobs.models import IdempotencyRecord, Job, JobStatus
 from app.jobs.service import delete_job_files, end_job
 from app.jobs.uploads import sweep_uploads
 from app.storage import Storage
+from app.webhooks.events import enqueue_job_event
+from app.webhooks.models import EventType
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,10 @@ def complete_job(
         )
         .returning(Job.id)
     ).first()
+    if done is not None:
+        job = session.get(Job, job_id, populate_existing=True)
+        assert job is not None
+        enqueue_job_event(session, get_settings(), job, EventType.JOB_SUCCEEDED)
     session.commit()
     return done is not None
 

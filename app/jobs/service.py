@@ -12,14 +12,17 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.accounts.models import new_id
-from app.config import Settings
+from app.accounts.models import Account, new_id
+from app.config import Settings, get_settings
 from app.credits.service import refund_job, reserve_credits
 from app.db import utcnow
 from app.jobs import errors
 from app.jobs.image_codec import ImageInfo, default_output_format, probe_image
 from app.jobs.models import IdempotencyRecord, Job, JobStatus
 from app.storage import Storage
+from app.webhooks.events import enqueue, enqueue_job_event
+from app.webhooks.models import EventType
+from app.webhooks.service import check_webhook_url
 from models.registry import ModelSpec, UnknownModel, get_model
 
 
@@ -54,6 +57,8 @@ def resolve_model(model_id: str, scale: int) -> ModelSpec:
 def quote_job(settings: Settings, request: JobRequest, data: bytes) -> tuple[ModelSpec, ImageInfo, int]:
     """Validate a request and its image fully and price it; raises before anything is charged or stored."""
     spec = resolve_model(request.model, request.scale)
+    if request.webhook_url:
+        check_webhook_url(settings, request.webhook_url)
     info = probe_image(data, settings.max_input_pixels)
     output_pixels = info.width * info.height * request.scale**2
     if output_pixels > settings.max_output_pixels:
@@ -138,7 +143,8 @@ def submit_job(
     try:
         session.add(job)
         session.flush()
-        reserve_credits(session, account_id, price, job.id)
+        balance = reserve_credits(session, account_id, price, job.id)
+        _announce_low_balance(session, settings, account_id, balance + price, balance)
         if idempotency_key is not None:
             session.execute(
                 update(IdempotencyRecord)
@@ -153,6 +159,18 @@ def submit_job(
             _release_idempotency_key(session, account_id, idempotency_key)
         raise
     return Submission(job=job, replayed=False)
+
+
+def _announce_low_balance(
+    session: Session, settings: Settings, account_id: str, before: int, after: int
+) -> None:
+    """`credits.low` once: when a charge takes the balance from at or above the threshold to below it."""
+    threshold = session.execute(
+        select(Account.credits_low_threshold).where(Account.id == account_id)
+    ).scalar_one_or_none()
+    if threshold is not None and before >= threshold > after:
+        data = {"account_id": account_id, "credits_balance": after, "threshold": threshold}
+        enqueue(session, settings, account_id, EventType.CREDITS_LOW, data)
 
 
 def get_job(session: Session, account_id: str, job_id: str) -> Job:
@@ -221,6 +239,9 @@ def end_job(
         return False
     refunded = refund_job(session, job.account_id, job.id)
     session.execute(update(Job).where(Job.id == job.id).values(credits_refunded=refunded))
+    if status == JobStatus.FAILED:
+        session.refresh(job)
+        enqueue_job_event(session, get_settings(), job, EventType.JOB_FAILED)
     session.commit()
     session.refresh(job)
     return True
@@ -232,9 +253,13 @@ def delete_job_files(session: Session, storage: Storage, job: Job) -> None:
         if key:
             storage.delete(key)
     values: dict[str, object] = {"input_key": None, "output_key": None}
-    if job.status == JobStatus.SUCCEEDED:
+    expiring = job.status == JobStatus.SUCCEEDED
+    if expiring:
         values.update(status=JobStatus.EXPIRED, expires_at=utcnow())
     session.execute(update(Job).where(Job.id == job.id).values(**values))
+    if expiring:
+        session.refresh(job)
+        enqueue_job_event(session, get_settings(), job, EventType.JOB_EXPIRED)
     session.commit()
     session.refresh(job)
 

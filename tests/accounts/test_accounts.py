@@ -17,7 +17,13 @@ def test_signup_grants_free_credits_and_a_working_key(client, settings):
 
     me = client.get("/v1/account", headers={"Authorization": f"Bearer {body['api_key']}"})
     assert me.status_code == 200
-    assert me.json() == {"id": body["id"], "email": "ada@example.com", "plan": "free", "credits_balance": 10}
+    assert me.json() == {
+        "id": body["id"],
+        "email": "ada@example.com",
+        "plan": "free",
+        "credits_balance": 10,
+        "credits_low_threshold": None,
+    }
 
     ledger = client.get("/v1/account/ledger", headers={"Authorization": f"Bearer {body['api_key']}"}).json()
     assert [(e["kind"], e["amount"]) for e in ledger["entries"]] == [("signup_grant", 10)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +19,12 @@ class Service:
     data_dir: Path
 
 
-@pytest.fixture
-def embedded_service(tmp_path: Path) -> Iterator[Service]:
-    port = support.free_port()
+@contextmanager
+def embedded(tmp_path: Path, port: int | None = None, **settings: str) -> Iterator[Service]:
+    """`mindrender serve` with MR_ settings on top of a fresh data folder; stopped on exit."""
+    port = port or support.free_port()
     data_dir = tmp_path / "var"
-    env = support.service_env(data_dir=str(data_dir), sweep_interval="1")
+    env = support.service_env(data_dir=str(data_dir), sweep_interval="1", **settings)
     log = tmp_path / "serve.log"
     process = support.start_process(support.mindrender("serve", "--port", str(port)), env, log)
     try:
@@ -31,3 +33,9 @@ def embedded_service(tmp_path: Path) -> Iterator[Service]:
     finally:
         support.stop_process(process)
         print(log.read_text()[-3000:])
+
+
+@pytest.fixture
+def embedded_service(tmp_path: Path) -> Iterator[Service]:
+    with embedded(tmp_path) as service:
+        yield service

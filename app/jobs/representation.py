@@ -1,0 +1,32 @@
+"""A job as the API shows it: the one shape for GET /v1/jobs/{id} and for webhook payloads."""
+
+from __future__ import annotations
+
+from app.jobs.models import Job, JobStatus
+from app.jobs.schemas import JobError, JobInput, JobOut, JobOutput
+
+
+def represent_job(job: Job, base_url: str) -> JobOut:
+    """The public representation of a job; links are absolute, on `base_url`."""
+    has_result = job.status == JobStatus.SUCCEEDED and job.output_key is not None
+    return JobOut(
+        id=job.id,
+        status=job.status,
+        model=job.model,
+        scale=job.scale,
+        input=JobInput(width=job.input_width, height=job.input_height, format=job.input_format),
+        output=JobOutput(
+            width=job.output_width,
+            height=job.output_height,
+            format=job.output_format,
+            url=f"{base_url.rstrip('/')}/v1/jobs/{job.id}/result" if has_result else None,
+            expires_at=job.expires_at if has_result else None,
+        ),
+        credits_charged=job.credits_charged,
+        credits_refunded=job.credits_refunded,
+        progress=job.progress,
+        error=JobError(code=job.error_code, message=job.error_message or "") if job.error_code else None,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )

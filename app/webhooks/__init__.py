@@ -1,0 +1,1 @@
+"""Outgoing webhooks: endpoints, signed messages (Standard Webhooks), retried delivery, an SSRF guard."""

@@ -1,0 +1,103 @@
+"""The outbox: webhook messages are written in the same transaction as the change they announce.
+
+A message is therefore never lost (the change committed, so did the message) and never sent for a change
+that rolled back. After the commit the messages are handed to Celery; a beat task re-sends any that a lost
+broker message left behind (`dispatch_due`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db import utcnow
+from app.jobs.models import Job
+from app.jobs.representation import represent_job
+from app.webhooks.models import WebhookEndpoint, WebhookMessage
+
+log = logging.getLogger(__name__)
+_PENDING_KEY = "webhook_messages"
+
+
+def retry_schedule(settings: Settings) -> list[float]:
+    """Seconds to wait before each attempt (the first is normally 0: immediately)."""
+    return [float(part) for part in settings.webhook_retry_schedule.split(",") if part.strip()]
+
+
+def enqueue(
+    session: Session,
+    settings: Settings,
+    account_id: str,
+    event_type: str,
+    data: dict[str, Any],
+    extra_url: str | None = None,
+) -> list[str]:
+    """Owe `event_type` to every live endpoint of the account subscribed to it (and to `extra_url`)."""
+    now = utcnow()
+    body = json.dumps(
+        {"type": event_type, "timestamp": now.isoformat().replace("+00:00", "Z"), "data": data},
+        separators=(",", ":"),
+    )
+    endpoints = session.execute(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.account_id == account_id, WebhookEndpoint.disabled_at.is_(None)
+        )
+    ).scalars()
+    targets: list[tuple[str | None, str]] = [(e.id, e.url) for e in endpoints if event_type in e.event_list]
+    if extra_url:
+        targets.append((None, extra_url))
+    attempts = len(retry_schedule(settings))
+    messages = [
+        WebhookMessage(
+            account_id=account_id,
+            endpoint_id=endpoint_id,
+            url=url,
+            event_type=event_type,
+            payload=body,
+            max_attempts=attempts,
+            next_attempt_at=now,
+        )
+        for endpoint_id, url in targets
+    ]
+    session.add_all(messages)
+    session.flush()
+    ids = [m.id for m in messages]
+    session.info.setdefault(_PENDING_KEY, []).extend(ids)
+    return ids
+
+
+def enqueue_job_event(session: Session, settings: Settings, job: Job, event_type: str) -> list[str]:
+    """Owe a job event; `job` must already show the new state (its data is GET /v1/jobs/{id})."""
+    data = represent_job(job, settings.api_url).model_dump(mode="json")
+    return enqueue(session, settings, job.account_id, event_type, data, extra_url=job.webhook_url)
+
+
+def dispatch(message_ids: Iterable[str], countdown: float = 0) -> None:
+    """Hand messages to a worker now; one that cannot be sent is picked up by the beat task."""
+    from workers.celery_app import get_celery
+
+    for message_id in message_ids:
+        try:
+            get_celery().send_task(
+                "mindrender.deliver_webhook", args=[message_id], queue="cpu", countdown=countdown or None
+            )
+        except Exception:
+            log.warning("could not queue webhook %s now; the beat task will", message_id, exc_info=True)
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch_after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING_KEY, None)
+    if pending:
+        dispatch(pending)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)

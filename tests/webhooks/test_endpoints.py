@@ -1,0 +1,69 @@
+"""Registering webhook endpoints: the SSRF guard, event types, isolation between accounts."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import png_bytes
+
+REFUSED = [
+    "http://127.0.0.1/hook",
+    "http://10.1.2.3/hook",
+    "http://192.168.0.10/hook",
+    "http://169.254.169.254/latest/meta-data",
+    "http://[::1]/hook",
+    "http://[::ffff:127.0.0.1]/hook",
+    "http://[::ffff:10.0.0.1]/hook",
+    "http://100.64.0.1/hook",
+    "http://224.0.0.1/hook",
+    "http://0.0.0.0/hook",
+    "http://localhost:8000/hook",  # a name that resolves to a loopback address
+    "ftp://example.com/hook",
+    "file:///etc/passwd",
+    "http://user:secret@example.com/hook",
+    "not a url",
+]
+
+
+@pytest.mark.parametrize("url", REFUSED)
+def test_non_public_and_non_http_urls_are_refused(signup, settings, url):
+    user = signup()
+    response = user.post("/v1/webhook-endpoints", json={"url": url})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "webhook_url_not_allowed"
+    assert user.get("/v1/webhook-endpoints").json() == []
+
+
+def test_a_jobs_webhook_url_is_checked_before_any_charge(signup, settings):
+    user = signup()
+    files = {"file": ("in.png", png_bytes(), "image/png")}
+    data = {"model": "bicubic", "scale": "2", "webhook_url": "http://169.254.169.254/"}
+    response = user.post("/v1/jobs", files=files, data=data)
+    assert response.status_code == 422 and response.json()["error"]["code"] == "webhook_url_not_allowed"
+    assert user.get("/v1/account").json()["credits_balance"] == 10
+
+
+def test_unknown_events_are_refused(configure, signup):
+    configure(webhook_allow_private="true")
+    user = signup()
+    response = user.post("/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/x", "events": ["job.won"]})
+    assert response.status_code == 422 and response.json()["error"]["code"] == "unknown_event_type"
+
+
+def test_list_delete_and_isolation(configure, signup):
+    configure(webhook_allow_private="true")
+    alice, mallory = signup(), signup()
+    created = alice.post(
+        "/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/x", "events": ["job.failed"]}
+    ).json()
+    assert [e["events"] for e in alice.get("/v1/webhook-endpoints").json()] == [["job.failed"]]
+    assert "secret" not in alice.get("/v1/webhook-endpoints").json()[0]
+    for method, path in (
+        ("DELETE", f"/v1/webhook-endpoints/{created['id']}"),
+        ("POST", f"/v1/webhook-endpoints/{created['id']}/rotate-secret"),
+        ("GET", f"/v1/webhook-endpoints/{created['id']}/deliveries"),
+    ):
+        assert mallory.request(method, path).status_code == 404
+    assert mallory.get("/v1/webhook-endpoints").json() == []
+    assert alice.delete(f"/v1/webhook-endpoints/{created['id']}").status_code == 204
+    assert alice.get("/v1/webhook-endpoints").json() == []
