@@ -45,8 +45,12 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=1, ge=1)
 
     secret_key: str | None = Field(default=None, description="Signs local download links; set it everywhere.")
-    stripe_secret_key: str | None = None
-    stripe_webhook_secret: str | None = None
+    stripe_secret_key: str | None = Field(default=None, description="Unset: billing answers 503.")
+    stripe_webhook_secret: str | None = Field(default=None, description="whsec_... of the Stripe endpoint.")
+    stripe_api_base: str = Field(default="https://api.stripe.com", description="Stripe's API address.")
+    billing_catalog: str | None = Field(
+        default=None, description="JSON {plans: [...], packs: [...]} replacing the default catalog."
+    )
     webhook_allow_private: bool = False
     webhook_retry_schedule: str = Field(
         default=DEFAULT_RETRY_SCHEDULE,

@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
 from app.accounts.endpoints import router as accounts_router
+from app.billing.endpoints import router as billing_router
 from app.body_limit import BodyLimitMiddleware
 from app.config import Settings, get_settings
 from app.db import get_sessionmaker
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(uploads_router)
     app.include_router(files_router)
     app.include_router(webhooks_router)
+    app.include_router(billing_router)
 
     app.include_router(ops_router)
 

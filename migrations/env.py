@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import app.accounts.models
+import app.billing.models
 import app.credits.models
 import app.jobs.models
 import app.webhooks.models  # noqa: F401  (register every table on the metadata)

@@ -16,6 +16,9 @@ class EntryKind:
     SIGNUP_GRANT = "signup_grant"
     JOB_HOLD = "job_hold"
     JOB_REFUND = "job_refund"
+    PACK_PURCHASE = "pack_purchase"
+    PLAN_PERIOD = "plan_period"
+    PAYMENT_REFUND = "payment_refund"  # credits taken back when a payment is refunded
 
 
 class LedgerEntry(Base):

@@ -90,6 +90,27 @@ def refund_job(session: Session, account_id: str, job_id: str) -> int:
     return amount
 
 
+def take_back_credits(session: Session, account_id: str, amount: int, kind: str, reference: str) -> int:
+    """Debit up to `amount`, never below zero; returns how many credits were actually taken."""
+    balance = session.execute(
+        select(Account.credits_balance).where(Account.id == account_id).with_for_update()
+    ).scalar_one()
+    taken = min(amount, balance)
+    if taken <= 0:
+        return 0
+    after = session.execute(
+        update(Account)
+        .where(Account.id == account_id)
+        .values(credits_balance=Account.credits_balance - taken)
+        .returning(Account.credits_balance)
+    ).scalar_one()
+    session.add(
+        LedgerEntry(account_id=account_id, amount=-taken, balance_after=after, kind=kind, reference=reference)
+    )
+    session.flush()
+    return taken
+
+
 def ledger_sum(session: Session, account_id: str) -> int:
     """The balance as the ledger says it is (used by checks and tests of the invariant)."""
     return int(
