@@ -23,6 +23,8 @@ from app.ops.endpoints import router as ops_router
 from app.ops.metrics import DatabaseCollector, HttpMetrics
 from app.ops.request_context import RequestContextMiddleware
 from app.storage import get_storage
+from app.web.endpoints import router as web_router
+from app.web.endpoints import static_files
 from app.webhooks.endpoints import router as webhooks_router
 from models.manifest import register_manifest
 
@@ -61,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(files_router)
     app.include_router(webhooks_router)
     app.include_router(billing_router)
+    app.include_router(web_router)
+    app.mount("/static", static_files, name="static")
 
     app.include_router(ops_router)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile, status
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
@@ -128,6 +129,17 @@ def _model_for(model: str | None, preset: str | None) -> str:
         raise UnknownPreset(f"No preset named {preset!r}; use one of {', '.join(PRESETS)}.") from None
 
 
+_UNSAFE_IN_FILENAMES = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+def _download_name(requested: str | None, job: Job) -> str:
+    """A safe attachment name: the requested stem (no path, quotes or control characters) + extension."""
+    suffix = {"jpeg": "jpg"}.get(job.output_format, job.output_format)
+    stem = _UNSAFE_IN_FILENAMES.sub("_", (requested or "").rsplit("/", 1)[-1]).strip(" .")
+    stem = re.sub(rf"\.{suffix}$|\.{job.output_format}$", "", stem, flags=re.IGNORECASE)[:100]
+    return f"{stem or job.id}.{suffix}"
+
+
 @router.get("", response_model=JobPage, summary="Your jobs, newest first")
 def list_jobs(
     request: Request, account: CurrentAccount, session: DbSession, limit: int = 20, cursor: str | None = None
@@ -153,12 +165,20 @@ def get_job(job_id: str, request: Request, account: CurrentAccount, session: DbS
         409: _ERRORS[409],
     },
 )
-def get_job_result(job_id: str, request: Request, account: CurrentAccount, session: DbSession) -> Response:
+def get_job_result(
+    job_id: str,
+    request: Request,
+    account: CurrentAccount,
+    session: DbSession,
+    filename: Annotated[
+        str | None, Query(max_length=200, description="Name to save as, e.g. photo_x4 (extension added).")
+    ] = None,
+) -> Response:
     job = service.get_job(session, account.id, job_id)
     if job.status != JobStatus.SUCCEEDED or job.output_key is None:
         raise ResultNotReady()
     storage = get_storage()
-    filename, media_type = f"{job.id}.{job.output_format}", OUTPUT_FORMATS[job.output_format]
+    filename, media_type = _download_name(filename, job), OUTPUT_FORMATS[job.output_format]
     settings = get_settings()
     url = storage.presigned_url(job.output_key, settings.result_url_ttl, filename, media_type)
     if url is None:  # local disk: a link signed the same way, served by GET /v1/files/{token}

@@ -1,0 +1,1 @@
+"""The browser page: one HTML document, a stylesheet and an ES module, all served by this app."""
