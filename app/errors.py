@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -52,8 +54,43 @@ _STATUS_CODES = {
 }
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Machine-readable, snake_case, stable.", examples=["insufficient_credits"])
+    message: str = Field(description="For people.")
+
+
+class ErrorBody(BaseModel):
+    """Every error response: `{"error": {"code", "message"}}`."""
+
+    error: ErrorDetail
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+# Documented on every operation: any route may meet these (auth, validation, limits, a database outage).
+COMMON_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _documented("Bad request"),
+    401: _documented("Missing or invalid credentials"),
+    403: _documented("Cross-site request refused"),
+    404: _documented("Not found (another account's things are not found either)"),
+    409: _documented("Conflict"),
+    413: _documented("Upload too large"),
+    415: _documented("Not a supported image"),
+    422: _documented("Invalid parameters (`validation_error` or a specific code)"),
+    429: _documented("Rate limited; see Retry-After"),
+    503: _documented("Briefly unavailable (or billing not configured); retry"),
+}
+
+
 def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
+
+
+def _route(request: Request) -> str:
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -80,9 +117,20 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
         )
 
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # A dropped or refused database connection: the transaction rolled back, so retrying is safe.
+        log.warning("database unavailable on %s %s: %s", request.method, _route(request), type(exc).__name__)
+        return JSONResponse(
+            error_body("service_unavailable", "The service is briefly unavailable; retry in a moment."),
+            status_code=503,
+            headers={"Retry-After": "2"},
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %s", request.method, _route(request))
         return JSONResponse(
             error_body("internal_error", "Something went wrong on our side."), status_code=500
         )

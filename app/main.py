@@ -13,7 +13,7 @@ from app.billing.endpoints import router as billing_router
 from app.body_limit import BodyLimitMiddleware
 from app.config import Settings, get_settings
 from app.db import get_sessionmaker
-from app.errors import install_error_handlers
+from app.errors import COMMON_ERROR_RESPONSES, install_error_handlers
 from app.jobs.catalog import router as models_router
 from app.jobs.endpoints import files_router, uploads_router
 from app.jobs.endpoints import router as jobs_router
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _put_lifecycle_rule(settings)
     app = FastAPI(
         dependencies=[Depends(enforce_ip_limit)],
+        responses=COMMON_ERROR_RESPONSES,
         title="Mind Render",
         version="1.0.0",
         description="Upscale images with AI models. Authenticate with `Authorization: Bearer <api key>`.",

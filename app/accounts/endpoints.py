@@ -97,7 +97,7 @@ def get_ledger(
     account: CurrentAccount, session: DbSession, limit: int = 50, cursor: str | None = None
 ) -> LedgerPage:
     limit = max(1, min(limit, 200))
-    if cursor is not None and not (cursor.isascii() and cursor.isdigit()):
+    if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
         raise InvalidCursor()
     before = int(cursor) if cursor else None
     entries = credits.list_entries(session, account.id, limit + 1, before)

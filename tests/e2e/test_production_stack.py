@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from sqlalchemy import create_engine, text
 
 from tests import support
+from tests.hardening.invariants import check_invariants
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.chaos]
 
 
 class Stack:
@@ -54,23 +54,8 @@ class Stack:
             print(f"--- {log.name}\n{log.read_text(errors='replace')[-2500:]}")
 
     def ledger_matches_balances(self) -> None:
-        engine = create_engine(self.database_url)
-        with engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT a.id, a.credits_balance, COALESCE(SUM(l.amount), 0) FROM accounts a "
-                    "LEFT JOIN ledger_entries l ON l.account_id = a.id GROUP BY a.id, a.credits_balance"
-                )
-            ).all()
-            double_refunds = conn.execute(
-                text(
-                    "SELECT job_id FROM ledger_entries WHERE kind = 'job_refund' "
-                    "GROUP BY job_id HAVING COUNT(*) > 1"
-                )
-            ).all()
-        engine.dispose()
-        assert rows and all(balance == total >= 0 for _, balance, total in rows), rows
-        assert double_refunds == []
+        """Every invariant of the ledger, the jobs and the storage (tests/hardening/invariants.py)."""
+        check_invariants(self.database_url, self.tmp_path / "var" / "storage")
 
 
 @pytest.fixture

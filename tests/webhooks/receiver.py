@@ -37,8 +37,9 @@ class Receiver:
 
 
 @contextmanager
-def running_receiver() -> Iterator[Receiver]:
-    receiver = Receiver(url="")
+def running_receiver(port: int = 0, receiver: Receiver | None = None) -> Iterator[Receiver]:
+    """Serve on `port` (0: any free one); pass an earlier receiver to bring it back after a stop."""
+    receiver = receiver or Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -57,7 +58,7 @@ def running_receiver() -> Iterator[Receiver]:
         def log_message(self, *_: object) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
