@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.credits.models import EntryKind, LedgerEntry
 from app.jobs.models import Job, JobStatus
+from app.webhooks.models import WebhookAttempt, WebhookMessage
 
 JOB_DURATION_BUCKETS = (1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 
@@ -61,6 +62,7 @@ class DatabaseCollector(Collector):
             yield from self._jobs(session)
             yield self._durations(session)
             yield from self._credits(session)
+            yield from self._webhooks(session)
 
     def _jobs(self, session: Session) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
         jobs = GaugeMetricFamily("mindrender_jobs", "Jobs by status and model.", labels=["status", "model"])
@@ -120,3 +122,25 @@ class DatabaseCollector(Collector):
             "Credits given back for failed or canceled jobs.",
             sums.get(EntryKind.JOB_REFUND, 0),
         )
+
+    def _webhooks(self, session: Session) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
+        messages = GaugeMetricFamily(
+            "mindrender_webhook_messages", "Webhook messages by event and status.", labels=["event", "status"]
+        )
+        for event, status, count in session.execute(
+            select(WebhookMessage.event_type, WebhookMessage.status, func.count()).group_by(
+                WebhookMessage.event_type, WebhookMessage.status
+            )
+        ):
+            messages.add_metric([event, status], count)
+        yield messages
+        attempts = CounterMetricFamily(
+            "mindrender_webhook_attempts", "Webhook delivery attempts by outcome.", labels=["outcome"]
+        )
+        ok = WebhookAttempt.status_code.between(200, 299)
+        outcome = case(
+            (ok, "success"), (WebhookAttempt.status_code.is_(None), "no_response"), else_="http_error"
+        )
+        for name, count in session.execute(select(outcome, func.count()).group_by(outcome)):
+            attempts.add_metric([name], count)
+        yield attempts

@@ -97,6 +97,10 @@ def test_a_failed_attempt_is_retried_with_the_same_id(hook_settings, signup, rec
     assert [a["status_code"] for a in delivery["attempt_log"]] == [500, 200]
     _deliver(message.id)  # a duplicate task finds nothing due
     assert len(receiver.received) == 2
+    metrics = user.get("/metrics").text
+    assert 'mindrender_webhook_messages{event="job.succeeded",status="succeeded"} 1.0' in metrics
+    assert 'mindrender_webhook_attempts_total{outcome="http_error"} 1.0' in metrics
+    assert 'mindrender_webhook_attempts_total{outcome="success"} 1.0' in metrics
 
 
 def test_after_the_schedule_the_delivery_is_marked_failed(hook_settings, signup, receiver):
