@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -56,22 +57,34 @@ def cmd_serve(ns: argparse.Namespace) -> int:
     """API + one worker with embedded beat, on the embedded defaults unless MR_ settings say otherwise."""
     settings = get_settings()
     _migrate()
-    worker = subprocess.Popen(_worker_args("gpu,cpu", settings.worker_concurrency, with_beat=True))
+    # Its own process group: the embedded beat runs in a child of the worker that must go down with it.
+    worker = subprocess.Popen(
+        _worker_args("gpu,cpu", settings.worker_concurrency, with_beat=True), start_new_session=True
+    )
     print(f"Mind Render on http://{ns.host}:{ns.port}  (data in {settings.data_dir})", flush=True)
     print(
         f"Try: curl -s -X POST http://{ns.host}:{ns.port}/v1/accounts -H 'content-type: application/json' "
         '-d \'{"email": "me@example.com", "password": "correct horse"}\'',
         flush=True,
     )
+    # uvicorn re-raises SIGTERM after a graceful shutdown: make it an exit, so `finally` stops the worker.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         _run_api(ns.host, ns.port)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        _stop_group(worker)
     return 0
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Warm shutdown (the running job finishes), then no process of the group may outlive us."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=20)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def cmd_api(ns: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ from models.engine import load_upscaler, upscale
 from models.install import install_official_weights
 from models.ncnn_convert import OFFICIAL_WEIGHTS, realesrgan_ncnn_dir
 from models.registry import all_models
+from models.spandrel_upscaler import set_cpu_precision
 
 
 def _ignore(_fraction: float) -> None:
@@ -108,7 +109,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--models", default=",".join(s.id for s in all_models()))
     parser.add_argument("--models-dir", type=Path, default=Path("var/models"))
+    parser.add_argument(
+        "--cpu-precision", choices=("fp32", "bf16"), default="fp32", help="as MR_CPU_PRECISION"
+    )
     args = parser.parse_args()
+    set_cpu_precision(args.cpu_precision)
     install_official_weights(args.models_dir)
     threads = torch.get_num_threads()
     cuda = torch.cuda.is_available()
@@ -116,7 +121,8 @@ def main() -> None:
     args.size = args.size or (1024 if cuda else 128)
     image = np.random.default_rng(0).random((args.size, args.size, 3), dtype=np.float32)
     in_mp = args.size * args.size / 1e6
-    print(f"device: {device}; input {args.size}x{args.size}; torch {torch.__version__}")
+    precision = "fp16" if cuda else args.cpu_precision
+    print(f"device: {device}; {precision}; input {args.size}x{args.size}; torch {torch.__version__}")
     other = "ref. in MP/s" if cuda else "ncnn in MP/s"
     print(f"{'model':26} {'scale':>5} {'in MP/s':>9} {'out MP/s':>9} {other:>13} {'ratio':>6}")
     for model_id in args.models.split(","):

@@ -103,7 +103,7 @@ def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) ->
     if process.poll() is None:
         os.killpg(process.pid, sig)
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=45)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)

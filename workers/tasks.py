@@ -14,11 +14,13 @@ from app.jobs.processing import run_job
 from app.ops.logs import job_context
 from app.storage import get_storage
 from models.manifest import register_manifest
+from models.spandrel_upscaler import set_cpu_precision
 from workers.celery_app import app
 
 log = logging.getLogger(__name__)
 _settings = get_settings()
 register_manifest(_settings.resolved_models_dir)
+set_cpu_precision(_settings.cpu_precision)
 
 
 @app.task(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +34,11 @@ def embedded(tmp_path: Path, port: int | None = None, **settings: str) -> Iterat
     finally:
         support.stop_process(process)
         print(log.read_text()[-3000:])
+        # Nothing the service started (worker, its embedded beat) may outlive it.
+        leftovers = subprocess.run(
+            ["pgrep", "-f", str(data_dir)], capture_output=True, text=True
+        ).stdout.split()
+        assert not leftovers, f"processes outlived `mindrender serve`: {leftovers}"
 
 
 @pytest.fixture
