@@ -72,13 +72,23 @@ def revoke_api_key(session: Session, account_id: str, key_id: str) -> bool:
     return bool(getattr(result, "rowcount", 0))
 
 
+# last_used_at is written at most this often per key, so busy keys do not turn every read into a write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
 def account_for_api_key(session: Session, key: str) -> Account | None:
     row = session.execute(
         select(Account, ApiKey)
         .join(ApiKey, ApiKey.account_id == Account.id)
         .where(ApiKey.key_hash == hash_token(key), ApiKey.revoked_at.is_(None))
     ).first()
-    return row[0] if row else None
+    if row is None:
+        return None
+    account, api_key = row
+    now = utcnow()
+    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
+        api_key.last_used_at = now
+    return account
 
 
 def log_in(session: Session, email: str, password: str, ttl_seconds: int) -> tuple[str, Account]:

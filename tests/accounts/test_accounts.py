@@ -101,3 +101,13 @@ def test_browser_session_login_logout_and_csrf(client):
 
     assert client.delete("/v1/sessions").status_code == 204
     assert client.get("/v1/account").status_code == 401
+
+
+def test_api_keys_show_when_they_were_last_used(signup):
+    user = signup()
+    created = user.post("/v1/api-keys", json={"name": "ci"}).json()
+    unused = {k["id"]: k["last_used_at"] for k in user.get("/v1/api-keys").json()}
+    assert unused[created["id"]] is None
+    user.get("/v1/account", headers={"Authorization": f"Bearer {created['key']}"})
+    used = {k["id"]: k["last_used_at"] for k in user.get("/v1/api-keys").json()}
+    assert used[created["id"]] is not None
