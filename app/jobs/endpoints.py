@@ -28,7 +28,7 @@ from app.jobs.metadata import MetadataMode
 from app.jobs.models import Job, JobStatus
 from app.jobs.representation import represent_job
 from app.jobs.schemas import JobOut, JobPage, OutputFormat
-from app.jobs.uploads import create_upload, take_upload
+from app.jobs.uploads import create_upload, read_upload
 from app.limits.policy import limits_of
 from app.storage import get_storage
 from app.storage.signed_urls import SignedObject, sign, signing_key, verify
@@ -92,28 +92,36 @@ def create_job(
         data = file.file.read(settings.max_upload_bytes + 1)
         if len(data) > settings.max_upload_bytes:
             raise FileTooLarge(f"The file is larger than {settings.max_upload_bytes:,} bytes.")
-    else:
-        data = take_upload(session, get_storage(), settings, account.id, str(upload_id))
+    job_request = service.JobRequest(
+        model=model_id,
+        scale=scale,
+        output_format=output_format,
+        output_quality=output_quality,
+        metadata=metadata,
+        webhook_url=webhook_url,
+    )
+    if upload_id is not None:
+        # A retry of a request that already used this upload must replay, not find the upload gone.
+        earlier = idempotency_key and service.earlier_job(
+            session,
+            account.id,
+            idempotency_key,
+            service.fingerprint(job_request, service.content_of_upload(upload_id)),
+        )
+        if earlier:
+            return _accepted(earlier, request, replayed=True)
+        data = read_upload(session, get_storage(), settings, account.id, upload_id)
     submission = service.submit_job(
-        session,
-        get_storage(),
-        settings,
-        account.id,
-        service.JobRequest(
-            model=model_id,
-            scale=scale,
-            output_format=output_format,
-            output_quality=output_quality,
-            metadata=metadata,
-            webhook_url=webhook_url,
-        ),
-        data,
-        idempotency_key,
+        session, get_storage(), settings, account.id, job_request, data, idempotency_key, upload_id
     )
     if not submission.replayed:
         send_upscale(submission.job.id, submission.job.queue)
-    body = job_out(submission.job, request).model_dump(mode="json")
-    headers = {"Idempotent-Replayed": "true"} if submission.replayed else {}
+    return _accepted(submission.job, request, submission.replayed)
+
+
+def _accepted(job: Job, request: Request, replayed: bool) -> JSONResponse:
+    body = job_out(job, request).model_dump(mode="json")
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
     return JSONResponse(body, status_code=status.HTTP_202_ACCEPTED, headers=headers)
 
 

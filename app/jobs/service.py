@@ -19,6 +19,7 @@ from app.db import utcnow
 from app.jobs import errors
 from app.jobs.image_codec import ImageInfo, default_output_format, probe_image
 from app.jobs.models import IdempotencyRecord, Job, JobStatus
+from app.jobs.uploads import claim_upload
 from app.storage import Storage
 from app.webhooks.events import enqueue, enqueue_job_event
 from app.webhooks.models import EventType
@@ -70,11 +71,29 @@ def quote_job(settings: Settings, request: JobRequest, data: bytes) -> tuple[Mod
     return spec, info, spec.pricing.credits_for(output_pixels)
 
 
-def _fingerprint(request: JobRequest, data: bytes) -> str:
+def fingerprint(request: JobRequest, content: str) -> str:
+    """What makes two requests the same for Idempotency-Key: every parameter and the content's identity
+    (the file's SHA-256, or the direct upload's id)."""
     parts = [request.model, str(request.scale), request.output_format or "", request.webhook_url or ""]
-    parts += [str(request.output_quality), request.metadata]
-    parts.append(hashlib.sha256(data).hexdigest())
+    parts += [str(request.output_quality), request.metadata, content]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def content_of_upload(upload_id: str) -> str:
+    return f"upload:{upload_id}"
+
+
+def earlier_job(session: Session, account_id: str, key: str, request_fingerprint: str) -> Job | None:
+    """The job an earlier identical request with this key created, without claiming the key."""
+    record = session.get(IdempotencyRecord, (account_id, key))
+    session.commit()
+    if record is None:
+        return None
+    if record.fingerprint != request_fingerprint:
+        raise errors.IdempotencyKeyReused()
+    if record.job_id is None:
+        raise errors.IdempotencyKeyInFlight()
+    return session.get(Job, record.job_id)
 
 
 def _claim_idempotency_key(session: Session, account_id: str, key: str, fingerprint: str) -> Job | None:
@@ -112,11 +131,16 @@ def submit_job(
     request: JobRequest,
     data: bytes,
     idempotency_key: str | None = None,
+    upload_id: str | None = None,
 ) -> Submission:
-    """Accept a job: validate, then store the input and reserve its price atomically (all or nothing)."""
+    """Accept a job: validate, then store the input and reserve its price atomically (all or nothing).
+
+    With `upload_id` the direct upload is claimed in the same transaction, and its object deleted after.
+    """
     spec, info, price = quote_job(settings, request, data)
     if idempotency_key is not None:
-        earlier = _claim_idempotency_key(session, account_id, idempotency_key, _fingerprint(request, data))
+        content = content_of_upload(upload_id) if upload_id else hashlib.sha256(data).hexdigest()
+        earlier = _claim_idempotency_key(session, account_id, idempotency_key, fingerprint(request, content))
         if earlier is not None:
             return Submission(job=earlier, replayed=True)
     job = Job(
@@ -145,6 +169,7 @@ def submit_job(
         session.flush()
         balance = reserve_credits(session, account_id, price, job.id)
         _announce_low_balance(session, settings, account_id, balance + price, balance)
+        upload_key = claim_upload(session, account_id, upload_id) if upload_id else None
         if idempotency_key is not None:
             session.execute(
                 update(IdempotencyRecord)
@@ -158,6 +183,8 @@ def submit_job(
         if idempotency_key is not None:
             _release_idempotency_key(session, account_id, idempotency_key)
         raise
+    if upload_key is not None:
+        storage.delete(upload_key)
     return Submission(job=job, replayed=False)
 
 

@@ -40,20 +40,21 @@ def create_upload(session: Session, storage: Storage, settings: Settings, accoun
     return UploadTicket(upload=upload, url=post[0], fields=post[1])
 
 
-def take_upload(
+def read_upload(
     session: Session, storage: Storage, settings: Settings, account_id: str, upload_id: str
 ) -> bytes:
-    """Claim an upload for one job (once) and return its bytes; the bucket object is deleted either way."""
+    """The bytes of an open upload slot of this account; the slot stays open until a job claims it.
+
+    A refused request (bad parameters, too few credits) leaves the upload in place, so the client can retry
+    until the slot expires; the sweeper deletes what is never claimed.
+    """
     upload = session.execute(
-        update(Upload)
-        .where(
+        select(Upload).where(
             Upload.id == upload_id,
             Upload.account_id == account_id,
             Upload.consumed_at.is_(None),
             Upload.expires_at > utcnow(),
         )
-        .values(consumed_at=utcnow())
-        .returning(Upload)
     ).scalar_one_or_none()
     session.commit()
     if upload is None:
@@ -62,11 +63,22 @@ def take_upload(
         data = storage.get(upload.key)
     except FileNotFoundError:
         raise errors.UploadNotFound("Nothing was uploaded for this upload id.") from None
-    finally:
-        storage.delete(upload.key)
     if len(data) > settings.max_upload_bytes:
         raise errors.FileTooLarge(f"The file is larger than {settings.max_upload_bytes:,} bytes.")
     return data
+
+
+def claim_upload(session: Session, account_id: str, upload_id: str) -> str:
+    """Mark an upload used by the job being created (same transaction); returns its storage key."""
+    key = session.execute(
+        update(Upload)
+        .where(Upload.id == upload_id, Upload.account_id == account_id, Upload.consumed_at.is_(None))
+        .values(consumed_at=utcnow())
+        .returning(Upload.key)
+    ).scalar_one_or_none()
+    if key is None:  # another request claimed it between our read and now
+        raise errors.UploadNotFound("This upload was already used by another job.")
+    return key
 
 
 def sweep_uploads(session: Session, storage: Storage, now: datetime) -> list[str]:

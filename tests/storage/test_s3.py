@@ -8,6 +8,7 @@ import json
 import sys
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import boto3
@@ -16,8 +17,9 @@ import pytest
 from PIL import Image
 
 from app.config import get_settings
-from app.db import session_scope
+from app.db import session_scope, utcnow
 from app.jobs.lifecycle import sweep
+from app.jobs.uploads import sweep_uploads
 from app.storage import get_storage
 from tests import support
 from tests.jobs.test_lifecycle import run
@@ -200,7 +202,34 @@ def test_direct_upload_is_size_limited_and_validated_before_charging(configure, 
     refused = user.post("/v1/jobs", data={"upload_id": corrupt["id"], "model": "bicubic", "scale": "2"})
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "corrupt_image"
     assert user.get("/v1/account").json()["credits_balance"] == 10
+    assert user.get("/v1/jobs").json()["jobs"] == []
+    # Refused uploads stay until their slot expires (a retry may fix the parameters), then the sweeper
+    # deletes them.
+    assert sorted(bucket_keys(s3_server, bucket)) == sorted(
+        f"jobs/uploads/{t['id']}" for t in (too_big, corrupt)
+    )
+    with session_scope() as session:
+        sweep_uploads(session, get_storage(), utcnow() + timedelta(seconds=get_settings().result_url_ttl + 1))
     assert bucket_keys(s3_server, bucket) == []
+
+
+def test_a_refused_direct_upload_can_be_retried_and_a_retry_replays(s3_settings, s3_server, bucket, signup):
+    user = signup()
+    ticket = user.post("/v1/uploads").json()
+    _upload_to_bucket(ticket, support.png_bytes(30, 20))
+    wrong = user.post("/v1/jobs", data={"upload_id": ticket["id"], "model": "bicubic", "scale": "5"})
+    assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "unsupported_scale"
+
+    fields = {"upload_id": ticket["id"], "model": "bicubic", "scale": "2"}
+    first = user.post("/v1/jobs", data=fields, headers={"Idempotency-Key": "k1"})
+    assert first.status_code == 202, first.text
+    retry = user.post("/v1/jobs", data=fields, headers={"Idempotency-Key": "k1"})
+    assert retry.status_code == 202 and retry.headers["idempotent-replayed"] == "true"
+    assert retry.json()["id"] == first.json()["id"]
+    assert user.get("/v1/account").json()["credits_balance"] == 10 - first.json()["credits_charged"]
+    assert bucket_keys(s3_server, bucket) == [f"jobs/inputs/{first.json()['id']}"]
+    other = user.post("/v1/jobs", data=fields, headers={"Idempotency-Key": "k2"})
+    assert other.status_code == 404 and other.json()["error"]["code"] == "upload_not_found"
 
 
 def test_direct_upload_needs_s3(settings, signup):
