@@ -159,3 +159,41 @@ def test_the_page_sends_a_strict_content_security_policy(service, http_client_fa
     assert "http" not in re.sub(r"https:", "", policy)  # no third-party origin on local storage
     assert not re.search(r"<(script|link)[^>]+(src|href)=\"(https?:)?//", response.text)
     assert os.path.basename(urlsplit(service.url).path) == ""
+
+
+def test_buying_credits_and_adding_a_webhook_from_the_page(browser, tmp_path):
+    from playwright.sync_api import expect
+
+    from tests.billing.fake_stripe import WEBHOOK_SECRET, fake_stripe_api
+
+    with (
+        fake_stripe_api() as stripe_api,
+        embedded(
+            tmp_path,
+            stripe_secret_key="sk_test_page",
+            stripe_webhook_secret=WEBHOOK_SECRET,
+            stripe_api_base=stripe_api.url,
+            webhook_allow_private="true",
+        ) as service,
+    ):
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        page = context.new_page()
+        page.route("https://checkout.stripe.com/**", lambda route: route.fulfill(body="Stripe Checkout"))
+        page.goto(service.url + "/")
+        page.get_by_label("Email").fill("buyer@example.com")
+        page.get_by_label("Password").fill("correct horse")
+        page.get_by_role("button", name="Create an account").click()
+        expect(page.locator("#buy")).to_be_visible()
+        expect(page.get_by_role("button", name="Pro: 500 credits a month")).to_be_visible()
+
+        page.get_by_label("Endpoint URL").fill("http://127.0.0.1:9/hooks")
+        page.get_by_role("button", name="Add endpoint").click()
+        expect(page.locator("#new-hook-value")).to_have_text(re.compile(r"^whsec_"))
+        expect(page.locator("#hook-list li")).to_have_count(1)
+        shoot(page, "07-billing-and-webhooks")
+
+        page.get_by_role("button", name="200 credits").click()
+        page.wait_for_url("https://checkout.stripe.com/**")
+        [checkout] = stripe_api.calls("/v1/checkout/sessions")
+        assert checkout["metadata[pack]"] == "pack-200" and checkout["mode"] == "payment"
+        context.close()
