@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     idempotency_ttl: int = Field(default=86400, ge=86400)
     session_ttl: int = Field(default=14 * 86400, ge=60)
     worker_concurrency: int = Field(default=1, ge=1)
+    cpu_small_job_input_pixels: int = Field(
+        default=128 * 128,
+        ge=0,
+        description="Inputs this small go to CPU workers even for GPU models (0: never).",
+    )
     cpu_precision: Literal["fp32", "bf16"] = Field(
         default="fp32",
         description="Neural models on CPU: fp32 (exact) or bf16 (about 2x faster on AVX512-BF16).",

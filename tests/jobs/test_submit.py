@@ -270,3 +270,28 @@ def test_forged_download_links_are_a_404_not_a_500(signup, settings):
     user = signup()
     for token in ("abc.\u00e9", "nodot", "eyJ4IjoxfQ.bad"):
         assert user.get(f"/v1/files/{token}").status_code == 404
+
+
+def _queue_of(job_id: str) -> str:
+    from app.jobs.models import Job
+
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        return job.queue
+
+
+def test_jobs_are_routed_by_model_and_tiny_inputs_skip_the_gpu(configure, signup):
+    user = signup()
+    tiny = submit(user, png_bytes(16, 16), model="realesrgan-x4plus", scale=2).json()
+    large = submit(user, png_bytes(200, 100), model="realesrgan-x4plus", scale=2).json()
+    classical = submit(user, png_bytes(200, 100), model="lanczos", scale=2).json()
+    assert [_queue_of(j["id"]) for j in (tiny, large, classical)] == ["cpu", "gpu", "cpu"]
+
+
+def test_tiny_inputs_can_be_kept_on_the_gpu(configure, signup):
+    configure(cpu_small_job_input_pixels="0")
+    user = signup()
+    assert (
+        _queue_of(submit(user, png_bytes(16, 16), model="realesrgan-x4plus", scale=2).json()["id"]) == "gpu"
+    )
