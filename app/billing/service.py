@@ -139,6 +139,8 @@ def receive_event(
     except (stripe.SignatureVerificationError, ValueError) as exc:
         raise InvalidSignature() from exc
     event = json.loads(payload)
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or "type" not in event:
+        raise InvalidSignature("The signed body is not a Stripe event.")
     if session.get(StripeEvent, event["id"]) is not None:
         return False
     session.add(StripeEvent(id=event["id"], type=event["type"]))

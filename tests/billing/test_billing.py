@@ -284,3 +284,11 @@ def test_concurrent_deliveries_of_one_event_grant_once_on_postgres(configure, po
         after = client.get("/v1/account", headers={"Authorization": f"Bearer {key}"}).json()
         assert after["credits_balance"] == 60
         assert_ledger_consistent(me["id"], 60)
+
+
+def test_a_signed_body_that_is_not_an_event_is_refused(billing, client):
+    for payload in (b"[]", b'{"type": "invoice.paid"}', b'{"id": 7, "type": "x"}'):
+        response = client.post(
+            "/v1/billing/stripe-webhook", content=payload, headers={"stripe-signature": signed(payload)}
+        )
+        assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_signature"
