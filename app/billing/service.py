@@ -138,7 +138,10 @@ def receive_event(
         verify_event(settings, payload, signature)
     except (stripe.SignatureVerificationError, ValueError) as exc:
         raise InvalidSignature() from exc
-    event = json.loads(payload)
+    try:
+        event = json.loads(payload)
+    except ValueError as exc:
+        raise InvalidSignature("The signed body is not JSON.") from exc
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or "type" not in event:
         raise InvalidSignature("The signed body is not a Stripe event.")
     if session.get(StripeEvent, event["id"]) is not None:
