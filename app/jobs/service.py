@@ -283,16 +283,19 @@ def end_job(
 
 
 def delete_job_files(session: Session, storage: Storage, job: Job) -> None:
-    """Delete a job's stored objects now; a succeeded job whose result is gone becomes `expired`."""
-    for key in (job.input_key, job.output_key):
-        if key:
-            storage.delete(key)
-    values: dict[str, object] = {"input_key": None, "output_key": None}
-    expiring = job.status == JobStatus.SUCCEEDED
-    if expiring:
-        values.update(status=JobStatus.EXPIRED, expires_at=utcnow())
-    session.execute(update(Job).where(Job.id == job.id).values(**values))
-    if expiring:
+    """Delete a job's stored objects now; a succeeded job whose result is gone becomes `expired` (once)."""
+    keys = [key for key in (job.input_key, job.output_key) if key]
+    session.commit()  # end the read first: on SQLite it holds the write lock, and storage I/O can be slow
+    for key in keys:
+        storage.delete(key)
+    session.execute(update(Job).where(Job.id == job.id).values(input_key=None, output_key=None))
+    expired = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.status == JobStatus.SUCCEEDED)
+        .values(status=JobStatus.EXPIRED, expires_at=utcnow())
+        .returning(Job.id)
+    ).first()
+    if expired is not None:  # a sweep and a user's delete racing announce the expiry once
         session.refresh(job)
         enqueue_job_event(session, get_settings(), job, EventType.JOB_EXPIRED)
     session.commit()
