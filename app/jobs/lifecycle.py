@@ -135,8 +135,10 @@ def fail_attempt(session: Session, job_id: str, attempt: int, code: str, message
 def release_input(session: Session, storage: Storage, job_id: str) -> None:
     """Delete an ended job's input now (privacy: inputs live only while their job runs)."""
     job = session.get(Job, job_id)
-    if job is not None and job.input_key and job.status not in JobStatus.ACTIVE:
-        storage.delete(job.input_key)
+    key = job.input_key if job is not None and job.status not in JobStatus.ACTIVE else None
+    session.commit()  # not holding SQLite's write lock across storage I/O
+    if key:
+        storage.delete(key)
         session.execute(update(Job).where(Job.id == job_id).values(input_key=None))
         session.commit()
 
