@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,7 +168,7 @@ def encode_image(image: DecodedImage, fmt: str, quality: int = 92) -> bytes:
     buffer = io.BytesIO()
     if fmt == "png" and image.bit_depth == 16:
         _write_png16(buffer, pixels)
-        return buffer.getvalue()
+        return _with_png_metadata(buffer.getvalue(), image.icc_profile, image.exif)
     if fmt == "jpeg" and channels in (2, 4):
         colour, alpha = pixels[:, :, :-1], pixels[:, :, -1:]
         pixels = colour * alpha + (1.0 - alpha)
@@ -193,3 +194,18 @@ def _write_png16(buffer: io.BytesIO, pixels: np.ndarray) -> None:
     array = np.rint(np.clip(pixels, 0.0, 1.0) * 65535.0).astype(np.uint16)
     writer = png.Writer(width, height, greyscale=channels in (1, 2), alpha=channels in (2, 4), bitdepth=16)
     writer.write(buffer, array.reshape(height, width * channels))
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _with_png_metadata(data: bytes, icc_profile: bytes | None, exif: bytes | None) -> bytes:
+    """Add iCCP and eXIf chunks right after IHDR (pypng writes neither; they must precede the image data)."""
+    chunks = b""
+    if icc_profile:
+        chunks += _png_chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(icc_profile))
+    if exif:
+        chunks += _png_chunk(b"eXIf", exif.removeprefix(b"Exif\x00\x00"))
+    header_end = len(_PNG_SIGNATURE) + 8 + 13 + 4  # signature, then IHDR: length, type, 13 bytes, CRC
+    return data[:header_end] + chunks + data[header_end:]

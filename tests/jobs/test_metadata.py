@@ -56,3 +56,20 @@ def test_output_format_and_quality_are_honoured(signup, settings):
     assert len(low.fp.getvalue()) < len(high.fp.getvalue())
     refused = submit(user, camera_jpeg(), output_quality="0")
     assert refused.status_code == 422
+
+
+def test_16_bit_results_keep_their_colour_profile_and_camera_exif(signup, settings):
+    user = signup()
+    gray16 = Image.fromarray(np.random.default_rng(1).integers(0, 65536, (10, 12), dtype=np.uint16))
+    exif = Image.Exif()
+    exif[MAKE] = "Hasselblad"
+    buffer = io.BytesIO()
+    gray_icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    gray16.save(buffer, "PNG", icc_profile=gray_icc, exif=exif.tobytes())
+    job = submit(user, buffer.getvalue(), model="bicubic", scale=2).json()
+    run(job["id"])
+    result = Image.open(io.BytesIO(user.get(f"/v1/jobs/{job['id']}/result").content))
+    result.load()
+    assert result.mode.startswith("I") and result.size == (24, 20)  # still 16-bit
+    assert result.info.get("icc_profile") == gray_icc
+    assert result.getexif().get(MAKE) == "Hasselblad"
