@@ -16,6 +16,7 @@ import numpy as np
 import png
 from PIL import Image, UnidentifiedImageError
 
+from app.errors import DomainError
 from app.jobs.errors import AnimatedImage, CorruptImage, EmptyFile, ImageTooLarge, UnsupportedImage
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
@@ -62,7 +63,7 @@ def _open(data: bytes) -> Image.Image:
         raise UnsupportedImage() from exc
     except Image.DecompressionBombError as exc:
         raise ImageTooLarge() from exc
-    except (OSError, SyntaxError, ValueError, TypeError, struct.error) as exc:
+    except Exception as exc:  # damaged headers fail in many ways inside Pillow's plugins
         raise CorruptImage() from exc
 
 
@@ -86,7 +87,9 @@ def probe_image(data: bytes, max_input_pixels: int) -> ImageInfo:
             orientation = image.getexif().get(_ORIENTATION_TAG, 1)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise ImageTooLarge() from exc
-    except (OSError, SyntaxError, ValueError, EOFError, TypeError, struct.error) as exc:
+    except DomainError:
+        raise
+    except Exception as exc:  # a damaged file makes Pillow's plugins fail in many ways (IndexError in GIF...)
         raise CorruptImage() from exc
     if orientation in (5, 6, 7, 8):
         width, height = height, width
@@ -152,7 +155,7 @@ def decode_image(data: bytes) -> DecodedImage:
             pixels, depth = _decode_png16(data), 16
         else:
             pixels, depth = _to_float(image)
-    except (OSError, SyntaxError, ValueError, EOFError, TypeError, struct.error) as exc:
+    except Exception as exc:  # any failure of the decoder on damaged data, as in probe_image
         raise CorruptImage() from exc
     return DecodedImage(_apply_orientation(pixels, orientation), bit_depth=depth, icc_profile=icc, exif=exif)
 
