@@ -29,13 +29,13 @@ browser:
 test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app workers models
+	$(BIN)/mypy app workers models bench
 	$(BIN)/python -m pytest -q -ra
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app workers models
+	$(BIN)/mypy app workers models bench
 
 format: install
 	$(BIN)/ruff format .

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from skimage.metrics import structural_similarity
 
-from models.engine import load_upscaler, upscale
+from models.engine import upscale
 from models.install import install_official_weights
 from models.registry import all_models
 from models.resample import Filter, resize
@@ -86,7 +86,8 @@ def _alpha_comparison(crop: int, models_dir: Path) -> None:
     """Alpha upscaled by bicubic (what the engine does) or by a model fed the mask as gray."""
     print("\nAlpha at 4x: PSNR dB of bicubic vs each 4x model run on the mask as a gray image")
     masks = _alpha_masks(crop)
-    rows = {"bicubic": []} | {s.id: [] for s in all_models() if s.native_scale == 4}
+    rows: dict[str, list[float]] = {"bicubic": []}
+    rows |= {s.id: [] for s in all_models() if s.native_scale == 4}
     for mask in masks.values():
         low = resize(mask[:, :, None], crop // 4, crop // 4, Filter.BICUBIC)
         for name in rows:
@@ -125,14 +126,13 @@ def main() -> None:
     for spec in all_models():
         if spec.native_scale != 4:
             continue
-        upscaler = load_upscaler(spec.id, args.models_dir)
         two, one = [], []
         for truth in images.values():
             low = resize(truth, args.crop // 8, args.crop // 8, Filter.BICUBIC)
-            single = upscaler.upscale(low, 4, _ignore)
+            single = upscale(low, spec.id, 4, args.models_dir, _ignore)
             one.append(_score(resize(single, args.crop, args.crop, Filter.LANCZOS), truth, 8)[0])
             half = resize(single, args.crop // 4, args.crop // 4, Filter.LANCZOS)
-            two.append(_score(upscaler.upscale(half, 4, _ignore), truth, 8)[0])
+            two.append(_score(upscale(half, spec.id, 4, args.models_dir, _ignore), truth, 8)[0])
         print(f"{spec.id:26} two passes {np.mean(two):6.2f}   one pass + Lanczos {np.mean(one):6.2f}")
     _alpha_comparison(args.crop, args.models_dir)
 
