@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
+from models.bands import Band, band_rows, resize_rows
 from models.registry import ProgressFn
-from models.resample import Filter, resize
+from models.resample import Filter
 
 
 class ClassicalUpscaler:
-    """Resizes with one of Pillow's filters in 32-bit float."""
+    """Resizes with one of Pillow's filters in 32-bit float, a band of output rows at a time."""
 
     def __init__(self, method: Filter) -> None:
         self.method = method
 
-    def upscale(self, rgb: np.ndarray, scale: int, progress: ProgressFn) -> np.ndarray:
+    def bands(self, rgb: np.ndarray, scale: int, progress: ProgressFn) -> Iterator[Band]:
         height, width = rgb.shape[:2]
-        out = resize(rgb, width * scale, height * scale, self.method)
-        progress(1.0)
-        return out
+        out_h, out_w = height * scale, width * scale
+        step = band_rows(out_w, rgb.shape[2])
+        for row0 in range(0, out_h, step):
+            row1 = min(out_h, row0 + step)
+            yield row0, resize_rows(rgb, out_w, out_h, row0, row1, self.method)
+            progress(row1 / out_h)

@@ -1,14 +1,21 @@
-"""The inference entry point: any channel layout in, exactly scale x the size out, models cached."""
+"""The inference entry point: any channel layout in, exactly scale x the size out, models cached.
+
+`upscale_to_integers` is what workers use: the output is built band by band (models.bands) straight into
+the final 8- or 16-bit image, so a job's host memory is that image plus one band in float, whatever the
+model and scale (bench/memory.py).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from models.bands import Band, assemble, resize_rows
 from models.registry import ProgressFn, Upscaler, get_model
-from models.resample import Filter, resize
+from models.resample import Filter
 
 
 @lru_cache(maxsize=8)
@@ -17,30 +24,56 @@ def load_upscaler(model_id: str, models_dir: Path) -> Upscaler:
     return get_model(model_id).load(models_dir)
 
 
-def upscale(
+def upscale_bands(
     image: np.ndarray, model_id: str, scale: int, models_dir: Path, progress: ProgressFn
-) -> np.ndarray:
-    """Upscale an HxWxC float32 image in [0, 1], C in 1..4 (gray, gray+alpha, RGB, RGBA).
+) -> Iterator[Band]:
+    """Upscale an HxWxC float32 image in [0, 1], C in 1..4 (gray, gray+alpha, RGB, RGBA), as row bands.
 
     The model sees RGB; gray is expanded and averaged back, alpha is resized with bicubic (a soft mask
-    upscales cleanly with it, and a model trained on photos would invent texture in it).
+    upscales cleanly with it, and a model trained on photos would invent texture in it). Bands are clipped
+    to [0, 1] and keep the input's channel layout.
     """
     spec = get_model(model_id)
     if scale not in spec.scales:
         raise ValueError(f"model {model_id} does not support scale {scale}")
     height, width, channels = image.shape
+    out_h, out_w = height * scale, width * scale
     colour_channels = 1 if channels in (1, 2) else 3
     colour = image[:, :, :colour_channels]
     rgb = np.repeat(colour, 3, axis=2) if colour_channels == 1 else colour
-    out = load_upscaler(model_id, models_dir).upscale(
+    bands = load_upscaler(model_id, models_dir).bands(
         np.ascontiguousarray(rgb, dtype=np.float32), scale, progress
     )
-    if out.shape != (height * scale, width * scale, 3):
-        raise RuntimeError(f"model {model_id} returned shape {out.shape} for {image.shape} at x{scale}")
-    if colour_channels == 1:
-        out = out.mean(axis=2, keepdims=True)
-    if channels in (2, 4):
-        alpha = resize(image[:, :, -1:], width * scale, height * scale, Filter.BICUBIC)
-        out = np.concatenate([out, alpha], axis=2)
-    result: np.ndarray = np.clip(out, 0.0, 1.0).astype(np.float32, copy=False)
-    return result
+    done = 0
+    for row0, rows in bands:
+        if row0 != done or rows.shape[1:] != (out_w, 3) or not 0 < len(rows) <= out_h - done:
+            raise RuntimeError(
+                f"model {model_id} returned rows {row0}+{rows.shape} for {image.shape} at x{scale}"
+            )
+        out = rows.mean(axis=2, keepdims=True) if colour_channels == 1 else rows
+        if channels in (2, 4):
+            alpha = resize_rows(image[:, :, -1:], out_w, out_h, row0, row0 + len(rows), Filter.BICUBIC)
+            out = np.concatenate([out, alpha], axis=2)
+        yield row0, np.clip(out, 0.0, 1.0).astype(np.float32, copy=False)
+        done += len(rows)
+    if done != out_h:
+        raise RuntimeError(f"model {model_id} returned {done} of {out_h} rows for {image.shape} at x{scale}")
+
+
+def upscale(
+    image: np.ndarray, model_id: str, scale: int, models_dir: Path, progress: ProgressFn
+) -> np.ndarray:
+    """`upscale_bands` assembled into one float32 image (for tests and tools)."""
+    return assemble(upscale_bands(image, model_id, scale, models_dir, progress), image.shape[0] * scale)
+
+
+def upscale_to_integers(
+    image: np.ndarray, model_id: str, scale: int, models_dir: Path, progress: ProgressFn, bit_depth: int
+) -> np.ndarray:
+    """The upscaled image quantised to uint8 (bit_depth 8) or uint16 (16), built band by band."""
+    dtype, top = (np.uint16, 65535.0) if bit_depth == 16 else (np.uint8, 255.0)
+    height, width, channels = image.shape
+    out = np.empty((height * scale, width * scale, channels), dtype=dtype)
+    for row0, rows in upscale_bands(image, model_id, scale, models_dir, progress):
+        out[row0 : row0 + len(rows)] = np.rint(rows * top)
+    return out

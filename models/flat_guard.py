@@ -27,12 +27,22 @@ def _local_range(image: np.ndarray) -> np.ndarray:
     return spread
 
 
-def keep_flat_areas(source: np.ndarray, upscaled: np.ndarray, scale: int) -> np.ndarray:
-    """Replace the model's output by the source value in the source's flat areas (in place)."""
+def flat_mask(source: np.ndarray) -> np.ndarray | None:
+    """Where the source is flat (H x W bool), or None where nothing is."""
     flat = _local_range(source) <= _TOLERANCE
-    if not flat.any():
-        return upscaled
-    mask = np.repeat(np.repeat(flat, scale, axis=0), scale, axis=1)
-    nearest = np.repeat(np.repeat(source, scale, axis=0), scale, axis=1)
-    upscaled[mask] = nearest[mask]
-    return upscaled
+    return flat if flat.any() else None
+
+
+def keep_flat_rows(
+    source: np.ndarray, flat: np.ndarray | None, rows: np.ndarray, row0: int, scale: int
+) -> np.ndarray:
+    """Rows [row0, row0 + len(rows)) of a `scale`x upscale, given the source value where it is flat."""
+    if flat is None:
+        return rows
+    src0, src1 = row0 // scale, (row0 + len(rows) - 1) // scale + 1
+    offset = row0 - src0 * scale
+    mask = np.repeat(np.repeat(flat[src0:src1], scale, axis=0), scale, axis=1)[offset : offset + len(rows)]
+    if mask.any():
+        nearest = np.repeat(np.repeat(source[src0:src1], scale, axis=0), scale, axis=1)
+        rows[mask] = nearest[offset : offset + len(rows)][mask]
+    return rows

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
+
+from models.bands import Band
 
 Content = Literal["photo", "anime", "text", "general"]
 Queue = Literal["cpu", "gpu"]
@@ -17,9 +19,12 @@ ProgressFn = Callable[[float], None]
 
 
 class Upscaler(Protocol):
-    """A loaded model: turns an HxWx3 float32 RGB image in [0, 1] into exactly (H*scale) x (W*scale) x 3."""
+    """A loaded model: turns an HxWx3 float32 RGB image in [0, 1] into exactly (H*scale) x (W*scale) x 3.
 
-    def upscale(self, rgb: np.ndarray, scale: int, progress: ProgressFn) -> np.ndarray: ...
+    The output comes as row bands, top to bottom (models.bands), so a huge output is never whole in float.
+    """
+
+    def bands(self, rgb: np.ndarray, scale: int, progress: ProgressFn) -> Iterator[Band]: ...
 
 
 @dataclass(frozen=True)

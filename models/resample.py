@@ -17,7 +17,7 @@ class Filter(StrEnum):
     LANCZOS = "lanczos"
 
 
-_PIL_FILTERS = {
+PIL_FILTERS = {
     Filter.NEAREST: Image.Resampling.NEAREST,
     Filter.BILINEAR: Image.Resampling.BILINEAR,
     Filter.BICUBIC: Image.Resampling.BICUBIC,
@@ -38,7 +38,7 @@ def resize(image: np.ndarray, width: int, height: int, method: Filter = Filter.B
     channels = [
         np.asarray(
             Image.fromarray(np.ascontiguousarray(image[:, :, c], dtype=np.float32)).resize(
-                (width, height), _PIL_FILTERS[method]
+                (width, height), PIL_FILTERS[method]
             ),
             dtype=np.float32,
         )

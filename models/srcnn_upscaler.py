@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import torch
 
+from models.bands import Band, band_rows, resize_rows
 from models.registry import ProgressFn
-from models.resample import Filter, resize
+from models.resample import Filter
 from models.srcnn import SRCNN, load_srcnn, rgb_to_ycbcr, ycbcr_to_rgb
 from models.tiling import run_tiled
 
@@ -21,15 +24,20 @@ class SRCNNUpscaler:
     def __init__(self, network: SRCNN) -> None:
         self.network = network
 
-    def upscale(self, rgb: np.ndarray, scale: int, progress: ProgressFn) -> np.ndarray:
+    def bands(self, rgb: np.ndarray, scale: int, progress: ProgressFn) -> Iterator[Band]:
+        """Bands of bicubic output with the network's context above and below, refined, then cropped."""
         height, width = rgb.shape[:2]
-        ycc = rgb_to_ycbcr(resize(rgb, width * scale, height * scale, Filter.BICUBIC))
-        luma = run_tiled(
-            ycc[:, :, :1], self._refine, scale=1, out_channels=1, tile=_TILE, pad=_PAD, progress=progress
-        )
-        ycc[:, :, :1] = luma
-        result: np.ndarray = np.clip(ycbcr_to_rgb(ycc), 0.0, 1.0)
-        return result
+        out_h, out_w = height * scale, width * scale
+        step = band_rows(out_w, 3)
+        for row0 in range(0, out_h, step):
+            row1 = min(out_h, row0 + step)
+            lo, hi = max(0, row0 - _PAD), min(out_h, row1 + _PAD)
+            ycc = rgb_to_ycbcr(np.clip(resize_rows(rgb, out_w, out_h, lo, hi, Filter.BICUBIC), 0.0, 1.0))
+            ycc[:, :, :1] = run_tiled(
+                ycc[:, :, :1], self._refine, scale=1, out_channels=1, tile=_TILE, pad=_PAD
+            )
+            yield row0, np.clip(ycbcr_to_rgb(ycc[row0 - lo : row1 - lo]), 0.0, 1.0)
+            progress(row1 / out_h)
 
     @torch.inference_mode()
     def _refine(self, luma: np.ndarray) -> np.ndarray:

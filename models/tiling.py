@@ -11,11 +11,13 @@ difference is measured in tests/models/test_engine.py.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
+
+from models.bands import Band, assemble
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,62 @@ def _ramp(start: int, end: int, length: int, band: int, scale: int) -> tuple[int
     return lo * scale, hi * scale, weights
 
 
+def tiled_bands(
+    image: np.ndarray,
+    network: Callable[[np.ndarray], np.ndarray],
+    *,
+    scale: int,
+    out_channels: int,
+    tile: int,
+    pad: int,
+    feather: int = 0,
+    batch: int = 1,
+    progress: Callable[[float], None] | None = None,
+) -> Iterator[Band]:
+    """Apply `network` (N x H x W x C -> N x sH x sW x out_channels) to batches of tiles; yield output bands.
+
+    A band is yielded as soon as every tile that touches its rows has run, so memory holds one row of
+    tiles' output and one batch of windows, never the whole output. `feather` (input pixels, even, at most
+    2 x pad) is the width of the cross-fade band across each inner tile edge.
+    """
+    height, width = image.shape[:2]
+    grid = tile_grid(height, width, tile, pad)
+    smallest_core = min(min(t.y1 - t.y0, t.x1 - t.x0) for t in grid)
+    band = min(feather, 2 * pad, smallest_core) // 2 * 2
+    spans = {t.y0: _ramp(t.y0, t.y1, height, band, scale)[:2] for t in grid}
+    held = np.zeros((max(hi - lo for lo, hi in spans.values()), width * scale, out_channels), np.float32)
+    base = 0  # output row of held[0]
+    row_y0 = 0  # the tile row now being filled
+    step = max(1, batch)
+    for start in range(0, len(grid), step):
+        group = grid[start : start + step]
+        windows = np.stack([image[t.py0 : t.py1, t.px0 : t.px1] for t in group])
+        results = network(windows)
+        if results.shape[0] != len(group):
+            raise RuntimeError(f"network returned {results.shape[0]} tiles for {len(group)}")
+        for t, result in zip(group, results, strict=True):
+            if t.y0 != row_y0:
+                # Every tile of the previous row has run: rows above this row's span are final.
+                final = spans[t.y0][0]
+                yield base, held[: final - base].copy()
+                kept = spans[row_y0][1] - final
+                held[:kept] = held[final - base : final - base + kept]
+                held[kept:] = 0
+                base, row_y0 = final, t.y0
+            oy0, oy1, wy = _ramp(t.y0, t.y1, height, band, scale)
+            ox0, ox1, wx = _ramp(t.x0, t.x1, width, band, scale)
+            part = result[
+                oy0 - t.py0 * scale : oy1 - t.py0 * scale, ox0 - t.px0 * scale : ox1 - t.px0 * scale
+            ]
+            if band:
+                held[oy0 - base : oy1 - base, ox0:ox1] += part * (wy[:, None, None] * wx[None, :, None])
+            else:
+                held[oy0 - base : oy1 - base, ox0:ox1] = part
+        if progress is not None:
+            progress((start + len(group)) / len(grid))
+    yield base, held[: height * scale - base].copy()
+
+
 def run_tiled(
     image: np.ndarray,
     network: Callable[[np.ndarray], np.ndarray],
@@ -85,33 +143,16 @@ def run_tiled(
     batch: int = 1,
     progress: Callable[[float], None] | None = None,
 ) -> np.ndarray:
-    """Apply `network` (N x H x W x C -> N x sH x sW x out_channels) to batches of tiles; assemble the output.
-
-    Only the output image and one batch of windows are in memory at a time. `feather` (input pixels, even,
-    at most 2 x pad) is the width of the cross-fade band across each inner tile edge.
-    """
-    height, width = image.shape[:2]
-    grid = tile_grid(height, width, tile, pad)
-    smallest_core = min(min(t.y1 - t.y0, t.x1 - t.x0) for t in grid)
-    band = min(feather, 2 * pad, smallest_core) // 2 * 2
-    out = np.zeros((height * scale, width * scale, out_channels), dtype=np.float32)
-    step = max(1, batch)
-    for start in range(0, len(grid), step):
-        group = grid[start : start + step]
-        windows = np.stack([image[t.py0 : t.py1, t.px0 : t.px1] for t in group])
-        results = network(windows)
-        if results.shape[0] != len(group):
-            raise RuntimeError(f"network returned {results.shape[0]} tiles for {len(group)}")
-        for t, result in zip(group, results, strict=True):
-            oy0, oy1, wy = _ramp(t.y0, t.y1, height, band, scale)
-            ox0, ox1, wx = _ramp(t.x0, t.x1, width, band, scale)
-            part = result[
-                oy0 - t.py0 * scale : oy1 - t.py0 * scale, ox0 - t.px0 * scale : ox1 - t.px0 * scale
-            ]
-            if band:
-                out[oy0:oy1, ox0:ox1] += part * (wy[:, None, None] * wx[None, :, None])
-            else:
-                out[oy0:oy1, ox0:ox1] = part
-        if progress is not None:
-            progress((start + len(group)) / len(grid))
-    return out
+    """`tiled_bands` assembled into the whole output image."""
+    bands = tiled_bands(
+        image,
+        network,
+        scale=scale,
+        out_channels=out_channels,
+        tile=tile,
+        pad=pad,
+        feather=feather,
+        batch=batch,
+        progress=progress,
+    )
+    return assemble(bands, image.shape[0] * scale)

@@ -1,0 +1,122 @@
+"""Images as streams of row bands, so that no stage holds more than a band of a huge output in float.
+
+A job may ask for up to `max_output_pixels` (200 MP by default). Held whole in float32 RGBA that is 3.2 GB
+per copy, and a plain pipeline (model output, resize, flat guard, alpha, clip, quantise) makes several. Here
+every stage consumes and yields `Band`s, top to bottom, and only the final integer image is held whole
+(bench/memory.py measures it).
+
+Resampling a band needs only the source rows under its filter's support: `resize_rows` crops those and
+hands Pillow the exact sub-pixel box of the whole-image resize, so banded output equals the one-shot
+resize (tests/models/test_bands.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+from PIL import Image
+
+from models.resample import PIL_FILTERS, Filter
+
+Band = tuple[int, np.ndarray]
+"""The index of a band's first row in the whole image, and its rows (n x W x C float32)."""
+
+# Pillow's filter supports (half-widths in source pixels when upscaling), plus one row of margin.
+_SUPPORT = {Filter.NEAREST: 1.0, Filter.BILINEAR: 2.0, Filter.BICUBIC: 3.0, Filter.LANCZOS: 4.0}
+_BAND_BYTES = 32 * 2**20
+
+
+def band_rows(width: int, channels: int) -> int:
+    """Rows per band that keep one float32 band near 32 MiB (at least 16)."""
+    return max(16, _BAND_BYTES // max(1, width * channels * 4))
+
+
+def assemble(bands: Iterable[Band], height: int) -> np.ndarray:
+    """The whole image from its bands (for tests and tools; the worker never needs it)."""
+    out: np.ndarray | None = None
+    filled = 0
+    for row0, rows in bands:
+        if out is None:
+            out = np.empty((height, *rows.shape[1:]), dtype=np.float32)
+        if row0 != filled:
+            raise RuntimeError(f"band starts at row {row0}, expected {filled}")
+        out[row0 : row0 + len(rows)] = rows
+        filled += len(rows)
+    if out is None or filled != height:
+        raise RuntimeError(f"bands covered {filled} of {height} rows")
+    return out
+
+
+def _source_span(src_height: int, height: int, row0: int, row1: int, method: Filter) -> tuple[int, int]:
+    """Source rows [lo, hi) that output rows [row0, row1) of a resize to `height` rows can read."""
+    ratio = src_height / height
+    support = _SUPPORT[method] * max(ratio, 1.0)
+    lo = math.floor((row0 + 0.5) * ratio - support)
+    hi = math.ceil((row1 - 0.5) * ratio + support) + 1
+    return max(0, lo), min(src_height, hi)
+
+
+def _resize_crop(
+    crop: np.ndarray, width: int, rows: int, top: float, bottom: float, method: Filter
+) -> np.ndarray:
+    """Resize `crop` (h x w x C) so that its sub-rows [top, bottom) become `rows` rows of `width` pixels."""
+    box = (0.0, top, float(crop.shape[1]), bottom)
+    channels = [
+        np.asarray(
+            Image.fromarray(np.ascontiguousarray(crop[:, :, c], dtype=np.float32)).resize(
+                (width, rows), PIL_FILTERS[method], box=box
+            ),
+            dtype=np.float32,
+        )
+        for c in range(crop.shape[2])
+    ]
+    return np.stack(channels, axis=2)
+
+
+def resize_rows(src: np.ndarray, width: int, height: int, row0: int, row1: int, method: Filter) -> np.ndarray:
+    """Rows [row0, row1) of `src` resized to width x height, reading only the source rows they need.
+
+    Not clipped: bicubic and Lanczos overshoot [0, 1] at edges, and the caller clips once at the end.
+    """
+    ratio = src.shape[0] / height
+    lo, hi = _source_span(src.shape[0], height, row0, row1, method)
+    return _resize_crop(src[lo:hi], width, row1 - row0, row0 * ratio - lo, row1 * ratio - lo, method)
+
+
+def resize_bands(
+    bands: Iterable[Band], src_height: int, width: int, height: int, method: Filter
+) -> Iterator[Band]:
+    """Resize an image that arrives as bands, yielding output bands as soon as their source rows are in.
+
+    Holds only the source rows that output rows still to come can read.
+    """
+    ratio = src_height / height
+    held: np.ndarray | None = None
+    held_from = 0  # source row of held[0]
+    received = 0
+    done = 0  # output rows yielded
+    for row0, rows in bands:
+        if row0 != received:
+            raise RuntimeError(f"band starts at row {row0}, expected {received}")
+        received += len(rows)
+        held = rows if held is None else np.concatenate([held, rows])
+        end = done
+        if received == src_height:
+            end = height
+        else:
+            while end < height and _source_span(src_height, height, done, end + 1, method)[1] <= received:
+                end += 1
+        if end > done:
+            out = _resize_crop(
+                held, width, end - done, done * ratio - held_from, end * ratio - held_from, method
+            )
+            yield done, out
+            done = end
+            keep_from = _source_span(src_height, height, done, min(done + 1, height), method)[0]
+            if keep_from > held_from:
+                held = held[keep_from - held_from :]
+                held_from = keep_from
+    if done != height:
+        raise RuntimeError(f"resized {done} of {height} rows from {received} of {src_height}")

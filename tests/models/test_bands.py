@@ -1,0 +1,103 @@
+"""Banded output: every stage streams rows, and the bands put together are the one-shot result."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import models.bands
+from models.bands import Band, assemble, resize_bands, resize_rows
+from models.engine import load_upscaler, upscale, upscale_bands, upscale_to_integers
+from models.resample import Filter, resize
+from models.tiling import tiled_bands
+
+# (source h, w) -> (output h, w): integer upscales as the engine uses them, and the ratios it resamples by
+# from a native pass (4x to 2x, 4x to 3x, 4x to 8x).
+SHAPES = [((37, 23), (74, 46)), ((21, 17), (168, 136)), ((40, 30), (20, 15)), ((52, 40), (39, 30))]
+
+
+def noop(_fraction: float) -> None:
+    return None
+
+
+def _in_bands(image: np.ndarray, rows: int) -> Iterator[Band]:
+    for row0 in range(0, image.shape[0], rows):
+        yield row0, image[row0 : row0 + rows]
+
+
+@pytest.mark.parametrize("method", list(Filter))
+@pytest.mark.parametrize(("source", "target"), SHAPES)
+def test_resized_rows_and_bands_equal_the_whole_resize(method: Filter, source, target):
+    if method is Filter.NEAREST and target[0] % source[0]:
+        pytest.skip("nearest is only used for integer upscales")
+    image = np.random.default_rng(1).random((*source, 2), dtype=np.float32)
+    (height, width) = target
+    whole = resize(image, width, height, method)
+    rows = np.concatenate(
+        [resize_rows(image, width, height, r, min(height, r + 5), method) for r in range(0, height, 5)]
+    )
+    assert np.abs(np.clip(rows, 0, 1) - whole).max() < 1e-6
+    for band in (1, 4, 9):
+        streamed = assemble(resize_bands(_in_bands(image, band), source[0], width, height, method), height)
+        assert np.abs(np.clip(streamed, 0, 1) - whole).max() < 1e-6
+
+
+def test_tiled_bands_leave_before_the_last_tile_runs():
+    """The first rows are handed on while later tile rows have not run: output is never held whole."""
+    calls = []
+
+    def nearest_2x(windows: np.ndarray) -> np.ndarray:
+        calls.append(len(windows))
+        return np.repeat(np.repeat(windows, 2, axis=1), 2, axis=2)
+
+    image = np.random.default_rng(2).random((64, 40, 3), dtype=np.float32)
+    bands = tiled_bands(image, nearest_2x, scale=2, out_channels=3, tile=16, pad=8, feather=8)
+    row0, first = next(bands)
+    tiles_per_row, tile_rows = 40 // 16 + 1, 64 // 16
+    assert row0 == 0 and len(first) < 128
+    assert sum(calls) == tiles_per_row + 1 < tiles_per_row * tile_rows  # one tile of the second row ran
+    rest = list(bands)
+    assert len(rest) == tile_rows - 1
+    whole = assemble([(row0, first), *rest], 128)
+    assert np.abs(whole - np.repeat(np.repeat(image, 2, axis=0), 2, axis=1)).max() < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("model_id", "scale", "tolerance"), [("bicubic", 3, 1e-6), ("lanczos", 2, 1e-6), ("srcnn", 2, 1e-5)]
+)
+def test_many_small_bands_give_the_one_band_result(
+    model_id: str, scale: int, tolerance: float, models_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    image = np.random.default_rng(3).random((30, 21, 4), dtype=np.float32)
+    whole = upscale(image, model_id, scale, models_dir, noop)  # one band: the image is small
+    monkeypatch.setattr(models.bands, "_BAND_BYTES", 1)  # bands of 16 rows
+    bands = list(upscale_bands(image, model_id, scale, models_dir, noop))
+    assert len(bands) > 2
+    assert np.abs(assemble(bands, 30 * scale) - whole).max() <= tolerance
+
+
+def test_neural_bands_at_8x_are_the_native_pass_resampled_in_one_go(models_dir: Path):
+    """Two rows of CPU tiles leave as two 4x bands, resampled to 8x as they come: same as one resize."""
+    rgb = np.random.default_rng(5).random((300, 21, 3), dtype=np.float32)
+    upscaler = load_upscaler("realesr-animevideov3", models_dir)
+    native = list(upscaler._native(rgb, noop))  # type: ignore[attr-defined]
+    assert len(native) == 2
+    expected = resize(assemble(native, 1200), 168, 2400, Filter.LANCZOS)
+    bands = list(upscaler.bands(rgb, 8, noop))
+    assert len(bands) >= 2
+    assert np.abs(np.clip(assemble(bands, 2400), 0, 1) - expected).max() < 1e-6
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+@pytest.mark.parametrize("bit_depth", [8, 16])
+def test_integer_output_is_the_rounded_float_output(channels: int, bit_depth: int, models_dir: Path):
+    image = np.random.default_rng(4).random((11, 9, channels), dtype=np.float32)
+    top = 65535 if bit_depth == 16 else 255
+    expected = np.rint(upscale(image, "realesr-animevideov3", 3, models_dir, noop) * top)
+    out = upscale_to_integers(image, "realesr-animevideov3", 3, models_dir, noop, bit_depth)
+    assert out.dtype == (np.uint16 if bit_depth == 16 else np.uint8)
+    assert out.shape == (33, 27, channels)
+    assert np.array_equal(out, expected)
