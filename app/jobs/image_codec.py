@@ -37,7 +37,11 @@ class ImageInfo:
 
 @dataclass
 class DecodedImage:
-    """Pixels ready for a model (HxWxC float32, C = 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) and what to keep."""
+    """Pixels and what to keep of the file: HxWxC, C = 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA.
+
+    Decoded pixels are float32 in [0, 1] (what a model takes); pixels to encode may also be already
+    quantised uint8 or uint16 (what the engine's banded output is).
+    """
 
     pixels: np.ndarray
     bit_depth: int
@@ -170,13 +174,13 @@ def encode_image(image: DecodedImage, fmt: str, quality: int = 92) -> bytes:
     channels = pixels.shape[2]
     buffer = io.BytesIO()
     if fmt == "png" and image.bit_depth == 16:
-        _write_png16(buffer, pixels)
+        _write_png16(buffer, _quantised(pixels, np.uint16))
         return _with_png_metadata(buffer.getvalue(), image.icc_profile, image.exif)
     if fmt == "jpeg" and channels in (2, 4):
-        colour, alpha = pixels[:, :, :-1], pixels[:, :, -1:]
-        pixels = colour * alpha + (1.0 - alpha)
+        array = _flattened_on_white(pixels)
         channels -= 1
-    array = np.rint(np.clip(pixels, 0.0, 1.0) * 255.0).astype(np.uint8)
+    else:
+        array = _quantised(pixels, np.uint8)
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
     out = Image.fromarray(array[:, :, 0] if channels == 1 else array, mode=mode)
     if fmt == "webp" and mode in ("L", "LA"):
@@ -192,9 +196,36 @@ def encode_image(image: DecodedImage, fmt: str, quality: int = 92) -> bytes:
     return buffer.getvalue()
 
 
-def _write_png16(buffer: io.BytesIO, pixels: np.ndarray) -> None:
+_FLATTEN_ROWS = 256
+
+
+def _quantised(pixels: np.ndarray, dtype: type[np.uint8] | type[np.uint16]) -> np.ndarray:
+    """Integer pixels of `dtype`: floats in [0, 1] rounded, integers passed through or rescaled."""
+    if pixels.dtype == dtype:
+        return pixels
+    if pixels.dtype == np.uint16:  # to 8 bits, rounding
+        return ((pixels.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if pixels.dtype == np.uint8:
+        return pixels.astype(np.uint16) * 257
+    top = 65535.0 if dtype == np.uint16 else 255.0
+    quantised: np.ndarray = np.rint(np.clip(pixels, 0.0, 1.0) * top).astype(dtype)
+    return quantised
+
+
+def _flattened_on_white(pixels: np.ndarray) -> np.ndarray:
+    """8-bit colour composited over white, a band of rows at a time (for formats without alpha)."""
+    top = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(pixels.dtype, 1.0)
     height, width, channels = pixels.shape
-    array = np.rint(np.clip(pixels, 0.0, 1.0) * 65535.0).astype(np.uint16)
+    out = np.empty((height, width, channels - 1), dtype=np.uint8)
+    for row0 in range(0, height, _FLATTEN_ROWS):
+        rows = pixels[row0 : row0 + _FLATTEN_ROWS].astype(np.float32) / top
+        colour, alpha = rows[:, :, :-1], rows[:, :, -1:]
+        out[row0 : row0 + _FLATTEN_ROWS] = np.rint(np.clip(colour * alpha + (1.0 - alpha), 0.0, 1.0) * 255.0)
+    return out
+
+
+def _write_png16(buffer: io.BytesIO, array: np.ndarray) -> None:
+    height, width, channels = array.shape
     writer = png.Writer(width, height, greyscale=channels in (1, 2), alpha=channels in (2, 4), bitdepth=16)
     writer.write(buffer, array.reshape(height, width * channels))
 

@@ -26,7 +26,7 @@ from app.jobs.lifecycle import (
 from app.jobs.metadata import result_metadata
 from app.jobs.models import Job
 from app.storage import Storage
-from models.engine import upscale
+from models.engine import upscale_to_integers
 
 log = logging.getLogger(__name__)
 
@@ -144,13 +144,16 @@ def _process(
     if job.input_key is None:
         raise FileNotFoundError(job.id)
     image = decode_image(storage.get(job.input_key))
-    pixels = upscale(image.pixels, job.model, job.scale, settings.resolved_models_dir, lease.report)
-    exif, icc = result_metadata(image.exif, image.icc_profile, job.metadata_mode)
-    result = encode_image(
-        DecodedImage(pixels=pixels, bit_depth=image.bit_depth, icc_profile=icc, exif=exif),
-        job.output_format,
-        job.output_quality,
+    # Built straight into the final integers, band by band: host memory stays near the output's own size.
+    depth = 16 if job.output_format == "png" and image.bit_depth == 16 else 8
+    pixels = upscale_to_integers(
+        image.pixels, job.model, job.scale, settings.resolved_models_dir, lease.report, depth
     )
+    exif, icc = result_metadata(image.exif, image.icc_profile, job.metadata_mode)
+    # The decoded input goes before encoding (its float pixels are up to 400 MB).
+    image = DecodedImage(pixels=pixels, bit_depth=image.bit_depth, icc_profile=icc, exif=exif)
+    del pixels
+    result = encode_image(image, job.output_format, job.output_quality)
     # One key per attempt: a stale attempt cleaning up must never delete the result of the one that won.
     output_key = f"results/{job.id}-{attempt}.{job.output_format}"
     storage.put(output_key, result, OUTPUT_FORMATS[job.output_format])
