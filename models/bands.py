@@ -33,6 +33,13 @@ def band_rows(width: int, channels: int) -> int:
     return max(16, _BAND_BYTES // max(1, width * channels * 4))
 
 
+def in_bands_of(bands: Iterable[Band], rows: int) -> Iterator[Band]:
+    """The same rows in bands of at most `rows` (views, not copies)."""
+    for row0, band in bands:
+        for start in range(0, len(band), rows):
+            yield row0 + start, band[start : start + rows]
+
+
 def assemble(bands: Iterable[Band], height: int) -> np.ndarray:
     """The whole image from its bands (for tests and tools; the worker never needs it)."""
     out: np.ndarray | None = None
@@ -108,13 +115,25 @@ def resize_bands(
         else:
             while end < height and _source_span(src_height, height, done, end + 1, method)[1] <= received:
                 end += 1
-        if end > done:
-            out = _resize_crop(
-                held, width, end - done, done * ratio - held_from, end * ratio - held_from, method
+        step = band_rows(width, held.shape[2])
+        while done < end:
+            stop = min(end, done + step)
+            lo, hi = _source_span(src_height, height, done, stop, method)
+            top = done * ratio - lo
+            yield (
+                done,
+                _resize_crop(
+                    held[lo - held_from : hi - held_from],
+                    width,
+                    stop - done,
+                    top,
+                    top + (stop - done) * ratio,
+                    method,
+                ),
             )
-            yield done, out
-            done = end
-            keep_from = _source_span(src_height, height, done, min(done + 1, height), method)[0]
+            done = stop
+        if done < height:
+            keep_from = _source_span(src_height, height, done, done + 1, method)[0]
             if keep_from > held_from:
                 held = held[keep_from - held_from :]
                 held_from = keep_from

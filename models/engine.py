@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.bands import Band, assemble, resize_rows
+from models.bands import Band, assemble, band_rows, in_bands_of, resize_rows
 from models.registry import ProgressFn, Upscaler, get_model
 from models.resample import Filter
 
@@ -45,16 +45,22 @@ def upscale_bands(
         np.ascontiguousarray(rgb, dtype=np.float32), scale, progress
     )
     done = 0
-    for row0, rows in bands:
+    # A model may hand over a whole row of tiles at once; what follows works on bands of ~32 MiB.
+    for row0, rows in in_bands_of(bands, band_rows(out_w, channels)):
         if row0 != done or rows.shape[1:] != (out_w, 3) or not 0 < len(rows) <= out_h - done:
             raise RuntimeError(
                 f"model {model_id} returned rows {row0}+{rows.shape} for {image.shape} at x{scale}"
             )
-        out = rows.mean(axis=2, keepdims=True) if colour_channels == 1 else rows
+        out = np.empty((len(rows), out_w, channels), dtype=np.float32)
+        if colour_channels == 1:
+            np.mean(rows, axis=2, keepdims=True, out=out[:, :, :1])
+        else:
+            out[:, :, :3] = rows
         if channels in (2, 4):
-            alpha = resize_rows(image[:, :, -1:], out_w, out_h, row0, row0 + len(rows), Filter.BICUBIC)
-            out = np.concatenate([out, alpha], axis=2)
-        yield row0, np.clip(out, 0.0, 1.0).astype(np.float32, copy=False)
+            out[:, :, -1:] = resize_rows(
+                image[:, :, -1:], out_w, out_h, row0, row0 + len(rows), Filter.BICUBIC
+            )
+        yield row0, np.clip(out, 0.0, 1.0, out=out)
         done += len(rows)
     if done != out_h:
         raise RuntimeError(f"model {model_id} returned {done} of {out_h} rows for {image.shape} at x{scale}")
@@ -75,5 +81,5 @@ def upscale_to_integers(
     height, width, channels = image.shape
     out = np.empty((height * scale, width * scale, channels), dtype=dtype)
     for row0, rows in upscale_bands(image, model_id, scale, models_dir, progress):
-        out[row0 : row0 + len(rows)] = np.rint(rows * top)
+        out[row0 : row0 + len(rows)] = np.rint(np.multiply(rows, top, out=rows), out=rows)
     return out
