@@ -21,13 +21,16 @@ from models.registry import ProgressFn
 from models.resample import Filter
 from models.tiling import tiled_bands
 
-_CPU_TILE = 256
-# Context around each tile, and the cross-fade band at inner tile edges. Measured on a natural photo with
-# realesrgan-x4plus (the widest receptive field): pad 16 left steps of up to 24 levels at tile edges, pad 32
-# up to 5; the band turns what is left into a gradient (tests/models/test_engine.py).
-_PAD = 32
+# Context around each tile (input pixels) by spandrel architecture, and the cross-fade band at inner tile
+# edges. Measured as tiled against whole on a natural photo (docs/benchmarks.md): Compact nets are exact
+# from 32; RRDB nets see far, and realesrgan-x4plus left steps of 13 levels at tile edges with 32 of
+# context, 2 with 48, 0.1 with 64. Architectures not measured get the widest.
+_PADS = {"Compact": 32}
+_DEFAULT_PAD = 64
 _FEATHER = 16
-_GPU_TILE = 256
+_CPU_TILE = 256
+# On CUDA, larger tiles: with 64 of context a 256 tile does 2.25x its own work, a 512 tile 1.56x.
+_GPU_TILE = 512
 _GPU_MAX_BATCH = 16
 
 
@@ -58,18 +61,20 @@ def activation_bytes_per_pixel(scale: int, half: bool) -> int:
     return 2 * element * 64 * (12 + 3 * scale * scale)
 
 
-def plan_gpu_tiles(free_bytes: int, scale: int, half: bool = True, budget: float = 0.5) -> tuple[int, int]:
+def plan_gpu_tiles(
+    free_bytes: int, scale: int, half: bool = True, budget: float = 0.5, pad: int = _DEFAULT_PAD
+) -> tuple[int, int]:
     """Tile side and batch size whose activations fit in `budget` of the free VRAM.
 
-    Prefers batches of 256-pixel tiles (enough work per launch to fill a large GPU); on a small or busy GPU
+    Prefers batches of 512-pixel tiles (enough work per launch to fill a large GPU); on a small or busy GPU
     it shrinks the batch to 1, then the tile, down to 64.
     """
     per_pixel = activation_bytes_per_pixel(scale, half)
     usable = free_bytes * budget
-    batch = int(usable // (per_pixel * (_GPU_TILE + 2 * _PAD) ** 2))
+    batch = int(usable // (per_pixel * (_GPU_TILE + 2 * pad) ** 2))
     if batch >= 1:
         return _GPU_TILE, min(batch, _GPU_MAX_BATCH)
-    side = int((usable / per_pixel) ** 0.5) - 2 * _PAD
+    side = int((usable / per_pixel) ** 0.5) - 2 * pad
     return max(64, side // 32 * 32), 1
 
 
@@ -83,6 +88,7 @@ class SpandrelUpscaler:
         self.dtype = torch.float16 if self.half else (_cpu_dtype if device.type == "cpu" else torch.float32)
         if self.dtype == torch.bfloat16 and not descriptor.supports_bfloat16:
             self.dtype = torch.float32
+        self.pad = _PADS.get(descriptor.architecture.id, _DEFAULT_PAD)
         descriptor.to(device)
         descriptor.eval()
         descriptor.model.to(self.dtype)
@@ -111,7 +117,9 @@ class SpandrelUpscaler:
 
     def _native(self, rgb: np.ndarray, progress: ProgressFn) -> Iterator[Band]:
         if self.device.type == "cuda":
-            tile, batch = plan_gpu_tiles(torch.cuda.mem_get_info()[0], self.native_scale, self.half)
+            tile, batch = plan_gpu_tiles(
+                torch.cuda.mem_get_info()[0], self.native_scale, self.half, pad=self.pad
+            )
         else:
             tile, batch = _CPU_TILE, 1  # one tile at a time keeps a CPU core's working set in cache
         return tiled_bands(
@@ -120,7 +128,7 @@ class SpandrelUpscaler:
             scale=self.native_scale,
             out_channels=3,
             tile=tile,
-            pad=_PAD,
+            pad=self.pad,
             feather=_FEATHER,
             batch=batch,
             progress=progress,

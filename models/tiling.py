@@ -34,9 +34,19 @@ class Tile:
     px1: int
 
 
-def _cuts(length: int, tile: int) -> list[int]:
-    """Boundaries of near-equal cores of at most `tile` (no sliver of a last tile)."""
-    count = math.ceil(length / tile)
+def _cuts(length: int, tile: int, pad: int) -> list[int]:
+    """Boundaries of near-equal cores (no sliver of a last tile), as few as windows of tile + 2 x pad allow.
+
+    Inner cores are at most `tile`; a core at an image edge needs context on one side only, so one window
+    covers up to tile + 2 x pad and two cover up to 2 x (tile + pad): an image a little larger than a tile
+    runs once or twice, not four times over.
+    """
+    if length <= tile + 2 * pad:
+        count = 1
+    elif length <= 2 * (tile + pad):
+        count = 2
+    else:
+        count = math.ceil(length / tile)
     return [round(i * length / count) for i in range(count + 1)]
 
 
@@ -50,7 +60,7 @@ def tile_grid(height: int, width: int, tile: int, pad: int) -> list[Tile]:
     if tile < 1 or pad < 0:
         raise ValueError("tile must be >= 1 and pad >= 0")
     window_h, window_w = min(height, tile + 2 * pad), min(width, tile + 2 * pad)
-    rows, cols = _cuts(height, tile), _cuts(width, tile)
+    rows, cols = _cuts(height, tile, pad), _cuts(width, tile, pad)
     grid = []
     for y0, y1 in pairwise(rows):
         py0 = min(max(0, y0 - pad), height - window_h)

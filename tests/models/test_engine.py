@@ -98,19 +98,25 @@ def test_pricing_grows_with_output_size():
 
 
 @pytest.mark.parametrize(
-    ("model_id", "worst_step"), [("realesr-animevideov3", 0.5), ("realesrgan-x4plus", 2.0)]
+    ("model_id", "worst_step"),
+    [("realesr-animevideov3", 0.01), ("realesrgan-x4plus-anime", 0.01), ("realesrgan-x4plus", 1.0)],
 )
 def test_tiled_neural_models_show_no_seams(model_id: str, worst_step: float, models_dir: Path):
-    """Tiled output against one untiled pass, on a natural photo: no step at any tile edge."""
+    """Tiled output against one untiled pass, on a natural photo: no step at any tile edge.
+
+    A 288-row strip cut into five rows of tiles, so the middle ones have exactly the shipped context.
+    """
     from skimage import data
 
-    from models.spandrel_upscaler import _FEATHER, _PAD, load_spandrel
+    from models.spandrel_upscaler import _FEATHER, load_spandrel
 
     upscaler = load_spandrel(models_dir / f"{model_id}.safetensors")
-    photo = data.astronaut()[100:196, 150:250].astype(np.float32) / 255
+    photo = data.astronaut()[60:348, 150:222].astype(np.float32) / 255
+    grid = tile_grid(288, 72, 64, upscaler.pad)
+    assert len(grid) == 5 and all(t.py1 - t.py0 < 288 for t in grid)
     whole = upscaler._forward(photo[None])[0]
     tiled = run_tiled(
-        photo, upscaler._forward, scale=4, out_channels=3, tile=48, pad=_PAD, feather=_FEATHER, batch=5
+        photo, upscaler._forward, scale=4, out_channels=3, tile=64, pad=upscaler.pad, feather=_FEATHER
     )
     error = (tiled - whole) * 255
     assert np.abs(error).max() < worst_step  # in 8-bit levels, everywhere
@@ -141,16 +147,31 @@ def test_tile_windows_are_equal_sized_and_hold_their_context():
     assert [(t.py0, t.py1, t.px0, t.px1) for t in small] == [(0, 10, 0, 12)]
 
 
-def test_gpu_plan_fits_the_free_memory():
-    from models.spandrel_upscaler import plan_gpu_tiles
+@pytest.mark.parametrize(
+    ("length", "cores"), [(256, 1), (320, 1), (321, 2), (576, 2), (577, 3), (1000, 4), (1025, 5)]
+)
+def test_an_image_a_little_larger_than_a_tile_runs_once_or_twice(length: int, cores: int):
+    """Windows are tile + 2 x pad; edge cores need context on one side only, so they may be longer."""
+    grid = tile_grid(length, 8, 256, 32)
+    assert len(grid) == cores
+    assert all(t.py1 - t.py0 == min(length, 320) for t in grid)
+    if cores > 2:
+        assert max(t.y1 - t.y0 for t in grid) <= 256
 
-    roomy = plan_gpu_tiles(70 * 2**30, scale=4)
-    assert roomy == (256, 16)
-    tile, batch = plan_gpu_tiles(4 * 2**30, scale=4)
-    assert tile == 256 and 1 <= batch < 16
-    tight_tile, tight_batch = plan_gpu_tiles(200 * 2**20, scale=4)
-    assert tight_batch == 1 and 64 <= tight_tile < 256
-    assert plan_gpu_tiles(4 * 2**30, scale=4, half=False)[1] < batch or batch == 1
+
+def test_gpu_plan_fits_the_free_memory():
+    from models.spandrel_upscaler import activation_bytes_per_pixel, plan_gpu_tiles
+
+    roomy_tile, roomy_batch = plan_gpu_tiles(70 * 2**30, scale=4)
+    assert roomy_tile == 512 and roomy_batch > 1
+    tile, batch = plan_gpu_tiles(16 * 2**30, scale=4)
+    assert tile == 512 and 1 <= batch < roomy_batch
+    tight_tile, tight_batch = plan_gpu_tiles(2 * 2**30, scale=4)
+    assert tight_batch == 1 and 64 <= tight_tile < 512
+    assert plan_gpu_tiles(16 * 2**30, scale=4, half=False)[1] < batch or batch == 1
+    for free, tile_, batch_ in [(70 * 2**30, roomy_tile, roomy_batch), (2 * 2**30, tight_tile, tight_batch)]:
+        window = tile_ + 2 * 64
+        assert batch_ * window**2 * activation_bytes_per_pixel(4, True) <= free * 0.5
 
 
 def test_bf16_on_cpu_stays_close_to_fp32(models_dir: Path):
