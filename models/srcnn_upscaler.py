@@ -7,11 +7,11 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from models.bands import Band, band_rows, resize_rows
+from models.bands import Band, assemble, band_rows, resize_rows
 from models.registry import ProgressFn
 from models.resample import Filter
 from models.srcnn import SRCNN, load_srcnn, rgb_to_ycbcr, ycbcr_to_rgb
-from models.tiling import run_tiled
+from models.tiling import tiled_bands
 
 # The network's receptive field is 9 + 5 + 5 - 2 = 17 pixels, radius 8: this pad makes tiling exact.
 _PAD = 8
@@ -33,9 +33,8 @@ class SRCNNUpscaler:
             row1 = min(out_h, row0 + step)
             lo, hi = max(0, row0 - _PAD), min(out_h, row1 + _PAD)
             ycc = rgb_to_ycbcr(np.clip(resize_rows(rgb, out_w, out_h, lo, hi, Filter.BICUBIC), 0.0, 1.0))
-            ycc[:, :, :1] = run_tiled(
-                ycc[:, :, :1], self._refine, scale=1, out_channels=1, tile=_TILE, pad=_PAD
-            )
+            luma = tiled_bands(ycc[:, :, :1], self._refine, scale=1, out_channels=1, tile=_TILE, pad=_PAD)
+            ycc[:, :, :1] = assemble(luma, hi - lo)
             yield row0, np.clip(ycbcr_to_rgb(ycc[row0 - lo : row1 - lo]), 0.0, 1.0)
             progress(row1 / out_h)
 

@@ -17,7 +17,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from models.bands import Band, assemble
+from models.bands import Band
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def _cuts(length: int, tile: int, pad: int) -> list[int]:
 
 
 def tile_grid(height: int, width: int, tile: int, pad: int) -> list[Tile]:
-    """Cover an image with cores of at most tile x tile, each inside a window of the same size for all tiles.
+    """Cover an image with cores (inner ones at most tile x tile), each inside a window of one size for all.
 
     A window is the core plus `pad` pixels of context on every side, shifted inward at the image's borders
     (so it keeps at least that context wherever the image has it), and never larger than the image. Equal
@@ -139,30 +139,3 @@ def tiled_bands(
         if progress is not None:
             progress((start + len(group)) / len(grid))
     yield base, held[: height * scale - base].copy()
-
-
-def run_tiled(
-    image: np.ndarray,
-    network: Callable[[np.ndarray], np.ndarray],
-    *,
-    scale: int,
-    out_channels: int,
-    tile: int,
-    pad: int,
-    feather: int = 0,
-    batch: int = 1,
-    progress: Callable[[float], None] | None = None,
-) -> np.ndarray:
-    """`tiled_bands` assembled into the whole output image."""
-    bands = tiled_bands(
-        image,
-        network,
-        scale=scale,
-        out_channels=out_channels,
-        tile=tile,
-        pad=pad,
-        feather=feather,
-        batch=batch,
-        progress=progress,
-    )
-    return assemble(bands, image.shape[0] * scale)

@@ -11,9 +11,14 @@ import torch
 from models.bands import assemble
 from models.engine import upscale
 from models.registry import all_models, get_model
-from models.tiling import run_tiled, tile_grid
+from models.tiling import tile_grid, tiled_bands
 
 MODEL_IDS = [spec.id for spec in all_models()]
+
+
+def run_tiled(image: np.ndarray, network, *, scale: int, **options) -> np.ndarray:
+    """The whole tiled output."""
+    return assemble(tiled_bands(image, network, scale=scale, **options), image.shape[0] * scale)
 
 
 def noop(_fraction: float) -> None:
