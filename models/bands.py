@@ -16,9 +16,8 @@ import math
 from collections.abc import Iterable, Iterator
 
 import numpy as np
-from PIL import Image
 
-from models.resample import PIL_FILTERS, Filter
+from models.resample import Filter, resize_region
 
 Band = tuple[int, np.ndarray]
 """The index of a band's first row in the whole image, and its rows (n x W x C float32)."""
@@ -65,23 +64,6 @@ def _source_span(src_height: int, height: int, row0: int, row1: int, method: Fil
     return max(0, lo), min(src_height, hi)
 
 
-def _resize_crop(
-    crop: np.ndarray, width: int, rows: int, top: float, bottom: float, method: Filter
-) -> np.ndarray:
-    """Resize `crop` (h x w x C) so that its sub-rows [top, bottom) become `rows` rows of `width` pixels."""
-    box = (0.0, top, float(crop.shape[1]), bottom)
-    channels = [
-        np.asarray(
-            Image.fromarray(np.ascontiguousarray(crop[:, :, c], dtype=np.float32)).resize(
-                (width, rows), PIL_FILTERS[method], box=box
-            ),
-            dtype=np.float32,
-        )
-        for c in range(crop.shape[2])
-    ]
-    return np.stack(channels, axis=2)
-
-
 def resize_rows(src: np.ndarray, width: int, height: int, row0: int, row1: int, method: Filter) -> np.ndarray:
     """Rows [row0, row1) of `src` resized to width x height, reading only the source rows they need.
 
@@ -89,7 +71,7 @@ def resize_rows(src: np.ndarray, width: int, height: int, row0: int, row1: int, 
     """
     ratio = src.shape[0] / height
     lo, hi = _source_span(src.shape[0], height, row0, row1, method)
-    return _resize_crop(src[lo:hi], width, row1 - row0, row0 * ratio - lo, row1 * ratio - lo, method)
+    return resize_region(src[lo:hi], width, row1 - row0, row0 * ratio - lo, row1 * ratio - lo, method)
 
 
 def resize_bands(
@@ -122,7 +104,7 @@ def resize_bands(
             top = done * ratio - lo
             yield (
                 done,
-                _resize_crop(
+                resize_region(
                     held[lo - held_from : hi - held_from],
                     width,
                     stop - done,

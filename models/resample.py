@@ -17,7 +17,7 @@ class Filter(StrEnum):
     LANCZOS = "lanczos"
 
 
-PIL_FILTERS = {
+_PIL_FILTERS = {
     Filter.NEAREST: Image.Resampling.NEAREST,
     Filter.BILINEAR: Image.Resampling.BILINEAR,
     Filter.BICUBIC: Image.Resampling.BICUBIC,
@@ -25,23 +25,36 @@ PIL_FILTERS = {
 }
 
 
-def resize(image: np.ndarray, width: int, height: int, method: Filter = Filter.BICUBIC) -> np.ndarray:
-    """Resize a float32 HxWxC image to exactly width x height, channel by channel in 32-bit float.
+def resize_region(
+    image: np.ndarray, width: int, rows: int, top: float, bottom: float, method: Filter
+) -> np.ndarray:
+    """Resize so that the sub-rows [top, bottom) of an HxWxC float32 image become `rows` rows of `width`.
 
-    Pillow's "F" mode keeps full precision (16-bit inputs stay exact) and its filters are the reference
-    implementations; values are clipped to [0, 1] because bicubic and Lanczos overshoot at edges.
+    Channel by channel in Pillow's "F" mode: full precision (16-bit inputs stay exact), the reference
+    filters, and a sub-pixel box, so that a band of a resize can be computed from a crop (models.bands).
+    Not clipped.
     """
-    if image.ndim != 3:
-        raise ValueError(f"expected an HxWxC array, got shape {image.shape}")
-    if image.shape[0] == height and image.shape[1] == width:
-        return image.astype(np.float32, copy=True)
+    box = (0.0, top, float(image.shape[1]), bottom)
     channels = [
         np.asarray(
             Image.fromarray(np.ascontiguousarray(image[:, :, c], dtype=np.float32)).resize(
-                (width, height), PIL_FILTERS[method]
+                (width, rows), _PIL_FILTERS[method], box=box
             ),
             dtype=np.float32,
         )
         for c in range(image.shape[2])
     ]
-    return np.clip(np.stack(channels, axis=2), 0.0, 1.0)
+    return np.stack(channels, axis=2)
+
+
+def resize(image: np.ndarray, width: int, height: int, method: Filter = Filter.BICUBIC) -> np.ndarray:
+    """Resize a float32 HxWxC image to exactly width x height, clipped to [0, 1].
+
+    Values are clipped because bicubic and Lanczos overshoot at edges.
+    """
+    if image.ndim != 3:
+        raise ValueError(f"expected an HxWxC array, got shape {image.shape}")
+    if image.shape[0] == height and image.shape[1] == width:
+        return image.astype(np.float32, copy=True)
+    resized = resize_region(image, width, height, 0.0, float(image.shape[0]), method)
+    return np.clip(resized, 0.0, 1.0, out=resized)
