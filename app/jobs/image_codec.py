@@ -200,13 +200,11 @@ _FLATTEN_ROWS = 256
 
 
 def _quantised(pixels: np.ndarray, dtype: type[np.uint8] | type[np.uint16]) -> np.ndarray:
-    """Integer pixels of `dtype`: floats in [0, 1] rounded, integers passed through or rescaled."""
+    """Integer pixels of `dtype`: floats in [0, 1] rounded, integers of that depth passed through."""
     if pixels.dtype == dtype:
         return pixels
-    if pixels.dtype == np.uint16:  # to 8 bits, rounding
-        return ((pixels.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    if pixels.dtype == np.uint8:
-        return pixels.astype(np.uint16) * 257
+    if pixels.dtype.kind != "f":
+        raise ValueError(f"{pixels.dtype} pixels cannot be written as {np.dtype(dtype)}")
     top = 65535.0 if dtype == np.uint16 else 255.0
     quantised: np.ndarray = np.rint(np.clip(pixels, 0.0, 1.0) * top).astype(dtype)
     return quantised
