@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
     max_input_pixels: int = Field(default=25_000_000, ge=1)
     max_output_pixels: int = Field(default=200_000_000, ge=1)
+    decode_memory_mb: int | None = Field(
+        default=None, ge=1, description="Memory the API may spend checking uploads at once (unset: RAM/8)."
+    )
+    decode_concurrency: int | None = Field(
+        default=None, ge=1, description="Uploads the API checks at once (unset: one per core, at least 2)."
+    )
 
     job_soft_time_limit: int = Field(default=900, ge=1, description="Seconds before a running job fails.")
     job_lease_seconds: float = Field(

@@ -15,6 +15,7 @@ from app.config import Settings, get_settings
 from app.db import get_sessionmaker
 from app.errors import COMMON_ERROR_RESPONSES, install_error_handlers
 from app.jobs.catalog import router as models_router
+from app.jobs.decode_budget import DecodeBudget
 from app.jobs.endpoints import files_router, uploads_router
 from app.jobs.endpoints import router as jobs_router
 from app.limits.counters import make_counters
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Upscale images with AI models. Authenticate with `Authorization: Bearer <api key>`.",
     )
     app.state.limits = Limits(settings, make_counters(settings.rate_limit_url))
+    app.state.decode_budget = DecodeBudget.from_settings(settings)
     install_error_handlers(app)
     app.include_router(accounts_router)
     app.include_router(models_router)

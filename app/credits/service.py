@@ -47,6 +47,16 @@ def grant_credits(
     return _credit(session, account_id, amount, kind, None, reference)
 
 
+def check_balance(session: Session, account_id: str, amount: int) -> None:
+    """Refuse (InsufficientCredits) a price the balance cannot cover now; `reserve_credits` still decides.
+
+    Lets a request that cannot be paid for be refused before any costly work on it.
+    """
+    balance = session.execute(select(Account.credits_balance).where(Account.id == account_id)).scalar_one()
+    if balance < amount:
+        raise InsufficientCredits()
+
+
 def reserve_credits(session: Session, account_id: str, amount: int, job_id: str) -> int:
     """Debit a job's price, refusing (InsufficientCredits) rather than going negative; returns the balance.
 

@@ -112,7 +112,15 @@ def create_job(
             return _accepted(earlier, request, replayed=True)
         data = read_upload(session, get_storage(), settings, account.id, upload_id)
     submission = service.submit_job(
-        session, get_storage(), settings, account.id, job_request, data, idempotency_key, upload_id
+        session,
+        get_storage(),
+        settings,
+        request.app.state.decode_budget,
+        account.id,
+        job_request,
+        data,
+        idempotency_key,
+        upload_id,
     )
     if not submission.replayed:
         send_upscale(submission.job.id, submission.job.queue)

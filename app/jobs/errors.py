@@ -115,3 +115,12 @@ class FileOrUploadRequired(DomainError):
     code = "file_or_upload_required"
     status_code = 422
     message = "Send exactly one of `file` and `upload_id`."
+
+
+class DecoderBusy(DomainError):
+    code = "server_busy"
+    status_code = 503
+    message = "Too many images are being checked right now; retry in a moment."
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": "2"})

@@ -71,8 +71,12 @@ def _open(data: bytes) -> Image.Image:
         raise CorruptImage() from exc
 
 
-def probe_image(data: bytes, max_input_pixels: int) -> ImageInfo:
-    """Check an upload fully: format allowed, pixel count (from the header, before decoding), decodable."""
+def read_header(data: bytes, max_input_pixels: int) -> ImageInfo:
+    """What an upload is, from its header alone: format allowed, one frame, pixel count within the limit.
+
+    Cheap whatever the file holds (nothing is decoded, and a multi-page TIFF is not walked page by page),
+    so a request can be priced and its balance checked before the costly `check_decodes`.
+    """
     image = _open(data)
     width, height = image.size
     if width < 1 or height < 1:
@@ -81,23 +85,54 @@ def probe_image(data: bytes, max_input_pixels: int) -> ImageInfo:
         raise ImageTooLarge(
             f"The image is {width}x{height}; at most {max_input_pixels:,} pixels are accepted."
         )
-    fmt = (image.format or "").lower()
     try:
-        if getattr(image, "n_frames", 1) > 1:
+        # `is_animated` looks at the second frame only (n_frames walks them all: quadratic on TIFF).
+        if getattr(image, "is_animated", False):
             raise AnimatedImage()
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image.load()
-            orientation = image.getexif().get(_ORIENTATION_TAG, 1)
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-        raise ImageTooLarge() from exc
+        orientation = _orientation(image)
     except DomainError:
         raise
     except Exception as exc:  # a damaged file makes Pillow's plugins fail in many ways (IndexError in GIF...)
         raise CorruptImage() from exc
     if orientation in (5, 6, 7, 8):
         width, height = height, width
-    return ImageInfo(width=width, height=height, format=fmt, mode=image.mode)
+    return ImageInfo(width=width, height=height, format=(image.format or "").lower(), mode=image.mode)
+
+
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation as far as the header goes, without decoding any pixels.
+
+    Pillow's PNG `getexif` decodes the whole image to look for an eXIf chunk after the pixel data; here a
+    PNG's orientation comes from an eXIf chunk before it (where the PNG specification puts it). The header
+    check and the worker's decode both read it this way, so they agree on the output size.
+    """
+    if image.format == "PNG":
+        exif = Image.Exif()
+        raw = image.info.get("exif")
+        if isinstance(raw, bytes):
+            exif.load(raw)
+        return int(exif.get(_ORIENTATION_TAG, 1))
+    return int(image.getexif().get(_ORIENTATION_TAG, 1))
+
+
+def check_decodes(data: bytes) -> None:
+    """Decode the pixels once (refusing damaged data and decompression bombs); the costly half of a probe."""
+    image = _open(data)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image.load()
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise ImageTooLarge() from exc
+    except Exception as exc:
+        raise CorruptImage() from exc
+
+
+def probe_image(data: bytes, max_input_pixels: int) -> ImageInfo:
+    """Check an upload fully: its header (`read_header`), then that it decodes (`check_decodes`)."""
+    info = read_header(data, max_input_pixels)
+    check_decodes(data)
+    return info
 
 
 def _png_bit_depth(data: bytes) -> int:
@@ -150,8 +185,8 @@ def decode_image(data: bytes) -> DecodedImage:
     """Decode an image that passed `probe_image` into model-ready float pixels, orientation applied."""
     image = _open(data)
     try:
+        orientation = _orientation(image)  # before load, which may read a late eXIf chunk
         image.load()
-        orientation = image.getexif().get(_ORIENTATION_TAG, 1)
         icc = image.info.get("icc_profile")
         exif_tags = image.getexif()
         exif = exif_tags.tobytes() if len(exif_tags) else None

@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Account, new_id
 from app.config import Settings, get_settings
-from app.credits.service import refund_job, reserve_credits
+from app.credits.service import check_balance, refund_job, reserve_credits
 from app.db import utcnow
 from app.jobs import errors
-from app.jobs.image_codec import ImageInfo, default_output_format, probe_image
+from app.jobs.decode_budget import DecodeBudget
+from app.jobs.image_codec import ImageInfo, check_decodes, default_output_format, read_header
 from app.jobs.models import IdempotencyRecord, Job, JobStatus
 from app.jobs.uploads import claim_upload
 from app.storage import Storage
@@ -40,6 +41,15 @@ class JobRequest:
 
 
 @dataclass(frozen=True)
+class Quote:
+    """A request checked against its image's header: the model, what the header says, and the price."""
+
+    spec: ModelSpec
+    info: ImageInfo
+    price: int
+
+
+@dataclass(frozen=True)
 class Submission:
     job: Job
     replayed: bool
@@ -55,12 +65,12 @@ def resolve_model(model_id: str, scale: int) -> ModelSpec:
     return spec
 
 
-def quote_job(settings: Settings, request: JobRequest, data: bytes) -> tuple[ModelSpec, ImageInfo, int]:
-    """Validate a request and its image fully and price it; raises before anything is charged or stored."""
+def quote_job(settings: Settings, request: JobRequest, data: bytes) -> Quote:
+    """Validate a request and its image's header and price it; nothing is decoded, charged or stored."""
     spec = resolve_model(request.model, request.scale)
     if request.webhook_url:
         check_webhook_url(settings, request.webhook_url)
-    info = probe_image(data, settings.max_input_pixels)
+    info = read_header(data, settings.max_input_pixels)
     output_pixels = info.width * info.height * request.scale**2
     if output_pixels > settings.max_output_pixels:
         raise errors.OutputTooLarge(
@@ -68,7 +78,7 @@ def quote_job(settings: Settings, request: JobRequest, data: bytes) -> tuple[Mod
             f"{info.width * request.scale}x{info.height * request.scale}; "
             f"at most {settings.max_output_pixels:,} output pixels are allowed."
         )
-    return spec, info, spec.pricing.credits_for(output_pixels)
+    return Quote(spec, info, spec.pricing.credits_for(output_pixels))
 
 
 def route_queue(settings: Settings, spec: ModelSpec, info: ImageInfo) -> str:
@@ -135,6 +145,7 @@ def submit_job(
     session: Session,
     storage: Storage,
     settings: Settings,
+    decode_budget: DecodeBudget,
     account_id: str,
     request: JobRequest,
     data: bytes,
@@ -143,14 +154,45 @@ def submit_job(
 ) -> Submission:
     """Accept a job: validate, then store the input and reserve its price atomically (all or nothing).
 
-    With `upload_id` the direct upload is claimed in the same transaction, and its object deleted after.
+    The header prices the job and the balance is checked before the image is decoded (the costly check,
+    bounded by `decode_budget`), so a request that cannot be paid for costs almost nothing. With
+    `upload_id` the direct upload is claimed in the same transaction, and its object deleted after.
     """
-    spec, info, price = quote_job(settings, request, data)
+    quote = quote_job(settings, request, data)
     if idempotency_key is not None:
         content = content_of_upload(upload_id) if upload_id else hashlib.sha256(data).hexdigest()
         earlier = _claim_idempotency_key(session, account_id, idempotency_key, fingerprint(request, content))
         if earlier is not None:
             return Submission(job=earlier, replayed=True)
+    try:
+        check_balance(session, account_id, quote.price)
+        session.commit()  # not holding SQLite's write lock while decoding
+        with decode_budget.hold(quote.info.width * quote.info.height):
+            check_decodes(data)
+        job = _store_and_reserve(
+            session, storage, settings, account_id, request, data, quote, idempotency_key, upload_id
+        )
+    except BaseException:
+        session.rollback()
+        if idempotency_key is not None:
+            _release_idempotency_key(session, account_id, idempotency_key)
+        raise
+    return Submission(job=job, replayed=False)
+
+
+def _store_and_reserve(
+    session: Session,
+    storage: Storage,
+    settings: Settings,
+    account_id: str,
+    request: JobRequest,
+    data: bytes,
+    quote: Quote,
+    idempotency_key: str | None,
+    upload_id: str | None,
+) -> Job:
+    """Store the input, then create the job and reserve its price in one transaction (or undo the store)."""
+    spec, info, price = quote.spec, quote.info, quote.price
     job = Job(
         id=new_id(),
         account_id=account_id,
@@ -188,12 +230,10 @@ def submit_job(
     except BaseException:
         session.rollback()
         storage.delete(job.input_key)
-        if idempotency_key is not None:
-            _release_idempotency_key(session, account_id, idempotency_key)
         raise
     if upload_key is not None:
         storage.delete(upload_key)
-    return Submission(job=job, replayed=False)
+    return job
 
 
 def _announce_low_balance(
