@@ -49,6 +49,7 @@ def _run_api(host: str, port: int, workers: int = 1) -> None:
         port=port,
         workers=workers,
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         log_config=None,
     )
 
@@ -88,6 +89,13 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
 
 
 def cmd_api(ns: argparse.Namespace) -> int:
+    if ns.workers > 1 and not get_settings().rate_limit_url:
+        print(
+            f"mindrender api: --workers {ns.workers} needs MR_RATE_LIMIT_URL (a redis:// URL): without it "
+            "each process keeps its own rate-limit counters, and every limit is multiplied by their number.",
+            file=sys.stderr,
+        )
+        return 2
     if not ns.no_migrate:
         _migrate()
     _run_api(ns.host, ns.port, ns.workers)

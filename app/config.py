@@ -78,6 +78,10 @@ class Settings(BaseSettings):
         default=None,
         description="redis:// URL for rate-limit counters shared by API replicas; unset: in memory.",
     )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose X-Forwarded-For is believed (uvicorn's forwarded_allow_ips; '*': any).",
+    )
     rate_limit_per_ip: int = Field(default=1200, ge=0, description="Requests a minute per address (0: off).")
     rate_limit_per_account: int = Field(default=1200, ge=0, description="Requests a minute per account.")
     job_submissions_per_minute: int = Field(default=300, ge=0, description="Jobs a minute per account.")

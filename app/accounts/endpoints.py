@@ -6,7 +6,6 @@ from fastapi import APIRouter, Request, Response, status
 
 from app.accounts import service
 from app.accounts.auth import SESSION_COOKIE, CurrentAccount, DbSession
-from app.accounts.errors import InvalidLogin
 from app.accounts.models import Account
 from app.accounts.schemas import (
     AccountCreated,
@@ -35,8 +34,14 @@ def sign_up(body: Credentials, request: Request, session: DbSession) -> AccountC
     limits, ip = limits_of(request), client_ip(request)
     limits.signup(ip)
     # Free credits invite farming with throwaway accounts: only the first few a day per address get them.
-    credits_granted = get_settings().signup_credits if limits.signup_credits_allowed(ip) else 0
-    created = service.sign_up(session, body.email, body.password, credits_granted)
+    granted = limits.take_signup_grant(ip)
+    try:
+        credits = get_settings().signup_credits if granted else 0
+        created = service.sign_up(session, body.email, body.password, credits)
+    except BaseException:
+        if granted:
+            limits.return_signup_grant(ip)
+        raise
     return AccountCreated(id=created.account.id, email=created.account.email, api_key=created.api_key)
 
 
@@ -44,12 +49,9 @@ def sign_up(body: Credentials, request: Request, session: DbSession) -> AccountC
 def log_in(body: Credentials, request: Request, response: Response, session: DbSession) -> SessionOut:
     settings = get_settings()
     limits, ip, email = limits_of(request), client_ip(request), body.email.lower()
-    limits.login_allowed(ip, email)
-    try:
-        token, account = service.log_in(session, body.email, body.password, settings.session_ttl)
-    except InvalidLogin:
-        limits.login_failed(ip, email)
-        raise
+    limits.take_login_attempt(ip, email)
+    token, account = service.log_in(session, body.email, body.password, settings.session_ttl)
+    limits.login_succeeded(ip, email)
     response.set_cookie(
         SESSION_COOKIE,
         token,

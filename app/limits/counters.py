@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
 from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -58,12 +61,17 @@ class MemoryCounters:
 
 
 class RedisCounters:
-    """Counters in Redis (INCRBY + EXPIRE in one round trip), shared by all API replicas."""
+    """Counters in Redis (INCRBY + EXPIRE in one round trip), shared by all API replicas.
 
-    def __init__(self, url: str) -> None:
+    Timeouts are short: a limiter that waits seconds for a hung Redis adds those seconds to every request.
+    """
+
+    def __init__(self, url: str, timeout: float = 0.5) -> None:
         import redis
 
-        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False
+        )
 
     def hit(self, key: str, window: int, amount: int = 1) -> Count:
         start, resets_in = _window(window)
@@ -80,5 +88,59 @@ class RedisCounters:
         return Count(int(value or 0), resets_in)
 
 
+class FallbackCounters:
+    """Shared counters that fall back to this process's own while the shared store fails (a circuit breaker).
+
+    A limiter outage must neither take the API down (every request waiting on a dead Redis) nor switch the
+    limits off (free credits farmed, passwords guessed): for `open_seconds` after a failure the counts are
+    kept in memory, per process, then the shared store is tried again.
+    """
+
+    def __init__(self, shared: Counters, local: Counters, open_seconds: float = 10.0) -> None:
+        self.shared = shared
+        self.local = local
+        self.open_seconds = open_seconds
+        self._open_until = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def degraded(self) -> bool:
+        return time.monotonic() < self._open_until
+
+    def _counters(self) -> Counters:
+        return self.local if self.degraded else self.shared
+
+    def _trip(self) -> None:
+        with self._lock:
+            if not self.degraded:
+                log.warning(
+                    "rate-limit store unavailable; counting in this process for %.0f s",
+                    self.open_seconds,
+                    exc_info=True,
+                )
+            self._open_until = time.monotonic() + self.open_seconds
+
+    def hit(self, key: str, window: int, amount: int = 1) -> Count:
+        counters = self._counters()
+        try:
+            return counters.hit(key, window, amount)
+        except Exception:
+            if counters is self.local:
+                raise
+            self._trip()
+            return self.local.hit(key, window, amount)
+
+    def peek(self, key: str, window: int) -> Count:
+        counters = self._counters()
+        try:
+            return counters.peek(key, window)
+        except Exception:
+            if counters is self.local:
+                raise
+            self._trip()
+            return self.local.peek(key, window)
+
+
 def make_counters(url: str | None) -> Counters:
-    return RedisCounters(url) if url else MemoryCounters()
+    """Redis counters behind a breaker when a URL is set, else this process's own."""
+    return FallbackCounters(RedisCounters(url), MemoryCounters()) if url else MemoryCounters()

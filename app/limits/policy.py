@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import ipaddress
 
 from fastapi import Request
 
@@ -12,11 +12,10 @@ from app.limits.errors import LoginThrottled, RateLimited
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
 LOGIN_WINDOW = 15 * MINUTE
-log = logging.getLogger(__name__)
 
 
 class Limits:
-    """Every rate limit of the API, over one set of counters."""
+    """Every rate limit of the API, over one set of counters (which never fail: see FallbackCounters)."""
 
     def __init__(self, settings: Settings, counters: Counters) -> None:
         self.settings = settings
@@ -25,17 +24,12 @@ class Limits:
     def _take(self, key: str, limit: int, window: int, error: type[RateLimited] = RateLimited) -> None:
         if limit <= 0:
             return
-        try:
-            count = self.counters.hit(key, window)
-        except Exception:
-            # A limiter outage must not take the API down with it: fail open, loudly.
-            log.warning("rate limit counters unavailable; not limiting", exc_info=True)
-            return
+        count = self.counters.hit(key, window)
         if count.hits > limit:
             raise error(max(1, count.resets_in))
 
     def per_ip(self, ip: str) -> None:
-        self._take(f"ip:{ip}", self.settings.rate_limit_per_ip, MINUTE)
+        self._take(f"ip:{address_key(ip)}", self.settings.rate_limit_per_ip, MINUTE)
 
     def per_account(self, account_id: str) -> None:
         self._take(f"acct:{account_id}", self.settings.rate_limit_per_account, MINUTE)
@@ -44,39 +38,56 @@ class Limits:
         self._take(f"jobs:{account_id}", self.settings.job_submissions_per_minute, MINUTE)
 
     def signup(self, ip: str) -> None:
-        self._take(f"signup:{ip}", self.settings.signups_per_ip_per_hour, HOUR)
+        self._take(f"signup:{address_key(ip)}", self.settings.signups_per_ip_per_hour, HOUR)
 
-    def signup_credits_allowed(self, ip: str) -> bool:
-        """Free credits for the first few accounts a day from one address; later ones start at zero."""
+    def take_signup_grant(self, ip: str) -> bool:
+        """Free credits for the first few accounts a day from one address; later ones start at zero.
+
+        Taken before the account is created (so concurrent sign-ups cannot all get one); a sign-up that
+        then fails gives it back with `return_signup_grant`.
+        """
         limit = self.settings.signup_credit_grants_per_ip_per_day
-        try:
-            return self.counters.hit(f"grant:{ip}", DAY).hits <= limit
-        except Exception:
-            log.warning("rate limit counters unavailable; granting signup credits", exc_info=True)
-            return True
+        return self.counters.hit(f"grant:{address_key(ip)}", DAY).hits <= limit
 
-    def login_allowed(self, ip: str, email: str) -> None:
-        """Refuse while the email (or the address) has too many recent failures."""
+    def return_signup_grant(self, ip: str) -> None:
+        self.counters.hit(f"grant:{address_key(ip)}", DAY, -1)
+
+    def _login_keys(self, ip: str, email: str) -> tuple[tuple[str, int], ...]:
         limit = self.settings.login_failures_per_15_minutes
-        for key, allowed in ((f"login:{email}", limit), (f"login-ip:{ip}", limit * 5)):
-            try:
-                count = self.counters.peek(key, LOGIN_WINDOW)
-            except Exception:
-                log.warning("rate limit counters unavailable; not throttling logins", exc_info=True)
-                return
-            if count.hits >= allowed:
+        return (f"login:{email}", limit), (f"login-ip:{address_key(ip)}", limit * 5)
+
+    def take_login_attempt(self, ip: str, email: str) -> None:
+        """Count a login attempt before its password is checked; LoginThrottled past the limit.
+
+        Counting first is what makes the limit hold under a burst: checked first and counted after, 60
+        concurrent guesses all passed the check. A successful login gives its count back
+        (`login_succeeded`), so the limit is on failures.
+        """
+        for key, allowed in self._login_keys(ip, email):
+            count = self.counters.hit(key, LOGIN_WINDOW)
+            if count.hits > allowed:
                 raise LoginThrottled(max(1, count.resets_in))
 
-    def login_failed(self, ip: str, email: str) -> None:
-        try:
-            self.counters.hit(f"login:{email}", LOGIN_WINDOW)
-            self.counters.hit(f"login-ip:{ip}", LOGIN_WINDOW)
-        except Exception:
-            log.warning("rate limit counters unavailable", exc_info=True)
+    def login_succeeded(self, ip: str, email: str) -> None:
+        for key, _ in self._login_keys(ip, email):
+            self.counters.hit(key, LOGIN_WINDOW, -1)
+
+
+def address_key(ip: str) -> str:
+    """The unit a limit counts: an IPv4 address, or an IPv6 /64 (one subscriber's whole network)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def client_ip(request: Request) -> str:
-    """The caller's address (uvicorn's proxy_headers resolves X-Forwarded-For from trusted proxies)."""
+    """The caller's address (uvicorn resolves X-Forwarded-For from MR_FORWARDED_ALLOW_IPS proxies)."""
     return request.client.host if request.client else "unknown"
 
 
