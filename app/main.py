@@ -24,6 +24,7 @@ from app.ops.endpoints import router as ops_router
 from app.ops.metrics import DatabaseCollector, HttpMetrics
 from app.ops.request_context import RequestContextMiddleware
 from app.storage import get_storage
+from app.task_queue import SendAfterResponse
 from app.web.endpoints import router as web_router
 from app.web.endpoints import static_files
 from app.webhooks.endpoints import router as webhooks_router
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     registry.register(DatabaseCollector(get_sessionmaker()))
     app.state.metrics_registry = registry
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_upload_bytes + _MULTIPART_OVERHEAD)
+    app.add_middleware(SendAfterResponse)
     # Outermost, so it times and ids every request, refusals by the body limit included.
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry))
     return app

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from models.classical import ClassicalUpscaler
-from models.registry import ModelSpec, Pricing, Upscaler, register
+from models.registry import ModelSpec, Pricing, Upscaler, WeightsMissing, register
 from models.resample import Filter
 
 _CLASSICAL = Pricing(minimum=1, megapixels_per_credit=16)
@@ -64,7 +64,7 @@ def _weights_loader(model_id: str) -> Callable[[Path], Upscaler]:
 
         path = models_dir / f"{model_id}.safetensors"
         if not path.is_file():
-            raise FileNotFoundError(f"{path} is missing: run `mindrender models install`")
+            raise WeightsMissing(f"{path} is missing: run `mindrender models install`")
         return load_spandrel(path)
 
     return load
@@ -91,5 +91,6 @@ for _id, _name, _content, _description in (
             queue="gpu",
             load=_weights_loader(_id),
             description=_description + " Weights: Real-ESRGAN (BSD-3-Clause), see NOTICE.",
+            weights=f"{_id}.safetensors",
         )
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from models.registry import Content, ModelSpec, Pricing, Upscaler, register, registered_ids
+from models.registry import Content, ModelSpec, Pricing, Upscaler, WeightsMissing, register, registered_ids
 
 MANIFEST_NAME = "manifest.json"
 
@@ -38,6 +38,8 @@ def _loader(file: str) -> Callable[[Path], Upscaler]:
     def load(models_dir: Path) -> Upscaler:
         from models.spandrel_upscaler import load_spandrel
 
+        if not (models_dir / file).is_file():
+            raise WeightsMissing(f"{models_dir / file} is missing (named in {MANIFEST_NAME})")
         return load_spandrel(models_dir / file)
 
     return load
@@ -63,6 +65,7 @@ def register_manifest(models_dir: Path) -> list[str]:
                 queue="gpu",
                 load=_loader(entry.file),
                 description=entry.description,
+                weights=entry.file,
             )
         )
         added.append(entry.id)

@@ -51,6 +51,15 @@ class ModelSpec:
     load: Callable[[Path], Upscaler] = field(repr=False, compare=False)
     description: str = ""
     scales: tuple[int, ...] = SCALES
+    weights: str | None = None  # the weight file in the models folder, if the model needs one
+
+    def installed(self, models_dir: Path) -> bool:
+        """Whether this model's weights are in place (a model without a weight file always is)."""
+        return self.weights is None or (models_dir / self.weights).is_file()
+
+
+class WeightsMissing(RuntimeError):
+    """A model's weight file is not in the models folder (`mindrender models install` puts it there)."""
 
 
 class UnknownModel(LookupError):

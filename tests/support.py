@@ -143,3 +143,13 @@ def wait_job(client: httpx.Client, job_id: str, timeout: float = 120.0, until: t
             return job
         time.sleep(0.2)
     raise TimeoutError(f"job {job_id} did not finish: {job}")
+
+
+def queued_task_args(settings) -> list[list[str]]:
+    """The arguments of the task messages waiting in the embedded (filesystem) broker, oldest first."""
+    import ast
+    import json
+
+    folder = settings.broker_folder / "queue"
+    messages = sorted(folder.glob("*.msg"), key=lambda path: path.stat().st_mtime_ns)
+    return [ast.literal_eval(json.loads(path.read_text())["headers"]["argsrepr"]) for path in messages]

@@ -8,8 +8,12 @@ from celery import Celery, signals
 from kombu import Exchange, Queue
 
 from app.config import Settings, get_settings
+from app.task_queue import MAINTENANCE_QUEUE
 
-QUEUES = ("gpu", "cpu")
+# Jobs go to gpu or cpu; sweeps and webhook deliveries to maintenance, served by `mindrender beat`'s own
+# worker, so retention and deliveries never wait behind a long upscale (nor stop with no CPU worker alive).
+JOB_QUEUES = ("gpu", "cpu")
+QUEUES = (*JOB_QUEUES, MAINTENANCE_QUEUE)
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -24,6 +28,9 @@ def make_celery(settings: Settings) -> Celery:
         # Far above the hard time limit, so a slow job is never handed to a second worker while running.
         "visibility_timeout": settings.job_soft_time_limit * 2 + 600,
     }
+    if broker_url.startswith(("redis", "rediss")):
+        # A hung Redis must fail a publish in seconds, not hold its thread forever (above kombu's 1 s BRPOP).
+        transport_options.update(socket_connect_timeout=2, socket_timeout=5)
     if broker_url.startswith("filesystem"):
         folder = settings.broker_folder
         for sub in ("queue", "processed", "control"):
@@ -34,6 +41,8 @@ def make_celery(settings: Settings) -> Celery:
             processed_folder=str(folder / "processed"),
             control_folder=str(folder / "control"),
             store_processed=False,
+            # Seconds between looks at the folder: a new job starts within 0.2 s, not kombu's 1 s.
+            polling_interval=0.2,
         )
     celery = Celery("mindrender", broker=broker_url, include=["workers.tasks", "workers.webhooks"])
     celery.conf.update(
@@ -55,15 +64,16 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         timezone="UTC",
         beat_schedule={
+            # A sweep that waited past the next one is dropped (`expires`): runs never pile up.
             "sweep": {
                 "task": "mindrender.sweep",
                 "schedule": settings.sweep_interval,
-                "options": {"queue": "cpu"},
+                "options": {"queue": MAINTENANCE_QUEUE, "expires": settings.sweep_interval},
             },
             "webhooks-due": {
                 "task": "mindrender.webhooks_due",
                 "schedule": settings.webhook_poll_interval,
-                "options": {"queue": "cpu"},
+                "options": {"queue": MAINTENANCE_QUEUE, "expires": settings.webhook_poll_interval},
             },
         },
     )

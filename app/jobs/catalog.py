@@ -27,6 +27,7 @@ class ModelOut(BaseModel):
     credits: PricingOut
     max_input_pixels: int
     max_output_pixels: int
+    available: bool = Field(description="False while the model's weights are not installed (503 on submit).")
 
 
 @router.get("/models", response_model=list[ModelOut], summary="Available models, scales, prices and limits")
@@ -45,6 +46,7 @@ def list_models() -> list[ModelOut]:
             ),
             max_input_pixels=settings.max_input_pixels,
             max_output_pixels=settings.max_output_pixels,
+            available=spec.installed(settings.resolved_models_dir),
         )
         for spec in all_models()
     ]

@@ -1,19 +1,25 @@
-"""Sending jobs to the Celery queue, always after the job's transaction has committed."""
+"""The message that runs a job on a worker, and what happens when it cannot be sent right away."""
 
 from __future__ import annotations
 
-import logging
+from sqlalchemy import update
 
-log = logging.getLogger(__name__)
+from app.db import session_scope
+from app.jobs.models import Job, JobStatus
+from app.task_queue import TaskMessage
+
+UPSCALE_TASK = "mindrender.upscale"
 
 
-def send_upscale(job_id: str, queue: str) -> bool:
-    """Queue a job for a worker; a failure is logged and the sweeper re-sends the job later."""
-    from workers.celery_app import get_celery
+def upscale_message(job: Job) -> TaskMessage:
+    """Run `job` on a worker of its queue; if the broker is down, the next sweep sends it instead."""
+    return TaskMessage(UPSCALE_TASK, (job.id,), job.queue, if_unsent=lambda: mark_unsent(job.id))
 
-    try:
-        get_celery().send_task("mindrender.upscale", args=[job_id], queue=queue)
-        return True
-    except Exception:
-        log.warning("could not queue job %s now; the sweeper will retry", job_id, exc_info=True)
-        return False
+
+def mark_unsent(job_id: str) -> None:
+    """Clear a queued job's dispatch time, so the sweeper sends it at its next pass (not minutes later)."""
+    with session_scope() as session:
+        session.execute(
+            update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED).values(dispatched_at=None)
+        )
+        session.commit()

@@ -15,7 +15,6 @@ from app.accounts.auth import CurrentAccount, DbSession
 from app.config import get_settings
 from app.errors import NotFound
 from app.jobs import service
-from app.jobs.dispatch import send_upscale
 from app.jobs.errors import (
     FileOrUploadRequired,
     FileTooLarge,
@@ -122,8 +121,6 @@ def create_job(
         idempotency_key,
         upload_id,
     )
-    if not submission.replayed:
-        send_upscale(submission.job.id, submission.job.queue)
     return _accepted(submission.job, request, submission.replayed)
 
 

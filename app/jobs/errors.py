@@ -124,3 +124,15 @@ class DecoderBusy(DomainError):
 
     def __init__(self) -> None:
         super().__init__(headers={"Retry-After": "2"})
+
+
+class ModelUnavailable(DomainError):
+    code = "model_unavailable"
+    status_code = 503
+    message = "This model's weights are not installed on this service right now; try another model."
+
+
+class InputMissing(DomainError):
+    code = "input_missing"
+    status_code = 500
+    message = "The uploaded image was no longer stored; refunded."

@@ -7,7 +7,6 @@ so a stale worker, a duplicate message or a concurrent sweep can never undo or r
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
@@ -17,10 +16,12 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings, get_settings
 from app.db import utcnow
+from app.jobs.dispatch import upscale_message
 from app.jobs.models import IdempotencyRecord, Job, JobStatus
 from app.jobs.service import delete_job_files, end_job
 from app.jobs.uploads import sweep_uploads
 from app.storage import Storage
+from app.task_queue import send_after_commit
 from app.webhooks.events import enqueue_job_event
 from app.webhooks.models import EventType
 
@@ -151,9 +152,7 @@ class SweepReport:
     inputs_deleted: list[str] = field(default_factory=list)
 
 
-def sweep(
-    session: Session, storage: Storage, settings: Settings, redispatch: Callable[[Job], object]
-) -> SweepReport:
+def sweep(session: Session, storage: Storage, settings: Settings) -> SweepReport:
     """One pass of the beat sweeper: fail lost jobs, re-send stale queued ones, delete what is due."""
     now = utcnow()
     report = SweepReport()
@@ -163,11 +162,14 @@ def sweep(
         if end_job(session, job, JobStatus.FAILED, lost_error, lease_lapsed_by=now):
             report.lost.append(job.id)
     stale_before = now - timedelta(seconds=settings.queue_redispatch_seconds)
-    stale = select(Job).where(Job.status == JobStatus.QUEUED, Job.dispatched_at < stale_before)
+    # Never sent (the broker was down when it was accepted), or sent long ago and still waiting.
+    stale = select(Job).where(
+        Job.status == JobStatus.QUEUED, or_(Job.dispatched_at.is_(None), Job.dispatched_at < stale_before)
+    )
     for job in list(session.execute(stale).scalars()):
         session.execute(update(Job).where(Job.id == job.id).values(dispatched_at=now))
+        send_after_commit(session, upscale_message(job))
         session.commit()
-        redispatch(job)
         report.redispatched.append(job.id)
     due = select(Job).where(Job.status == JobStatus.SUCCEEDED, Job.expires_at <= now)
     for job in list(session.execute(due).scalars()):

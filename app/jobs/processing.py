@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.db import session_scope
 from app.errors import DomainError
+from app.jobs.errors import InputMissing
 from app.jobs.image_codec import OUTPUT_FORMATS, DecodedImage, decode_image, encode_image
 from app.jobs.lifecycle import (
     Claim,
@@ -27,6 +28,7 @@ from app.jobs.metadata import result_metadata
 from app.jobs.models import Job
 from app.storage import Storage
 from models.engine import upscale_to_integers
+from models.registry import WeightsMissing
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +94,18 @@ def _error_for(exc: BaseException) -> tuple[str, str]:
         return "out_of_memory", "The job ran out of memory; refunded."
     if isinstance(exc, DomainError):
         return exc.code, exc.detail
-    if isinstance(exc, FileNotFoundError):
-        return "input_missing", "The uploaded image was no longer stored; refunded."
+    if isinstance(exc, WeightsMissing):
+        return "model_unavailable", "The model's weights are not installed on the worker; refunded."
     return "internal_error", "The upscale failed unexpectedly; refunded."
+
+
+def _input_of(storage: Storage, job: Job) -> bytes:
+    try:
+        if job.input_key is not None:
+            return storage.get(job.input_key)
+    except FileNotFoundError:
+        pass
+    raise InputMissing()
 
 
 def run_job(factory: sessionmaker[Session], storage: Storage, settings: Settings, job_id: str) -> Claim:
@@ -141,9 +152,7 @@ def _process(
     attempt: int,
     lease: _Lease,
 ) -> None:
-    if job.input_key is None:
-        raise FileNotFoundError(job.id)
-    image = decode_image(storage.get(job.input_key))
+    image = decode_image(_input_of(storage, job))
     # Built straight into the final integers, band by band: host memory stays near the output's own size.
     depth = 16 if job.output_format == "png" and image.bit_depth == 16 else 8
     pixels = upscale_to_integers(

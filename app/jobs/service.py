@@ -18,10 +18,12 @@ from app.credits.service import check_balance, refund_job, reserve_credits
 from app.db import utcnow
 from app.jobs import errors
 from app.jobs.decode_budget import DecodeBudget
+from app.jobs.dispatch import upscale_message
 from app.jobs.image_codec import ImageInfo, check_decodes, default_output_format, read_header
 from app.jobs.models import IdempotencyRecord, Job, JobStatus
 from app.jobs.uploads import claim_upload
 from app.storage import Storage
+from app.task_queue import send_after_commit
 from app.webhooks.events import enqueue, enqueue_job_event
 from app.webhooks.models import EventType
 from app.webhooks.service import check_webhook_url
@@ -55,19 +57,25 @@ class Submission:
     replayed: bool
 
 
-def resolve_model(model_id: str, scale: int) -> ModelSpec:
+def resolve_model(settings: Settings, model_id: str, scale: int) -> ModelSpec:
+    """The model a request names, if it exists, takes this scale and has its weights in place."""
     try:
         spec = get_model(model_id)
     except UnknownModel:
         raise errors.UnknownModel(f"No model named {model_id!r}; see GET /v1/models.") from None
     if scale not in spec.scales:
         raise errors.UnsupportedScale(f"Scale must be one of {', '.join(map(str, spec.scales))}.")
+    if not spec.installed(settings.resolved_models_dir):
+        raise errors.ModelUnavailable(
+            f"The weights of {model_id!r} are not installed here (an operator runs `mindrender models "
+            "install`); GET /v1/models lists the available models."
+        )
     return spec
 
 
 def quote_job(settings: Settings, request: JobRequest, data: bytes) -> Quote:
     """Validate a request and its image's header and price it; nothing is decoded, charged or stored."""
-    spec = resolve_model(request.model, request.scale)
+    spec = resolve_model(settings, request.model, request.scale)
     if request.webhook_url:
         check_webhook_url(settings, request.webhook_url)
     info = read_header(data, settings.max_input_pixels)
@@ -217,6 +225,7 @@ def _store_and_reserve(
     try:
         session.add(job)
         session.flush()
+        send_after_commit(session, upscale_message(job))
         balance = reserve_credits(session, account_id, price, job.id)
         _announce_low_balance(session, settings, account_id, balance + price, balance)
         upload_key = claim_upload(session, account_id, upload_id) if upload_id else None

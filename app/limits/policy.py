@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 
 from app.config import Settings
 from app.limits.counters import Counters
@@ -94,10 +95,13 @@ def client_ip(request: Request) -> str:
 _UNLIMITED_PATHS = ("/healthz", "/readyz", "/metrics")
 
 
-def enforce_ip_limit(request: Request) -> None:
-    """App-wide dependency: every route but the probes counts against the caller's address."""
+async def enforce_ip_limit(request: Request) -> None:
+    """App-wide dependency: every route but the probes counts against the caller's address.
+
+    Async, so the probes need no thread: they answer even when every request thread is busy.
+    """
     if request.url.path not in _UNLIMITED_PATHS:
-        limits_of(request).per_ip(client_ip(request))
+        await run_in_threadpool(limits_of(request).per_ip, client_ip(request))
 
 
 def limits_of(request: Request) -> Limits:

@@ -16,7 +16,8 @@ router = APIRouter(tags=["ops"])
 
 
 @router.get("/healthz", summary="The process is up")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
+    """On the event loop, never queued behind request threads (a hung dependency cannot make it time out)."""
     return {"status": "ok"}
 
 
@@ -25,8 +26,8 @@ def healthz() -> dict[str, str]:
     summary="The database, broker and storage are reachable",
     responses={503: {"description": "A dependency is unreachable; `checks` says which"}},
 )
-def readyz() -> JSONResponse:
-    checks = check_readiness()
+async def readyz() -> JSONResponse:
+    checks = await check_readiness()
     ready = all(state == "ok" for state in checks.values())
     return JSONResponse(
         {"status": "ready" if ready else "unready", "checks": checks}, status_code=200 if ready else 503

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 
 from sqlalchemy import text
 
+from app.config import get_settings
 from app.db import get_engine
 from app.storage import get_storage
+from models.registry import all_models
 
 CHECK_TIMEOUT_SECONDS = 5
 
@@ -30,20 +32,44 @@ def _storage() -> None:
     get_storage().ping()
 
 
-CHECKS: dict[str, Callable[[], None]] = {"database": _database, "broker": _broker, "storage": _storage}
+class WeightsNotInstalled(Exception):
+    """Some models' weights are missing from the models folder."""
 
 
-def check_readiness() -> dict[str, str]:
+def _models() -> None:
+    models_dir = get_settings().resolved_models_dir
+    missing = sorted(spec.id for spec in all_models() if not spec.installed(models_dir))
+    if missing:
+        raise WeightsNotInstalled(", ".join(missing))
+
+
+CHECKS: dict[str, Callable[[], None]] = {
+    "database": _database,
+    "broker": _broker,
+    "storage": _storage,
+    "models": _models,
+}
+
+
+# Checks run on their own threads, never the request threads; a hung one keeps its thread until its own
+# timeout while the probe answers "timeout" on time.
+_CHECK_THREADS = ThreadPoolExecutor(max_workers=2 * len(CHECKS), thread_name_prefix="readyz")
+
+
+async def check_readiness() -> dict[str, str]:
     """Each dependency: "ok" or the kind of failure (never a URL or message that could hold a secret)."""
+    loop = asyncio.get_running_loop()
+    futures = {name: loop.run_in_executor(_CHECK_THREADS, check) for name, check in CHECKS.items()}
+    await asyncio.wait(futures.values(), timeout=CHECK_TIMEOUT_SECONDS)
     results: dict[str, str] = {}
-    with ThreadPoolExecutor(max_workers=len(CHECKS)) as pool:
-        futures = {name: pool.submit(check) for name, check in CHECKS.items()}
-        for name, future in futures.items():
-            try:
-                future.result(timeout=CHECK_TIMEOUT_SECONDS)
-                results[name] = "ok"
-            except FutureTimeout:
-                results[name] = "timeout"
-            except Exception as exc:  # any failure means not ready; the type says which kind
-                results[name] = f"error: {type(exc).__name__}"
+    for name, future in futures.items():
+        if not future.done():
+            results[name] = "timeout"
+            future.add_done_callback(lambda late: late.exception())  # its outcome is read by nobody
+        elif isinstance(exc := future.exception(), WeightsNotInstalled):
+            results[name] = f"missing weights: {exc}"
+        elif exc is not None:  # any failure means not ready; its type says which
+            results[name] = f"error: {type(exc).__name__}"
+        else:
+            results[name] = "ok"
     return results

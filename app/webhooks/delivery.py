@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db import session_scope, utcnow
+from app.task_queue import publish
 from app.webhooks.address_guard import resolve_target
 from app.webhooks.errors import WebhookUrlNotAllowed
-from app.webhooks.events import dispatch, retry_schedule
+from app.webhooks.events import delivery_message, retry_schedule
 from app.webhooks.models import (
     AccountWebhookSecret,
     MessageStatus,
@@ -202,7 +203,7 @@ def deliver(factory: sessionmaker[Session], settings: Settings, message_id: str)
         delay = _decide(settings, message, endpoint, outcome)
         session.commit()
     if delay is not None and delay <= LEASE_SECONDS:
-        dispatch([message_id], countdown=delay)  # short waits in Celery; longer ones via dispatch_due
+        publish([delivery_message(message_id, delay)])  # short waits in Celery; longer ones via dispatch_due
 
 
 def dispatch_due(session: Session) -> list[str]:
@@ -225,5 +226,5 @@ def dispatch_due(session: Session) -> list[str]:
         ).scalars()
     )
     session.commit()
-    dispatch(due)
+    publish(delivery_message(message_id) for message_id in due)
     return due

@@ -1,28 +1,26 @@
 """The outbox: webhook messages are written in the same transaction as the change they announce.
 
 A message is therefore never lost (the change committed, so did the message) and never sent for a change
-that rolled back. After the commit the messages are handed to Celery; a beat task re-sends any that a lost
-broker message left behind (`dispatch_due`).
+that rolled back. After the commit the messages are handed to Celery (app/task_queue.py); a beat task
+re-sends any that a lost broker message left behind (`dispatch_due`).
 """
 
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import utcnow
 from app.jobs.models import Job
 from app.jobs.representation import represent_job
+from app.task_queue import MAINTENANCE_QUEUE, TaskMessage, send_after_commit
 from app.webhooks.models import WebhookEndpoint, WebhookMessage
 
-log = logging.getLogger(__name__)
-_PENDING_KEY = "webhook_messages"
+DELIVER_TASK = "mindrender.deliver_webhook"
 
 
 def retry_schedule(settings: Settings) -> list[float]:
@@ -67,9 +65,9 @@ def enqueue(
     ]
     session.add_all(messages)
     session.flush()
-    ids = [m.id for m in messages]
-    session.info.setdefault(_PENDING_KEY, []).extend(ids)
-    return ids
+    for message in messages:
+        send_after_commit(session, delivery_message(message.id))
+    return [m.id for m in messages]
 
 
 def enqueue_job_event(session: Session, settings: Settings, job: Job, event_type: str) -> list[str]:
@@ -78,26 +76,6 @@ def enqueue_job_event(session: Session, settings: Settings, job: Job, event_type
     return enqueue(session, settings, job.account_id, event_type, data, extra_url=job.webhook_url)
 
 
-def dispatch(message_ids: Iterable[str], countdown: float = 0) -> None:
-    """Hand messages to a worker now; one that cannot be sent is picked up by the beat task."""
-    from workers.celery_app import get_celery
-
-    for message_id in message_ids:
-        try:
-            get_celery().send_task(
-                "mindrender.deliver_webhook", args=[message_id], queue="cpu", countdown=countdown or None
-            )
-        except Exception:
-            log.warning("could not queue webhook %s now; the beat task will", message_id, exc_info=True)
-
-
-@event.listens_for(Session, "after_commit")
-def _dispatch_after_commit(session: Session) -> None:
-    pending = session.info.pop(_PENDING_KEY, None)
-    if pending:
-        dispatch(pending)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING_KEY, None)
+def delivery_message(message_id: str, countdown: float | None = None) -> TaskMessage:
+    """Deliver one webhook message (if unsent now, the beat task's `dispatch_due` sends it)."""
+    return TaskMessage(DELIVER_TASK, (message_id,), MAINTENANCE_QUEUE, countdown=countdown or None)

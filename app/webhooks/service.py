@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import utcnow
+from app.task_queue import send_after_commit
 from app.webhooks.address_guard import resolve_target
 from app.webhooks.errors import DeliveryNotFound, EndpointLimit, EndpointNotFound, UnknownEventType
+from app.webhooks.events import delivery_message
 from app.webhooks.models import (
     AccountWebhookSecret,
     EventType,
@@ -114,6 +116,6 @@ def redeliver(session: Session, account_id: str, endpoint_id: str, message_id: s
         message.next_attempt_at = utcnow()
         message.max_attempts = message.attempts + 1
         message.finished_at = None
-        session.info.setdefault("webhook_messages", []).append(message.id)
+        send_after_commit(session, delivery_message(message.id))
     session.commit()
     return message

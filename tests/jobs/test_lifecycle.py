@@ -19,7 +19,7 @@ from app.jobs.processing import run_job
 from app.jobs.service import end_job
 from app.storage import get_storage
 from tests.jobs.test_submit import submit
-from tests.support import png_bytes
+from tests.support import png_bytes, queued_task_args
 
 
 def run(job_id: str):
@@ -117,7 +117,7 @@ def test_a_lost_worker_is_failed_and_refunded_by_the_sweeper(configure, signup):
         assert claim_job(session, job["id"], get_settings()).outcome is ClaimOutcome.CLAIMED
     time.sleep(0.3)  # the worker "died": nobody renews the lease
     with session_scope() as session:
-        report = sweep(session, get_storage(), get_settings(), lambda _job: None)
+        report = sweep(session, get_storage(), get_settings())
     assert report.lost == [job["id"]]
     lost = user.get(f"/v1/jobs/{job['id']}").json()
     assert (lost["status"], lost["error"]["code"], lost["credits_refunded"]) == ("failed", "worker_lost", 1)
@@ -165,10 +165,10 @@ def test_results_expire_after_the_retention(configure, signup):
     run(job["id"])
     assert user.get(f"/v1/jobs/{job['id']}").json()["status"] == "succeeded"
     with session_scope() as session:
-        assert sweep(session, get_storage(), get_settings(), lambda _job: None).expired == []
+        assert sweep(session, get_storage(), get_settings()).expired == []
     time.sleep(1.1)
     with session_scope() as session:
-        assert sweep(session, get_storage(), get_settings(), lambda _job: None).expired == [job["id"]]
+        assert sweep(session, get_storage(), get_settings()).expired == [job["id"]]
     expired = user.get(f"/v1/jobs/{job['id']}").json()
     assert expired["status"] == "expired"
     assert expired["output"]["url"] is None
@@ -187,14 +187,14 @@ def test_delete_now_removes_a_result_immediately(signup, settings):
 
 
 def test_stale_queued_jobs_are_sent_again(configure, signup):
-    configure(queue_redispatch_seconds="0.1")
+    settings = configure(queue_redispatch_seconds="0.1")
     user = signup()
     job = submit(user, png_bytes()).json()
+    assert queued_task_args(settings) == [[job["id"]]]
     time.sleep(0.2)
-    sent: list[str] = []
     with session_scope() as session:
-        sweep(session, get_storage(), get_settings(), lambda j: sent.append(j.id))
-    assert sent == [job["id"]]
+        assert sweep(session, get_storage(), get_settings()).redispatched == [job["id"]]
+    assert queued_task_args(settings) == [[job["id"]], [job["id"]]]
 
 
 def test_local_results_are_served_through_signed_expiring_links(configure, signup):
@@ -225,7 +225,7 @@ def test_the_sweeper_leaves_a_live_lease_alone(signup, settings):
     job = submit(user, png_bytes()).json()
     with session_scope() as session:
         claim_job(session, job["id"], get_settings())
-        assert sweep(session, get_storage(), get_settings(), lambda _job: None).lost == []
+        assert sweep(session, get_storage(), get_settings()).lost == []
     assert user.get(f"/v1/jobs/{job['id']}").json()["status"] == "running"
 
 

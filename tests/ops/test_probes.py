@@ -31,7 +31,8 @@ def test_healthz_and_readyz_on_embedded_defaults(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "checks": {"database": "ok", "broker": "ok", "storage": "ok"}}
+    checks = {"database": "ok", "broker": "ok", "storage": "ok", "models": "ok"}
+    assert ready.json() == {"status": "ready", "checks": checks}
 
 
 def test_readyz_names_the_unreachable_dependency_without_leaking_its_url(configure):

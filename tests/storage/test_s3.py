@@ -117,7 +117,7 @@ def test_a_job_on_s3_redirects_to_its_result_then_expires(configure, s3_server, 
 
     time.sleep(2.1)
     with session_scope() as session:
-        sweep(session, get_storage(), get_settings(), lambda _job: None)
+        sweep(session, get_storage(), get_settings())
     assert bucket_keys(s3_server, bucket) == []
     assert user.get(f"/v1/jobs/{job['id']}").json()["status"] == "expired"
 
