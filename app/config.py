@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         description="Seconds to wait before each delivery attempt (Standard Webhooks schedule).",
     )
     webhook_poll_interval: float = Field(default=10, gt=0, description="Seconds between due-webhook scans.")
+    webhook_redelivery_cooldown: int = Field(
+        default=60, ge=1, description="Seconds before the same message may be redelivered by hand again."
+    )
+    webhook_redeliveries_per_hour: int = Field(
+        default=100, ge=0, description="Manual redeliveries an hour per account (0: no limit)."
+    )
 
     rate_limit_url: str | None = Field(
         default=None,

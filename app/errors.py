@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,15 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _STATUS_CODES.get(exc.status_code, "error")
         return JSONResponse(
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(DataError)
+    async def _unstorable_value(request: Request, exc: Exception) -> JSONResponse:
+        # The database refused a value the request carried (a NUL character in an id, say): a client error.
+        log.info("refused value on %s %s: %s", request.method, _route(request), type(exc).__name__)
+        return JSONResponse(
+            error_body("invalid_value", "The request holds a value that cannot be used (a NUL character?)."),
+            status_code=400,
         )
 
     @app.exception_handler(OperationalError)

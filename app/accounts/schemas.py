@@ -16,7 +16,8 @@ class Credentials(BaseModel):
     def _normalise_email(cls, value: str) -> str:
         value = value.strip().lower()
         local, _, domain = value.partition("@")
-        if not local or "." not in domain or " " in value or domain.startswith("."):
+        malformed = not value.isprintable() or " " in value
+        if malformed or not local or "." not in domain or domain.startswith("."):
             raise ValueError("not a valid email address")
         return value
 
@@ -43,6 +44,13 @@ class AccountUpdate(BaseModel):
 
 class ApiKeyCreate(BaseModel):
     name: str = Field(default="default", min_length=1, max_length=100)
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not value.isprintable():
+            raise ValueError("must not contain control characters")
+        return value
 
 
 class ApiKeyOut(BaseModel):

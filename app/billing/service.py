@@ -34,6 +34,18 @@ def _dig(data: Any, *keys: str) -> Any:
     return data
 
 
+# Typed reads of an event's content: a value of another type counts as absent, so that an event of an
+# unexpected shape is ignored rather than handed to a query (where a dict or a number made a 500).
+def _text(data: Any, *keys: str) -> str | None:
+    value = _dig(data, *keys)
+    return value if isinstance(value, str) else None
+
+
+def _map(data: Any, *keys: str) -> dict[str, Any]:
+    value = _dig(data, *keys)
+    return value if isinstance(value, dict) else {}
+
+
 # --- Checkout and portal ---------------------------------------------------------------------------------
 
 
@@ -133,7 +145,11 @@ def create_portal(session: Session, settings: Settings, account: Account) -> str
 def receive_event(
     session: Session, settings: Settings, catalog: Catalog, payload: bytes, signature: str | None
 ) -> bool:
-    """Verify and apply one Stripe event; False for a duplicate. Event id and effects commit together."""
+    """Verify and apply one Stripe event; False if nothing was applied. Event id and effects commit together.
+
+    Nothing is applied for a duplicate, nor for a signed event whose content has a shape we do not know
+    (logged): answering an error would have Stripe retry it for days, and a retry would not change it.
+    """
     try:
         verify_event(settings, payload, signature)
     except (stripe.SignatureVerificationError, ValueError) as exc:
@@ -142,7 +158,7 @@ def receive_event(
         event = json.loads(payload)
     except ValueError as exc:
         raise InvalidSignature("The signed body is not JSON.") from exc
-    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or "type" not in event:
+    if not isinstance(event, dict) or not all(isinstance(event.get(k), str) for k in ("id", "type")):
         raise InvalidSignature("The signed body is not a Stripe event.")
     if session.get(StripeEvent, event["id"]) is not None:
         return False
@@ -154,11 +170,15 @@ def receive_event(
     except IntegrityError:
         session.rollback()
         return False
+    except (TypeError, AttributeError, KeyError, ValueError):
+        session.rollback()
+        log.warning("stripe event %s (%s) has an unexpected shape; ignored", event["id"], event["type"])
+        return False
     return True
 
 
 def _apply(session: Session, catalog: Catalog, event: dict[str, Any]) -> None:
-    kind, obj, created = event["type"], _dig(event, "data", "object") or {}, int(event.get("created", 0))
+    kind, obj, created = event["type"], _map(event, "data", "object"), int(event.get("created", 0))
     if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         _checkout_completed(session, catalog, obj, created)
     elif kind == "invoice.paid":
@@ -176,7 +196,7 @@ def _apply(session: Session, catalog: Catalog, event: dict[str, Any]) -> None:
 
 
 def _account_for(session: Session, metadata: Any, customer: str | None) -> str | None:
-    account_id = _dig(metadata, "account_id") if isinstance(metadata, dict) else None
+    account_id = _text(metadata, "account_id")
     if account_id and session.get(Account, account_id) is not None:
         return str(account_id)
     if customer:
@@ -197,28 +217,30 @@ def _grant_purchase(session: Session, purchase: CreditPurchase, kind: str) -> No
 
 
 def _checkout_completed(session: Session, catalog: Catalog, obj: dict[str, Any], created: int) -> None:
-    metadata = obj.get("metadata") or {}
-    account_id = obj.get("client_reference_id") or _account_for(session, metadata, obj.get("customer"))
+    metadata = _map(obj, "metadata")
+    account_id = _text(obj, "client_reference_id") or _account_for(session, metadata, _text(obj, "customer"))
     if not account_id or session.get(Account, account_id) is None:
         log.warning("checkout session %s names no known account", obj.get("id"))
         return
     if obj.get("mode") == "subscription":
         plan = catalog.plan(str(metadata.get("plan")))
-        if plan is not None and obj.get("subscription"):
-            _record_subscription(session, str(obj["subscription"]), account_id, plan.id, "active", created)
+        subscription = _text(obj, "subscription")
+        if plan is not None and subscription:
+            _record_subscription(session, subscription, account_id, plan.id, "active", created)
         return
     pack = catalog.pack(str(metadata.get("pack")))
-    if obj.get("payment_status") != "paid" or pack is None:
+    session_id = _text(obj, "id")
+    if obj.get("payment_status") != "paid" or pack is None or session_id is None:
         return
     purchase = CreditPurchase(
-        id=obj["id"],
+        id=session_id,
         account_id=account_id,
         kind="pack",
         product_id=pack.id,
         credits=pack.credits,
         amount_paid=int(obj.get("amount_total") or pack.price.amount),
         currency=str(obj.get("currency") or pack.price.currency),
-        payment_intent=obj.get("payment_intent"),
+        payment_intent=_text(obj, "payment_intent"),
     )
     _grant_purchase(session, purchase, EntryKind.PACK_PURCHASE)
 
@@ -236,28 +258,28 @@ def _invoice_plan(catalog: Catalog, obj: dict[str, Any], metadata: dict[str, Any
 
 
 def _invoice_payment_intent(obj: dict[str, Any]) -> str | None:
-    if obj.get("payment_intent"):
-        return str(obj["payment_intent"])
+    if intent := _text(obj, "payment_intent"):
+        return intent
     for payment in _dig(obj, "payments", "data") or []:
-        intent = _dig(payment, "payment", "payment_intent")
-        if intent:
-            return str(intent)
+        if intent := _text(payment, "payment", "payment_intent"):
+            return intent
     return None
 
 
 def _invoice_paid(session: Session, catalog: Catalog, obj: dict[str, Any], created: int) -> None:
     if obj.get("billing_reason") not in PERIOD_INVOICES:
         return  # prorations and one-off invoices grant nothing
-    details = _dig(obj, "parent", "subscription_details") or obj.get("subscription_details") or {}
-    metadata = details.get("metadata") or {}
-    subscription_id = details.get("subscription") or obj.get("subscription")
-    account_id = _account_for(session, metadata, obj.get("customer"))
+    details = _map(obj, "parent", "subscription_details") or _map(obj, "subscription_details")
+    metadata = _map(details, "metadata")
+    subscription_id = _text(details, "subscription") or _text(obj, "subscription")
+    account_id = _account_for(session, metadata, _text(obj, "customer"))
     plan = _invoice_plan(catalog, obj, metadata)
-    if account_id is None or plan is None:
+    invoice_id = _text(obj, "id")
+    if account_id is None or plan is None or invoice_id is None:
         log.warning("invoice %s maps to no account or plan", obj.get("id"))
         return
     purchase = CreditPurchase(
-        id=obj["id"],
+        id=invoice_id,
         account_id=account_id,
         kind="plan",
         product_id=plan.id,
@@ -268,9 +290,7 @@ def _invoice_paid(session: Session, catalog: Catalog, obj: dict[str, Any], creat
     )
     _grant_purchase(session, purchase, EntryKind.PLAN_PERIOD)
     if subscription_id:
-        _record_subscription(
-            session, str(subscription_id), account_id, plan.id, "active", created, only_new=True
-        )
+        _record_subscription(session, subscription_id, account_id, plan.id, "active", created, only_new=True)
 
 
 def _record_subscription(
@@ -307,8 +327,8 @@ def _record_subscription(
 def _subscription_changed(
     session: Session, catalog: Catalog, obj: dict[str, Any], created: int, deleted: bool
 ) -> None:
-    metadata = obj.get("metadata") or {}
-    account_id = _account_for(session, metadata, obj.get("customer"))
+    metadata = _map(obj, "metadata")
+    account_id = _account_for(session, metadata, _text(obj, "customer"))
     plan = catalog.plan(str(metadata.get("plan"))) or next(
         (
             p
@@ -317,18 +337,19 @@ def _subscription_changed(
         ),
         None,
     )
-    existing = session.get(Subscription, str(obj.get("id")))
+    subscription_id = _text(obj, "id")
+    existing = session.get(Subscription, subscription_id) if subscription_id else None
     plan_id = plan.id if plan else (existing.plan_id if existing else None)
-    if account_id is None or plan_id is None:
-        log.warning("subscription %s maps to no account or plan", obj.get("id"))
+    if account_id is None or plan_id is None or subscription_id is None:
+        log.warning("subscription %s maps to no account or plan", subscription_id)
         return
     status = "canceled" if deleted else str(obj.get("status") or "active")
-    _record_subscription(session, str(obj["id"]), account_id, plan_id, status, created)
+    _record_subscription(session, subscription_id, account_id, plan_id, status, created)
 
 
 def _charge_refunded(session: Session, obj: dict[str, Any]) -> None:
     """Take back the refunded share of a payment's credits, as far as they are unspent; record the rest."""
-    intent = obj.get("payment_intent")
+    intent = _text(obj, "payment_intent")
     purchase = (
         session.execute(
             select(CreditPurchase).where(CreditPurchase.payment_intent == intent)
@@ -346,7 +367,7 @@ def _charge_refunded(session: Session, obj: dict[str, Any]) -> None:
     if delta <= 0:
         return  # an older or repeated refund event
     taken = take_back_credits(
-        session, purchase.account_id, delta, EntryKind.PAYMENT_REFUND, obj.get("id") or purchase.id
+        session, purchase.account_id, delta, EntryKind.PAYMENT_REFUND, _text(obj, "id") or purchase.id
     )
     purchase.credits_taken_back += taken
     purchase.credits_already_spent += delta - taken

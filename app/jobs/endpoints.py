@@ -215,6 +215,8 @@ def download_file(token: str) -> Response:
         data = get_storage().get(signed.key)
     except FileNotFoundError:
         raise NotFound("This file has been deleted.") from None
+    except ValueError:  # a key outside storage: only a leaked secret key could sign one
+        raise NotFound("This download link is invalid or has expired.") from None
     return Response(
         data,
         media_type=signed.content_type,

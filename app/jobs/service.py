@@ -6,7 +6,7 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -273,10 +273,11 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         created, _, job_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
         moment = datetime.fromisoformat(created)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        if moment.tzinfo is None or not job_id.isprintable():
+            raise ValueError(cursor)
+        moment = moment.astimezone(UTC)  # year 9999 at UTC-14 overflows here, not in the database
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise errors.InvalidCursor() from None
-    if moment.tzinfo is None:
-        raise errors.InvalidCursor()
     return moment, job_id
 
 

@@ -38,6 +38,14 @@ class Limits:
     def job_submission(self, account_id: str) -> None:
         self._take(f"jobs:{account_id}", self.settings.job_submissions_per_minute, MINUTE)
 
+    def redelivery(self, account_id: str, message_id: str) -> None:
+        """A manual webhook redelivery: once a minute per message, a quota per hour per account.
+
+        Each one POSTs to a URL of the account's choosing: unlimited, they made us a free load generator.
+        """
+        self._take(f"redeliver:{message_id}", 1, self.settings.webhook_redelivery_cooldown)
+        self._take(f"redeliver-acct:{account_id}", self.settings.webhook_redeliveries_per_hour, HOUR)
+
     def signup(self, ip: str) -> None:
         self._take(f"signup:{address_key(ip)}", self.settings.signups_per_ip_per_hour, HOUR)
 

@@ -69,9 +69,11 @@ def parse_url(url: str) -> tuple[str, str, int, str]:
         port = parts.port
     except ValueError:
         raise WebhookUrlNotAllowed("That is not a valid URL.") from None
+    if not url.isprintable():
+        raise WebhookUrlNotAllowed("Webhook URLs must not contain control characters.")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise WebhookUrlNotAllowed("Webhook URLs must start with http:// or https:// and name a host.")
-    if parts.username or parts.password:
+    if "@" in parts.netloc:  # empty credentials too (http://:@host/): no userinfo at all
         raise WebhookUrlNotAllowed("Webhook URLs must not carry credentials; use the signature instead.")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), path

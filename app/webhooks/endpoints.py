@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from app.accounts.auth import CurrentAccount, DbSession
 from app.config import get_settings
+from app.limits.policy import limits_of
 from app.webhooks import service
 from app.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 from app.webhooks.schemas import (
@@ -25,6 +26,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid credentials"},
     404: {"description": "No such endpoint on this account"},
     422: {"description": "URL not allowed or unknown event type"},
+    429: {"description": "Redelivered too often (`rate_limited`, see Retry-After)"},
 }
 
 
@@ -113,7 +115,10 @@ def list_deliveries(
     summary="Send a message again now (same webhook-id)",
     responses=_ERRORS,
 )
-def redeliver(endpoint_id: str, delivery_id: str, account: CurrentAccount, session: DbSession) -> DeliveryOut:
+def redeliver(
+    endpoint_id: str, delivery_id: str, request: Request, account: CurrentAccount, session: DbSession
+) -> DeliveryOut:
+    limits_of(request).redelivery(account.id, delivery_id)
     message = service.redeliver(session, account.id, endpoint_id, delivery_id)
     return _delivery_out(message, [])
 
