@@ -73,10 +73,10 @@ def _install_missing_weights() -> None:
     A data folder without them (a new MR_DATA_DIR or MR_MODELS_DIR) would otherwise accept jobs that no
     worker can run. In a child process: the conversion needs torch, which the API itself never loads.
     """
-    from models.registry import all_models
+    from models.registry import load_registry
 
     models_dir = get_settings().resolved_models_dir
-    missing = [spec.id for spec in all_models() if not spec.installed(models_dir)]
+    missing = [spec.id for spec in load_registry(models_dir) if not spec.installed(models_dir)]
     if not missing:
         return
     print(f"installing model weights into {models_dir}: {', '.join(missing)}", flush=True)

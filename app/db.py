@@ -1,19 +1,20 @@
-"""Database engine and sessions: one engine per process, sessions opened per request or per task."""
+"""Database engine and units of work: one engine per process, one unit of work per request or task step."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from app.config import Settings, get_settings
+from app.config import Settings
 
+log = logging.getLogger(__name__)
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -53,49 +54,75 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT")
+_WRITING = "mindrender_writing"
+
+
+def _take_write_lock_at_first_write(engine: Engine) -> None:
+    """SQLite: statements run outside a transaction until the first write, which opens BEGIN IMMEDIATE.
+
+    Reads then take no lock and need no commit (as reads under Postgres' READ COMMITTED see the latest
+    committed rows, statement by statement), and a unit of work that writes holds the one write lock from
+    its first write to its commit, so two writers never deadlock upgrading read locks. Every state change
+    is a conditional UPDATE, which is what makes reads outside the writing transaction safe.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # The driver must not open transactions itself (the documented recipe for SQLite transactions).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _lock_before_first_write(
+        conn: Any, cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
+    ) -> None:
+        if conn.info.get(_WRITING) or not statement.lstrip()[:9].upper().startswith(_WRITES):
+            return
+        cursor.execute("BEGIN IMMEDIATE")
+        conn.info[_WRITING] = True
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _transaction_over(conn: Any) -> None:
+        conn.info.pop(_WRITING, None)
+
+    @event.listens_for(engine.pool, "reset")
+    def _returned_to_pool(_dbapi_connection: Any, record: Any, _state: Any) -> None:
+        record.info.pop(_WRITING, None)
+
+
 def make_engine(settings: Settings) -> Engine:
-    """An engine for the configured database; SQLite gets WAL and a busy timeout for multi-process use."""
+    """An engine for the configured database; SQLite gets WAL, a busy timeout and write-lock handling."""
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            # Let SQLAlchemy's "begin" event below open transactions, not the driver (the documented recipe).
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin_immediate(conn: Any) -> None:
-            # Writers take the lock up front, so concurrent read-then-write transactions never deadlock.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
+        _take_write_lock_at_first_write(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-@lru_cache
-def get_engine() -> Engine:
-    """The process-wide engine for the process-wide settings."""
-    return make_engine(get_settings())
-
-
-@lru_cache
-def get_sessionmaker() -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
 
 
 @contextmanager
-def session_scope(factory: sessionmaker[Session] | None = None) -> Iterator[Session]:
-    """A session for one unit of work outside a request (tasks, CLI); the caller commits."""
-    session = (factory or get_sessionmaker())()
+def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: a session that commits when the block ends and rolls back if it raises.
+
+    Services only flush; the request (app.runtime.get_db) or the task step that opened the unit commits.
+    Work owed once it commits, or undone if it rolls back, is registered with `after_commit` and
+    `after_rollback`.
+    """
+    session = sessions()
     try:
         yield session
+        session.commit()
     except BaseException:
         session.rollback()
         raise
@@ -103,7 +130,36 @@ def session_scope(factory: sessionmaker[Session] | None = None) -> Iterator[Sess
         session.close()
 
 
-def get_db() -> Iterator[Session]:
-    """FastAPI dependency: one session per request."""
-    with session_scope() as session:
-        yield session
+_AFTER_COMMIT = "after_commit"
+_AFTER_ROLLBACK = "after_rollback"
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run `action` once the session's transaction commits (dropped if it rolls back)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+def after_rollback(session: Session, action: Callable[[], None]) -> None:
+    """Run `action` if the session's transaction rolls back (dropped if it commits): undo outside work."""
+    session.connection()  # a transaction in progress, so that its rollback is seen even if nothing ran yet
+    session.info.setdefault(_AFTER_ROLLBACK, []).append(action)
+
+
+def _run(actions: list[Callable[[], None]] | None, when: str) -> None:
+    for action in actions or ():
+        try:
+            action()
+        except Exception:
+            log.exception("an action %s failed", when)
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    session.info.pop(_AFTER_ROLLBACK, None)
+    _run(session.info.pop(_AFTER_COMMIT, None), "after commit")
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+    _run(session.info.pop(_AFTER_ROLLBACK, None), "after rollback")

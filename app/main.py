@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
@@ -11,10 +13,9 @@ from prometheus_client import CollectorRegistry
 from app.accounts.endpoints import router as accounts_router
 from app.billing.endpoints import router as billing_router
 from app.body_limit import BodyLimitMiddleware
+from app.catalog.endpoints import router as models_router
 from app.config import Settings, get_settings
-from app.db import get_sessionmaker
 from app.errors import COMMON_ERROR_RESPONSES, install_error_handlers
-from app.jobs.catalog import router as models_router
 from app.jobs.decode_budget import DecodeBudget
 from app.jobs.endpoints import files_router, uploads_router
 from app.jobs.endpoints import router as jobs_router
@@ -23,23 +24,22 @@ from app.limits.policy import Limits, enforce_ip_limit
 from app.ops.endpoints import router as ops_router
 from app.ops.metrics import DatabaseCollector, HttpMetrics
 from app.ops.request_context import RequestContextMiddleware
-from app.storage import get_storage
+from app.runtime import Runtime
 from app.task_queue import SendAfterResponse
 from app.web.endpoints import router as web_router
 from app.web.endpoints import static_files
 from app.webhooks.endpoints import router as webhooks_router
-from models.manifest import register_manifest
 
 # Room for the multipart envelope and form fields around the file itself.
 _MULTIPART_OVERHEAD = 1024 * 1024
 log = logging.getLogger(__name__)
 
 
-def _put_lifecycle_rule(settings: Settings) -> None:
+def _put_lifecycle_rule(runtime: Runtime) -> None:
     """The bucket's own expiry rule, a day past the result retention: a safety net behind the sweeper."""
-    days = math.ceil(settings.result_ttl / 86400) + 1
+    days = math.ceil(runtime.settings.result_ttl / 86400) + 1
     try:
-        get_storage().ensure_lifecycle(days)
+        runtime.storage.ensure_lifecycle(days)
     except Exception:
         log.warning(
             "could not set the storage lifecycle rule; the sweeper still deletes on time", exc_info=True
@@ -47,16 +47,25 @@ def _put_lifecycle_rule(settings: Settings) -> None:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API for these settings (the environment's, read once, when none are given)."""
     settings = settings or get_settings()
-    register_manifest(settings.resolved_models_dir)
-    _put_lifecycle_rule(settings)
+    runtime = Runtime.start(settings)
+    _put_lifecycle_rule(runtime)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        runtime.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         dependencies=[Depends(enforce_ip_limit)],
         responses=COMMON_ERROR_RESPONSES,
         title="Mind Render",
         version="1.0.0",
         description="Upscale images with AI models. Authenticate with `Authorization: Bearer <api key>`.",
     )
+    app.state.runtime = runtime
     app.state.limits = Limits(settings, make_counters(settings.rate_limit_url))
     app.state.decode_budget = DecodeBudget.from_settings(settings)
     install_error_handlers(app)
@@ -73,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
 
     registry = CollectorRegistry()
-    registry.register(DatabaseCollector(get_sessionmaker()))
+    registry.register(DatabaseCollector(runtime.sessions))
     app.state.metrics_registry = registry
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_upload_bytes + _MULTIPART_OVERHEAD)
     app.add_middleware(SendAfterResponse)

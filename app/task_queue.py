@@ -19,14 +19,18 @@ import time
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import anyio
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.db import after_commit
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
+
 log = logging.getLogger(__name__)
-_PENDING = "task_messages"
 # Sweeps, webhook deliveries: work that must not wait behind a long upscale (workers/celery_app.py).
 MAINTENANCE_QUEUE = "maintenance"
 # Seconds to stop publishing after a failure: a hung broker costs one timeout, not one per message.
@@ -61,18 +65,18 @@ class _Breaker:
 
 
 _breaker = _Breaker()
-_request_outbox: ContextVar[list[TaskMessage] | None] = ContextVar("request_outbox", default=None)
+_request_outbox: ContextVar[list[tuple[Runtime, TaskMessage]] | None] = ContextVar(
+    "request_outbox", default=None
+)
 
 
-def publish(messages: Iterable[TaskMessage]) -> None:
+def publish(runtime: Runtime, messages: Iterable[TaskMessage]) -> None:
     """Send messages now, each at most once (no retries); unsent ones are left to their owner's sweep."""
-    from workers.celery_app import get_celery
-
     for message in messages:
         sent = False
         if not _breaker.open:
             try:
-                get_celery().send_task(
+                runtime.celery.send_task(
                     message.name,
                     args=list(message.args),
                     queue=message.queue,
@@ -92,24 +96,23 @@ def publish(messages: Iterable[TaskMessage]) -> None:
 
 def send_after_commit(session: Session, message: TaskMessage) -> None:
     """Owe a task: it is sent once this session's transaction commits, and dropped if it rolls back."""
-    session.info.setdefault(_PENDING, []).append(message)
+    from app.runtime import runtime_of
+
+    runtime = runtime_of(session)
+
+    def send() -> None:
+        outbox = _request_outbox.get()
+        if outbox is not None:
+            outbox.append((runtime, message))
+        else:
+            publish(runtime, [message])
+
+    after_commit(session, send)
 
 
-@event.listens_for(Session, "after_commit")
-def _send_committed(session: Session) -> None:
-    messages = session.info.pop(_PENDING, None)
-    if not messages:
-        return
-    outbox = _request_outbox.get()
-    if outbox is not None:
-        outbox.extend(messages)
-    else:
-        publish(messages)
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_rolled_back(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def _publish_all(owed: list[tuple[Runtime, TaskMessage]]) -> None:
+    for runtime, message in owed:
+        publish(runtime, [message])
 
 
 class SendAfterResponse:
@@ -123,7 +126,7 @@ class SendAfterResponse:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        outbox: list[TaskMessage] = []
+        outbox: list[tuple[Runtime, TaskMessage]] = []
         token = _request_outbox.set(outbox)
         try:
             await self.app(scope, receive, send)
@@ -131,4 +134,4 @@ class SendAfterResponse:
             _request_outbox.reset(token)
             if outbox:
                 self._limiter = self._limiter or anyio.CapacityLimiter(PUBLISH_THREADS)
-                await anyio.to_thread.run_sync(publish, outbox, limiter=self._limiter)
+                await anyio.to_thread.run_sync(_publish_all, outbox, limiter=self._limiter)

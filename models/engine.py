@@ -14,18 +14,18 @@ from pathlib import Path
 import numpy as np
 
 from models.bands import Band, assemble, band_rows, in_bands_of, resize_rows
-from models.registry import ProgressFn, Upscaler, get_model
+from models.registry import ModelSpec, ProgressFn, Upscaler
 from models.resample import Filter
 
 
 @lru_cache(maxsize=8)
-def load_upscaler(model_id: str, models_dir: Path) -> Upscaler:
+def load_upscaler(spec: ModelSpec, models_dir: Path) -> Upscaler:
     """Load a model's weights once per worker process."""
-    return get_model(model_id).load(models_dir)
+    return spec.load(models_dir)
 
 
 def upscale_bands(
-    image: np.ndarray, model_id: str, scale: int, models_dir: Path, progress: ProgressFn
+    image: np.ndarray, spec: ModelSpec, scale: int, models_dir: Path, progress: ProgressFn
 ) -> Iterator[Band]:
     """Upscale an HxWxC float32 image in [0, 1], C in 1..4 (gray, gray+alpha, RGB, RGBA), as row bands.
 
@@ -33,7 +33,7 @@ def upscale_bands(
     upscales cleanly with it, and a model trained on photos would invent texture in it). Bands are clipped
     to [0, 1] and keep the input's channel layout.
     """
-    spec = get_model(model_id)
+    model_id = spec.id
     if scale not in spec.scales:
         raise ValueError(f"model {model_id} does not support scale {scale}")
     height, width, channels = image.shape
@@ -41,7 +41,7 @@ def upscale_bands(
     colour_channels = 1 if channels in (1, 2) else 3
     colour = image[:, :, :colour_channels]
     rgb = np.repeat(colour, 3, axis=2) if colour_channels == 1 else colour
-    bands = load_upscaler(model_id, models_dir).bands(
+    bands = load_upscaler(spec, models_dir).bands(
         np.ascontiguousarray(rgb, dtype=np.float32), scale, progress
     )
     done = 0
@@ -67,19 +67,19 @@ def upscale_bands(
 
 
 def upscale(
-    image: np.ndarray, model_id: str, scale: int, models_dir: Path, progress: ProgressFn
+    image: np.ndarray, spec: ModelSpec, scale: int, models_dir: Path, progress: ProgressFn
 ) -> np.ndarray:
     """`upscale_bands` assembled into one float32 image (for tests and tools)."""
-    return assemble(upscale_bands(image, model_id, scale, models_dir, progress), image.shape[0] * scale)
+    return assemble(upscale_bands(image, spec, scale, models_dir, progress), image.shape[0] * scale)
 
 
 def upscale_to_integers(
-    image: np.ndarray, model_id: str, scale: int, models_dir: Path, progress: ProgressFn, bit_depth: int
+    image: np.ndarray, spec: ModelSpec, scale: int, models_dir: Path, progress: ProgressFn, bit_depth: int
 ) -> np.ndarray:
     """The upscaled image quantised to uint8 (bit_depth 8) or uint16 (16), built band by band."""
     dtype, top = (np.uint16, 65535.0) if bit_depth == 16 else (np.uint8, 255.0)
     height, width, channels = image.shape
     out = np.empty((height * scale, width * scale, channels), dtype=dtype)
-    for row0, rows in upscale_bands(image, model_id, scale, models_dir, progress):
+    for row0, rows in upscale_bands(image, spec, scale, models_dir, progress):
         out[row0 : row0 + len(rows)] = np.rint(np.multiply(rows, top, out=rows), out=rows)
     return out

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from models.describe import Description, describe_file, read_descriptions, record_descriptions
 from models.engine import load_upscaler
-from models.manifest import register_manifest
+from models.manifest import ManifestEntry, read_manifest
 from models.ncnn_convert import OFFICIAL_WEIGHTS, convert_to_safetensors, realesrgan_ncnn_dir
-from models.registry import all_models
+from models.registry import load_registry
 
 
 def install_official_weights(models_dir: Path) -> list[str]:
@@ -23,16 +24,29 @@ def install_official_weights(models_dir: Path) -> list[str]:
     return made
 
 
+def describe_manifest_models(models_dir: Path) -> list[str]:
+    """Record spandrel's description of each operator weight file not yet described; returns their files."""
+    known = read_descriptions(models_dir)
+    files = {ManifestEntry.model_validate(item).file for item in read_manifest(models_dir)}
+    fresh: dict[str, Description] = {}
+    for file in sorted(files - set(known)):
+        if (models_dir / file).is_file():
+            fresh[file] = describe_file(models_dir / file)
+    if fresh:
+        record_descriptions(models_dir, {**known, **fresh})
+    return sorted(fresh)
+
+
 def install_models(models_dir: Path) -> int:
-    """Install the weights and load each registered model once; returns a process exit code."""
+    """Install the weights, describe the operator's, and load every model once; returns an exit code."""
     for model_id in install_official_weights(models_dir):
         print(f"  converted  {model_id}")
-    for model_id in register_manifest(models_dir):
-        print(f"  from manifest  {model_id}")
+    for file in describe_manifest_models(models_dir):
+        print(f"  described  {file}")
     failures = 0
-    for spec in all_models():
+    for spec in load_registry(models_dir):
         try:
-            load_upscaler(spec.id, models_dir)
+            load_upscaler(spec, models_dir)
             print(f"  ok  {spec.id}")
         except Exception as exc:
             failures += 1

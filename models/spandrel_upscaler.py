@@ -144,9 +144,14 @@ class SpandrelUpscaler:
         return result
 
 
-def load_spandrel(path: Path) -> SpandrelUpscaler:
-    """Load a `.pth`/`.safetensors` file that spandrel recognises."""
+def load_descriptor(path: Path) -> ImageModelDescriptor:
+    """Load a `.pth`/`.safetensors` file that spandrel recognises as a single-image model."""
     descriptor = ModelLoader().load_from_file(path)
     if not isinstance(descriptor, ImageModelDescriptor):
         raise ValueError(f"{path.name} is not a single-image model")
-    return SpandrelUpscaler(descriptor, _device())
+    return descriptor
+
+
+def load_spandrel(path: Path) -> SpandrelUpscaler:
+    """Load a weight file and run it on this machine's device."""
+    return SpandrelUpscaler(load_descriptor(path), _device())

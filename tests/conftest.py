@@ -9,21 +9,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app import config, db, storage
+from app import config
 from app.migrate import upgrade_database
+from app.runtime import Runtime
 from tests import support
-from workers import celery_app
-
-
-def _reset_caches() -> None:
-    for cached in (
-        config.get_settings,
-        db.get_engine,
-        db.get_sessionmaker,
-        storage.get_storage,
-        celery_app.get_celery,
-    ):
-        cached.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -42,21 +31,26 @@ def configure(
 ) -> Iterator[Callable[..., config.Settings]]:
     """Point the process-wide settings at a fresh data dir (plus any MR_ overrides) and migrate."""
 
+    runtimes: list[Runtime] = []
+
     def apply(**overrides: str) -> config.Settings:
         monkeypatch.setenv("MR_DATA_DIR", str(tmp_path / "data"))
         monkeypatch.setenv("MR_MODELS_DIR", str(models_dir))
         for key, value in overrides.items():
             monkeypatch.setenv(f"MR_{key.upper()}", value)
-        _reset_caches()
+        config.get_settings.cache_clear()
         settings = config.get_settings()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         upgrade_database(settings.resolved_database_url)
+        runtimes.append(Runtime.start(settings))
+        support.use_runtime(runtimes[-1])
         return settings
 
     yield apply
-    if db.get_engine.cache_info().currsize:
-        db.get_engine().dispose()
-    _reset_caches()
+    support.use_runtime(None)
+    for runtime in runtimes:
+        runtime.close()
+    config.get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -74,21 +68,28 @@ def client(settings: config.Settings) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def signup(client: TestClient) -> Callable[..., TestClient]:
-    """Sign up a fresh account over the API and return a client authenticated with its key."""
+def signup(settings: config.Settings) -> Iterator[Callable[..., TestClient]]:
+    """Sign up a fresh account over the API and return a client authenticated with its key.
+
+    Each account gets an app for the settings configured last (a test may `configure` after the fixtures).
+    """
+    from app.main import create_app
+
     counter = iter(range(1_000_000))
+    clients: list[TestClient] = []
 
     def make(email: str | None = None) -> TestClient:
         email = email or f"user{next(counter)}@example.com"
-        response = client.post("/v1/accounts", json={"email": email, "password": "correct horse"})
-        assert response.status_code == 201, response.text
-        from app.main import create_app
-
         authed = TestClient(create_app(config.get_settings()), base_url="http://testserver")
+        clients.append(authed)
+        response = authed.post("/v1/accounts", json={"email": email, "password": "correct horse"})
+        assert response.status_code == 201, response.text
         authed.headers["Authorization"] = f"Bearer {response.json()['api_key']}"
         return authed
 
-    return make
+    yield make
+    for authed in clients:
+        authed.app.state.runtime.close()  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")

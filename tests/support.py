@@ -19,6 +19,23 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from app.runtime import Runtime
+
+_runtime: Runtime | None = None
+
+
+def use_runtime(runtime: Runtime | None) -> None:
+    """Set the runtime of the settings the test configured last (tests/conftest.py does)."""
+    global _runtime
+    _runtime = runtime
+
+
+def current_runtime() -> Runtime:
+    """The runtime of the test's settings: its database sessions, storage and catalog, as a worker has."""
+    assert _runtime is not None, "configure the service first (the `settings` or `configure` fixture)"
+    return _runtime
+
+
 PG_ADMIN_URL = os.environ.get("MR_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("MR_TEST_REDIS", "redis://127.0.0.1:6379/15")
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from celery import Celery, signals
 from kombu import Exchange, Queue
 
@@ -89,9 +87,5 @@ def _configure_logging(**_: object) -> None:
     configure_logging(settings.log_format, settings.log_level)
 
 
-@lru_cache
-def get_celery() -> Celery:
-    return make_celery(get_settings())
-
-
-app = get_celery()
+# The app `celery -A workers.celery_app` runs, from the environment's settings (read once per process).
+app = make_celery(get_settings())

@@ -1,4 +1,4 @@
-"""Celery tasks: thin wrappers that open a session and call the jobs services."""
+"""Celery tasks of the job workers and the sweeper: thin wrappers that call the jobs services."""
 
 from __future__ import annotations
 
@@ -8,17 +8,21 @@ from functools import lru_cache
 from celery import Task
 
 from app.config import get_settings
-from app.db import get_sessionmaker, session_scope
-from app.jobs.lifecycle import ClaimOutcome, sweep
+from app.jobs.lifecycle import ClaimOutcome
 from app.jobs.processing import run_job
+from app.jobs.retention import sweep
 from app.ops.logs import job_context
-from app.storage import get_storage
-from models.manifest import register_manifest
+from app.runtime import Runtime
 from workers.celery_app import app
 
 log = logging.getLogger(__name__)
 _settings = get_settings()
-register_manifest(_settings.resolved_models_dir)
+
+
+@lru_cache
+def worker_runtime() -> Runtime:
+    """This worker process's runtime, built from the environment's settings on first use."""
+    return Runtime.start(get_settings(), celery=app)
 
 
 @lru_cache
@@ -40,9 +44,10 @@ def _configure_engine(cpu_precision: str) -> None:
 )
 def upscale_job(self: Task, job_id: str) -> None:  # type: ignore[type-arg]
     """Run one upscale job; idempotent (a duplicate delivery finds the job claimed or done and returns)."""
-    _configure_engine(get_settings().cpu_precision)
+    runtime = worker_runtime()
+    _configure_engine(runtime.settings.cpu_precision)
     with job_context(job_id):
-        claim = run_job(get_sessionmaker(), get_storage(), get_settings(), job_id)
+        claim = run_job(runtime, job_id)
     if claim.outcome is ClaimOutcome.BUSY:
         # Another worker's lease is still live: come back when it may have lapsed (the worker may be dead).
         raise self.retry(countdown=claim.retry_in)
@@ -51,8 +56,7 @@ def upscale_job(self: Task, job_id: str) -> None:  # type: ignore[type-arg]
 @app.task(name="mindrender.sweep", soft_time_limit=300, time_limit=360)
 def sweep_jobs() -> None:
     """Fail lost jobs with a refund, re-send stale queued jobs, delete inputs and expired results."""
-    with session_scope() as session:
-        report = sweep(session, get_storage(), get_settings())
+    report = sweep(worker_runtime())
     if report.lost or report.redispatched or report.expired or report.inputs_deleted:
         log.info(
             "sweep: lost=%d redispatched=%d expired=%d inputs_deleted=%d",

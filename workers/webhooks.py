@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from app.config import get_settings
-from app.db import get_sessionmaker, session_scope
 from app.webhooks.delivery import deliver, dispatch_due
 from workers.celery_app import app
+from workers.tasks import worker_runtime
 
 log = logging.getLogger(__name__)
 
@@ -15,13 +14,13 @@ log = logging.getLogger(__name__)
 @app.task(name="mindrender.deliver_webhook", soft_time_limit=60, time_limit=90, acks_late=True)
 def deliver_webhook(message_id: str) -> None:
     """One attempt of one message, if due; idempotent (the attempt is claimed atomically)."""
-    deliver(get_sessionmaker(), get_settings(), message_id)
+    deliver(worker_runtime(), message_id)
 
 
 @app.task(name="mindrender.webhooks_due", soft_time_limit=60, time_limit=90)
 def webhooks_due() -> None:
     """Send messages whose next attempt is due (long retry delays, lost broker messages, dead workers)."""
-    with session_scope() as session:
+    with worker_runtime().unit_of_work() as session:
         due = dispatch_due(session)
     if due:
         log.info("webhooks due: %d", len(due))

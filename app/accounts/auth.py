@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from app.accounts.errors import CrossSiteRequest
 from app.accounts.models import Account
 from app.accounts.service import account_for_api_key, account_for_session
-from app.db import get_db
 from app.errors import Unauthorized
 from app.limits.policy import limits_of
+from app.runtime import DbSession
 
 SESSION_COOKIE = "mr_session"
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer mr_...`")
@@ -33,12 +33,10 @@ def _check_same_origin(request: Request) -> None:
 def current_account(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    session: Annotated[Session, Depends(get_db)],
+    session: DbSession,
 ) -> Account:
     """The authenticated account, or 401."""
     account = _authenticate(request, credentials, session)
-    # End the lookup's transaction now: on SQLite it holds the write lock until the route's own work starts.
-    session.commit()
     limits_of(request).per_account(account.id)
     return account
 
@@ -61,4 +59,3 @@ def _authenticate(
 
 
 CurrentAccount = Annotated[Account, Depends(current_account)]
-DbSession = Annotated[Session, Depends(get_db)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from app.accounts import service
-from app.accounts.auth import SESSION_COOKIE, CurrentAccount, DbSession
+from app.accounts.auth import SESSION_COOKIE, CurrentAccount
 from app.accounts.models import Account
 from app.accounts.schemas import (
     AccountCreated,
@@ -17,12 +17,12 @@ from app.accounts.schemas import (
     Credentials,
     SessionOut,
 )
-from app.config import get_settings
 from app.credits import service as credits
 from app.credits.schemas import LedgerEntryOut, LedgerPage
 from app.errors import NotFound
 from app.jobs.errors import InvalidCursor
 from app.limits.policy import client_ip, limits_of
+from app.runtime import DbSession, RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -30,13 +30,13 @@ router = APIRouter(prefix="/v1", tags=["accounts"])
 @router.post(
     "/accounts", status_code=status.HTTP_201_CREATED, response_model=AccountCreated, summary="Sign up"
 )
-def sign_up(body: Credentials, request: Request, session: DbSession) -> AccountCreated:
+def sign_up(body: Credentials, request: Request, session: DbSession, runtime: RuntimeDep) -> AccountCreated:
     limits, ip = limits_of(request), client_ip(request)
     limits.signup(ip)
     # Free credits invite farming with throwaway accounts: only the first few a day per address get them.
     granted = limits.take_signup_grant(ip)
     try:
-        credits = get_settings().signup_credits if granted else 0
+        credits = runtime.settings.signup_credits if granted else 0
         created = service.sign_up(session, body.email, body.password, credits)
     except BaseException:
         if granted:
@@ -46,8 +46,10 @@ def sign_up(body: Credentials, request: Request, session: DbSession) -> AccountC
 
 
 @router.post("/sessions", response_model=SessionOut, summary="Log in (sets the session cookie)")
-def log_in(body: Credentials, request: Request, response: Response, session: DbSession) -> SessionOut:
-    settings = get_settings()
+def log_in(
+    body: Credentials, request: Request, response: Response, session: DbSession, runtime: RuntimeDep
+) -> SessionOut:
+    settings = runtime.settings
     limits, ip, email = limits_of(request), client_ip(request), body.email.lower()
     limits.take_login_attempt(ip, email)
     token, account = service.log_in(session, body.email, body.password, settings.session_ttl)
@@ -116,7 +118,6 @@ def get_ledger(
 )
 def create_api_key(body: ApiKeyCreate, account: CurrentAccount, session: DbSession) -> ApiKeyCreated:
     key, row = service.create_api_key(session, account.id, body.name)
-    session.commit()
     return ApiKeyCreated(
         id=row.id, name=row.name, prefix=row.prefix, created_at=row.created_at, last_used_at=None, key=key
     )

@@ -38,12 +38,10 @@ def sign_up(session: Session, email: str, password: str, signup_credits: int) ->
     try:
         session.flush()
     except IntegrityError as exc:  # a concurrent sign-up with the same email won the race
-        session.rollback()
         raise EmailTaken() from exc
     key, _ = create_api_key(session, account.id, "default")
     if signup_credits > 0:
         grant_credits(session, account.id, signup_credits, EntryKind.SIGNUP_GRANT)
-    session.commit()
     session.refresh(account)
     return NewAccount(account=account, api_key=key)
 
@@ -68,7 +66,6 @@ def revoke_api_key(session: Session, account_id: str, key_id: str) -> bool:
         .where(ApiKey.id == key_id, ApiKey.account_id == account_id, ApiKey.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    session.commit()
     return bool(getattr(result, "rowcount", 0))
 
 
@@ -104,7 +101,6 @@ def log_in(session: Session, email: str, password: str, ttl_seconds: int) -> tup
             expires_at=utcnow() + timedelta(seconds=ttl_seconds),
         )
     )
-    session.commit()
     return token, account
 
 
@@ -123,13 +119,11 @@ def log_out(session: Session, token: str) -> None:
     ).scalar_one_or_none()
     if row is not None:
         session.delete(row)
-        session.commit()
 
 
 def set_credits_low_threshold(session: Session, account_id: str, threshold: int | None) -> Account:
     account = session.get(Account, account_id)
     assert account is not None
     account.credits_low_threshold = threshold
-    session.commit()
-    session.refresh(account)
+    session.flush()
     return account

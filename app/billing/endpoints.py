@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 
-from app.accounts.auth import CurrentAccount, DbSession
+from app.accounts.auth import CurrentAccount
 from app.billing import service
-from app.billing.catalog import load_catalog
 from app.billing.errors import BillingDisabled
+from app.billing.products import load_products
 from app.billing.schemas import CheckoutIn, PackOut, PlanOut, PlansOut, RedirectOut
-from app.config import Settings, get_settings
+from app.config import Settings
+from app.runtime import DbSession, RuntimeDep
 
 router = APIRouter(prefix="/v1/billing", tags=["billing"])
 _DISABLED: dict[int | str, dict[str, Any]] = {
@@ -20,16 +21,19 @@ _DISABLED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _enabled_settings() -> Settings:
-    settings = get_settings()
-    if not settings.stripe_secret_key:
+def _enabled_settings(runtime: RuntimeDep) -> Settings:
+    """The settings, when billing is configured (503 `billing_disabled` otherwise)."""
+    if not runtime.settings.stripe_secret_key:
         raise BillingDisabled()
-    return settings
+    return runtime.settings
+
+
+BillingSettings = Annotated[Settings, Depends(_enabled_settings)]
 
 
 @router.get("/plans", response_model=PlansOut, summary="Plans and credit packs for sale", responses=_DISABLED)
-def list_plans() -> PlansOut:
-    catalog = load_catalog(_enabled_settings().billing_catalog)
+def list_plans(settings: BillingSettings) -> PlansOut:
+    catalog = load_products(settings.billing_catalog)
     return PlansOut(
         plans=[PlanOut.model_validate(p, from_attributes=True) for p in catalog.plans],
         packs=[PackOut.model_validate(p, from_attributes=True) for p in catalog.packs],
@@ -46,9 +50,10 @@ def list_plans() -> PlansOut:
         502: {"description": "Stripe error"},
     },
 )
-def checkout(body: CheckoutIn, account: CurrentAccount, session: DbSession) -> RedirectOut:
-    settings = _enabled_settings()
-    catalog = load_catalog(settings.billing_catalog)
+def checkout(
+    body: CheckoutIn, account: CurrentAccount, session: DbSession, settings: BillingSettings
+) -> RedirectOut:
+    catalog = load_products(settings.billing_catalog)
     return RedirectOut(url=service.create_checkout(session, settings, catalog, account, body.plan, body.pack))
 
 
@@ -58,8 +63,8 @@ def checkout(body: CheckoutIn, account: CurrentAccount, session: DbSession) -> R
     summary="A Stripe customer-portal link to manage the subscription",
     responses={**_DISABLED, 409: {"description": "Nothing bought yet"}},
 )
-def portal(account: CurrentAccount, session: DbSession) -> RedirectOut:
-    return RedirectOut(url=service.create_portal(session, _enabled_settings(), account))
+def portal(account: CurrentAccount, session: DbSession, settings: BillingSettings) -> RedirectOut:
+    return RedirectOut(url=service.create_portal(session, settings, account))
 
 
 @router.post(
@@ -68,16 +73,18 @@ def portal(account: CurrentAccount, session: DbSession) -> RedirectOut:
     responses={**_DISABLED, 400: {"description": "Bad signature (`invalid_signature`); nothing applied"}},
 )
 async def stripe_webhook(
-    request: Request, session: DbSession, stripe_signature: Annotated[str | None, Header()] = None
+    request: Request,
+    session: DbSession,
+    settings: BillingSettings,
+    stripe_signature: Annotated[str | None, Header()] = None,
 ) -> dict[str, bool]:
-    settings = _enabled_settings()
     payload = await request.body()
     # The exact bytes Stripe signed are needed, hence async; the database work runs off the event loop.
     applied = await run_in_threadpool(
         service.receive_event,
         session,
         settings,
-        load_catalog(settings.billing_catalog),
+        load_products(settings.billing_catalog),
         payload,
         stripe_signature,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from app.billing.catalog import Price
+from app.billing.products import Price
 
 
 class PlanOut(BaseModel):

@@ -12,9 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account
-from app.billing.catalog import Catalog, Plan
 from app.billing.errors import InvalidSignature, NoBillingCustomer, UnknownProduct
 from app.billing.models import BillingCustomer, CreditPurchase, StripeEvent, Subscription
+from app.billing.products import Catalog, Plan
 from app.billing.stripe_api import call, client_for, verify_event
 from app.config import Settings
 from app.credits.models import EntryKind
@@ -58,11 +58,10 @@ def _customer_id(session: Session, settings: Settings, account: Account) -> str:
     customer = call(
         client.v1.customers.create, {"email": account.email, "metadata": {"account_id": account.id}}
     )
-    session.add(BillingCustomer(account_id=account.id, stripe_customer_id=customer.id))
     try:
-        session.commit()
+        with session.begin_nested():
+            session.add(BillingCustomer(account_id=account.id, stripe_customer_id=customer.id))
     except IntegrityError:  # a concurrent checkout created one first: use that
-        session.rollback()
         winner = session.get(BillingCustomer, account.id)
         assert winner is not None
         return winner.stripe_customer_id
@@ -145,7 +144,7 @@ def create_portal(session: Session, settings: Settings, account: Account) -> str
 def receive_event(
     session: Session, settings: Settings, catalog: Catalog, payload: bytes, signature: str | None
 ) -> bool:
-    """Verify and apply one Stripe event; False if nothing was applied. Event id and effects commit together.
+    """Verify and apply one Stripe event; False if nothing was applied. Event id and effects go together.
 
     Nothing is applied for a duplicate, nor for a signed event whose content has a shape we do not know
     (logged): answering an error would have Stripe retry it for days, and a retry would not change it.
@@ -162,16 +161,14 @@ def receive_event(
         raise InvalidSignature("The signed body is not a Stripe event.")
     if session.get(StripeEvent, event["id"]) is not None:
         return False
-    session.add(StripeEvent(id=event["id"], type=event["type"]))
     try:
-        session.flush()  # a concurrent delivery of the same event waits here, then fails the unique key
-        _apply(session, catalog, event)
-        session.commit()
+        with session.begin_nested():
+            session.add(StripeEvent(id=event["id"], type=event["type"]))
+            session.flush()  # a concurrent delivery of the same event waits here, then fails the unique key
+            _apply(session, catalog, event)
     except IntegrityError:
-        session.rollback()
         return False
     except (TypeError, AttributeError, KeyError, ValueError):
-        session.rollback()
         log.warning("stripe event %s (%s) has an unexpected shape; ignored", event["id"], event["type"])
         return False
     return True

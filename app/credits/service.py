@@ -1,7 +1,7 @@
 """Credit operations: grants, the atomic hold when a job is accepted, and the exactly-once refund.
 
 Every operation appends one immutable ledger row and moves the balance column in the same transaction,
-so balance == sum(ledger) always holds. The caller commits.
+so balance == sum(ledger) always holds. These functions only flush: the unit of work commits.
 """
 
 from __future__ import annotations
@@ -101,19 +101,26 @@ def refund_job(session: Session, account_id: str, job_id: str) -> int:
 
 
 def take_back_credits(session: Session, account_id: str, amount: int, kind: str, reference: str) -> int:
-    """Debit up to `amount`, never below zero; returns how many credits were actually taken."""
-    balance = session.execute(
-        select(Account.credits_balance).where(Account.id == account_id).with_for_update()
-    ).scalar_one()
-    taken = min(amount, balance)
-    if taken <= 0:
-        return 0
-    after = session.execute(
-        update(Account)
-        .where(Account.id == account_id)
-        .values(credits_balance=Account.credits_balance - taken)
-        .returning(Account.credits_balance)
-    ).scalar_one()
+    """Debit up to `amount`, never below zero; returns how many credits were actually taken.
+
+    The update is conditional on the balance just read, and read again if it moved meanwhile (a job
+    charged at the same moment): no lock is needed on any database.
+    """
+    while True:
+        balance = session.execute(
+            select(Account.credits_balance).where(Account.id == account_id)
+        ).scalar_one()
+        taken = min(amount, balance)
+        if taken <= 0:
+            return 0
+        after = session.execute(
+            update(Account)
+            .where(Account.id == account_id, Account.credits_balance == balance)
+            .values(credits_balance=balance - taken)
+            .returning(Account.credits_balance)
+        ).scalar_one_or_none()
+        if after is not None:
+            break
     session.add(
         LedgerEntry(account_id=account_id, amount=-taken, balance_after=after, kind=kind, reference=reference)
     )

@@ -4,34 +4,25 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile, status
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel, Field
 
-from app.accounts.auth import CurrentAccount, DbSession
-from app.config import get_settings
+from app.accounts.auth import CurrentAccount
 from app.errors import NotFound
-from app.jobs import service
-from app.jobs.errors import (
-    FileOrUploadRequired,
-    FileTooLarge,
-    ModelOrPresetRequired,
-    ResultNotReady,
-    UnknownPreset,
-)
+from app.jobs import lifecycle, service
+from app.jobs.errors import FileOrUploadRequired, FileTooLarge, ResultNotReady
 from app.jobs.image_codec import OUTPUT_FORMATS
 from app.jobs.metadata import MetadataMode
 from app.jobs.models import Job, JobStatus
 from app.jobs.representation import represent_job
-from app.jobs.schemas import JobOut, JobPage, OutputFormat
+from app.jobs.retention import delete_job_files
+from app.jobs.schemas import JobOut, JobPage, OutputFormat, UploadOut
 from app.jobs.uploads import create_upload, read_upload
 from app.limits.policy import limits_of
-from app.storage import get_storage
+from app.runtime import DbSession, RuntimeDep
 from app.storage.signed_urls import SignedObject, sign, signing_key, verify
-from models.presets import PRESETS, get_preset
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 files_router = APIRouter(prefix="/v1/files", tags=["jobs"])
@@ -63,6 +54,7 @@ def create_job(
     request: Request,
     account: CurrentAccount,
     session: DbSession,
+    runtime: RuntimeDep,
     scale: Annotated[int, Form(description="2, 3, 4 or 8.")],
     model: Annotated[str | None, Form(description="A model id from GET /v1/models.")] = None,
     preset: Annotated[
@@ -82,38 +74,36 @@ def create_job(
     ] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> JSONResponse:
-    settings = get_settings()
+    settings = runtime.settings
     limits_of(request).job_submission(account.id)
     if (file is None) == (upload_id is None):
         raise FileOrUploadRequired()
-    model_id = _model_for(model, preset)
-    if file is not None:
-        data = file.file.read(settings.max_upload_bytes + 1)
-        if len(data) > settings.max_upload_bytes:
-            raise FileTooLarge(f"The file is larger than {settings.max_upload_bytes:,} bytes.")
     job_request = service.JobRequest(
-        model=model_id,
+        model=model,
+        preset=preset,
         scale=scale,
         output_format=output_format,
         output_quality=output_quality,
         metadata=metadata,
         webhook_url=webhook_url,
     )
-    if upload_id is not None:
+    if file is not None:
+        data = file.file.read(settings.max_upload_bytes + 1)
+        if len(data) > settings.max_upload_bytes:
+            raise FileTooLarge(f"The file is larger than {settings.max_upload_bytes:,} bytes.")
+    else:
+        assert upload_id is not None
         # A retry of a request that already used this upload must replay, not find the upload gone.
+        content = service.content_of_upload(upload_id)
         earlier = idempotency_key and service.earlier_job(
-            session,
-            account.id,
-            idempotency_key,
-            service.fingerprint(job_request, service.content_of_upload(upload_id)),
+            session, account.id, idempotency_key, job_request.fingerprint(content)
         )
         if earlier:
             return _accepted(earlier, request, replayed=True)
-        data = read_upload(session, get_storage(), settings, account.id, upload_id)
+        data = read_upload(session, runtime.storage, settings, account.id, upload_id)
     submission = service.submit_job(
         session,
-        get_storage(),
-        settings,
+        runtime,
         request.app.state.decode_budget,
         account.id,
         job_request,
@@ -128,18 +118,6 @@ def _accepted(job: Job, request: Request, replayed: bool) -> JSONResponse:
     body = job_out(job, request).model_dump(mode="json")
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     return JSONResponse(body, status_code=status.HTTP_202_ACCEPTED, headers=headers)
-
-
-def _model_for(model: str | None, preset: str | None) -> str:
-    """The model a request names, directly or through a content preset."""
-    if (model is None) == (preset is None):
-        raise ModelOrPresetRequired()
-    if model is not None:
-        return model
-    try:
-        return get_preset(str(preset)).model
-    except LookupError:
-        raise UnknownPreset(f"No preset named {preset!r}; use one of {', '.join(PRESETS)}.") from None
 
 
 _UNSAFE_IN_FILENAMES = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -183,6 +161,7 @@ def get_job_result(
     request: Request,
     account: CurrentAccount,
     session: DbSession,
+    runtime: RuntimeDep,
     filename: Annotated[
         str | None, Query(max_length=200, description="Name to save as, e.g. photo_x4 (extension added).")
     ] = None,
@@ -190,9 +169,8 @@ def get_job_result(
     job = service.get_job(session, account.id, job_id)
     if job.status != JobStatus.SUCCEEDED or job.output_key is None:
         raise ResultNotReady()
-    storage = get_storage()
+    storage, settings = runtime.storage, runtime.settings
     filename, media_type = _download_name(filename, job), OUTPUT_FORMATS[job.output_format]
-    settings = get_settings()
     url = storage.presigned_url(job.output_key, settings.result_url_ttl, filename, media_type)
     if url is None:  # local disk: a link signed the same way, served by GET /v1/files/{token}
         expires = int(time.time()) + settings.result_url_ttl
@@ -207,12 +185,12 @@ def get_job_result(
     response_class=Response,
     responses={404: {"description": "Unknown, forged or expired link"}},
 )
-def download_file(token: str) -> Response:
-    signed = verify(signing_key(get_settings()), token)
+def download_file(token: str, runtime: RuntimeDep) -> Response:
+    signed = verify(signing_key(runtime.settings), token)
     if signed is None:
         raise NotFound("This download link is invalid or has expired.")
     try:
-        data = get_storage().get(signed.key)
+        data = runtime.storage.get(signed.key)
     except FileNotFoundError:
         raise NotFound("This file has been deleted.") from None
     except ValueError:  # a key outside storage: only a leaked secret key could sign one
@@ -234,16 +212,14 @@ def download_file(token: str) -> Response:
     summary="Cancel a queued or running job (refunded) and delete its files now",
     responses={404: _ERRORS[404]},
 )
-def delete_job(job_id: str, request: Request, account: CurrentAccount, session: DbSession) -> JobOut:
-    return job_out(service.cancel_job(session, get_storage(), account.id, job_id), request)
-
-
-class UploadOut(BaseModel):
-    id: str = Field(description="Pass as `upload_id` to POST /v1/jobs once the file is uploaded.")
-    url: str = Field(description="POST the file here as multipart/form-data: the fields below, then `file`.")
-    fields: dict[str, str]
-    max_bytes: int
-    expires_at: datetime
+def delete_job(job_id: str, request: Request, account: CurrentAccount, runtime: RuntimeDep) -> JobOut:
+    # Three steps, each its own unit of work: the cancel (and refund) is committed before any file goes,
+    # so a worker finishing meanwhile finds its job canceled and drops its result.
+    with runtime.unit_of_work() as session:
+        lifecycle.cancel_job(session, runtime.settings, account.id, job_id)
+    delete_job_files(runtime, job_id)
+    with runtime.unit_of_work() as session:
+        return job_out(service.get_job(session, account.id, job_id), request)
 
 
 uploads_router = APIRouter(prefix="/v1/uploads", tags=["jobs"])
@@ -256,9 +232,9 @@ uploads_router = APIRouter(prefix="/v1/uploads", tags=["jobs"])
     summary="Upload a large file straight to storage (S3 only)",
     responses={409: _ERRORS[409]},
 )
-def create_direct_upload(account: CurrentAccount, session: DbSession) -> UploadOut:
-    settings = get_settings()
-    ticket = create_upload(session, get_storage(), settings, account.id)
+def create_direct_upload(account: CurrentAccount, session: DbSession, runtime: RuntimeDep) -> UploadOut:
+    settings = runtime.settings
+    ticket = create_upload(session, runtime.storage, settings, account.id)
     return UploadOut(
         id=ticket.upload.id,
         url=ticket.url,

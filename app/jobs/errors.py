@@ -45,30 +45,6 @@ class OutputTooLarge(DomainError):
     message = "The upscaled image would have more pixels than allowed; pick a smaller scale."
 
 
-class UnknownModel(DomainError):
-    code = "unknown_model"
-    status_code = 422
-    message = "No model with that id; see GET /v1/models."
-
-
-class UnknownPreset(DomainError):
-    code = "unknown_preset"
-    status_code = 422
-    message = "No such preset; see GET /v1/presets."
-
-
-class ModelOrPresetRequired(DomainError):
-    code = "model_or_preset_required"
-    status_code = 422
-    message = "Give exactly one of `model` or `preset`."
-
-
-class UnsupportedScale(DomainError):
-    code = "unsupported_scale"
-    status_code = 422
-    message = "Scale must be one of 2, 3, 4 or 8."
-
-
 class JobNotFound(DomainError):
     code = "job_not_found"
     status_code = 404
@@ -124,12 +100,6 @@ class DecoderBusy(DomainError):
 
     def __init__(self) -> None:
         super().__init__(headers={"Retry-After": "2"})
-
-
-class ModelUnavailable(DomainError):
-    code = "model_unavailable"
-    status_code = 503
-    message = "This model's weights are not installed on this service right now; try another model."
 
 
 class InputMissing(DomainError):

@@ -1,31 +1,26 @@
-"""Job state changes made by workers and the sweeper: claim with a lease, renew, complete, fail, expire.
+"""Job state changes after submission: claim with a lease, renew, complete, fail or cancel with a refund.
 
 Every change is a conditional UPDATE on the job's current state (and, for a worker, its attempt number),
-so a stale worker, a duplicate message or a concurrent sweep can never undo or repeat a transition.
+so a stale worker, a duplicate message or a concurrent sweep can never undo or repeat a transition. These
+functions only flush: the worker's step, the sweeper's step or the request commits.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import Enum
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
-from app.config import Settings, get_settings
+from app.config import Settings
+from app.credits.service import refund_job
 from app.db import utcnow
-from app.jobs.dispatch import upscale_message
-from app.jobs.models import IdempotencyRecord, Job, JobStatus
-from app.jobs.service import delete_job_files, end_job
-from app.jobs.uploads import sweep_uploads
-from app.storage import Storage
-from app.task_queue import send_after_commit
+from app.jobs.models import Job, JobStatus
+from app.jobs.service import get_job
 from app.webhooks.events import enqueue_job_event
 from app.webhooks.models import EventType
-
-log = logging.getLogger(__name__)
 
 
 class ClaimOutcome(Enum):
@@ -41,7 +36,7 @@ class Claim:
     retry_in: float = 0.0
 
 
-def claim_job(session: Session, job_id: str, settings: Settings) -> Claim:
+def claim_job(session: Session, settings: Settings, job_id: str) -> Claim:
     """Take a queued job, or a running one whose lease lapsed (its worker died), for one more attempt."""
     now = utcnow()
     claimed = session.execute(
@@ -63,19 +58,15 @@ def claim_job(session: Session, job_id: str, settings: Settings) -> Claim:
         )
         .returning(Job.attempts)
     ).scalar_one_or_none()
-    session.commit()
     if claimed is not None:
         return Claim(ClaimOutcome.CLAIMED, attempt=claimed)
-    job = session.get(Job, job_id)
+    job = session.get(Job, job_id, populate_existing=True)
     if job is None or job.status not in JobStatus.ACTIVE:
         return Claim(ClaimOutcome.GONE)
     if job.attempts >= settings.job_max_attempts:
         # Only once the last attempt's lease has lapsed: a duplicate message must not fail a live attempt.
         capped = ("worker_lost", "The job's worker stopped repeatedly; refunded.")
-        if end_job(session, job, JobStatus.FAILED, capped, lease_lapsed_by=now):
-            return Claim(ClaimOutcome.GONE)
-        session.refresh(job)
-        if job.status not in JobStatus.ACTIVE:
+        if end_job(session, settings, job, JobStatus.FAILED, capped, lease_lapsed_by=now):
             return Claim(ClaimOutcome.GONE)
     lease_left = (job.lease_expires_at - now).total_seconds() if job.lease_expires_at else 0.0
     return Claim(ClaimOutcome.BUSY, retry_in=max(1.0, lease_left + 1.0))
@@ -94,12 +85,11 @@ def renew_lease(
         .values(**values)
         .returning(Job.id)
     ).first()
-    session.commit()
     return renewed is not None
 
 
 def complete_job(
-    session: Session, job_id: str, attempt: int, output_key: str, output_bytes: int, result_ttl: int
+    session: Session, settings: Settings, job_id: str, attempt: int, output_key: str, output_bytes: int
 ) -> bool:
     """Record success for this attempt; False when the job was canceled or taken over meanwhile."""
     now = utcnow()
@@ -112,7 +102,7 @@ def complete_job(
             output_key=output_key,
             output_bytes=output_bytes,
             finished_at=now,
-            expires_at=now + timedelta(seconds=result_ttl),
+            expires_at=now + timedelta(seconds=settings.result_ttl),
             lease_expires_at=None,
         )
         .returning(Job.id)
@@ -120,67 +110,56 @@ def complete_job(
     if done is not None:
         job = session.get(Job, job_id, populate_existing=True)
         assert job is not None
-        enqueue_job_event(session, get_settings(), job, EventType.JOB_SUCCEEDED)
-    session.commit()
+        enqueue_job_event(session, settings, job, EventType.JOB_SUCCEEDED)
     return done is not None
 
 
-def fail_attempt(session: Session, job_id: str, attempt: int, code: str, message: str) -> bool:
+def fail_attempt(
+    session: Session, settings: Settings, job_id: str, attempt: int, code: str, message: str
+) -> bool:
     """Fail and refund a job if this attempt still owns it."""
     job = session.get(Job, job_id)
     if job is None or job.status != JobStatus.RUNNING or job.attempts != attempt:
         return False
-    return end_job(session, job, JobStatus.FAILED, (code, message), attempt=attempt)
+    return end_job(session, settings, job, JobStatus.FAILED, (code, message), attempt=attempt)
 
 
-def release_input(session: Session, storage: Storage, job_id: str) -> None:
-    """Delete an ended job's input now (privacy: inputs live only while their job runs)."""
-    job = session.get(Job, job_id)
-    key = job.input_key if job is not None and job.status not in JobStatus.ACTIVE else None
-    session.commit()  # not holding SQLite's write lock across storage I/O
-    if key:
-        storage.delete(key)
-        session.execute(update(Job).where(Job.id == job_id).values(input_key=None))
-        session.commit()
+def end_job(
+    session: Session,
+    settings: Settings,
+    job: Job,
+    status: str,
+    error: tuple[str, str] | None = None,
+    lease_lapsed_by: datetime | None = None,
+    attempt: int | None = None,
+) -> bool:
+    """Move an active job to a final failed/canceled state and refund it, in the same unit, once.
+
+    With `lease_lapsed_by`, only a job whose lease ran out before that moment moves (the sweeper's case:
+    a worker that renewed its lease meanwhile keeps its job). False when the job did not move.
+    """
+    conditions = [Job.id == job.id, Job.status.in_(JobStatus.ACTIVE)]
+    if lease_lapsed_by is not None:
+        conditions.append(Job.lease_expires_at < lease_lapsed_by)
+    if attempt is not None:  # a worker failing its own attempt, never one that took over since
+        conditions.append(Job.attempts == attempt)
+    values: dict[str, object] = {"status": status, "finished_at": utcnow(), "lease_expires_at": None}
+    if error is not None:
+        values.update(error_code=error[0], error_message=error[1])
+    moved = session.execute(update(Job).where(*conditions).values(**values).returning(Job.id)).first()
+    if moved is None:
+        return False
+    refunded = refund_job(session, job.account_id, job.id)
+    session.execute(update(Job).where(Job.id == job.id).values(credits_refunded=refunded))
+    session.refresh(job)
+    if status == JobStatus.FAILED:
+        enqueue_job_event(session, settings, job, EventType.JOB_FAILED)
+    return True
 
 
-@dataclass
-class SweepReport:
-    lost: list[str] = field(default_factory=list)
-    redispatched: list[str] = field(default_factory=list)
-    expired: list[str] = field(default_factory=list)
-    inputs_deleted: list[str] = field(default_factory=list)
-
-
-def sweep(session: Session, storage: Storage, settings: Settings) -> SweepReport:
-    """One pass of the beat sweeper: fail lost jobs, re-send stale queued ones, delete what is due."""
-    now = utcnow()
-    report = SweepReport()
-    lost = select(Job).where(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now)
-    for job in list(session.execute(lost).scalars()):
-        lost_error = ("worker_lost", "The worker running this job stopped; refunded.")
-        if end_job(session, job, JobStatus.FAILED, lost_error, lease_lapsed_by=now):
-            report.lost.append(job.id)
-    stale_before = now - timedelta(seconds=settings.queue_redispatch_seconds)
-    # Never sent (the broker was down when it was accepted), or sent long ago and still waiting.
-    stale = select(Job).where(
-        Job.status == JobStatus.QUEUED, or_(Job.dispatched_at.is_(None), Job.dispatched_at < stale_before)
-    )
-    for job in list(session.execute(stale).scalars()):
-        session.execute(update(Job).where(Job.id == job.id).values(dispatched_at=now))
-        send_after_commit(session, upscale_message(job))
-        session.commit()
-        report.redispatched.append(job.id)
-    due = select(Job).where(Job.status == JobStatus.SUCCEEDED, Job.expires_at <= now)
-    for job in list(session.execute(due).scalars()):
-        delete_job_files(session, storage, job)
-        report.expired.append(job.id)
-    leftovers = select(Job).where(Job.status.not_in(JobStatus.ACTIVE), Job.input_key.is_not(None))
-    for job in list(session.execute(leftovers).scalars()):
-        release_input(session, storage, job.id)
-        report.inputs_deleted.append(job.id)
-    sweep_uploads(session, storage, now)
-    cutoff = now - timedelta(seconds=settings.idempotency_ttl)
-    session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
-    session.commit()
-    return report
+def cancel_job(session: Session, settings: Settings, account_id: str, job_id: str) -> Job:
+    """Cancel an account's queued or running job, refunded (a job that already ended is left as it is)."""
+    job = get_job(session, account_id, job_id)
+    if job.status in JobStatus.ACTIVE:
+        end_job(session, settings, job, JobStatus.CANCELED)
+    return job

@@ -8,24 +8,15 @@ import time
 from dataclasses import dataclass
 
 from celery.exceptions import SoftTimeLimitExceeded
-from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import Settings
-from app.db import session_scope
 from app.errors import DomainError
 from app.jobs.errors import InputMissing
 from app.jobs.image_codec import OUTPUT_FORMATS, DecodedImage, decode_image, encode_image
-from app.jobs.lifecycle import (
-    Claim,
-    ClaimOutcome,
-    claim_job,
-    complete_job,
-    fail_attempt,
-    release_input,
-    renew_lease,
-)
+from app.jobs.lifecycle import Claim, ClaimOutcome, claim_job, complete_job, fail_attempt, renew_lease
 from app.jobs.metadata import result_metadata
 from app.jobs.models import Job
+from app.jobs.retention import release_input
+from app.runtime import Runtime
 from app.storage import Storage
 from models.engine import upscale_to_integers
 from models.registry import WeightsMissing
@@ -41,10 +32,9 @@ class JobAborted(Exception):
 class _Lease:
     """Renews a running attempt's lease in the background and carries the latest progress to the database."""
 
-    factory: sessionmaker[Session]
+    runtime: Runtime
     job_id: str
     attempt: int
-    settings: Settings
     progress: float = 0.0
     lost: bool = False
 
@@ -62,16 +52,15 @@ class _Lease:
         self._thread.join()
 
     def _run(self) -> None:
-        interval = self.settings.job_lease_seconds / 3
+        interval = self.runtime.settings.job_lease_seconds / 3
         while not self._stop.wait(interval):
             self._renew()
 
     def _renew(self) -> None:
         try:
-            with session_scope(self.factory) as session:
-                alive = renew_lease(
-                    session, self.job_id, self.attempt, self.settings.job_lease_seconds, self.progress
-                )
+            with self.runtime.unit_of_work() as session:
+                lease_seconds = self.runtime.settings.job_lease_seconds
+                alive = renew_lease(session, self.job_id, self.attempt, lease_seconds, self.progress)
             self.lost = self.lost or not alive
         except Exception:  # a database blip must not kill the job; the next renewal retries
             log.warning("lease renewal failed for job %s", self.job_id, exc_info=True)
@@ -108,14 +97,15 @@ def _input_of(storage: Storage, job: Job) -> bytes:
     raise InputMissing()
 
 
-def run_job(factory: sessionmaker[Session], storage: Storage, settings: Settings, job_id: str) -> Claim:
+def run_job(runtime: Runtime, job_id: str) -> Claim:
     """Process one job end to end; any failure ends it `failed` with its refund in the same transaction."""
-    with session_scope(factory) as session:
-        claim = claim_job(session, job_id, settings)
+    settings = runtime.settings
+    with runtime.unit_of_work() as session:
+        claim = claim_job(session, settings, job_id)
         job = session.get(Job, job_id)
     if claim.outcome is not ClaimOutcome.CLAIMED or job is None:
         return claim
-    lease = _Lease(factory, job_id, claim.attempt, settings)
+    lease = _Lease(runtime, job_id, claim.attempt)
     started = time.monotonic()
     log.info(
         "job started: %s x%d, attempt %d",
@@ -126,7 +116,7 @@ def run_job(factory: sessionmaker[Session], storage: Storage, settings: Settings
     )
     try:
         with lease:
-            _process(factory, storage, settings, job, claim.attempt, lease)
+            _process(runtime, job, claim.attempt, lease)
         seconds = time.monotonic() - started
         log.info("job succeeded in %.2f s", seconds, extra={"duration_ms": round(seconds * 1000)})
     except JobAborted:
@@ -134,29 +124,23 @@ def run_job(factory: sessionmaker[Session], storage: Storage, settings: Settings
     except BaseException as exc:
         code, message = _error_for(exc)
         log.error("job %s failed: %s", job_id, code, exc_info=code == "internal_error")
-        with session_scope(factory) as session:
-            fail_attempt(session, job_id, claim.attempt, code, message)
+        with runtime.unit_of_work() as session:
+            fail_attempt(session, settings, job_id, claim.attempt, code, message)
         if not isinstance(exc, Exception):
             raise
     finally:
-        with session_scope(factory) as session:
-            release_input(session, storage, job_id)
+        release_input(runtime, job_id)
     return claim
 
 
-def _process(
-    factory: sessionmaker[Session],
-    storage: Storage,
-    settings: Settings,
-    job: Job,
-    attempt: int,
-    lease: _Lease,
-) -> None:
+def _process(runtime: Runtime, job: Job, attempt: int, lease: _Lease) -> None:
+    storage, settings = runtime.storage, runtime.settings
     image = decode_image(_input_of(storage, job))
     # Built straight into the final integers, band by band: host memory stays near the output's own size.
     depth = 16 if job.output_format == "png" and image.bit_depth == 16 else 8
+    spec = runtime.catalog.offer(job.model).spec
     pixels = upscale_to_integers(
-        image.pixels, job.model, job.scale, settings.resolved_models_dir, lease.report, depth
+        image.pixels, spec, job.scale, settings.resolved_models_dir, lease.report, depth
     )
     exif, icc = result_metadata(image.exif, image.icc_profile, job.metadata_mode)
     # The decoded input goes before encoding (its float pixels are up to 400 MB).
@@ -167,8 +151,8 @@ def _process(
     output_key = f"results/{job.id}-{attempt}.{job.output_format}"
     storage.put(output_key, result, OUTPUT_FORMATS[job.output_format])
     try:
-        with session_scope(factory) as session:
-            recorded = complete_job(session, job.id, attempt, output_key, len(result), settings.result_ttl)
+        with runtime.unit_of_work() as session:
+            recorded = complete_job(session, settings, job.id, attempt, output_key, len(result))
     except BaseException:
         storage.delete(output_key)
         raise

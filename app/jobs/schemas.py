@@ -50,3 +50,11 @@ class JobPage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next (older) page; null at the end."
     )
+
+
+class UploadOut(BaseModel):
+    id: str = Field(description="Pass as `upload_id` to POST /v1/jobs once the file is uploaded.")
+    url: str = Field(description="POST the file here as multipart/form-data: the fields below, then `file`.")
+    fields: dict[str, str]
+    max_bytes: int
+    expires_at: datetime

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -36,7 +36,7 @@ def create_upload(session: Session, storage: Storage, settings: Settings, accoun
     if post is None:
         raise errors.DirectUploadUnavailable()
     session.add(upload)
-    session.commit()
+    session.flush()
     return UploadTicket(upload=upload, url=post[0], fields=post[1])
 
 
@@ -56,7 +56,6 @@ def read_upload(
             Upload.expires_at > utcnow(),
         )
     ).scalar_one_or_none()
-    session.commit()
     if upload is None:
         raise errors.UploadNotFound()
     try:
@@ -79,15 +78,3 @@ def claim_upload(session: Session, account_id: str, upload_id: str) -> str:
     if key is None:  # another request claimed it between our read and now
         raise errors.UploadNotFound("This upload was already used by another job.")
     return key
-
-
-def sweep_uploads(session: Session, storage: Storage, now: datetime) -> list[str]:
-    """Delete the objects of upload slots that expired unused."""
-    stale = select(Upload).where(Upload.consumed_at.is_(None), Upload.expires_at <= now)
-    removed = []
-    for upload in list(session.execute(stale).scalars()):
-        storage.delete(upload.key)
-        upload.consumed_at = now
-        removed.append(upload.id)
-    session.commit()
-    return removed

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from app.config import get_settings
 from app.errors import Unauthorized
 from app.ops.readiness import check_readiness
+from app.runtime import RuntimeDep, get_runtime
 
 router = APIRouter(tags=["ops"])
 
@@ -26,8 +26,8 @@ async def healthz() -> dict[str, str]:
     summary="The database, broker and storage are reachable",
     responses={503: {"description": "A dependency is unreachable; `checks` says which"}},
 )
-async def readyz() -> JSONResponse:
-    checks = await check_readiness()
+async def readyz(request: Request) -> JSONResponse:
+    checks = await check_readiness(get_runtime(request))
     ready = all(state == "ok" for state in checks.values())
     return JSONResponse(
         {"status": "ready" if ready else "unready", "checks": checks}, status_code=200 if ready else 503
@@ -35,8 +35,10 @@ async def readyz() -> JSONResponse:
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-def metrics(request: Request, authorization: Annotated[str | None, Header()] = None) -> Response:
-    token = get_settings().metrics_token
+def metrics(
+    request: Request, runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None
+) -> Response:
+    token = runtime.settings.metrics_token
     if token and authorization != f"Bearer {token}":
         raise Unauthorized("Metrics need `Authorization: Bearer <MR_METRICS_TOKEN>`.")
     registry: CollectorRegistry = request.app.state.metrics_registry

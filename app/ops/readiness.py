@@ -1,4 +1,4 @@
-"""Readiness: can this process reach the database, the broker and the object storage right now?"""
+"""Readiness: can this process reach the database, the broker and the storage, and run every model?"""
 
 from __future__ import annotations
 
@@ -8,42 +8,37 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import text
 
-from app.config import get_settings
-from app.db import get_engine
-from app.storage import get_storage
-from models.registry import all_models
+from app.runtime import Runtime
 
 CHECK_TIMEOUT_SECONDS = 5
 
 
-def _database() -> None:
-    with get_engine().connect() as connection:
+def _database(runtime: Runtime) -> None:
+    with runtime.engine.connect() as connection:
         connection.execute(text("SELECT 1"))
 
 
-def _broker() -> None:
-    from workers.celery_app import get_celery
-
-    with get_celery().connection_for_write() as connection:
+def _broker(runtime: Runtime) -> None:
+    with runtime.celery.connection_for_write() as connection:
         connection.ensure_connection(max_retries=1, timeout=CHECK_TIMEOUT_SECONDS)
 
 
-def _storage() -> None:
-    get_storage().ping()
+def _storage(runtime: Runtime) -> None:
+    runtime.storage.ping()
 
 
 class WeightsNotInstalled(Exception):
     """Some models' weights are missing from the models folder."""
 
 
-def _models() -> None:
-    models_dir = get_settings().resolved_models_dir
-    missing = sorted(spec.id for spec in all_models() if not spec.installed(models_dir))
+def _models(runtime: Runtime) -> None:
+    catalog = runtime.catalog
+    missing = sorted(offer.id for offer in catalog if not catalog.available(offer))
     if missing:
         raise WeightsNotInstalled(", ".join(missing))
 
 
-CHECKS: dict[str, Callable[[], None]] = {
+CHECKS: dict[str, Callable[[Runtime], None]] = {
     "database": _database,
     "broker": _broker,
     "storage": _storage,
@@ -56,10 +51,10 @@ CHECKS: dict[str, Callable[[], None]] = {
 _CHECK_THREADS = ThreadPoolExecutor(max_workers=2 * len(CHECKS), thread_name_prefix="readyz")
 
 
-async def check_readiness() -> dict[str, str]:
+async def check_readiness(runtime: Runtime) -> dict[str, str]:
     """Each dependency: "ok" or the kind of failure (never a URL or message that could hold a secret)."""
     loop = asyncio.get_running_loop()
-    futures = {name: loop.run_in_executor(_CHECK_THREADS, check) for name, check in CHECKS.items()}
+    futures = {name: loop.run_in_executor(_CHECK_THREADS, check, runtime) for name, check in CHECKS.items()}
     await asyncio.wait(futures.values(), timeout=CHECK_TIMEOUT_SECONDS)
     results: dict[str, str] = {}
     for name, future in futures.items():

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.storage.base import Storage
 from app.storage.local import LocalStorage
 
-__all__ = ["Storage", "get_storage", "make_storage"]
+__all__ = ["Storage", "make_storage"]
 
 
 def make_storage(settings: Settings) -> Storage:
@@ -23,8 +22,3 @@ def make_storage(settings: Settings) -> Storage:
 
         return S3Storage(url.netloc, url.path, settings.s3_endpoint_url)
     raise ValueError(f"unsupported MR_STORAGE_URL scheme {url.scheme!r} (supported: file://, s3://)")
-
-
-@lru_cache
-def get_storage() -> Storage:
-    return make_storage(get_settings())

@@ -10,11 +10,12 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import session_scope, utcnow
-from app.task_queue import publish
+from app.db import utcnow
+from app.runtime import Runtime
+from app.task_queue import send_after_commit
 from app.webhooks.address_guard import resolve_target
 from app.webhooks.errors import WebhookUrlNotAllowed
 from app.webhooks.events import delivery_message, retry_schedule
@@ -78,7 +79,6 @@ def _claim(session: Session, message_id: str) -> int | None:
         )
         .returning(WebhookMessage.attempts)
     ).scalar_one_or_none()
-    session.commit()
     return attempt
 
 
@@ -172,9 +172,14 @@ def _decide(
     return delay
 
 
-def deliver(factory: sessionmaker[Session], settings: Settings, message_id: str) -> None:
-    """Make the next attempt of a message if it is due; safe to call twice (the claim is atomic)."""
-    with session_scope(factory) as session:
+def deliver(runtime: Runtime, message_id: str) -> None:
+    """Make the next attempt of a message if it is due; safe to call twice (the claim is atomic).
+
+    Three steps: claim the attempt (committed, so no other worker makes it), send with no transaction open,
+    record the outcome.
+    """
+    settings = runtime.settings
+    with runtime.unit_of_work() as session:
         attempt = _claim(session, message_id)
         if attempt is None:
             return
@@ -183,9 +188,8 @@ def deliver(factory: sessionmaker[Session], settings: Settings, message_id: str)
         endpoint = session.get(WebhookEndpoint, message.endpoint_id) if message.endpoint_id else None
         secrets = _secrets(session, message, endpoint)
         url, body = message.url, message.payload.encode()
-        session.commit()
     outcome = send(url, message_id, body, secrets, settings.webhook_allow_private)
-    with session_scope(factory) as session:
+    with runtime.unit_of_work() as session:
         message = session.get(WebhookMessage, message_id)
         if message is None:  # the endpoint was deleted meanwhile
             return
@@ -201,9 +205,10 @@ def deliver(factory: sessionmaker[Session], settings: Settings, message_id: str)
             )
         )
         delay = _decide(settings, message, endpoint, outcome)
-        session.commit()
-    if delay is not None and delay <= LEASE_SECONDS:
-        publish([delivery_message(message_id, delay)])  # short waits in Celery; longer ones via dispatch_due
+        if (
+            delay is not None and delay <= LEASE_SECONDS
+        ):  # short waits in Celery; longer ones via dispatch_due
+            send_after_commit(session, delivery_message(message_id, delay))
 
 
 def dispatch_due(session: Session) -> list[str]:
@@ -225,6 +230,6 @@ def dispatch_due(session: Session) -> list[str]:
             )
         ).scalars()
     )
-    session.commit()
-    publish(delivery_message(message_id) for message_id in due)
+    for message_id in due:
+        send_after_commit(session, delivery_message(message_id))
     return due

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
-from app.accounts.auth import CurrentAccount, DbSession
-from app.config import get_settings
+from app.accounts.auth import CurrentAccount
 from app.limits.policy import limits_of
+from app.runtime import DbSession, RuntimeDep
 from app.webhooks import service
 from app.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 from app.webhooks.schemas import (
@@ -63,8 +63,10 @@ def _delivery_out(message: WebhookMessage, attempts: list[WebhookAttempt]) -> De
     summary="Register a webhook endpoint",
     responses=_ERRORS,
 )
-def create_endpoint(body: EndpointCreate, account: CurrentAccount, session: DbSession) -> EndpointCreated:
-    endpoint = service.create_endpoint(session, get_settings(), account.id, body.url, body.events)
+def create_endpoint(
+    body: EndpointCreate, account: CurrentAccount, session: DbSession, runtime: RuntimeDep
+) -> EndpointCreated:
+    endpoint = service.create_endpoint(session, runtime.settings, account.id, body.url, body.events)
     return EndpointCreated(**_endpoint_out(endpoint).model_dump(), secret=endpoint.secret)
 
 

@@ -44,7 +44,7 @@ def create_endpoint(
         raise EndpointLimit(f"At most {MAX_ENDPOINTS} endpoints per account.")
     endpoint = WebhookEndpoint(account_id=account_id, url=url, events=",".join(dict.fromkeys(events)))
     session.add(endpoint)
-    session.commit()
+    session.flush()
     return endpoint
 
 
@@ -62,7 +62,6 @@ def get_endpoint(session: Session, account_id: str, endpoint_id: str) -> Webhook
 
 def delete_endpoint(session: Session, account_id: str, endpoint_id: str) -> None:
     session.delete(get_endpoint(session, account_id, endpoint_id))
-    session.commit()
 
 
 def rotate_secret(session: Session, account_id: str, endpoint_id: str) -> WebhookEndpoint:
@@ -71,7 +70,6 @@ def rotate_secret(session: Session, account_id: str, endpoint_id: str) -> Webhoo
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = utcnow() + ROTATION_GRACE
     endpoint.secret = new_secret()
-    session.commit()
     return endpoint
 
 
@@ -80,7 +78,7 @@ def account_secret(session: Session, account_id: str) -> str:
     if row is None:
         row = AccountWebhookSecret(account_id=account_id)
         session.add(row)
-        session.commit()
+        session.flush()
     return row.secret
 
 
@@ -117,5 +115,4 @@ def redeliver(session: Session, account_id: str, endpoint_id: str, message_id: s
         message.max_attempts = message.attempts + 1
         message.finished_at = None
         send_after_commit(session, delivery_message(message.id))
-    session.commit()
     return message

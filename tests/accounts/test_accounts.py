@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.accounts.models import Account, ApiKey
-from app.db import session_scope
+from tests.support import current_runtime
 
 
 def test_signup_grants_free_credits_and_a_working_key(client, settings):
@@ -31,7 +31,7 @@ def test_signup_grants_free_credits_and_a_working_key(client, settings):
 
 def test_secrets_are_stored_only_as_hashes(client):
     body = client.post("/v1/accounts", json={"email": "h@example.com", "password": "correct horse"}).json()
-    with session_scope() as session:
+    with current_runtime().unit_of_work() as session:
         account = session.execute(select(Account)).scalar_one()
         key = session.execute(select(ApiKey)).scalar_one()
     assert "correct horse" not in account.password_hash and account.password_hash.startswith("$argon2")

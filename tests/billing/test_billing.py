@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 
 from app.config import get_settings
 from app.credits.service import ledger_sum
-from app.db import session_scope
 from app.main import create_app
 from tests.billing.fake_stripe import WEBHOOK_SECRET, event, fake_stripe_api, signed
+from tests.support import current_runtime
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def account_of(user) -> dict:
 
 
 def assert_ledger_consistent(account_id: str, balance: int) -> None:
-    with session_scope() as session:
+    with current_runtime().unit_of_work() as session:
         assert ledger_sum(session, account_id) == balance
 
 
@@ -226,7 +226,7 @@ def test_refunds_take_back_unspent_credits_never_below_zero(billing, signup, cli
     assert account_of(user)["credits_balance"] == 0  # took what was left, never negative
     kinds = [e["kind"] for e in user.get("/v1/account/ledger").json()["entries"]]
     assert kinds.count("payment_refund") == 2
-    with session_scope() as session:
+    with current_runtime().unit_of_work() as session:
         from app.billing.models import CreditPurchase
 
         purchase = session.get(CreditPurchase, "cs_test_pack1")

@@ -7,11 +7,9 @@ import io
 import pytest
 from PIL import Image
 
-from app.config import get_settings
-from app.db import get_sessionmaker
 from app.jobs.processing import run_job
-from app.storage import get_storage
 from tests.hardening.corpus import CASES, Case
+from tests.support import current_runtime
 
 
 def test_the_corpus_is_large_enough():
@@ -30,10 +28,10 @@ def test_each_input_is_refused_clearly_or_upscaled_correctly(case: Case, signup,
         assert error["code"] == case.code and len(error["message"]) > 10
         assert user.get("/v1/account").json()["credits_balance"] == 10
         assert user.get("/v1/jobs").json()["jobs"] == []
-        assert list(get_storage().keys()) == []
+        assert list(current_runtime().storage.keys()) == []
         return
     job = response.json()
-    run_job(get_sessionmaker(), get_storage(), get_settings(), job["id"])
+    run_job(current_runtime(), job["id"])
     done = user.get(f"/v1/jobs/{job['id']}").json()
     assert done["status"] == "succeeded", done
     result = user.get(f"/v1/jobs/{job['id']}/result", follow_redirects=True)

@@ -12,10 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.config import get_settings
-from app.db import get_sessionmaker
 from app.jobs.processing import run_job
 from app.main import create_app
-from app.storage import get_storage
 from tests import support
 from tests.e2e.conftest import embedded
 
@@ -55,7 +53,7 @@ def test_weights_gone_from_a_worker_fail_the_job_as_model_unavailable(
     user = signup()
     job = _submit(user, COMPACT).json()
     (folder / f"{COMPACT}.safetensors").unlink()
-    run_job(get_sessionmaker(), get_storage(), get_settings(), job["id"])
+    run_job(support.current_runtime(), job["id"])
     failed = user.get(f"/v1/jobs/{job['id']}").json()
     assert failed["status"] == "failed"
     assert failed["error"]["code"] == "model_unavailable"

@@ -10,9 +10,8 @@ from sqlalchemy import select
 
 from app.accounts.models import Account, ApiKey
 from app.config import get_settings
-from app.db import session_scope
 from app.main import create_app
-from tests.support import png_bytes
+from tests.support import current_runtime, png_bytes
 
 PASSWORD = "correct horse"
 
@@ -47,7 +46,7 @@ def test_another_accounts_things_are_404s(signup, settings):
 
 def test_passwords_and_api_keys_are_stored_only_hashed(client, settings):
     created = client.post("/v1/accounts", json={"email": "h@example.com", "password": PASSWORD}).json()
-    with session_scope() as session:
+    with current_runtime().unit_of_work() as session:
         account = session.execute(select(Account)).scalar_one()
         keys = session.execute(select(ApiKey)).scalars().all()
         assert account.password_hash.startswith("$argon2id$") and PASSWORD not in account.password_hash

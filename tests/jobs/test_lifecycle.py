@@ -12,22 +12,20 @@ from sqlalchemy import select
 from app.config import get_settings
 from app.credits.models import EntryKind, LedgerEntry
 from app.credits.service import ledger_sum
-from app.db import get_sessionmaker, session_scope
-from app.jobs.lifecycle import ClaimOutcome, claim_job, complete_job, sweep
+from app.jobs.lifecycle import ClaimOutcome, claim_job, complete_job, end_job
 from app.jobs.models import Job
 from app.jobs.processing import run_job
-from app.jobs.service import end_job
-from app.storage import get_storage
+from app.jobs.retention import sweep
 from tests.jobs.test_submit import submit
-from tests.support import png_bytes, queued_task_args
+from tests.support import current_runtime, png_bytes, queued_task_args
 
 
 def run(job_id: str):
-    return run_job(get_sessionmaker(), get_storage(), get_settings(), job_id)
+    return run_job(current_runtime(), job_id)
 
 
 def refunds(job_id: str) -> list[int]:
-    with session_scope() as session:
+    with current_runtime().unit_of_work() as session:
         query = select(LedgerEntry.amount).where(
             LedgerEntry.job_id == job_id, LedgerEntry.kind == EntryKind.JOB_REFUND
         )
@@ -36,7 +34,7 @@ def refunds(job_id: str) -> list[int]:
 
 def assert_ledger_consistent(user) -> None:
     account = user.get("/v1/account").json()
-    with session_scope() as session:
+    with current_runtime().unit_of_work() as session:
         assert ledger_sum(session, account["id"]) == account["credits_balance"] >= 0
 
 
@@ -55,7 +53,7 @@ def test_a_worker_run_produces_the_result_and_deletes_the_input(signup, settings
     assert result.headers["content-type"] == "image/png"
     assert "attachment" in result.headers["content-disposition"]
     assert Image.open(io.BytesIO(result.content)).size == (128, 96)
-    assert list(get_storage().keys()) == [f"results/{job['id']}-1.png"]
+    assert list(current_runtime().storage.keys()) == [f"results/{job['id']}-1.png"]
     assert user.get("/v1/account").json()["credits_balance"] == 10 - job["credits_charged"]
     assert_ledger_consistent(user)
 
@@ -71,7 +69,8 @@ def test_a_second_delivery_of_a_finished_job_does_nothing(signup, settings):
 def test_a_failure_in_the_worker_fails_the_job_and_refunds_it_once(signup, settings):
     user = signup()
     job = submit(user, png_bytes()).json()
-    get_storage().put(f"inputs/{job['id']}", png_bytes()[:-40], "image/png")  # damaged after validation
+    damaged = png_bytes()[:-40]  # damaged after validation
+    current_runtime().storage.put(f"inputs/{job['id']}", damaged, "image/png")
     run(job["id"])
 
     failed = user.get(f"/v1/jobs/{job['id']}").json()
@@ -79,17 +78,17 @@ def test_a_failure_in_the_worker_fails_the_job_and_refunds_it_once(signup, setti
     assert failed["error"]["code"] == "corrupt_image"
     assert failed["credits_refunded"] == failed["credits_charged"] == 1
     assert user.get("/v1/account").json()["credits_balance"] == 10
-    with session_scope() as session:
-        assert not end_job(session, session.get(Job, job["id"]), "failed", ("again", "again"))
+    with current_runtime().unit_of_work() as session:
+        assert not end_job(session, get_settings(), session.get(Job, job["id"]), "failed", ("again", "again"))
     assert refunds(job["id"]) == [1]
-    assert list(get_storage().keys()) == []
+    assert list(current_runtime().storage.keys()) == []
     assert_ledger_consistent(user)
 
 
 def test_a_missing_input_fails_with_refund(signup, settings):
     user = signup()
     job = submit(user, png_bytes()).json()
-    get_storage().delete(f"inputs/{job['id']}")
+    current_runtime().storage.delete(f"inputs/{job['id']}")
     run(job["id"])
     failed = user.get(f"/v1/jobs/{job['id']}").json()
     assert (failed["status"], failed["error"]["code"], failed["credits_refunded"]) == (
@@ -102,9 +101,9 @@ def test_a_missing_input_fails_with_refund(signup, settings):
 def test_a_live_lease_keeps_a_second_worker_out(signup, settings):
     user = signup()
     job = submit(user, png_bytes()).json()
-    with session_scope() as session:
-        first = claim_job(session, job["id"], get_settings())
-        second = claim_job(session, job["id"], get_settings())
+    with current_runtime().unit_of_work() as session:
+        first = claim_job(session, get_settings(), job["id"])
+        second = claim_job(session, get_settings(), job["id"])
     assert first.outcome is ClaimOutcome.CLAIMED and first.attempt == 1
     assert second.outcome is ClaimOutcome.BUSY and second.retry_in > 0
 
@@ -113,15 +112,14 @@ def test_a_lost_worker_is_failed_and_refunded_by_the_sweeper(configure, signup):
     configure(job_lease_seconds="0.2")
     user = signup()
     job = submit(user, png_bytes()).json()
-    with session_scope() as session:
-        assert claim_job(session, job["id"], get_settings()).outcome is ClaimOutcome.CLAIMED
+    with current_runtime().unit_of_work() as session:
+        assert claim_job(session, get_settings(), job["id"]).outcome is ClaimOutcome.CLAIMED
     time.sleep(0.3)  # the worker "died": nobody renews the lease
-    with session_scope() as session:
-        report = sweep(session, get_storage(), get_settings())
+    report = sweep(current_runtime())
     assert report.lost == [job["id"]]
     lost = user.get(f"/v1/jobs/{job['id']}").json()
     assert (lost["status"], lost["error"]["code"], lost["credits_refunded"]) == ("failed", "worker_lost", 1)
-    assert list(get_storage().keys()) == []
+    assert list(current_runtime().storage.keys()) == []
     # The broker redelivers the message later: the job is over, nothing runs, nothing is refunded twice.
     assert run(job["id"]).outcome is ClaimOutcome.GONE
     assert refunds(job["id"]) == [1]
@@ -132,12 +130,12 @@ def test_a_lapsed_lease_is_taken_over_and_redeliveries_are_capped(configure, sig
     configure(job_lease_seconds="0.1", job_max_attempts="2")
     user = signup()
     job = submit(user, png_bytes()).json()
-    with session_scope() as session:
-        assert claim_job(session, job["id"], get_settings()).attempt == 1
+    with current_runtime().unit_of_work() as session:
+        assert claim_job(session, get_settings(), job["id"]).attempt == 1
         time.sleep(0.15)
-        assert claim_job(session, job["id"], get_settings()).attempt == 2
+        assert claim_job(session, get_settings(), job["id"]).attempt == 2
         time.sleep(0.15)
-        assert claim_job(session, job["id"], get_settings()).outcome is ClaimOutcome.GONE
+        assert claim_job(session, get_settings(), job["id"]).outcome is ClaimOutcome.GONE
     capped = user.get(f"/v1/jobs/{job['id']}").json()
     assert (capped["status"], capped["error"]["code"], capped["credits_refunded"]) == (
         "failed",
@@ -149,11 +147,11 @@ def test_a_lapsed_lease_is_taken_over_and_redeliveries_are_capped(configure, sig
 def test_canceling_a_running_job_discards_the_late_result(signup, settings):
     user = signup()
     job = submit(user, png_bytes()).json()
-    with session_scope() as session:
-        attempt = claim_job(session, job["id"], get_settings()).attempt
+    with current_runtime().unit_of_work() as session:
+        attempt = claim_job(session, get_settings(), job["id"]).attempt
     assert user.delete(f"/v1/jobs/{job['id']}").json()["status"] == "canceled"
-    with session_scope() as session:
-        assert not complete_job(session, job["id"], attempt, "results/x.png", 1, 60)
+    with current_runtime().unit_of_work() as session:
+        assert not complete_job(session, get_settings(), job["id"], attempt, "results/x.png", 1)
     assert user.get(f"/v1/jobs/{job['id']}").json()["status"] == "canceled"
     assert refunds(job["id"]) == [1]
 
@@ -164,16 +162,14 @@ def test_results_expire_after_the_retention(configure, signup):
     job = submit(user, png_bytes()).json()
     run(job["id"])
     assert user.get(f"/v1/jobs/{job['id']}").json()["status"] == "succeeded"
-    with session_scope() as session:
-        assert sweep(session, get_storage(), get_settings()).expired == []
+    assert sweep(current_runtime()).expired == []
     time.sleep(1.1)
-    with session_scope() as session:
-        assert sweep(session, get_storage(), get_settings()).expired == [job["id"]]
+    assert sweep(current_runtime()).expired == [job["id"]]
     expired = user.get(f"/v1/jobs/{job['id']}").json()
     assert expired["status"] == "expired"
     assert expired["output"]["url"] is None
     assert user.get(f"/v1/jobs/{job['id']}/result").status_code == 409
-    assert list(get_storage().keys()) == []
+    assert list(current_runtime().storage.keys()) == []
 
 
 def test_delete_now_removes_a_result_immediately(signup, settings):
@@ -183,7 +179,7 @@ def test_delete_now_removes_a_result_immediately(signup, settings):
     deleted = user.delete(f"/v1/jobs/{job['id']}").json()
     assert deleted["status"] == "expired"
     assert deleted["credits_refunded"] == 0
-    assert list(get_storage().keys()) == []
+    assert list(current_runtime().storage.keys()) == []
 
 
 def test_stale_queued_jobs_are_sent_again(configure, signup):
@@ -192,8 +188,7 @@ def test_stale_queued_jobs_are_sent_again(configure, signup):
     job = submit(user, png_bytes()).json()
     assert queued_task_args(settings) == [[job["id"]]]
     time.sleep(0.2)
-    with session_scope() as session:
-        assert sweep(session, get_storage(), get_settings()).redispatched == [job["id"]]
+    assert sweep(current_runtime()).redispatched == [job["id"]]
     assert queued_task_args(settings) == [[job["id"]], [job["id"]]]
 
 
@@ -223,9 +218,9 @@ def test_local_results_are_served_through_signed_expiring_links(configure, signu
 def test_the_sweeper_leaves_a_live_lease_alone(signup, settings):
     user = signup()
     job = submit(user, png_bytes()).json()
-    with session_scope() as session:
-        claim_job(session, job["id"], get_settings())
-        assert sweep(session, get_storage(), get_settings()).lost == []
+    with current_runtime().unit_of_work() as session:
+        claim_job(session, get_settings(), job["id"])
+    assert sweep(current_runtime()).lost == []
     assert user.get(f"/v1/jobs/{job['id']}").json()["status"] == "running"
 
 
@@ -233,10 +228,10 @@ def test_a_duplicate_message_does_not_fail_the_live_last_attempt(configure, sign
     configure(job_max_attempts="1")
     user = signup()
     job = submit(user, png_bytes()).json()
-    with session_scope() as session:
-        first = claim_job(session, job["id"], get_settings())
-        duplicate = claim_job(session, job["id"], get_settings())
+    with current_runtime().unit_of_work() as session:
+        first = claim_job(session, get_settings(), job["id"])
+        duplicate = claim_job(session, get_settings(), job["id"])
         assert duplicate.outcome is ClaimOutcome.BUSY
-        assert complete_job(session, job["id"], first.attempt, "results/r.png", 1, 60)
+        assert complete_job(session, get_settings(), job["id"], first.attempt, "results/r.png", 1)
     assert user.get(f"/v1/jobs/{job['id']}").json()["status"] == "succeeded"
     assert refunds(job["id"]) == []

@@ -10,9 +10,7 @@ import pytest
 from PIL import Image
 
 from app.credits.service import ledger_sum
-from app.db import session_scope
-from app.storage import get_storage
-from tests.support import png_bytes
+from tests.support import current_runtime, png_bytes
 
 
 def submit(user, data: bytes, model: str = "bicubic", scale: int = 2, **extra):
@@ -29,7 +27,7 @@ def assert_nothing_kept(user, settings) -> None:
     """The account paid nothing, no job row exists, and no object was stored."""
     assert balance(user) == 10
     assert user.get("/v1/jobs").json()["jobs"] == []
-    assert list(get_storage().keys()) == []
+    assert list(current_runtime().storage.keys()) == []
 
 
 def _gif_animation() -> bytes:
@@ -114,7 +112,7 @@ def test_accepted_job_reserves_its_price_and_stores_the_input(signup, settings):
     assert (job["output"]["width"], job["output"]["height"]) == (128, 96)
     assert job["credits_charged"] == 1
     assert balance(user) == 9
-    assert list(get_storage().keys()) == [f"inputs/{job['id']}"]
+    assert list(current_runtime().storage.keys()) == [f"inputs/{job['id']}"]
 
 
 def test_price_depends_on_model_and_output_size(signup, settings):
@@ -209,9 +207,9 @@ def test_cancel_a_queued_job_refunds_once_and_deletes_its_input(signup, settings
     assert canceled.json()["credits_refunded"] == 1
     assert user.delete(f"/v1/jobs/{job_id}").json()["credits_refunded"] == 1
     assert balance(user) == 10
-    assert list(get_storage().keys()) == []
+    assert list(current_runtime().storage.keys()) == []
     account_id = user.get("/v1/account").json()["id"]
-    with session_scope() as session:
+    with current_runtime().unit_of_work() as session:
         assert ledger_sum(session, account_id) == 10
     kinds = [e["kind"] for e in user.get("/v1/account/ledger").json()["entries"]]
     assert kinds == ["job_refund", "job_hold", "signup_grant"]
@@ -275,7 +273,7 @@ def test_forged_download_links_are_a_404_not_a_500(signup, settings):
 def _queue_of(job_id: str) -> str:
     from app.jobs.models import Job
 
-    with session_scope() as session:
+    with current_runtime().unit_of_work() as session:
         job = session.get(Job, job_id)
         assert job is not None
         return job.queue

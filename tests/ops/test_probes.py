@@ -8,12 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.config import get_settings
-from app.db import get_sessionmaker
 from app.jobs.processing import run_job
 from app.main import create_app
-from app.storage import get_storage
-from tests.support import png_bytes
+from tests.support import current_runtime, png_bytes
 
 
 def samples(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -68,7 +65,7 @@ def test_metrics_count_jobs_credits_durations_and_requests(metrics_settings, sig
     queued = user.post("/v1/jobs", files=files, data={"model": "lanczos", "scale": "4"}).json()
     canceled = user.post("/v1/jobs", files=files, data={"model": "lanczos", "scale": "3"}).json()
     user.delete(f"/v1/jobs/{canceled['id']}")
-    run_job(get_sessionmaker(), get_storage(), get_settings(), done["id"])
+    run_job(current_runtime(), done["id"])
 
     values = samples(user)
     assert values[("mindrender_jobs", (("model", "bicubic"), ("status", "succeeded")))] == 1

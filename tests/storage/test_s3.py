@@ -17,10 +17,8 @@ import pytest
 from PIL import Image
 
 from app.config import get_settings
-from app.db import session_scope, utcnow
-from app.jobs.lifecycle import sweep
-from app.jobs.uploads import sweep_uploads
-from app.storage import get_storage
+from app.db import utcnow
+from app.jobs.retention import sweep, sweep_uploads
 from tests import support
 from tests.jobs.test_lifecycle import run
 from tests.jobs.test_submit import submit
@@ -72,7 +70,7 @@ def bucket_keys(endpoint: str, bucket: str) -> list[str]:
 
 
 def test_store_read_list_delete(s3_settings, s3_server, bucket):
-    storage = get_storage()
+    storage = support.current_runtime().storage
     storage.put("inputs/a", b"hello", "application/octet-stream")
     assert storage.get("inputs/a") == b"hello"
     assert storage.exists("inputs/a") and not storage.exists("inputs/b")
@@ -85,7 +83,7 @@ def test_store_read_list_delete(s3_settings, s3_server, bucket):
 
 
 def test_presigned_download_is_short_lived(s3_settings):
-    storage = get_storage()
+    storage = support.current_runtime().storage
     storage.put("results/x.png", b"png bytes", "image/png")
     url = storage.presigned_url("results/x.png", 1, "x.png", "image/png")
     response = httpx.get(url)
@@ -116,8 +114,7 @@ def test_a_job_on_s3_redirects_to_its_result_then_expires(configure, s3_server, 
     assert image.size == (120, 90)
 
     time.sleep(2.1)
-    with session_scope() as session:
-        sweep(session, get_storage(), get_settings())
+    sweep(support.current_runtime())
     assert bucket_keys(s3_server, bucket) == []
     assert user.get(f"/v1/jobs/{job['id']}").json()["status"] == "expired"
 
@@ -208,8 +205,8 @@ def test_direct_upload_is_size_limited_and_validated_before_charging(configure, 
     assert sorted(bucket_keys(s3_server, bucket)) == sorted(
         f"jobs/uploads/{t['id']}" for t in (too_big, corrupt)
     )
-    with session_scope() as session:
-        sweep_uploads(session, get_storage(), utcnow() + timedelta(seconds=get_settings().result_url_ttl + 1))
+    later = utcnow() + timedelta(seconds=get_settings().result_url_ttl + 1)
+    sweep_uploads(support.current_runtime(), later)
     assert bucket_keys(s3_server, bucket) == []
 
 

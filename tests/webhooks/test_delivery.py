@@ -5,6 +5,7 @@ Signatures are verified with the `standardwebhooks` package, never with our own 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import timedelta
 
@@ -13,12 +14,11 @@ from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
 from app.config import get_settings
-from app.db import get_sessionmaker, session_scope, utcnow
+from app.db import utcnow
 from app.jobs.processing import run_job
-from app.storage import get_storage
 from app.webhooks.delivery import deliver
 from app.webhooks.models import WebhookMessage
-from tests.support import png_bytes
+from tests.support import current_runtime, png_bytes
 from tests.webhooks.receiver import Received, running_receiver
 
 
@@ -45,12 +45,12 @@ def _register(user, url: str, events: list[str] | None = None) -> dict:
 def _finished_job(user, **fields) -> dict:
     files = {"file": ("in.png", png_bytes(12, 10), "image/png")}
     job = user.post("/v1/jobs", files=files, data={"model": "bicubic", "scale": "2", **fields}).json()
-    run_job(get_sessionmaker(), get_storage(), get_settings(), job["id"])
+    run_job(current_runtime(), job["id"])
     return job
 
 
 def _messages(event_type: str | None = None) -> list[WebhookMessage]:
-    with session_scope() as session:
+    with current_runtime().unit_of_work() as session:
         query = select(WebhookMessage).order_by(WebhookMessage.created_at)
         if event_type:
             query = query.where(WebhookMessage.event_type == event_type)
@@ -60,7 +60,8 @@ def _messages(event_type: str | None = None) -> list[WebhookMessage]:
 
 
 def _deliver(message_id: str, settings=None) -> None:
-    deliver(get_sessionmaker(), settings or get_settings(), message_id)
+    runtime = current_runtime()
+    deliver(dataclasses.replace(runtime, settings=settings) if settings else runtime, message_id)
 
 
 def _verified(secret: str, received: Received) -> dict:
@@ -188,8 +189,8 @@ def test_failed_and_expired_jobs_and_low_credits_are_announced(hook_settings, si
     assert user.patch("/v1/account", json={"credits_low_threshold": 10}).json()["credits_low_threshold"] == 10
     files = {"file": ("in.png", png_bytes(12, 10), "image/png")}
     broken = user.post("/v1/jobs", files=files, data={"model": "bicubic", "scale": "2"}).json()
-    get_storage().delete(f"inputs/{broken['id']}")
-    run_job(get_sessionmaker(), get_storage(), get_settings(), broken["id"])
+    current_runtime().storage.delete(f"inputs/{broken['id']}")
+    run_job(current_runtime(), broken["id"])
     done = _finished_job(user)
     assert user.delete(f"/v1/jobs/{done['id']}").json()["status"] == "expired"
     kinds = [m.event_type for m in _messages()]

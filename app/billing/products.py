@@ -57,6 +57,6 @@ DEFAULT_CATALOG = Catalog(
 
 
 @lru_cache(maxsize=8)
-def load_catalog(override_json: str | None) -> Catalog:
-    """The configured catalog (MR_BILLING_CATALOG), or the defaults."""
+def load_products(override_json: str | None) -> Catalog:
+    """The configured plans and packs (MR_BILLING_CATALOG), or the defaults."""
     return Catalog.model_validate_json(override_json) if override_json else DEFAULT_CATALOG

@@ -1,0 +1,41 @@
+"""GET /v1/models and /v1/presets: models, scales, prices, pixel limits, and the content presets."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.catalog.presets import PRESETS
+from app.catalog.schemas import ModelOut, PresetOut, PricingOut
+from app.runtime import RuntimeDep
+
+router = APIRouter(prefix="/v1", tags=["models"])
+
+
+@router.get("/models", response_model=list[ModelOut], summary="Available models, scales, prices and limits")
+def list_models(runtime: RuntimeDep) -> list[ModelOut]:
+    settings, catalog = runtime.settings, runtime.catalog
+    return [
+        ModelOut(
+            id=offer.spec.id,
+            name=offer.spec.name,
+            description=offer.spec.description,
+            content=offer.spec.content,
+            native_scale=offer.spec.native_scale,
+            scales=list(offer.spec.scales),
+            credits=PricingOut(
+                minimum=offer.terms.pricing.minimum,
+                megapixels_per_credit=offer.terms.pricing.megapixels_per_credit,
+            ),
+            max_input_pixels=settings.max_input_pixels,
+            max_output_pixels=settings.max_output_pixels,
+            available=catalog.available(offer),
+        )
+        for offer in catalog
+    ]
+
+
+@router.get("/presets", response_model=list[PresetOut], summary="Content presets: photo, anime, text")
+def list_presets() -> list[PresetOut]:
+    return [
+        PresetOut(id=p.id, name=p.name, description=p.description, model=p.model) for p in PRESETS.values()
+    ]

@@ -1,0 +1,30 @@
+"""Response bodies of GET /v1/models and GET /v1/presets."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class PricingOut(BaseModel):
+    minimum: int = Field(description="Credits charged at least, per job.")
+    megapixels_per_credit: float = Field(description="One credit per started this many output megapixels.")
+
+
+class ModelOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    content: str
+    native_scale: int
+    scales: list[int]
+    credits: PricingOut
+    max_input_pixels: int
+    max_output_pixels: int
+    available: bool = Field(description="False while the model's weights are not installed (503 on submit).")
+
+
+class PresetOut(BaseModel):
+    id: str = Field(description="Pass as `preset` to POST /v1/jobs instead of `model`.")
+    name: str
+    description: str
+    model: str = Field(description="The model this preset runs.")

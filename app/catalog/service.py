@@ -1,0 +1,106 @@
+"""The catalog: each model of the engine's registry with its terms, and the choice a request makes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.catalog import errors
+from app.catalog.presets import PRESETS, get_preset
+from app.catalog.prices import BUILTIN_TERMS, NEURAL, Pricing, Queue, Terms
+from app.config import Settings
+from models.manifest import read_manifest
+from models.registry import ModelRegistry, ModelSpec, UnknownModel, load_registry
+
+
+class _ManifestTerms(BaseModel):
+    """The service's fields of a manifest entry: its price and queue (the engine ignores them)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    class Credits(BaseModel):
+        minimum: int = Field(default=NEURAL.pricing.minimum, ge=1)
+        megapixels_per_credit: float = Field(default=NEURAL.pricing.megapixels_per_credit, gt=0)
+
+    id: str
+    credits: Credits = Credits()
+    queue: Queue = "gpu"
+
+    def terms(self) -> Terms:
+        return Terms(Pricing(self.credits.minimum, self.credits.megapixels_per_credit), self.queue)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A model as the service sells it."""
+
+    spec: ModelSpec
+    terms: Terms
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    def queue_for(self, settings: Settings, input_pixels: int) -> Queue:
+        """The model's queue, except that tiny inputs for GPU models go to CPU workers (a GPU is the scarce
+        resource, and a CPU finishes them in about a second)."""
+        if self.terms.queue == "gpu" and input_pixels <= settings.cpu_small_job_input_pixels:
+            return "cpu"
+        return self.terms.queue
+
+
+class Catalog:
+    """Every model this service offers, loaded once per process from the models folder."""
+
+    def __init__(self, registry: ModelRegistry, terms: dict[str, Terms], models_dir: Path) -> None:
+        self.registry = registry
+        self.models_dir = models_dir
+        self._offers = {spec.id: Offer(spec, terms.get(spec.id, NEURAL)) for spec in registry}
+
+    @classmethod
+    def load(cls, settings: Settings) -> Catalog:
+        """Built-in models at their terms, then the operator's (manifest.json) at the terms it names."""
+        models_dir = settings.resolved_models_dir
+        terms = dict(BUILTIN_TERMS)
+        for item in read_manifest(models_dir):
+            entry = _ManifestTerms.model_validate(item)
+            terms[entry.id] = entry.terms()
+        return cls(load_registry(models_dir), terms, models_dir)
+
+    def __iter__(self) -> Iterator[Offer]:
+        return iter(list(self._offers.values()))
+
+    def offer(self, model_id: str) -> Offer:
+        try:
+            return self._offers[self.registry.get(model_id).id]
+        except UnknownModel:
+            raise errors.UnknownModel(f"No model named {model_id!r}; see GET /v1/models.") from None
+
+    def available(self, offer: Offer) -> bool:
+        """The model's weights are installed here (checked each time: an operator may install them live)."""
+        return offer.spec.installed(self.models_dir)
+
+    def choose(self, model: str | None, preset: str | None, scale: int) -> Offer:
+        """The model a request names (directly or through a preset), if it takes the scale and can run."""
+        if (model is None) == (preset is None):
+            raise errors.ModelOrPresetRequired()
+        if preset is not None:
+            try:
+                model = get_preset(preset).model
+            except LookupError:
+                raise errors.UnknownPreset(
+                    f"No preset named {preset!r}; use one of {', '.join(PRESETS)}."
+                ) from None
+        assert model is not None
+        offer = self.offer(model)
+        if scale not in offer.spec.scales:
+            raise errors.UnsupportedScale(f"Scale must be one of {', '.join(map(str, offer.spec.scales))}.")
+        if not self.available(offer):
+            raise errors.ModelUnavailable(
+                f"The weights of {model!r} are not installed here (an operator runs `mindrender models "
+                "install`); GET /v1/models lists the available models."
+            )
+        return offer

@@ -1,0 +1,133 @@
+"""What the sweeper does, and deleting a job's files now: lost jobs, re-sends, expiry, leftovers.
+
+Each job is its own step: read what to delete, delete it from storage with no transaction open, then
+record the deletion in a unit of work of its own. A failure leaves the keys in place, so the next sweep
+tries again: an object is never forgotten while it still exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, delete, or_, select, update
+
+from app.db import utcnow
+from app.jobs.dispatch import send_upscale_after_commit
+from app.jobs.lifecycle import end_job
+from app.jobs.models import IdempotencyRecord, Job, JobStatus, Upload
+from app.runtime import Runtime
+from app.webhooks.events import enqueue_job_event
+from app.webhooks.models import EventType
+
+
+def delete_job_files(runtime: Runtime, job_id: str) -> None:
+    """Delete a job's stored objects now; a succeeded job whose result is gone becomes `expired` (once)."""
+    with runtime.unit_of_work() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return
+        input_key, output_key = job.input_key, job.output_key
+    for key in (input_key, output_key):
+        if key:
+            runtime.storage.delete(key)
+    with runtime.unit_of_work() as session:
+        # Only the keys deleted above are forgotten: a result recorded meanwhile keeps its key.
+        if input_key:
+            session.execute(
+                update(Job).where(Job.id == job_id, Job.input_key == input_key).values(input_key=None)
+            )
+        if output_key:
+            session.execute(
+                update(Job).where(Job.id == job_id, Job.output_key == output_key).values(output_key=None)
+            )
+        expired = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.SUCCEEDED, Job.output_key.is_(None))
+            .values(status=JobStatus.EXPIRED, expires_at=utcnow())
+            .returning(Job.id)
+        ).first()
+        if expired is not None:  # a sweep and a user's delete racing announce the expiry once
+            expired_job = session.get(Job, job_id, populate_existing=True)
+            assert expired_job is not None
+            enqueue_job_event(session, runtime.settings, expired_job, EventType.JOB_EXPIRED)
+
+
+def release_input(runtime: Runtime, job_id: str) -> None:
+    """Delete an ended job's input now (privacy: inputs live only while their job runs)."""
+    with runtime.unit_of_work() as session:
+        job = session.get(Job, job_id)
+        key = job.input_key if job is not None and job.status not in JobStatus.ACTIVE else None
+    if key:
+        runtime.storage.delete(key)
+        with runtime.unit_of_work() as session:
+            session.execute(update(Job).where(Job.id == job_id, Job.input_key == key).values(input_key=None))
+
+
+@dataclass
+class SweepReport:
+    lost: list[str] = field(default_factory=list)
+    redispatched: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+    inputs_deleted: list[str] = field(default_factory=list)
+    uploads_deleted: list[str] = field(default_factory=list)
+
+
+def sweep(runtime: Runtime) -> SweepReport:
+    """One pass of the beat sweeper: fail lost jobs, re-send stale queued ones, delete what is due."""
+    settings, now, report = runtime.settings, utcnow(), SweepReport()
+    lost_error = ("worker_lost", "The worker running this job stopped; refunded.")
+    for job_id in _ids(
+        runtime, select(Job.id).where(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now)
+    ):
+        with runtime.unit_of_work() as session:
+            job = session.get(Job, job_id)
+            if job and end_job(session, settings, job, JobStatus.FAILED, lost_error, lease_lapsed_by=now):
+                report.lost.append(job_id)
+    stale_before = now - timedelta(seconds=settings.queue_redispatch_seconds)
+    # Never sent (the broker was down when it was accepted), or sent long ago and still waiting.
+    stale = select(Job.id).where(
+        Job.status == JobStatus.QUEUED, or_(Job.dispatched_at.is_(None), Job.dispatched_at < stale_before)
+    )
+    for job_id in _ids(runtime, stale):
+        with runtime.unit_of_work() as session:
+            job = session.get(Job, job_id)
+            if job is not None and job.status == JobStatus.QUEUED:
+                job.dispatched_at = now
+                send_upscale_after_commit(session, job)
+                report.redispatched.append(job_id)
+    for job_id in _ids(
+        runtime, select(Job.id).where(Job.status == JobStatus.SUCCEEDED, Job.expires_at <= now)
+    ):
+        delete_job_files(runtime, job_id)
+        report.expired.append(job_id)
+    leftovers = select(Job.id).where(Job.status.not_in(JobStatus.ACTIVE), Job.input_key.is_not(None))
+    for job_id in _ids(runtime, leftovers):
+        release_input(runtime, job_id)
+        report.inputs_deleted.append(job_id)
+    report.uploads_deleted = sweep_uploads(runtime, now)
+    with runtime.unit_of_work() as session:
+        cutoff = now - timedelta(seconds=settings.idempotency_ttl)
+        session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
+    return report
+
+
+def _ids(runtime: Runtime, query: Select[str]) -> list[str]:
+    with runtime.unit_of_work() as session:
+        return list(session.execute(query).scalars())
+
+
+def sweep_uploads(runtime: Runtime, now: datetime) -> list[str]:
+    """Delete the objects of direct-upload slots that expired unused."""
+    stale = select(Upload).where(Upload.consumed_at.is_(None), Upload.expires_at <= now)
+    with runtime.unit_of_work() as session:
+        uploads = [(upload.id, upload.key) for upload in session.execute(stale).scalars()]
+    for upload_id, key in uploads:
+        runtime.storage.delete(key)
+        with runtime.unit_of_work() as session:
+            session.execute(
+                update(Upload)
+                .where(Upload.id == upload_id, Upload.consumed_at.is_(None))
+                .values(consumed_at=now)
+            )
+    return [upload_id for upload_id, _ in uploads]
