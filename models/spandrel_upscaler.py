@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from spandrel import ImageModelDescriptor, ModelLoader
 
+from models.arch import register_architectures
 from models.bands import Band, resize_bands
 from models.flat_guard import flat_mask, keep_flat_rows
 from models.registry import ProgressFn
@@ -144,9 +145,15 @@ class SpandrelUpscaler:
         return result
 
 
-def load_spandrel(path: Path) -> SpandrelUpscaler:
-    """Load a `.pth`/`.safetensors` file that spandrel recognises."""
+def load_descriptor(path: Path) -> ImageModelDescriptor:
+    """Load a `.pth`/`.safetensors` file that spandrel, or one of our added architectures, recognises."""
+    register_architectures()
     descriptor = ModelLoader().load_from_file(path)
     if not isinstance(descriptor, ImageModelDescriptor):
         raise ValueError(f"{path.name} is not a single-image model")
-    return SpandrelUpscaler(descriptor, _device())
+    return descriptor
+
+
+def load_spandrel(path: Path) -> SpandrelUpscaler:
+    """Load a model file for running on this machine's device (CUDA if present, else CPU)."""
+    return SpandrelUpscaler(load_descriptor(path), _device())
