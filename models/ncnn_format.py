@@ -14,7 +14,6 @@ import numpy as np
 import torch
 
 __all__ = [
-    "WEIGHTED_TYPES",
     "NcnnFormatError",
     "NcnnLayer",
     "WeightedLayer",
@@ -28,7 +27,7 @@ TAG_FLOAT32 = 0
 
 # Layer types that carry weights in the .bin, and those these graphs use that carry none. Any other type
 # (BatchNorm, ConvolutionDepthWise, ...) would leave its weights unread, so it is refused by name.
-WEIGHTED_TYPES = frozenset({"Convolution", "Deconvolution", "InnerProduct", "PReLU"})
+_WEIGHTED_TYPES = frozenset({"Convolution", "Deconvolution", "InnerProduct", "PReLU"})
 _WEIGHTLESS_TYPES = frozenset(
     {"Input", "Split", "Concat", "Crop", "Eltwise", "BinaryOp", "Pooling", "Interp", "PixelShuffle"}
 )
@@ -196,7 +195,7 @@ def read_graph(param_path: Path, bin_path: Path) -> tuple[list[NcnnLayer], list[
     for layer in layers:
         if layer.type in _WEIGHTLESS_TYPES or _is_weightless_scale(layer):
             continue
-        if layer.type not in WEIGHTED_TYPES:
+        if layer.type not in _WEIGHTED_TYPES:
             raise NcnnFormatError(f"{layer.name}: unsupported layer type {layer.type}")
         if layer.type in {"Convolution", "Deconvolution"} and (
             layer.params.get(2, "1") != "1" or layer.params.get(11, layer.params[1]) != layer.params[1]
