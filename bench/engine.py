@@ -1,9 +1,13 @@
 """Engine throughput: input and output megapixels per second for each model, against ncnn on CPU.
 
     python bench/engine.py [--size 128] [--repeat 2] [--models realesr-animevideov3,...]
+                           [--variants realcugan-se-x2,waifu2x-cunet-x2,...]
 
-Prints one row per model and device. On CPU it also runs the ncnn runtime (PyPI `ncnn`) on the same
-official .param/.bin at the same thread count and prints our/ncnn throughput. On CUDA it also runs the
+Prints one row per model and device: `--models` are registered model ids, run through the engine at their
+native scale; `--variants` are weight files of models/weight_variants.py (file name without .safetensors),
+run through the same tiled upscaler at their native scale. On CPU it also runs the ncnn runtime (PyPI
+`ncnn`) on the same official .param/.bin at the same thread count, on the whole image with the pre-padding
+the ncnn-vulkan tools add (and no tiling), and prints our/ncnn throughput. On CUDA it also runs the
 reference approach of the original Real-ESRGAN inference code on the same weights (the whole image moved to
 the GPU, then one tile at a time: tile 400, tile_pad 10, fp16, pasted without blending) and prints
 ours/reference.
@@ -13,18 +17,19 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from models.engine import load_upscaler, upscale
+from models.builtin import builtin, builtin_models
+from models.engine import upscale
 from models.install import install_official_weights
-from models.ncnn_convert import OFFICIAL_WEIGHTS, realesrgan_ncnn_dir
-from models.registry import all_models
-from models.spandrel_upscaler import set_cpu_precision
+from models.ncnn_convert import ncnn_files
+from models.spandrel_upscaler import SpandrelUpscaler, load_spandrel, set_cpu_precision
+from models.weight_variants import VARIANTS, WeightVariant
 
 
 def _ignore(_fraction: float) -> None:
@@ -40,10 +45,33 @@ def _time(fn: Callable[[], object], repeat: int) -> float:
     return best
 
 
-def _ncnn_seconds(model_id: str, image: np.ndarray, threads: int, repeat: int) -> float:
+# What the ncnn-vulkan tools feed each graph: border and size multiple of their pre-padding (reflected by
+# realcugan-ncnn-vulkan, edge pixels repeated by waifu2x-ncnn-vulkan), and the input and output blobs.
+_TOOL_INPUT: dict[tuple[str, int], tuple[int, int, str, str, str]] = {
+    ("realcugan", 2): (18, 2, "reflect", "in0", "out0"),
+    ("realcugan", 3): (14, 4, "reflect", "in0", "out0"),
+    ("realcugan", 4): (19, 2, "reflect", "in0", "out0"),
+    ("waifu2x-cunet", 1): (28, 4, "edge", "Input1", "Eltwise4"),
+    ("waifu2x-cunet", 2): (18, 2, "edge", "Input1", "Eltwise4"),
+    ("waifu2x-upconv7", 2): (7, 1, "edge", "Input1", "Eltwise4"),
+    ("realesrgan", 4): (0, 1, "edge", "data", "output"),
+}
+
+
+def _ncnn_input(variant: WeightVariant, image: np.ndarray) -> tuple[np.ndarray, str, str]:
+    """The CHW input the ncnn-vulkan tool would feed this graph (pre-padded), and its blob names."""
+    border, multiple, mode, input_name, output_name = _TOOL_INPUT[variant.graph, variant.scale]
+    chw = image.transpose(2, 0, 1)
+    height, width = chw.shape[1:]
+    pads = ((0, 0), (border, border - height % -multiple), (border, border - width % -multiple))
+    padded = np.pad(chw, pads, mode=mode)  # type: ignore[call-overload]
+    return np.ascontiguousarray(padded), input_name, output_name
+
+
+def _ncnn_seconds(variant: WeightVariant, image: np.ndarray, threads: int, repeat: int) -> float:
     import ncnn
 
-    stem = realesrgan_ncnn_dir() / OFFICIAL_WEIGHTS[model_id]
+    param, weights = ncnn_files(variant)
     net = ncnn.Net()
     net.opt.use_vulkan_compute = False
     net.opt.num_threads = threads
@@ -52,14 +80,14 @@ def _ncnn_seconds(model_id: str, image: np.ndarray, threads: int, repeat: int) -
     net.opt.use_fp16_storage = False
     net.opt.use_fp16_arithmetic = False
     net.opt.use_fp16_packed = False
-    net.load_param(str(stem.with_suffix(".param")))
-    net.load_model(str(stem.with_suffix(".bin")))
-    data = np.ascontiguousarray(image.transpose(2, 0, 1))
+    net.load_param(str(param))
+    net.load_model(str(weights))
+    data, input_name, output_name = _ncnn_input(variant, image)
 
     def once() -> None:
         with net.create_extractor() as extractor:
-            extractor.input("data", ncnn.Mat(data))
-            _, out = extractor.extract("output")
+            extractor.input(input_name, ncnn.Mat(data))
+            _, out = extractor.extract(output_name)
             np.array(out)
             del out
 
@@ -112,7 +140,8 @@ def main() -> None:
         "--size", type=int, default=None, help="square input side in pixels (128 on CPU, 1024 on CUDA)"
     )
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--models", default=",".join(s.id for s in all_models()))
+    parser.add_argument("--models", default=",".join(s.id for s in builtin_models()))
+    parser.add_argument("--variants", default="", help="weight files to time too, e.g. realcugan-se-x2")
     parser.add_argument("--models-dir", type=Path, default=Path("var/models"))
     parser.add_argument(
         "--cpu-precision", choices=("fp32", "bf16"), default="fp32", help="as MR_CPU_PRECISION"
@@ -130,23 +159,40 @@ def main() -> None:
     print(f"device: {device}; {precision}; input {args.size}x{args.size}; torch {torch.__version__}")
     other = "ref. in MP/s" if cuda else "ncnn in MP/s"
     print(f"{'model':26} {'scale':>5} {'in MP/s':>9} {'out MP/s':>9} {other:>13} {'ratio':>6}")
-    for model_id in args.models.split(","):
-        spec = next(s for s in all_models() if s.id == model_id)
-        scale = max(spec.native_scale, 2)
-        load_upscaler(model_id, args.models_dir)
-        run = partial(upscale, image, model_id, scale, args.models_dir, _ignore)
+    by_file = {v.file_name.removesuffix(".safetensors"): v for v in VARIANTS}
+    for name, scale, run in _runs(args.models, args.variants, image, args.models_dir):
         if cuda:
             run()  # warm-up
         seconds = _time(run, args.repeat)
         ours = in_mp / seconds
-        row = f"{model_id:26} {scale:>5} {ours:>9.3f} {ours * scale * scale:>9.3f}"
-        if model_id in OFFICIAL_WEIGHTS:
+        row = f"{name:26} {scale:>5} {ours:>9.3f} {ours * scale * scale:>9.3f}"
+        if name in by_file:
             if cuda:
-                theirs = in_mp / _reference_seconds(model_id, image, args.models_dir, args.repeat)
+                theirs = in_mp / _reference_seconds(name, image, args.models_dir, args.repeat)
             else:
-                theirs = in_mp / _ncnn_seconds(model_id, image, threads, args.repeat)
+                theirs = in_mp / _ncnn_seconds(by_file[name], image, threads, args.repeat)
             row += f" {theirs:>13.3f} {ours / theirs:>6.2f}"
         print(row, flush=True)
+
+
+def _runs(
+    model_ids: str, variants: str, image: np.ndarray, models_dir: Path
+) -> Iterator[tuple[str, int, Callable[[], object]]]:
+    """Name, scale and a timed call for each registered model, then for each weight file, loaded first."""
+    for model_id in filter(None, model_ids.split(",")):
+        spec = builtin(model_id)
+        scale = max(spec.native_scale, 2)
+        upscale(image[:8, :8], spec, scale, models_dir, _ignore)  # loads the weights
+        yield model_id, scale, partial(upscale, image, spec, scale, models_dir, _ignore)
+    for name in filter(None, variants.split(",")):
+        upscaler = load_spandrel(models_dir / f"{name}.safetensors")
+        scale = upscaler.native_scale
+
+        def run(upscaler: SpandrelUpscaler = upscaler, scale: int = scale) -> None:
+            for _band in upscaler.bands(image, scale, _ignore):
+                pass
+
+        yield name, scale, run
 
 
 if __name__ == "__main__":

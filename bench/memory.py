@@ -42,7 +42,8 @@ def _reset_peak() -> float:
 def run_case(case: str, models_dir: Path) -> str:
     """One job in this process; returns its report line."""
     from app.jobs.image_codec import DecodedImage, decode_image, encode_image
-    from models.engine import load_upscaler, upscale_to_integers
+    from models.builtin import builtin
+    from models.engine import upscale, upscale_to_integers
 
     model_id, side_text, scale_text, mode = case.split(":")
     side, scale = int(side_text), int(scale_text)
@@ -51,11 +52,12 @@ def run_case(case: str, models_dir: Path) -> str:
     Image.fromarray(pixels, mode=mode).save(buffer, format="PNG", compress_level=1)
     data = buffer.getvalue()
     del pixels, buffer
-    load_upscaler(model_id, models_dir)
+    spec = builtin(model_id)
+    upscale(np.zeros((8, 8, 3), np.float32), spec, scale, models_dir, lambda _: None)  # loads the weights
     base = _reset_peak()
     start = time.perf_counter()
     image = decode_image(data)
-    out = upscale_to_integers(image.pixels, model_id, scale, models_dir, lambda _: None, image.bit_depth)
+    out = upscale_to_integers(image.pixels, spec, scale, models_dir, lambda _: None, image.bit_depth)
     image = DecodedImage(pixels=out, bit_depth=image.bit_depth, icc_profile=None, exif=None)
     del out
     encoded = encode_image(image, "png")

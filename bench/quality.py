@@ -18,9 +18,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from skimage.metrics import structural_similarity
 
+from models.builtin import builtin, builtin_models
 from models.engine import upscale
 from models.install import install_official_weights
-from models.registry import all_models
 from models.resample import Filter, resize
 from models.srcnn import rgb_to_ycbcr
 from models.train_srcnn import VALIDATION_IMAGES, load_rgb, psnr
@@ -87,14 +87,14 @@ def _alpha_comparison(crop: int, models_dir: Path) -> None:
     print("\nAlpha at 4x: PSNR dB of bicubic vs each 4x model run on the mask as a gray image")
     masks = _alpha_masks(crop)
     rows: dict[str, list[float]] = {"bicubic": []}
-    rows |= {s.id: [] for s in all_models() if s.native_scale == 4}
+    rows |= {s.id: [] for s in builtin_models() if s.native_scale == 4}
     for mask in masks.values():
         low = resize(mask[:, :, None], crop // 4, crop // 4, Filter.BICUBIC)
         for name in rows:
             if name == "bicubic":
                 out = resize(low, crop, crop, Filter.BICUBIC)[:, :, 0]
             else:
-                out = upscale(np.repeat(low, 3, axis=2), name, 4, models_dir, _ignore).mean(axis=2)
+                out = upscale(np.repeat(low, 3, axis=2), builtin(name), 4, models_dir, _ignore).mean(axis=2)
             rows[name].append(psnr(np.clip(out, 0, 1), mask, 4))
     print(f"{'method':26} " + " ".join(f"{m:>11}" for m in masks))
     for name, scores in rows.items():
@@ -114,25 +114,25 @@ def main() -> None:
     images = _images(args.crop)
     print(f"PSNR dB / SSIM on Y, border = scale, {args.crop}x{args.crop} crops; rows: model x scale")
     print(f"{'model':26} {'x':>2} " + " ".join(f"{name:>16}" for name in images))
-    for spec in all_models():
+    for spec in builtin_models():
         for scale in (2, 3, 4, 8):
             cells = []
             for truth in images.values():
                 low = resize(truth, args.crop // scale, args.crop // scale, Filter.BICUBIC)
-                out = upscale(low, spec.id, scale, args.models_dir, _ignore)
+                out = upscale(low, spec, scale, args.models_dir, _ignore)
                 cells.append("{:>8.2f} / {:.3f}".format(*_score(out, truth, scale)))
             print(f"{spec.id:26} {scale:>2} " + " ".join(cells), flush=True)
     print("\n8x with a 4x model: two native passes vs one pass + Lanczos 2x (PSNR dB)")
-    for spec in all_models():
+    for spec in builtin_models():
         if spec.native_scale != 4:
             continue
         two, one = [], []
         for truth in images.values():
             low = resize(truth, args.crop // 8, args.crop // 8, Filter.BICUBIC)
-            single = upscale(low, spec.id, 4, args.models_dir, _ignore)
+            single = upscale(low, spec, 4, args.models_dir, _ignore)
             one.append(_score(resize(single, args.crop, args.crop, Filter.LANCZOS), truth, 8)[0])
             half = resize(single, args.crop // 4, args.crop // 4, Filter.LANCZOS)
-            two.append(_score(upscale(half, spec.id, 4, args.models_dir, _ignore), truth, 8)[0])
+            two.append(_score(upscale(half, spec, 4, args.models_dir, _ignore), truth, 8)[0])
         print(f"{spec.id:26} two passes {np.mean(two):6.2f}   one pass + Lanczos {np.mean(one):6.2f}")
     _alpha_comparison(args.crop, args.models_dir)
 

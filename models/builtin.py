@@ -1,13 +1,14 @@
-"""The models that ship with the service: classical filters, SRCNN and the official Real-ESRGAN weights."""
+"""The models that ship with the service: classical filters, SRCNN and the official weights of Real-ESRGAN,
+Real-CUGAN, waifu2x and RealSR."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from models.classical import ClassicalUpscaler
-from models.registry import ModelSpec, Upscaler, WeightsMissing
+from models.registry import Content, ModelRegistry, ModelSpec, Upscaler
 from models.resample import Filter
+from models.weight_variants import family_variants
 
 _CLASSICAL_NAMES = {
     Filter.NEAREST: ("Nearest neighbour", "Hard pixel edges: pixel art and screenshots."),
@@ -15,15 +16,66 @@ _CLASSICAL_NAMES = {
     Filter.BICUBIC: ("Bicubic", "The standard smooth interpolation."),
     Filter.LANCZOS: ("Lanczos", "The sharpest classical filter."),
 }
-_REAL_ESRGAN = (
+# Families of weight files converted from the official ncnn files on PyPI (models/weight_variants.py).
+_FAMILIES: tuple[tuple[str, str, Content, str], ...] = (
     (
         "realesrgan-x4plus",
         "Real-ESRGAN x4plus",
         "photo",
-        "Photos: restores detail and removes JPEG artefacts.",
+        "Photos: restores detail and removes JPEG artefacts. Weights: Real-ESRGAN (BSD-3-Clause).",
     ),
-    ("realesrgan-x4plus-anime", "Real-ESRGAN x4plus anime", "anime", "Anime and illustrations: clean lines."),
-    ("realesr-animevideov3", "Real-ESRGAN AnimeVideo v3", "anime", "Anime, fast (a compact network)."),
+    (
+        "realesrgan-x4plus-anime",
+        "Real-ESRGAN x4plus anime",
+        "anime",
+        "Anime and illustrations: clean lines. Weights: Real-ESRGAN (BSD-3-Clause).",
+    ),
+    (
+        "realesr-animevideov3",
+        "Real-ESRGAN AnimeVideo v3",
+        "anime",
+        "Anime, fast (a compact network). Weights: Real-ESRGAN (BSD-3-Clause).",
+    ),
+    (
+        "realcugan-se",
+        "Real-CUGAN",
+        "anime",
+        "Anime and illustrations with native 2x/3x/4x, three denoise levels at 2x and a conservative mode "
+        "that invents less. Weights: Real-CUGAN (MIT, bilibili).",
+    ),
+    (
+        "realcugan-pro",
+        "Real-CUGAN Pro",
+        "anime",
+        "Real-CUGAN's later weights at 2x/3x: sharper lines, denoise or conservative. Weights: Real-CUGAN "
+        "(MIT, bilibili).",
+    ),
+    (
+        "waifu2x-cunet",
+        "waifu2x CUNet",
+        "anime",
+        "Illustrations: 2x, or 1x to clean up JPEG artefacts and noise (denoise 0-3). Weights: waifu2x "
+        "(MIT).",
+    ),
+    (
+        "waifu2x-photo",
+        "waifu2x photo",
+        "photo",
+        "Photos, faithful and fast: 2x with denoise 0-3 (upconv_7). Weights: waifu2x (MIT).",
+    ),
+    (
+        "waifu2x-anime",
+        "waifu2x anime",
+        "anime",
+        "Illustrations, fast: 2x with denoise 0-3 (upconv_7). Weights: waifu2x (MIT).",
+    ),
+    (
+        "realsr-df2k",
+        "RealSR DF2K",
+        "photo",
+        "Camera photos: trained on real sensor noise and blur (ESRGAN-class, 4x). Weights: RealSR "
+        "(Apache-2.0, Tencent).",
+    ),
 )
 
 
@@ -43,20 +95,6 @@ def _load_srcnn(models_dir: Path) -> Upscaler:
     return load(models_dir)
 
 
-def weights_loader(file: str) -> Callable[[Path], Upscaler]:
-    """Load a spandrel-loadable weight file from the models folder (WeightsMissing when absent)."""
-
-    def load(models_dir: Path) -> Upscaler:
-        from models.spandrel_upscaler import load_spandrel
-
-        path = models_dir / file
-        if not path.is_file():
-            raise WeightsMissing(f"{path} is missing: run `mindrender models install`")
-        return load_spandrel(path)
-
-    return load
-
-
 def builtin_models() -> list[ModelSpec]:
     """Every built-in model, in the order /v1/models lists them."""
     specs = [_classical(method) for method in Filter]
@@ -70,16 +108,21 @@ def builtin_models() -> list[ModelSpec]:
             description="A small CNN that sharpens a bicubic upscale (Dong et al., 2014); trained in-house.",
         )
     )
-    for model_id, name, content, description in _REAL_ESRGAN:
+    for family, name, content, description in _FAMILIES:
+        variants = family_variants(family)
         specs.append(
             ModelSpec(
-                id=model_id,
+                id=family,
                 name=name,
-                content=content,  # type: ignore[arg-type]
-                native_scale=4,
-                load=weights_loader(f"{model_id}.safetensors"),
-                description=description + " Weights: Real-ESRGAN (BSD-3-Clause), see NOTICE.",
-                weights=f"{model_id}.safetensors",
+                content=content,
+                native_scale=max(v.scale for v in variants),
+                description=description + " See NOTICE.",
+                variants=variants,
             )
         )
     return specs
+
+
+def builtin(model_id: str) -> ModelSpec:
+    """One built-in model by id (for tools and tests; the service builds a whole registry)."""
+    return ModelRegistry(builtin_models()).get(model_id)

@@ -14,18 +14,32 @@ from pathlib import Path
 import numpy as np
 
 from models.bands import Band, assemble, band_rows, in_bands_of, resize_rows
-from models.registry import ModelSpec, ProgressFn, Upscaler
+from models.registry import PLAIN, ModelSpec, Options, ProgressFn, Upscaler, WeightsMissing
 from models.resample import Filter
 
 
 @lru_cache(maxsize=8)
-def load_upscaler(spec: ModelSpec, models_dir: Path) -> Upscaler:
-    """Load a model's weights once per worker process."""
-    return spec.load(models_dir)
+def load_upscaler(spec: ModelSpec, models_dir: Path, weights: str | None = None) -> Upscaler:
+    """Load a model (one of its weight files, for a family) once per worker process."""
+    if weights is None:
+        if spec.load is None:
+            raise ValueError(f"model {spec.id} needs a weight file")
+        return spec.load(models_dir)
+    from models.spandrel_upscaler import load_spandrel
+
+    path = models_dir / weights
+    if not path.is_file():
+        raise WeightsMissing(f"{path} is missing: run `mindrender models install`")
+    return load_spandrel(path)
 
 
 def upscale_bands(
-    image: np.ndarray, spec: ModelSpec, scale: int, models_dir: Path, progress: ProgressFn
+    image: np.ndarray,
+    spec: ModelSpec,
+    scale: int,
+    models_dir: Path,
+    progress: ProgressFn,
+    options: Options = PLAIN,
 ) -> Iterator[Band]:
     """Upscale an HxWxC float32 image in [0, 1], C in 1..4 (gray, gray+alpha, RGB, RGBA), as row bands.
 
@@ -34,14 +48,13 @@ def upscale_bands(
     to [0, 1] and keep the input's channel layout.
     """
     model_id = spec.id
-    if scale not in spec.scales:
-        raise ValueError(f"model {model_id} does not support scale {scale}")
+    weights = spec.weights_for(scale, options)
     height, width, channels = image.shape
     out_h, out_w = height * scale, width * scale
     colour_channels = 1 if channels in (1, 2) else 3
     colour = image[:, :, :colour_channels]
     rgb = np.repeat(colour, 3, axis=2) if colour_channels == 1 else colour
-    bands = load_upscaler(spec, models_dir).bands(
+    bands = load_upscaler(spec, models_dir, weights).bands(
         np.ascontiguousarray(rgb, dtype=np.float32), scale, progress
     )
     done = 0
@@ -67,19 +80,30 @@ def upscale_bands(
 
 
 def upscale(
-    image: np.ndarray, spec: ModelSpec, scale: int, models_dir: Path, progress: ProgressFn
+    image: np.ndarray,
+    spec: ModelSpec,
+    scale: int,
+    models_dir: Path,
+    progress: ProgressFn,
+    options: Options = PLAIN,
 ) -> np.ndarray:
     """`upscale_bands` assembled into one float32 image (for tests and tools)."""
-    return assemble(upscale_bands(image, spec, scale, models_dir, progress), image.shape[0] * scale)
+    return assemble(upscale_bands(image, spec, scale, models_dir, progress, options), image.shape[0] * scale)
 
 
 def upscale_to_integers(
-    image: np.ndarray, spec: ModelSpec, scale: int, models_dir: Path, progress: ProgressFn, bit_depth: int
+    image: np.ndarray,
+    spec: ModelSpec,
+    scale: int,
+    models_dir: Path,
+    progress: ProgressFn,
+    bit_depth: int,
+    options: Options = PLAIN,
 ) -> np.ndarray:
     """The upscaled image quantised to uint8 (bit_depth 8) or uint16 (16), built band by band."""
     dtype, top = (np.uint16, 65535.0) if bit_depth == 16 else (np.uint8, 255.0)
     height, width, channels = image.shape
     out = np.empty((height * scale, width * scale, channels), dtype=dtype)
-    for row0, rows in upscale_bands(image, spec, scale, models_dir, progress):
+    for row0, rows in upscale_bands(image, spec, scale, models_dir, progress, options):
         out[row0 : row0 + len(rows)] = np.rint(np.multiply(rows, top, out=rows), out=rows)
     return out

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.builtin import weights_loader
 from models.describe import read_descriptions
 from models.registry import Content, ModelSpec
 
@@ -58,7 +57,6 @@ def manifest_models(models_dir: Path) -> list[ModelSpec]:
                 name=entry.name,
                 content=entry.content,
                 native_scale=described.native_scale if described else 0,
-                load=weights_loader(entry.file),
                 description=entry.description,
                 weights=entry.file,
                 described=described is not None,

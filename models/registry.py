@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from models.bands import Band
+from models.weight_variants import WeightVariant, family_options
 
 Content = Literal["photo", "anime", "text", "general"]
 SCALES: tuple[int, ...] = (2, 3, 4, 8)
@@ -31,22 +32,113 @@ class Upscaler(Protocol):
 
 
 @dataclass(frozen=True)
+class Options:
+    """What a request asks of a model besides its scale: a denoise level, or the conservative variant."""
+
+    denoise: int | None = None
+    conservative: bool = False
+
+
+PLAIN = Options()
+
+
+@dataclass(frozen=True)
+class ScaleOptions:
+    """The options of a model at one scale: the native pass it runs and what that pass has weights for."""
+
+    native_scale: int
+    plain: bool
+    denoise: tuple[int, ...]
+    conservative: bool
+
+
+class UnsupportedOption(ValueError):
+    """A model has no weights for this scale, denoise or conservative mode; the message says what exists."""
+
+
+@dataclass(frozen=True)
 class ModelSpec:
-    """One model as the engine knows it: what it is for, its native scale, its weights and its loader."""
+    """One model as the engine knows it: what it is for, its native scales, its weights and its loader.
+
+    A model is one network (classical filters, SRCNN, an operator's file: `load`, `weights`) or a family
+    of weight files, one per native scale, denoise level and conservative mode (`variants`, from
+    models/weight_variants.py); a job runs the file its scale and options choose (`weights_for`).
+    """
 
     id: str
     name: str
     content: Content
     native_scale: int
-    load: Callable[[Path], Upscaler] = field(repr=False, compare=False)
+    load: Callable[[Path], Upscaler] | None = field(default=None, repr=False, compare=False)
     description: str = ""
-    scales: tuple[int, ...] = SCALES
-    weights: str | None = None  # the weight file in the models folder, if the model needs one
+    weights: str | None = None  # the weight file of a one-network model in the models folder, if any
     described: bool = True  # False: an operator file not yet described by `mindrender models install`
+    variants: tuple[WeightVariant, ...] = ()
+
+    @property
+    def native_scales(self) -> tuple[int, ...]:
+        return family_options(self.id).native_scales if self.variants else (self.native_scale,)
+
+    @property
+    def scales(self) -> tuple[int, ...]:
+        """2, 3, 4 and 8 (a native scale, or the nearest one resampled); 1 where there are 1x weights."""
+        return (1, *SCALES) if self.variants and 1 in self.native_scales else SCALES
+
+    def native_for(self, scale: int) -> int:
+        """The native pass a scale runs: its own, else the smallest above it (then downscaled: sharper than
+        upscaling a smaller one), else the largest (then resampled up)."""
+        natives = self.native_scales
+        if scale in natives:
+            return scale
+        above = [n for n in natives if n > scale and n > 1]
+        return min(above) if above else max(natives)
+
+    def weights_for(self, scale: int, options: Options) -> str | None:
+        """The weight file a job at this scale with these options runs (None: a model without one).
+
+        UnsupportedOption when the model has no weights for the combination, naming what it has.
+        """
+        if scale not in self.scales:
+            raise UnsupportedOption(f"{self.id} takes scales {', '.join(map(str, self.scales))}.")
+        if options.conservative and options.denoise is not None:
+            raise UnsupportedOption("conservative and denoise exclude each other: choose one.")
+        if not self.variants:
+            if options != PLAIN:
+                raise UnsupportedOption(f"{self.id} has no denoise levels or conservative mode.")
+            return self.weights
+        native = self.native_for(scale)
+        for variant in self.variants:
+            if (variant.scale, variant.denoise, variant.conservative) == (
+                native,
+                options.denoise,
+                options.conservative,
+            ):
+                return variant.file_name
+        asked = "conservative" if options.conservative else "plain" if options.denoise is None else ""
+        asked = asked or f"denoise {options.denoise}"
+        scales_note = f"x{scale} runs the x{native} weights" if native != scale else f"at x{scale}"
+        have = ", ".join(v.describe() for v in self.variants)
+        raise UnsupportedOption(f"{self.id} has no {asked} {scales_note}; it has: {have}.")
+
+    def options_at(self, scale: int) -> ScaleOptions:
+        """What a job at this scale may ask for: no denoise, which denoise levels, the conservative mode."""
+        native = self.native_for(scale)
+        if not self.variants:
+            return ScaleOptions(native, plain=True, denoise=(), conservative=False)
+        at = [v for v in self.variants if v.scale == native]
+        return ScaleOptions(
+            native,
+            plain=any(v.denoise is None and not v.conservative for v in at),
+            denoise=tuple(sorted(v.denoise for v in at if v.denoise is not None)),
+            conservative=any(v.conservative for v in at),
+        )
+
+    def weight_files(self) -> tuple[str, ...]:
+        return tuple(v.file_name for v in self.variants) or ((self.weights,) if self.weights else ())
 
     def installed(self, models_dir: Path) -> bool:
         """Whether this model can run: its weights are in place (and, for an operator model, described)."""
-        return self.described and (self.weights is None or (models_dir / self.weights).is_file())
+        return self.described and all((models_dir / file).is_file() for file in self.weight_files())
 
 
 class UnknownModel(LookupError):

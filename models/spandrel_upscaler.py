@@ -8,24 +8,30 @@ visibility. fp16 on CUDA, fp32 on CPU.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 from spandrel import ImageModelDescriptor, ModelLoader
 
+from models.arch import register_architectures
 from models.bands import Band, resize_bands
 from models.flat_guard import flat_mask, keep_flat_rows
 from models.registry import ProgressFn
 from models.resample import Filter
-from models.tiling import tiled_bands
+from models.se_sync import SESync, sample_windows
+from models.tiling import Tile, crop_bands, fit_tile, padded_size, tile_grid, tiled_bands
 
 # Context around each tile (input pixels) by spandrel architecture, and the cross-fade band at inner tile
-# edges. Measured as tiled against whole on a natural photo (docs/benchmarks.md): Compact nets are exact
-# from 32; RRDB nets see far, and realesrgan-x4plus left steps of 13 levels at tile edges with 32 of
-# context, 2 with 48, 0.1 with 64. Architectures not measured get the widest.
-_PADS = {"Compact": 32}
+# edges. Measured as tiled against whole on a natural photo (bench/seams.py, docs/benchmarks.md): Compact
+# nets are exact from 32; RRDB nets see far, and realesrgan-x4plus left steps of 13 levels at tile edges
+# with 32 of context, 2 with 48, 0.1 with 64. Real-CUGAN and waifu2x cunet, whose tiles share their
+# squeeze-excitation means (models/se_sync.py), are exact (<= 0.01 levels) from 24; at 16 Real-CUGAN 2x
+# left 0.36 levels, at 8 7.2. waifu2x upconv_7 sees 7 pixels, but the cross-fade reaches 8 pixels into the
+# context: exact from 16, 1.6 levels at 8. Architectures not measured get the widest.
+_PADS = {"Compact": 32, "RealCUGAN": 24, "Waifu2xCUNet": 24, "Waifu2xUpConv7": 16}
 _DEFAULT_PAD = 64
 _FEATHER = 16
 _CPU_TILE = 256
@@ -89,6 +95,7 @@ class SpandrelUpscaler:
         if self.dtype == torch.bfloat16 and not descriptor.supports_bfloat16:
             self.dtype = torch.float32
         self.pad = _PADS.get(descriptor.architecture.id, _DEFAULT_PAD)
+        self.se_sync = SESync.attach(descriptor.model)
         descriptor.to(device)
         descriptor.eval()
         descriptor.model.to(self.dtype)
@@ -116,15 +123,32 @@ class SpandrelUpscaler:
             yield row0, keep_flat_rows(rgb, flat, rows, row0, scale)
 
     def _native(self, rgb: np.ndarray, progress: ProgressFn) -> Iterator[Band]:
+        """One native pass in tiles, streamed in bands: the windows meet the network's size requirements.
+
+        An image too small for them is padded (reflected, as Real-CUGAN pads itself) and the padding's
+        output cropped off again; tiles of a squeeze-excitation network share its means (models/se_sync.py).
+        """
         if self.device.type == "cuda":
             tile, batch = plan_gpu_tiles(
                 torch.cuda.mem_get_info()[0], self.native_scale, self.half, pad=self.pad
             )
         else:
             tile, batch = _CPU_TILE, 1  # one tile at a time keeps a CPU core's working set in cache
-        return tiled_bands(
+        rule = self.descriptor.size_requirements
+        tile = fit_tile(tile, self.pad, rule.minimum, rule.multiple_of)
+        height, width = rgb.shape[:2]
+        padded_h, padded_w = padded_size(
+            height, width, tile + 2 * self.pad, rule.minimum, rule.multiple_of, rule.square
+        )
+        if (padded_h, padded_w) != (height, width):
+            rgb = np.pad(rgb, ((0, padded_h - height), (0, padded_w - width), (0, 0)), mode="reflect")
+        network: Callable[[np.ndarray], np.ndarray] = self._forward
+        grid = tile_grid(padded_h, padded_w, tile, self.pad)
+        if self.se_sync is not None and len(grid) > 1:
+            network = partial(self._forward, se_means=self._shared_se_means(self.se_sync, rgb, grid, batch))
+        bands = tiled_bands(
             rgb,
-            self._forward,
+            network,
             scale=self.native_scale,
             out_channels=3,
             tile=tile,
@@ -133,19 +157,41 @@ class SpandrelUpscaler:
             batch=batch,
             progress=progress,
         )
+        return crop_bands(bands, height * self.native_scale, width * self.native_scale)
+
+    def _shared_se_means(
+        self, se_sync: SESync, rgb: np.ndarray, grid: list[Tile], batch: int
+    ) -> tuple[torch.Tensor, ...]:
+        """Squeeze-excitation means for every tile of this image, from a sample of its windows."""
+        sample = sample_windows(grid)
+
+        def run() -> None:
+            for start in range(0, len(sample), batch):
+                group = sample[start : start + batch]
+                self._forward(np.stack([rgb[t.py0 : t.py1, t.px0 : t.px1] for t in group]))
+
+        return se_sync.record(run)
 
     @torch.inference_mode()
-    def _forward(self, tiles: np.ndarray) -> np.ndarray:
-        """N x H x W x 3 tiles in [0, 1] to N x sH x sW x 3; only this batch visits the device."""
+    def _forward(self, tiles: np.ndarray, se_means: tuple[torch.Tensor, ...] | None = None) -> np.ndarray:
+        """N x H x W x 3 tiles in [0, 1] to N x sH x sW x 3; only this batch visits the device.
+
+        With `se_means`, squeeze-excitation blocks use them instead of each tile's own (models/se_sync.py).
+        """
         tensor = torch.from_numpy(np.ascontiguousarray(tiles.transpose(0, 3, 1, 2))).to(self.device)
         tensor = tensor.contiguous(memory_format=torch.channels_last).to(self.dtype)
-        out = self.descriptor(tensor).float().clamp_(0, 1).cpu().numpy()
-        result: np.ndarray = out.transpose(0, 2, 3, 1)
+        if se_means is None or self.se_sync is None:
+            out = self.descriptor(tensor)
+        else:
+            with self.se_sync.shared(se_means):
+                out = self.descriptor(tensor)
+        result: np.ndarray = out.float().clamp_(0, 1).cpu().numpy().transpose(0, 2, 3, 1)
         return result
 
 
 def load_descriptor(path: Path) -> ImageModelDescriptor:
-    """Load a `.pth`/`.safetensors` file that spandrel recognises as a single-image model."""
+    """Load a `.pth`/`.safetensors` file that spandrel, or one of our added architectures, recognises."""
+    register_architectures()
     descriptor = ModelLoader().load_from_file(path)
     if not isinstance(descriptor, ImageModelDescriptor):
         raise ValueError(f"{path.name} is not a single-image model")
@@ -153,5 +199,5 @@ def load_descriptor(path: Path) -> ImageModelDescriptor:
 
 
 def load_spandrel(path: Path) -> SpandrelUpscaler:
-    """Load a weight file and run it on this machine's device."""
+    """Load a model file for running on this machine's device (CUDA if present, else CPU)."""
     return SpandrelUpscaler(load_descriptor(path), _device())

@@ -6,12 +6,16 @@ is kept. Inside the bands neighbouring tiles are cross-faded with complementary 
 so what remains of the difference between two tiles' views becomes a gradient instead of a step. Where `pad`
 covers the network's receptive field the tiled result equals the untiled one; for Real-ESRGAN the residual
 difference is measured in tests/models/test_engine.py.
+
+Some networks accept only some input sizes (spandrel's `SizeRequirements`: a minimum side, a multiple, a
+square). `fit_tile` sizes the windows to the rule, `padded_size` says how far to pad an image smaller than
+a window, and `crop_bands` cuts the padding's output off again, so the result stays scale x the input.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -68,6 +72,39 @@ def tile_grid(height: int, width: int, tile: int, pad: int) -> list[Tile]:
             px0 = min(max(0, x0 - pad), width - window_w)
             grid.append(Tile(y0, y1, x0, x1, py0, py0 + window_h, px0, px0 + window_w))
     return grid
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def fit_tile(tile: int, pad: int, minimum: int = 0, multiple_of: int = 1) -> int:
+    """The core side nearest above `tile` whose windows (core + 2 x pad) are a valid network input size."""
+    return _round_up(max(tile + 2 * pad, minimum), multiple_of) - 2 * pad
+
+
+def padded_size(
+    height: int, width: int, window: int, minimum: int = 0, multiple_of: int = 1, square: bool = False
+) -> tuple[int, int]:
+    """The smallest image size, at least height x width, whose tile windows are all valid inputs.
+
+    `tile_grid` makes windows of `window` pixels, or the image's side where that is shorter: a short side
+    is padded up to the size rule, and for square inputs to the longer side (or the window, if shorter).
+    `window` must come from `fit_tile`.
+    """
+    height = _round_up(max(height, minimum), multiple_of)
+    width = _round_up(max(width, minimum), multiple_of)
+    if square:
+        side = min(window, max(height, width))
+        height, width = max(height, side), max(width, side)
+    return height, width
+
+
+def crop_bands(bands: Iterable[Band], height: int, width: int) -> Iterator[Band]:
+    """The top-left height x width of a banded image: the output of what `padded_size` added is dropped."""
+    for row0, rows in bands:
+        if row0 < height:
+            yield row0, np.ascontiguousarray(rows[: height - row0, :width])
 
 
 def _ramp(start: int, end: int, length: int, band: int, scale: int) -> tuple[int, int, np.ndarray]:

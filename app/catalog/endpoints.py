@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.catalog.presets import PRESETS
-from app.catalog.schemas import ModelOut, PresetOut, PricingOut
+from app.catalog.schemas import ModelOut, PresetOut, PricingOut, ScaleOptionsOut
 from app.runtime import RuntimeDep
+from models.registry import ModelSpec
 
 router = APIRouter(prefix="/v1", tags=["models"])
 
@@ -21,7 +22,9 @@ def list_models(runtime: RuntimeDep) -> list[ModelOut]:
             description=offer.spec.description,
             content=offer.spec.content,
             native_scale=offer.spec.native_scale,
+            native_scales=list(offer.spec.native_scales),
             scales=list(offer.spec.scales),
+            options=[_options(offer.spec, scale) for scale in offer.spec.scales],
             credits=PricingOut(
                 minimum=offer.terms.pricing.minimum,
                 megapixels_per_credit=offer.terms.pricing.megapixels_per_credit,
@@ -32,6 +35,17 @@ def list_models(runtime: RuntimeDep) -> list[ModelOut]:
         )
         for offer in catalog
     ]
+
+
+def _options(spec: ModelSpec, scale: int) -> ScaleOptionsOut:
+    at = spec.options_at(scale)
+    return ScaleOptionsOut(
+        scale=scale,
+        native_scale=at.native_scale,
+        plain=at.plain,
+        denoise=list(at.denoise),
+        conservative=at.conservative,
+    )
 
 
 @router.get("/presets", response_model=list[PresetOut], summary="Content presets: photo, anime, text")

@@ -31,3 +31,9 @@ class ModelUnavailable(DomainError):
     code = "model_unavailable"
     status_code = 503
     message = "This model's weights are not installed on this service right now; try another model."
+
+
+class UnsupportedOption(DomainError):
+    code = "unsupported_option"
+    status_code = 422
+    message = "This model has no weights for that combination of scale, denoise and conservative."

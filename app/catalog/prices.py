@@ -28,11 +28,18 @@ class Terms:
     queue: Queue
 
 
-# Classical filters and SRCNN run anywhere in about a second per output megapixel: cheap, on CPU workers.
+# Prices follow compute: seconds per output megapixel, measured on the 2-core CPU VM at 512 px inputs
+# (docs/benchmarks.md; on a GPU every network is faster, in about the same ratios).
+# Classical filters and SRCNN: well under a second per output MP, on CPU workers.
 CLASSICAL = Terms(Pricing(minimum=1, megapixels_per_credit=16), "cpu")
 SRCNN = Terms(Pricing(minimum=1, megapixels_per_credit=4), "cpu")
-# Real-ESRGAN and operator models are GAN-sized networks: GPU workers, one credit per 2 output MP.
+# Light networks, under 1 s per output MP: realesr-animevideov3 0.4, waifu2x upconv_7 0.9.
+LIGHT = Terms(Pricing(minimum=1, megapixels_per_credit=4), "gpu")
+# Standard networks, 1-4 s: Real-CUGAN 1.0 (x4) to 3.0 (x2), waifu2x CUNet 2.4-2.9, x4plus-anime. Also the
+# default for an operator's model.
 NEURAL = Terms(Pricing(minimum=2, megapixels_per_credit=2), "gpu")
+# Heavy networks, 23-block RRDBNets: about 7 s per output MP (realesrgan-x4plus, realsr-df2k).
+HEAVY = Terms(Pricing(minimum=2, megapixels_per_credit=1), "gpu")
 
 BUILTIN_TERMS: dict[str, Terms] = {
     "nearest": CLASSICAL,
@@ -40,7 +47,13 @@ BUILTIN_TERMS: dict[str, Terms] = {
     "bicubic": CLASSICAL,
     "lanczos": CLASSICAL,
     "srcnn": SRCNN,
-    "realesrgan-x4plus": NEURAL,
+    "realesrgan-x4plus": HEAVY,
     "realesrgan-x4plus-anime": NEURAL,
-    "realesr-animevideov3": NEURAL,
+    "realesr-animevideov3": LIGHT,
+    "realcugan-se": NEURAL,
+    "realcugan-pro": NEURAL,
+    "waifu2x-cunet": NEURAL,
+    "waifu2x-photo": LIGHT,
+    "waifu2x-anime": LIGHT,
+    "realsr-df2k": HEAVY,
 }

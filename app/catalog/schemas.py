@@ -10,13 +10,25 @@ class PricingOut(BaseModel):
     megapixels_per_credit: float = Field(description="One credit per started this many output megapixels.")
 
 
+class ScaleOptionsOut(BaseModel):
+    scale: int
+    native_scale: int = Field(description="The native pass this scale runs (then resampled if different).")
+    plain: bool = Field(description="Runs without `denoise` (and without `conservative`).")
+    denoise: list[int] = Field(description="The `denoise` levels this scale accepts.")
+    conservative: bool = Field(description="Whether `conservative=true` is accepted at this scale.")
+
+
 class ModelOut(BaseModel):
     id: str
     name: str
     description: str
     content: str
-    native_scale: int
+    native_scale: int = Field(description="The largest native scale.")
+    native_scales: list[int]
     scales: list[int]
+    options: list[ScaleOptionsOut] = Field(
+        description="Per accepted scale: what `denoise`/`conservative` do."
+    )
     credits: PricingOut
     max_input_pixels: int
     max_output_pixels: int

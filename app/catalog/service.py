@@ -13,7 +13,7 @@ from app.catalog.presets import PRESETS, get_preset
 from app.catalog.prices import BUILTIN_TERMS, NEURAL, Pricing, Queue, Terms
 from app.config import Settings
 from models.manifest import read_manifest
-from models.registry import ModelRegistry, ModelSpec, UnknownModel, load_registry
+from models.registry import ModelRegistry, ModelSpec, Options, UnknownModel, UnsupportedOption, load_registry
 
 
 class _ManifestTerms(BaseModel):
@@ -31,6 +31,15 @@ class _ManifestTerms(BaseModel):
 
     def terms(self) -> Terms:
         return Terms(Pricing(self.credits.minimum, self.credits.megapixels_per_credit), self.queue)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What a request runs: the model and its options, and the weight file they select."""
+
+    offer: Offer
+    options: Options
+    weights: str | None
 
 
 @dataclass(frozen=True)
@@ -83,24 +92,36 @@ class Catalog:
         """The model's weights are installed here (checked each time: an operator may install them live)."""
         return offer.spec.installed(self.models_dir)
 
-    def choose(self, model: str | None, preset: str | None, scale: int) -> Offer:
-        """The model a request names (directly or through a preset), if it takes the scale and can run."""
+    def choose(
+        self,
+        model: str | None,
+        preset: str | None,
+        scale: int,
+        denoise: int | None = None,
+        conservative: bool = False,
+    ) -> Choice:
+        """What a request runs: the model it names (directly or through a preset) with its options, if it has
+        weights for them at this scale and they are installed here."""
         if (model is None) == (preset is None):
             raise errors.ModelOrPresetRequired()
         if preset is not None:
             try:
                 model = get_preset(preset).model
             except LookupError:
-                raise errors.UnknownPreset(
-                    f"No preset named {preset!r}; use one of {', '.join(PRESETS)}."
-                ) from None
+                known = ", ".join(PRESETS)
+                raise errors.UnknownPreset(f"No preset named {preset!r}; use one of {known}.") from None
         assert model is not None
-        offer = self.offer(model)
+        offer, options = self.offer(model), Options(denoise, conservative)
         if scale not in offer.spec.scales:
             raise errors.UnsupportedScale(f"Scale must be one of {', '.join(map(str, offer.spec.scales))}.")
-        if not self.available(offer):
+        try:
+            weights = offer.spec.weights_for(scale, options)
+        except UnsupportedOption as exc:
+            raise errors.UnsupportedOption(str(exc)) from None
+        installed = offer.spec.described and (weights is None or (self.models_dir / weights).is_file())
+        if not installed:
             raise errors.ModelUnavailable(
                 f"The weights of {model!r} are not installed here (an operator runs `mindrender models "
                 "install`); GET /v1/models lists the available models."
             )
-        return offer
+        return Choice(offer, options, weights)

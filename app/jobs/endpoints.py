@@ -55,11 +55,20 @@ def create_job(
     account: CurrentAccount,
     session: DbSession,
     runtime: RuntimeDep,
-    scale: Annotated[int, Form(description="2, 3, 4 or 8.")],
+    scale: Annotated[int, Form(description="2, 3, 4 or 8; 1 (clean-up only) for models with 1x weights.")],
     model: Annotated[str | None, Form(description="A model id from GET /v1/models.")] = None,
     preset: Annotated[
         str | None, Form(description="Instead of `model`: photo, anime or text (GET /v1/presets).")
     ] = None,
+    denoise: Annotated[
+        int | None,
+        Form(
+            ge=0, le=3, description="Noise and JPEG-artefact removal, 0 (light) to 3, where the model has it."
+        ),
+    ] = None,
+    conservative: Annotated[
+        bool, Form(description="The model's conservative variant, which invents less (Real-CUGAN).")
+    ] = False,
     output_format: Annotated[OutputFormat | None, Form(description="Defaults to the input's format.")] = None,
     output_quality: Annotated[int, Form(ge=1, le=100, description="JPEG/WebP quality.")] = 92,
     metadata: Annotated[
@@ -82,6 +91,8 @@ def create_job(
         model=model,
         preset=preset,
         scale=scale,
+        denoise=denoise,
+        conservative=conservative,
         output_format=output_format,
         output_quality=output_quality,
         metadata=metadata,

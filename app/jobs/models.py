@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.accounts.models import new_id
@@ -37,6 +37,9 @@ class Job(Base):
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
     model: Mapped[str] = mapped_column(String(100))
     scale: Mapped[int] = mapped_column(Integer)
+    # The model's options: a denoise level (None: the plain weights) or its conservative variant.
+    denoise: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    conservative: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     queue: Mapped[str] = mapped_column(String(16))
 
     input_key: Mapped[str | None] = mapped_column(String(200), nullable=True)

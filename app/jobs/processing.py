@@ -19,7 +19,7 @@ from app.jobs.retention import release_input
 from app.runtime import Runtime
 from app.storage import Storage
 from models.engine import upscale_to_integers
-from models.registry import WeightsMissing
+from models.registry import Options, WeightsMissing
 
 log = logging.getLogger(__name__)
 
@@ -138,9 +138,9 @@ def _process(runtime: Runtime, job: Job, attempt: int, lease: _Lease) -> None:
     image = decode_image(_input_of(storage, job))
     # Built straight into the final integers, band by band: host memory stays near the output's own size.
     depth = 16 if job.output_format == "png" and image.bit_depth == 16 else 8
-    spec = runtime.catalog.offer(job.model).spec
+    spec, options = runtime.catalog.offer(job.model).spec, Options(job.denoise, job.conservative)
     pixels = upscale_to_integers(
-        image.pixels, spec, job.scale, settings.resolved_models_dir, lease.report, depth
+        image.pixels, spec, job.scale, settings.resolved_models_dir, lease.report, depth, options
     )
     exif, icc = result_metadata(image.exif, image.icc_profile, job.metadata_mode)
     # The decoded input goes before encoding (its float pixels are up to 400 MB).

@@ -14,6 +14,8 @@ def represent_job(job: Job, base_url: str) -> JobOut:
         status=job.status,
         model=job.model,
         scale=job.scale,
+        denoise=job.denoise,
+        conservative=job.conservative,
         input=JobInput(width=job.input_width, height=job.input_height, format=job.input_format),
         output=JobOutput(
             width=job.output_width,

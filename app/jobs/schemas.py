@@ -34,6 +34,8 @@ class JobOut(BaseModel):
     status: Literal["queued", "running", "succeeded", "failed", "canceled", "expired"]
     model: str
     scale: int
+    denoise: int | None = Field(description="The denoise level the model ran with (null: none).")
+    conservative: bool = Field(description="Whether the model's conservative variant ran.")
     input: JobInput
     output: JobOutput
     credits_charged: int

@@ -15,7 +15,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account, new_id
-from app.catalog.service import Offer
+from app.catalog.service import Choice
 from app.config import Settings
 from app.credits.service import check_balance, reserve_credits
 from app.db import after_commit, after_rollback, utcnow
@@ -38,6 +38,8 @@ class JobRequest:
     model: str | None
     scale: int
     preset: str | None = None
+    denoise: int | None = None
+    conservative: bool = False
     output_format: str | None = None
     output_quality: int = 92
     metadata: str = "default"
@@ -46,7 +48,14 @@ class JobRequest:
     def fingerprint(self, content: str) -> str:
         """What makes two requests the same for Idempotency-Key: every parameter and the content's identity
         (the file's SHA-256, or the direct upload's id)."""
-        parts = [self.model or "", self.preset or "", str(self.scale), self.output_format or ""]
+        parts = [
+            self.model or "",
+            self.preset or "",
+            str(self.scale),
+            str(self.denoise),
+            str(self.conservative),
+        ]
+        parts += [self.output_format or ""]
         parts += [self.webhook_url or "", str(self.output_quality), self.metadata, content]
         return idempotency.fingerprint(parts)
 
@@ -55,7 +64,7 @@ class JobRequest:
 class Quote:
     """A request checked against its image's header: the model, what the header says, and the price."""
 
-    offer: Offer
+    choice: Choice
     info: ImageInfo
     price: int
 
@@ -69,7 +78,9 @@ class Submission:
 def quote_job(runtime: Runtime, request: JobRequest, data: bytes) -> Quote:
     """Validate a request and its image's header and price it; nothing is decoded, charged or stored."""
     settings = runtime.settings
-    offer = runtime.catalog.choose(request.model, request.preset, request.scale)
+    choice = runtime.catalog.choose(
+        request.model, request.preset, request.scale, request.denoise, request.conservative
+    )
     if request.webhook_url:
         check_webhook_url(settings, request.webhook_url)
     info = read_header(data, settings.max_input_pixels)
@@ -80,7 +91,7 @@ def quote_job(runtime: Runtime, request: JobRequest, data: bytes) -> Quote:
             f"{info.width * request.scale}x{info.height * request.scale}; "
             f"at most {settings.max_output_pixels:,} output pixels are allowed."
         )
-    return Quote(offer, info, offer.terms.pricing.credits_for(output_pixels))
+    return Quote(choice, info, choice.offer.terms.pricing.credits_for(output_pixels))
 
 
 def content_of_upload(upload_id: str) -> str:
@@ -147,13 +158,15 @@ def _job(session: Session, job_id: str) -> Job:
 
 
 def _new_job(settings: Settings, account_id: str, request: JobRequest, data: bytes, quote: Quote) -> Job:
-    info = quote.info
+    info, offer = quote.info, quote.choice.offer
     job = Job(
         id=new_id(),
         account_id=account_id,
-        model=quote.offer.id,
+        model=offer.id,
         scale=request.scale,
-        queue=quote.offer.queue_for(settings, info.width * info.height),
+        denoise=quote.choice.options.denoise,
+        conservative=quote.choice.options.conservative,
+        queue=offer.queue_for(settings, info.width * info.height),
         input_width=info.width,
         input_height=info.height,
         input_format=info.format,

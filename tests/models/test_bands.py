@@ -10,7 +10,9 @@ import pytest
 
 import models.bands
 from models.bands import Band, assemble, resize_bands, resize_rows
+from models.builtin import builtin
 from models.engine import load_upscaler, upscale, upscale_bands, upscale_to_integers
+from models.registry import PLAIN
 from models.resample import Filter, resize
 from models.tiling import tile_grid, tiled_bands
 
@@ -80,9 +82,9 @@ def test_many_small_bands_give_the_one_band_result(
     model_id: str, scale: int, tolerance: float, models_dir: Path, monkeypatch: pytest.MonkeyPatch
 ):
     image = np.random.default_rng(3).random((30, 21, 4), dtype=np.float32)
-    whole = upscale(image, model_id, scale, models_dir, noop)  # one band: the image is small
+    whole = upscale(image, builtin(model_id), scale, models_dir, noop)  # one band: the image is small
     monkeypatch.setattr(models.bands, "_BAND_BYTES", 1)  # bands of 16 rows
-    bands = list(upscale_bands(image, model_id, scale, models_dir, noop))
+    bands = list(upscale_bands(image, builtin(model_id), scale, models_dir, noop))
     assert len(bands) > 2
     assert np.abs(assemble(bands, 30 * scale) - whole).max() <= tolerance
 
@@ -90,7 +92,8 @@ def test_many_small_bands_give_the_one_band_result(
 def test_neural_bands_at_8x_are_the_native_pass_resampled_in_one_go(models_dir: Path):
     """Two rows of CPU tiles leave as two 4x bands, resampled to 8x as they come: same as one resize."""
     rgb = np.random.default_rng(5).random((400, 21, 3), dtype=np.float32)
-    upscaler = load_upscaler("realesr-animevideov3", models_dir)
+    compact = builtin("realesr-animevideov3")
+    upscaler = load_upscaler(compact, models_dir, compact.weights_for(4, PLAIN))
     native = list(upscaler._native(rgb, noop))  # type: ignore[attr-defined]
     assert len(native) == 2
     expected = resize(assemble(native, 1600), 168, 3200, Filter.LANCZOS)
@@ -104,8 +107,9 @@ def test_neural_bands_at_8x_are_the_native_pass_resampled_in_one_go(models_dir: 
 def test_integer_output_is_the_rounded_float_output(channels: int, bit_depth: int, models_dir: Path):
     image = np.random.default_rng(4).random((11, 9, channels), dtype=np.float32)
     top = 65535 if bit_depth == 16 else 255
-    expected = np.rint(upscale(image, "realesr-animevideov3", 3, models_dir, noop) * top)
-    out = upscale_to_integers(image, "realesr-animevideov3", 3, models_dir, noop, bit_depth)
+    compact = builtin("realesr-animevideov3")
+    expected = np.rint(upscale(image, compact, 3, models_dir, noop) * top)
+    out = upscale_to_integers(image, compact, 3, models_dir, noop, bit_depth)
     assert out.dtype == (np.uint16 if bit_depth == 16 else np.uint8)
     assert out.shape == (33, 27, channels)
     assert np.array_equal(out, expected)

