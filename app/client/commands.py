@@ -47,6 +47,10 @@ def _fields(ns: argparse.Namespace) -> dict[str, str]:
         fields["preset"] = ns.preset or "photo"
     if ns.format:
         fields["output_format"] = ns.format
+    if ns.denoise is not None:
+        fields["denoise"] = str(ns.denoise)
+    if ns.conservative:
+        fields["conservative"] = "true"
     return fields
 
 
@@ -154,7 +158,24 @@ def add_client_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     choice = upscale.add_mutually_exclusive_group()
     choice.add_argument("--model", help="a model id (mindrender: GET /v1/models)")
     choice.add_argument("--preset", choices=("photo", "anime", "text"), help="default: photo")
-    upscale.add_argument("--scale", type=int, choices=(2, 3, 4, 8), default=4)
+    upscale.add_argument(
+        "--scale",
+        type=int,
+        choices=(1, 2, 3, 4, 8),
+        default=4,
+        help="1: clean-up only (models with 1x weights)",
+    )
+    upscale.add_argument(
+        "--denoise",
+        type=int,
+        choices=(0, 1, 2, 3),
+        help="remove noise and JPEG artefacts, 0 (light) to 3 (heavy), where the model has it",
+    )
+    upscale.add_argument(
+        "--conservative",
+        action="store_true",
+        help="the model's conservative variant: invents less (Real-CUGAN)",
+    )
     upscale.add_argument("--format", choices=("png", "jpeg", "webp"), help="default: the input's format")
     upscale.add_argument("--out", type=Path, default=Path("."), help="folder for the results")
     upscale.set_defaults(func=cmd_upscale)

@@ -111,12 +111,32 @@ def test_sign_up_upscale_compare_download_and_errors(browser, service, tmp_path)
     download.save_as(saved)
     assert Image.open(io.BytesIO(saved.read_bytes())).size == (120, 90)
 
+    # Clean-up controls follow what the chosen model has weights for at the chosen scale.
+    page.get_by_label("Model").select_option("realcugan-se")
+    page.get_by_label("2x").check()
+    expect(page.get_by_label("Conservative")).to_be_enabled()
+    page.get_by_label("Denoise").select_option("1")
+    expect(page.get_by_label("Conservative")).to_be_disabled()  # one or the other
+    page.get_by_label("4x").check()  # Real-CUGAN's 4x weights have denoise 3 only
+    expect(page.get_by_label("Denoise")).to_have_value("")
+    page.get_by_label("Model").select_option("waifu2x-cunet")
+    page.get_by_label("1x (clean-up only)").check()
+    expect(page.locator("#denoise option[value='']")).to_be_disabled()  # 1x weights all denoise
+    page.get_by_label("Denoise").select_option("2")
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(support.png_bytes(40, 30, seed=4))
+    page.locator("#files").set_input_files(str(scan))
+    shoot(page, "03b-clean-up")
+    page.get_by_role("button", name="Upscale").click()
+    cleaned = page.locator(".result", has_text="scan.png")
+    expect(cleaned.locator(".status")).to_contain_text("Done: 40×30", timeout=60_000)
+
     bad = tmp_path / "notes.png"
     bad.write_text("this is not an image")
     page.locator("#files").set_input_files(str(bad))
     page.get_by_role("button", name="Upscale").click()
     expect(page.locator(".result.failed").first).to_contain_text("isn't an image we can read")
-    expect(page.locator("#balance")).to_have_text("9")
+    expect(page.locator("#balance")).to_have_text("7")
     shoot(page, "04-bad-file")
 
     card.get_by_role("button", name="Delete now").click()
@@ -140,7 +160,7 @@ def test_sign_up_upscale_compare_download_and_errors(browser, service, tmp_path)
     expect(page.locator("#notice")).to_have_text("Wrong email or password.")
     page.get_by_label("Password").fill("correct horse")
     page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#balance")).to_have_text("9")
+    expect(page.locator("#balance")).to_have_text("7")
     shoot(page, "06-logged-in-again")
 
     assert hosts == {urlsplit(service.url).netloc}, f"the page loaded from other hosts: {hosts}"

@@ -74,6 +74,31 @@ function selectedScale() {
   return Number(document.querySelector("input[name=scale]:checked").value);
 }
 
+function optionsAtScale() {
+  const model = selectedModel();
+  return model?.options?.find((o) => o.scale === selectedScale());
+}
+
+// Only what the chosen model has weights for at the chosen scale can be picked (GET /v1/models `options`).
+function renderOptions() {
+  const model = selectedModel();
+  const oneX = Boolean(model?.scales?.includes(1));
+  $("scale-1").hidden = !oneX;
+  const scaleInput = document.querySelector("input[name=scale]:checked");
+  if (!oneX && scaleInput?.value === "1") document.querySelector("input[name=scale][value='2']").checked = true;
+  const at = optionsAtScale() || { plain: true, denoise: [], conservative: false };
+  for (const option of $("denoise").options) {
+    option.disabled = option.value === "" ? !at.plain : !at.denoise.includes(Number(option.value));
+  }
+  if ($("denoise").selectedOptions[0]?.disabled) {
+    const first = [...$("denoise").options].find((o) => !o.disabled);
+    $("denoise").value = first ? first.value : "";
+  }
+  $("denoise").disabled = at.denoise.length === 0;
+  $("conservative").disabled = !at.conservative || $("denoise").value !== "";
+  if ($("conservative").disabled) $("conservative").checked = false;
+}
+
 function quote(width, height) {
   const model = selectedModel();
   const scale = selectedScale();
@@ -85,6 +110,7 @@ function quote(width, height) {
 }
 
 function renderQueue() {
+  renderOptions();
   const queue = $("queue");
   queue.replaceChildren();
   let total = 0;
@@ -209,6 +235,8 @@ async function submit(item) {
   form.append("file", item.file);
   form.append("model", selectedModel().id);
   form.append("scale", String(selectedScale()));
+  if ($("denoise").value !== "") form.append("denoise", $("denoise").value);
+  if ($("conservative").checked) form.append("conservative", "true");
   if ($("format").value) form.append("output_format", $("format").value);
   try {
     const job = await api("/v1/jobs", { method: "POST", form });
@@ -393,6 +421,8 @@ function wire() {
     renderQueue();
   });
   for (const radio of document.querySelectorAll("input[name=scale]")) radio.addEventListener("change", renderQueue);
+  $("denoise").addEventListener("change", renderQueue);
+  $("conservative").addEventListener("change", renderQueue);
   $("start").addEventListener("click", () => {
     const items = state.files;
     state.files = [];
