@@ -40,7 +40,9 @@ def test_another_accounts_things_are_404s(signup, settings):
         response = mallory.request(method, path)
         assert response.status_code == 404, (method, path, response.text)
     assert mallory.get("/v1/jobs").json()["jobs"] == []
-    assert all(e["amount"] > 0 for e in mallory.get("/v1/account/ledger").json()["entries"])
+    # Mallory's ledger holds her own sign-up grant and nothing of Alice's job.
+    entries = mallory.get("/v1/account/ledger").json()["entries"]
+    assert [(e["kind"], e["amount"], e["job_id"]) for e in entries] == [("signup_grant", 10, None)]
     assert alice.get(f"/v1/jobs/{job['id']}").json()["status"] == "queued"  # untouched
 
 
@@ -61,6 +63,9 @@ def test_secrets_never_reach_the_logs(client, settings, caplog):
     client.post("/v1/sessions", json={"email": "l@example.com", "password": PASSWORD})
     client.post("/v1/sessions", json={"email": "l@example.com", "password": "wrong password"})
     client.get("/v1/account", headers={"Authorization": f"Bearer {created['api_key']}"})
+    # Every one of those requests was logged (so the check below looks at real lines), without a secret.
+    routes = [getattr(r, "route", None) for r in caplog.records if r.name == "mindrender.access"]
+    assert routes.count("/v1/sessions") == 2 and "/v1/accounts" in routes and "/v1/account" in routes
     text = "\n".join(f"{r.getMessage()} {vars(r)}" for r in caplog.records)
     assert created["api_key"] not in text and PASSWORD not in text and "wrong password" not in text
 

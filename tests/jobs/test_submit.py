@@ -168,9 +168,15 @@ def test_a_refused_request_does_not_burn_its_idempotency_key(signup, settings):
 def test_idempotency_keys_are_per_account(signup, settings):
     alice, bob = signup(), signup()
     data = png_bytes()
-    a = submit(alice, data, headers={"Idempotency-Key": "same"}).json()
-    b = submit(bob, data, headers={"Idempotency-Key": "same"}).json()
-    assert a["id"] != b["id"]
+    a = submit(alice, data, headers={"Idempotency-Key": "same"})
+    b = submit(bob, data, headers={"Idempotency-Key": "same"})
+    # Bob's request is a new job of his own, charged to him, not a replay of Alice's.
+    assert a.status_code == b.status_code == 202
+    assert "Idempotent-Replayed" not in b.headers
+    assert a.json()["id"] != b.json()["id"]
+    assert balance(alice) == balance(bob) == 9
+    assert [job["id"] for job in bob.get("/v1/jobs").json()["jobs"]] == [b.json()["id"]]
+    assert bob.get(f"/v1/jobs/{a.json()['id']}").status_code == 404
 
 
 def test_jobs_list_newest_first_with_cursor(signup, settings):

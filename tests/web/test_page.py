@@ -129,7 +129,8 @@ def test_sign_up_upscale_compare_download_and_errors(browser, service, tmp_path)
     shoot(page, "03b-clean-up")
     page.get_by_role("button", name="Upscale").click()
     cleaned = page.locator(".result", has_text="scan.png")
-    expect(cleaned.locator(".status")).to_contain_text("Done: 40×30", timeout=60_000)
+    expect(cleaned.locator(".status")).to_contain_text("Done: 40\u00d730", timeout=60_000)
+    expect(page.locator("#balance")).to_have_text("7")  # 2 credits: the standard networks' minimum
 
     bad = tmp_path / "notes.png"
     bad.write_text("this is not an image")
