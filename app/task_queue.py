@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -108,6 +109,17 @@ def send_after_commit(session: Session, message: TaskMessage) -> None:
             publish(runtime, [message])
 
     after_commit(session, send)
+
+
+@contextmanager
+def send_at_commit() -> Iterator[None]:
+    """Inside a request: publish what a commit in this block owes at once, not after the response
+    (for a response that waits on the job it just created)."""
+    token = _request_outbox.set(None)
+    try:
+        yield
+    finally:
+        _request_outbox.reset(token)
 
 
 def _publish_all(owed: list[tuple[Runtime, TaskMessage]]) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import engine_from_config, pool
 import app.accounts.models
 import app.billing.models
 import app.credits.models
+import app.estimates.models
 import app.jobs.models
 import app.webhooks.models  # noqa: F401  (register every table on the metadata)
 from app.config import get_settings

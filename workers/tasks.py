@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from functools import lru_cache
 
-from celery import Task
+from celery import Task, signals
 
 from app.config import get_settings
+from app.estimates.service import heartbeat
 from app.jobs.lifecycle import ClaimOutcome
-from app.jobs.processing import run_job
+from app.jobs.processing import WorkerIdentity, run_job
 from app.jobs.retention import sweep
 from app.ops.logs import job_context
 from app.runtime import Runtime
-from workers.celery_app import app
+from workers.celery_app import JOB_QUEUES, app
 
 log = logging.getLogger(__name__)
 _settings = get_settings()
@@ -23,6 +26,37 @@ _settings = get_settings()
 def worker_runtime() -> Runtime:
     """This worker process's runtime, built from the environment's settings on first use."""
     return Runtime.start(get_settings(), celery=app)
+
+
+@lru_cache
+def _device() -> str:
+    """This worker's device, as estimates key speeds by it (torch is imported only where jobs run)."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+HEARTBEAT_SECONDS = 30.0
+
+
+@signals.worker_ready.connect
+def _start_heartbeat(sender: object, **_: object) -> None:
+    """A job worker tells the API it is alive, which queues it serves and on what device (app/estimates)."""
+    queues = sorted(set(app.amqp.queues.consume_from or {}) & set(JOB_QUEUES))
+    if not queues:
+        return  # the maintenance worker runs no jobs
+    name = str(getattr(sender, "hostname", "worker"))
+
+    def beat() -> None:
+        while True:
+            try:
+                with worker_runtime().unit_of_work() as session:
+                    heartbeat(session, name, queues, _device())
+            except Exception:  # a database blip: the next beat retries
+                log.warning("worker heartbeat failed", exc_info=True)
+            time.sleep(HEARTBEAT_SECONDS)
+
+    threading.Thread(target=beat, name="heartbeat", daemon=True).start()
 
 
 @lru_cache
@@ -47,7 +81,7 @@ def upscale_job(self: Task, job_id: str) -> None:  # type: ignore[type-arg]
     runtime = worker_runtime()
     _configure_engine(runtime.settings.cpu_precision)
     with job_context(job_id):
-        claim = run_job(runtime, job_id)
+        claim = run_job(runtime, job_id, WorkerIdentity(self.request.hostname or "worker", _device()))
     if claim.outcome is ClaimOutcome.BUSY:
         # Another worker's lease is still live: come back when it may have lapsed (the worker may be dead).
         raise self.retry(countdown=claim.retry_in)

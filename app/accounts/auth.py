@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from app.accounts.errors import CrossSiteRequest
 from app.accounts.models import Account
-from app.accounts.service import account_for_api_key, account_for_session
+from app.accounts.service import account_for_api_key, account_for_session, touch_api_key
 from app.errors import Unauthorized
 from app.limits.policy import limits_of
-from app.runtime import DbSession
+from app.runtime import DbSession, Runtime, RuntimeDep
 
 SESSION_COOKIE = "mr_session"
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer mr_...`")
@@ -34,21 +34,27 @@ def current_account(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     session: DbSession,
+    runtime: RuntimeDep,
 ) -> Account:
     """The authenticated account, or 401."""
-    account = _authenticate(request, credentials, session)
+    account = _authenticate(request, credentials, session, runtime)
     limits_of(request).per_account(account.id)
     return account
 
 
 def _authenticate(
-    request: Request, credentials: HTTPAuthorizationCredentials | None, session: Session
+    request: Request, credentials: HTTPAuthorizationCredentials | None, session: Session, runtime: Runtime
 ) -> Account:
     if credentials is not None:
-        account = account_for_api_key(session, credentials.credentials)
-        if account is None:
+        holder = account_for_api_key(session, credentials.credentials)
+        if holder is None:
             raise Unauthorized("Invalid or revoked API key.")
-        return account
+        if holder.touch_due:
+            # Its own short unit, committed now: the request's unit must not hold SQLite's write lock for
+            # a bookkeeping write while the route's own work opens units of its own.
+            with runtime.unit_of_work() as own:
+                touch_api_key(own, holder.key_id)
+        return holder.account
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         account = account_for_session(session, token)

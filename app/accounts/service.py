@@ -73,7 +73,16 @@ def revoke_api_key(session: Session, account_id: str, key_id: str) -> bool:
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def account_for_api_key(session: Session, key: str) -> Account | None:
+@dataclass(frozen=True)
+class KeyHolder:
+    """The account an API key belongs to, and whether the key's `last_used_at` is due an update."""
+
+    account: Account
+    key_id: str
+    touch_due: bool
+
+
+def account_for_api_key(session: Session, key: str) -> KeyHolder | None:
     row = session.execute(
         select(Account, ApiKey)
         .join(ApiKey, ApiKey.account_id == Account.id)
@@ -82,10 +91,13 @@ def account_for_api_key(session: Session, key: str) -> Account | None:
     if row is None:
         return None
     account, api_key = row
-    now = utcnow()
-    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
-        api_key.last_used_at = now
-    return account
+    due = api_key.last_used_at is None or utcnow() - api_key.last_used_at >= LAST_USED_RESOLUTION
+    return KeyHolder(account, api_key.id, due)
+
+
+def touch_api_key(session: Session, key_id: str) -> None:
+    """Record that a key was used now (at most once a minute per key: see LAST_USED_RESOLUTION)."""
+    session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))
 
 
 def log_in(session: Session, email: str, password: str, ttl_seconds: int) -> tuple[str, Account]:

@@ -6,14 +6,15 @@ from fastapi import APIRouter
 
 from app.catalog.presets import PRESETS
 from app.catalog.schemas import ModelOut, PresetOut, PricingOut, ScaleOptionsOut
-from app.runtime import RuntimeDep
+from app.estimates.service import model_speed
+from app.runtime import DbSession, RuntimeDep
 from models.registry import ModelSpec
 
 router = APIRouter(prefix="/v1", tags=["models"])
 
 
 @router.get("/models", response_model=list[ModelOut], summary="Available models, scales, prices and limits")
-def list_models(runtime: RuntimeDep) -> list[ModelOut]:
+def list_models(runtime: RuntimeDep, session: DbSession) -> list[ModelOut]:
     settings, catalog = runtime.settings, runtime.catalog
     return [
         ModelOut(
@@ -32,6 +33,9 @@ def list_models(runtime: RuntimeDep) -> list[ModelOut]:
             max_input_pixels=settings.max_input_pixels,
             max_output_pixels=settings.max_output_pixels,
             available=catalog.available(offer),
+            seconds_per_output_megapixel=round(
+                model_speed(session, offer.terms.queue, offer.id).seconds_per_megapixel, 3
+            ),
         )
         for offer in catalog
     ]

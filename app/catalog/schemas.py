@@ -33,6 +33,9 @@ class ModelOut(BaseModel):
     max_input_pixels: int
     max_output_pixels: int
     available: bool = Field(description="False while the model's weights are not installed (503 on submit).")
+    seconds_per_output_megapixel: float = Field(
+        description="Expected run time on this service per output megapixel (plus about a second per job)."
+    )
 
 
 class PresetOut(BaseModel):

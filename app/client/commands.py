@@ -79,6 +79,14 @@ def _finish(client: ApiClient, item: Upscale, out_dir: Path, scale: int) -> str:
     return f"done: {target} ({width}x{height}, {size:,} bytes, {job['credits_charged']} credits)"
 
 
+def _time_left(job: dict[str, Any]) -> str:
+    """`about 12 s left`: the service's own estimate for an active job ("" once it ended)."""
+    eta = job.get("eta_seconds")
+    if eta is None:
+        return ""
+    return f"about {max(1, round(eta))} s left" if eta < 90 else f"about {round(eta / 60)} min left"
+
+
 def _watch(client: ApiClient, items: list[Upscale], board: ProgressBoard, out_dir: Path, scale: int) -> None:
     pending = {index for index, item in enumerate(items) if item.job is not None}
     while pending:
@@ -86,7 +94,7 @@ def _watch(client: ApiClient, items: list[Upscale], board: ProgressBoard, out_di
             item = items[index]
             assert item.job is not None
             item.job = client.job(item.job["id"])
-            board.update(index, item.job["status"], float(item.job["progress"]))
+            board.update(index, item.job["status"], float(item.job["progress"]), _time_left(item.job))
             if item.job["status"] in FINAL:
                 pending.discard(index)
                 board.note(index, _finish(client, item, out_dir, scale))
@@ -109,7 +117,7 @@ def cmd_upscale(ns: argparse.Namespace) -> int:
             for index, item in enumerate(items):
                 try:
                     _submit(client, item, fields)
-                    board.update(index, "queued", 0.0)
+                    board.update(index, "queued", 0.0, _time_left(item.job or {}))
                 except ApiError as exc:
                     item.failed = True
                     board.note(index, f"refused: {exc}")

@@ -19,9 +19,11 @@ class ProgressBoard:
         self._drawn = False
         self._label = max((len(name) for name in names), default=0)
 
-    def update(self, index: int, status: str, progress: float) -> None:
+    def update(self, index: int, status: str, progress: float, detail: str = "") -> None:
+        """Redraw a file's bar; off a terminal, one line when its status changes (`detail` is not news)."""
         filled = round(max(0.0, min(progress, 1.0)) * _WIDTH)
         line = f"[{'#' * filled}{'.' * (_WIDTH - filled)}] {progress * 100:5.1f}%  {status}"
+        line += f", {detail}" if detail else ""
         if line == self.lines[index]:
             return
         self.lines[index] = line

@@ -6,11 +6,14 @@ import re
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy.orm import Session
 
 from app.accounts.auth import CurrentAccount
 from app.errors import NotFound
+from app.estimates.service import eta_seconds, model_speed
 from app.jobs import lifecycle, service
 from app.jobs.errors import FileOrUploadRequired, FileTooLarge, ResultNotReady
 from app.jobs.image_codec import OUTPUT_FORMATS
@@ -21,8 +24,9 @@ from app.jobs.retention import delete_job_files
 from app.jobs.schemas import JobOut, JobPage, OutputFormat, UploadOut
 from app.jobs.uploads import create_upload, read_upload
 from app.limits.policy import limits_of
-from app.runtime import DbSession, RuntimeDep
+from app.runtime import DbSession, Runtime, RuntimeDep
 from app.storage.signed_urls import SignedObject, sign, signing_key, verify
+from app.task_queue import send_at_commit
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 files_router = APIRouter(prefix="/v1/files", tags=["jobs"])
@@ -38,23 +42,16 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def job_out(job: Job, request: Request) -> JobOut:
-    """The public representation of a job, with links on this request's host."""
-    return represent_job(job, str(request.base_url))
+def job_out(job: Job, request: Request, session: Session) -> JobOut:
+    """The public representation of a job, with links on this request's host and, while it is active, the
+    seconds until it should end."""
+    eta = None
+    if job.status in JobStatus.ACTIVE:
+        eta = eta_seconds(session, job, model_speed(session, job.queue, job.model))
+    return represent_job(job, str(request.base_url), eta)
 
 
-@router.post(
-    "",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=JobOut,
-    summary="Submit an image to upscale",
-    responses=_ERRORS,
-)
-def create_job(
-    request: Request,
-    account: CurrentAccount,
-    session: DbSession,
-    runtime: RuntimeDep,
+def job_request_form(
     scale: Annotated[int, Form(description="2, 3, 4 or 8; 1 (clean-up only) for models with 1x weights.")],
     model: Annotated[str | None, Form(description="A model id from GET /v1/models.")] = None,
     preset: Annotated[
@@ -75,19 +72,9 @@ def create_job(
         MetadataMode, Form(description="default: keep ICC + camera EXIF, drop GPS; all; none.")
     ] = "default",
     webhook_url: Annotated[str | None, Form(max_length=2000)] = None,
-    file: Annotated[
-        UploadFile | None, File(description="The image (PNG, JPEG, WebP, GIF, BMP or TIFF).")
-    ] = None,
-    upload_id: Annotated[
-        str | None, Form(description="Instead of `file`: an id from POST /v1/uploads.")
-    ] = None,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
-) -> JSONResponse:
-    settings = runtime.settings
-    limits_of(request).job_submission(account.id)
-    if (file is None) == (upload_id is None):
-        raise FileOrUploadRequired()
-    job_request = service.JobRequest(
+) -> service.JobRequest:
+    """The job's parameters from the multipart form."""
+    return service.JobRequest(
         model=model,
         preset=preset,
         scale=scale,
@@ -98,6 +85,72 @@ def create_job(
         metadata=metadata,
         webhook_url=webhook_url,
     )
+
+
+_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
+MAX_WAIT_SECONDS = 60
+
+
+def _wait_seconds(prefer: str | None) -> int:
+    """`Prefer: wait=N` (RFC 7240), at most a minute; 0 when absent."""
+    found = _WAIT.search(prefer or "")
+    return min(int(found.group(1)), MAX_WAIT_SECONDS) if found else 0
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobOut,
+    summary="Submit an image to upscale",
+    responses={**_ERRORS, 200: {"description": "With `Prefer: wait`: the job ended within the wait"}},
+)
+async def create_job(
+    request: Request,
+    account: CurrentAccount,
+    session: DbSession,
+    runtime: RuntimeDep,
+    job_request: Annotated[service.JobRequest, Depends(job_request_form)],
+    file: Annotated[
+        UploadFile | None, File(description="The image (PNG, JPEG, WebP, GIF, BMP or TIFF).")
+    ] = None,
+    upload_id: Annotated[
+        str | None, Form(description="Instead of `file`: an id from POST /v1/uploads.")
+    ] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+    prefer: Annotated[
+        str | None, Header(description="`wait=N` (N <= 60): answer when the job ends or after N seconds.")
+    ] = None,
+) -> JSONResponse:
+    limits_of(request).job_submission(account.id)
+    if (file is None) == (upload_id is None):
+        raise FileOrUploadRequired()
+    wait = _wait_seconds(prefer)
+    submission = await run_in_threadpool(
+        _submit, session, runtime, request, account.id, job_request, file, upload_id, idempotency_key, wait
+    )
+    job = submission.job
+    if wait:
+        job = await service.wait_for_end(runtime, job.id, wait)
+    body = await run_in_threadpool(lambda: job_out(job, request, session).model_dump(mode="json"))
+    headers = {"Idempotent-Replayed": "true"} if submission.replayed else {}
+    if wait:
+        headers["Preference-Applied"] = f"wait={wait}"
+    ended = job.status not in JobStatus.ACTIVE
+    return JSONResponse(body, status_code=200 if wait and ended else 202, headers=headers)
+
+
+def _submit(
+    session: Session,
+    runtime: Runtime,
+    request: Request,
+    account_id: str,
+    job_request: service.JobRequest,
+    file: UploadFile | None,
+    upload_id: str | None,
+    idempotency_key: str | None,
+    wait: int,
+) -> service.Submission:
+    settings = runtime.settings
     if file is not None:
         data = file.file.read(settings.max_upload_bytes + 1)
         if len(data) > settings.max_upload_bytes:
@@ -107,28 +160,26 @@ def create_job(
         # A retry of a request that already used this upload must replay, not find the upload gone.
         content = service.content_of_upload(upload_id)
         earlier = idempotency_key and service.earlier_job(
-            session, account.id, idempotency_key, job_request.fingerprint(content)
+            session, account_id, idempotency_key, job_request.fingerprint(content)
         )
         if earlier:
-            return _accepted(earlier, request, replayed=True)
-        data = read_upload(session, runtime.storage, settings, account.id, upload_id)
+            return service.Submission(job=earlier, replayed=True)
+        data = read_upload(session, runtime.storage, settings, account_id, upload_id)
     submission = service.submit_job(
         session,
         runtime,
         request.app.state.decode_budget,
-        account.id,
+        account_id,
         job_request,
         data,
         idempotency_key,
         upload_id,
     )
-    return _accepted(submission.job, request, submission.replayed)
-
-
-def _accepted(job: Job, request: Request, replayed: bool) -> JSONResponse:
-    body = job_out(job, request).model_dump(mode="json")
-    headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    return JSONResponse(body, status_code=status.HTTP_202_ACCEPTED, headers=headers)
+    if wait:
+        # The response waits on the job, so the job must be committed and sent now, not after the response.
+        with send_at_commit():
+            session.commit()
+    return submission
 
 
 _UNSAFE_IN_FILENAMES = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -147,14 +198,14 @@ def list_jobs(
     request: Request, account: CurrentAccount, session: DbSession, limit: int = 20, cursor: str | None = None
 ) -> JobPage:
     jobs, next_cursor = service.list_jobs(session, account.id, max(1, min(limit, 100)), cursor)
-    return JobPage(jobs=[job_out(job, request) for job in jobs], next_cursor=next_cursor)
+    return JobPage(jobs=[job_out(job, request, session) for job in jobs], next_cursor=next_cursor)
 
 
 @router.get(
     "/{job_id}", response_model=JobOut, summary="A job's status and result", responses={404: _ERRORS[404]}
 )
 def get_job(job_id: str, request: Request, account: CurrentAccount, session: DbSession) -> JobOut:
-    return job_out(service.get_job(session, account.id, job_id), request)
+    return job_out(service.get_job(session, account.id, job_id), request, session)
 
 
 @router.get(
@@ -230,7 +281,7 @@ def delete_job(job_id: str, request: Request, account: CurrentAccount, runtime: 
         lifecycle.cancel_job(session, runtime.settings, account.id, job_id)
     delete_job_files(runtime, job_id)
     with runtime.unit_of_work() as session:
-        return job_out(service.get_job(session, account.id, job_id), request)
+        return job_out(service.get_job(session, account.id, job_id), request, session)
 
 
 uploads_router = APIRouter(prefix="/v1/uploads", tags=["jobs"])

@@ -57,6 +57,8 @@ class Job(Base):
     metadata_mode: Mapped[str] = mapped_column(String(16), default="default", server_default="default")
 
     credits_charged: Mapped[int] = mapped_column(Integer)
+    # Seconds the job was expected to run when it was accepted (app/estimates).
+    estimated_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     credits_refunded: Mapped[int] = mapped_column(Integer, default=0)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from celery.exceptions import SoftTimeLimitExceeded
 
 from app.errors import DomainError
+from app.estimates.service import record_job_speed
 from app.jobs.errors import InputMissing
 from app.jobs.image_codec import OUTPUT_FORMATS, DecodedImage, decode_image, encode_image
 from app.jobs.lifecycle import Claim, ClaimOutcome, claim_job, complete_job, fail_attempt, renew_lease
@@ -97,7 +98,15 @@ def _input_of(storage: Storage, job: Job) -> bytes:
     raise InputMissing()
 
 
-def run_job(runtime: Runtime, job_id: str) -> Claim:
+@dataclass(frozen=True)
+class WorkerIdentity:
+    """Who runs jobs here: the worker's name and device, under which its measured speeds are kept."""
+
+    name: str
+    device: str
+
+
+def run_job(runtime: Runtime, job_id: str, worker: WorkerIdentity | None = None) -> Claim:
     """Process one job end to end; any failure ends it `failed` with its refund in the same transaction."""
     settings = runtime.settings
     with runtime.unit_of_work() as session:
@@ -119,6 +128,10 @@ def run_job(runtime: Runtime, job_id: str) -> Claim:
             _process(runtime, job, claim.attempt, lease)
         seconds = time.monotonic() - started
         log.info("job succeeded in %.2f s", seconds, extra={"duration_ms": round(seconds * 1000)})
+        if worker is not None:
+            with runtime.unit_of_work() as session:
+                pixels = job.output_width * job.output_height
+                record_job_speed(session, worker.name, worker.device, job.model, seconds, pixels)
     except JobAborted:
         log.info("job %s attempt %s aborted: no longer ours", job_id, claim.attempt)
     except BaseException as exc:

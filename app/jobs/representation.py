@@ -6,7 +6,7 @@ from app.jobs.models import Job, JobStatus
 from app.jobs.schemas import JobError, JobInput, JobOut, JobOutput
 
 
-def represent_job(job: Job, base_url: str) -> JobOut:
+def represent_job(job: Job, base_url: str, eta_seconds: float | None = None) -> JobOut:
     """The public representation of a job; links are absolute, on `base_url`."""
     has_result = job.status == JobStatus.SUCCEEDED and job.output_key is not None
     return JobOut(
@@ -25,6 +25,8 @@ def represent_job(job: Job, base_url: str) -> JobOut:
             expires_at=job.expires_at if has_result else None,
         ),
         credits_charged=job.credits_charged,
+        estimated_seconds=job.estimated_seconds,
+        eta_seconds=None if eta_seconds is None else round(eta_seconds, 1),
         credits_refunded=job.credits_refunded,
         progress=job.progress,
         error=JobError(code=job.error_code, message=job.error_message or "") if job.error_code else None,

@@ -40,6 +40,12 @@ class JobOut(BaseModel):
     output: JobOutput
     credits_charged: int
     credits_refunded: int
+    estimated_seconds: float | None = Field(
+        description="The run time this service expected when accepting it."
+    )
+    eta_seconds: float | None = Field(
+        description="While queued or running: seconds until it should end (the queue ahead counts)."
+    )
     progress: float = Field(ge=0, le=1)
     error: JobError | None
     created_at: datetime

@@ -8,22 +8,26 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import anyio
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account, new_id
+from app.catalog.prices import Queue
 from app.catalog.service import Choice
 from app.config import Settings
 from app.credits.service import check_balance, reserve_credits
 from app.db import after_commit, after_rollback, utcnow
+from app.estimates.service import Alternative, model_speed, refuse_if_too_slow
 from app.jobs import errors, idempotency
 from app.jobs.decode_budget import DecodeBudget
 from app.jobs.dispatch import send_upscale_after_commit
 from app.jobs.image_codec import ImageInfo, check_decodes, default_output_format, read_header
-from app.jobs.models import Job
+from app.jobs.models import Job, JobStatus
 from app.jobs.uploads import claim_upload
 from app.runtime import Runtime
 from app.webhooks.events import enqueue
@@ -67,6 +71,8 @@ class Quote:
     choice: Choice
     info: ImageInfo
     price: int
+    queue: Queue
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,9 @@ class Submission:
     replayed: bool
 
 
-def quote_job(runtime: Runtime, request: JobRequest, data: bytes) -> Quote:
-    """Validate a request and its image's header and price it; nothing is decoded, charged or stored."""
+def quote_job(session: Session, runtime: Runtime, request: JobRequest, data: bytes) -> Quote:
+    """Validate a request and its image's header, price it and estimate its run time; nothing is decoded,
+    charged or stored. A job that could not finish within the time limit is refused here."""
     settings = runtime.settings
     choice = runtime.catalog.choose(
         request.model, request.preset, request.scale, request.denoise, request.conservative
@@ -91,7 +98,41 @@ def quote_job(runtime: Runtime, request: JobRequest, data: bytes) -> Quote:
             f"{info.width * request.scale}x{info.height * request.scale}; "
             f"at most {settings.max_output_pixels:,} output pixels are allowed."
         )
-    return Quote(choice, info, choice.offer.terms.pricing.credits_for(output_pixels))
+    queue = choice.offer.queue_for(settings, info.width * info.height)
+    speed = model_speed(session, queue, choice.offer.id)
+    seconds = refuse_if_too_slow(
+        settings,
+        speed,
+        choice.offer.id,
+        request.scale,
+        (info.width, info.height),
+        lambda: _faster_alternatives(session, runtime, choice, request.scale, info),
+    )
+    return Quote(choice, info, choice.offer.terms.pricing.credits_for(output_pixels), queue, seconds)
+
+
+def _faster_alternatives(
+    session: Session, runtime: Runtime, choice: Choice, scale: int, info: ImageInfo
+) -> list[Alternative]:
+    """What else could run this image: the same model at smaller scales, then other models for the same
+    content at this scale, fastest first."""
+    settings, pixels = runtime.settings, info.width * info.height
+    found = []
+    for smaller in sorted((s for s in choice.offer.spec.scales if 1 < s < scale), reverse=True):
+        speed = model_speed(session, choice.offer.queue_for(settings, pixels), choice.offer.id)
+        found.append(Alternative(f"{choice.offer.id} at x{smaller}", speed.seconds_for(pixels * smaller**2)))
+    others = []
+    for offer in runtime.catalog:
+        related = offer.spec.content in (choice.offer.spec.content, "general")
+        if (
+            offer.id != choice.offer.id
+            and related
+            and scale in offer.spec.scales
+            and runtime.catalog.available(offer)
+        ):
+            speed = model_speed(session, offer.queue_for(settings, pixels), offer.id)
+            others.append(Alternative(f"{offer.id} at x{scale}", speed.seconds_for(pixels * scale**2)))
+    return found + sorted(others, key=lambda a: a.seconds)
 
 
 def content_of_upload(upload_id: str) -> str:
@@ -121,7 +162,7 @@ def submit_job(
     stored before the unit's first write (no lock is held across storage I/O) and deleted again if the
     unit rolls back. With `upload_id` the direct upload is claimed in this unit, its object deleted after.
     """
-    quote = quote_job(runtime, request, data)
+    quote = quote_job(session, runtime, request, data)
     if idempotency_key is not None:
         content = content_of_upload(upload_id) if upload_id else hashlib.sha256(data).hexdigest()
         earlier = idempotency.claim_key(
@@ -166,7 +207,7 @@ def _new_job(settings: Settings, account_id: str, request: JobRequest, data: byt
         scale=request.scale,
         denoise=quote.choice.options.denoise,
         conservative=quote.choice.options.conservative,
-        queue=offer.queue_for(settings, info.width * info.height),
+        queue=quote.queue,
         input_width=info.width,
         input_height=info.height,
         input_format=info.format,
@@ -177,6 +218,7 @@ def _new_job(settings: Settings, account_id: str, request: JobRequest, data: byt
         output_quality=request.output_quality,
         metadata_mode=request.metadata,
         credits_charged=quote.price,
+        estimated_seconds=quote.seconds,
         webhook_url=request.webhook_url,
         dispatched_at=utcnow(),
     )
@@ -233,3 +275,29 @@ def list_jobs(
     )
     page = rows[:limit]
     return page, encode_cursor(page[-1]) if len(rows) > limit else None
+
+
+# Polling a waiting job: quick at first (small jobs end within a second), then every second.
+_FIRST_POLL, _LONGEST_POLL = 0.1, 1.0
+
+
+async def wait_for_end(runtime: Runtime, job_id: str, seconds: float) -> Job:
+    """The job once it has ended, or as it stands after `seconds` (for `Prefer: wait`).
+
+    Waits on the event loop between reads (no thread is held while waiting): one primary-key read per poll,
+    backing off from 0.1 s to 1 s.
+    """
+    deadline = time.monotonic() + seconds
+    pause = _FIRST_POLL
+    while True:
+        job = await anyio.to_thread.run_sync(_read_job, runtime, job_id)
+        left = deadline - time.monotonic()
+        if job.status not in JobStatus.ACTIVE or left <= 0:
+            return job
+        await anyio.sleep(min(pause, left))
+        pause = min(pause * 2, _LONGEST_POLL)
+
+
+def _read_job(runtime: Runtime, job_id: str) -> Job:
+    with runtime.unit_of_work() as session:
+        return _job(session, job_id)

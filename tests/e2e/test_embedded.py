@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 
 import pytest
 from PIL import Image
@@ -34,3 +35,30 @@ def test_signup_upload_srcnn_and_download_on_embedded_defaults(embedded_service,
     assert refused.status_code == 422
     assert refused.json()["error"]["code"] == "corrupt_image"
     assert user.get("/v1/account").json()["credits_balance"] == before - done["credits_charged"]
+
+
+def test_prefer_wait_answers_with_the_finished_job(embedded_service, http_client_factory):
+    anonymous = http_client_factory(embedded_service.url)
+    body = anonymous.post("/v1/accounts", json={"email": "wait@example.com", "password": "correct horse"})
+    user = http_client_factory(embedded_service.url, body.json()["api_key"])
+    files = {"file": ("small.png", support.png_bytes(48, 32), "image/png")}
+    response = user.post(
+        "/v1/jobs", files=files, data={"model": "srcnn", "scale": "2"}, headers={"Prefer": "wait=30"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["preference-applied"] == "wait=30"
+    job = response.json()
+    assert job["status"] == "succeeded" and job["output"]["url"]
+    # A bigger job: the worker records its own speed, and its heartbeat says which queues it serves.
+    files = {"file": ("big.png", support.png_bytes(400, 300), "image/png")}
+    big = user.post(
+        "/v1/jobs", files=files, data={"model": "bicubic", "scale": "4"}, headers={"Prefer": "wait=30"}
+    )
+    assert big.json()["status"] == "succeeded"
+    with sqlite3.connect(embedded_service.data_dir / "mindrender.db") as db:
+        seen = db.execute("SELECT queues, device FROM workers_seen").fetchall()
+        measured = db.execute("SELECT model, samples FROM model_speeds").fetchall()
+    assert seen == [("cpu,gpu", "cpu")]
+    assert measured == [("bicubic", 1)]
+    listed = {m["id"]: m["seconds_per_output_megapixel"] for m in anonymous.get("/v1/models").json()}
+    assert listed["bicubic"] < 1.0

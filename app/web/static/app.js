@@ -99,6 +99,12 @@ function renderOptions() {
   if ($("conservative").disabled) $("conservative").checked = false;
 }
 
+// "about 40 s", "about 3 min": what the service expects (GET /v1/models measures its own workers).
+function duration(seconds) {
+  if (seconds < 90) return `about ${Math.max(1, Math.round(seconds))} s`;
+  return `about ${Math.round(seconds / 60)} min`;
+}
+
 function quote(width, height) {
   const model = selectedModel();
   const scale = selectedScale();
@@ -106,7 +112,8 @@ function quote(width, height) {
   const outputPixels = width * height * scale * scale;
   if (outputPixels > model.max_output_pixels) return { tooLarge: true };
   const perCredit = model.credits.megapixels_per_credit * 1e6;
-  return { credits: Math.max(model.credits.minimum, Math.ceil(outputPixels / perCredit)) };
+  const seconds = 1 + (outputPixels / 1e6) * (model.seconds_per_output_megapixel || 0);
+  return { credits: Math.max(model.credits.minimum, Math.ceil(outputPixels / perCredit)), seconds };
 }
 
 function renderQueue() {
@@ -120,7 +127,7 @@ function renderQueue() {
     let detail = "size read on upload";
     if (price?.tooLarge) detail = "too large at this scale";
     else if (price) {
-      detail = `${item.width}×${item.height} → ${item.width * selectedScale()}×${item.height * selectedScale()}, ${price.credits} credit${price.credits === 1 ? "" : "s"}`;
+      detail = `${item.width}×${item.height} → ${item.width * selectedScale()}×${item.height * selectedScale()}, ${price.credits} credit${price.credits === 1 ? "" : "s"}, ${duration(price.seconds)}`;
       total += price.credits;
     } else unknown = true;
     const remove = el("button", { type: "button", className: "link", textContent: "Remove" });
@@ -189,7 +196,8 @@ function comparison(beforeUrl, afterUrl, name) {
 async function watch(job, file, view) {
   for (;;) {
     view.bar.value = job.progress;
-    view.status.textContent = { queued: "Waiting for a worker…", running: `Upscaling… ${Math.round(job.progress * 100)}%` }[job.status] || "";
+    const left = job.eta_seconds == null ? "" : `, ${duration(job.eta_seconds)} left`;
+    view.status.textContent = { queued: `Waiting for a worker${left}…`, running: `Upscaling… ${Math.round(job.progress * 100)}%${left}` }[job.status] || "";
     if (!["queued", "running"].includes(job.status)) break;
     await new Promise((resolve) => setTimeout(resolve, 700));
     try {

@@ -1,0 +1,36 @@
+"""Seconds per output megapixel before a worker has measured a model itself.
+
+Measured on the 2-core AMD EPYC VM (fp32, 192-512 px inputs through the engine, docs/benchmarks.md), which
+is also what `mindrender serve` runs on a laptop of that class. A worker replaces a figure with its own
+moving average after its first real job of the model, so these only need the right order of magnitude.
+No GPU has been measured yet (issue #19): CUDA figures are the CPU ones divided by 50, a deliberately
+cautious guess (the Real-ESRGAN target on an H100 is 100-200x this VM); the first jobs correct them.
+"""
+
+from __future__ import annotations
+
+CPU_SECONDS_PER_MEGAPIXEL: dict[str, float] = {
+    "nearest": 0.02,
+    "bilinear": 0.02,
+    "bicubic": 0.02,
+    "lanczos": 0.03,
+    "srcnn": 0.9,
+    "realesrgan-x4plus": 16.0,
+    "realesrgan-x4plus-anime": 6.0,
+    "realesr-animevideov3": 0.4,
+    "realcugan-se": 3.0,
+    "realcugan-pro": 2.6,
+    "waifu2x-cunet": 2.9,
+    "waifu2x-photo": 0.93,
+    "waifu2x-anime": 0.93,
+    "realsr-df2k": 16.0,
+}
+# An operator's model not measured yet: as slow as the slowest built-in network, so nothing is promised
+# that it cannot keep.
+UNKNOWN_MODEL_SECONDS_PER_MEGAPIXEL = 16.0
+GPU_SPEEDUP_GUESS = 50.0
+
+
+def default_seconds_per_megapixel(model: str, device: str) -> float:
+    seconds = CPU_SECONDS_PER_MEGAPIXEL.get(model, UNKNOWN_MODEL_SECONDS_PER_MEGAPIXEL)
+    return seconds if device == "cpu" else seconds / GPU_SPEEDUP_GUESS
