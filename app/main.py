@@ -26,6 +26,7 @@ from app.ops.metrics import DatabaseCollector, HttpMetrics
 from app.ops.request_context import RequestContextMiddleware
 from app.runtime import Runtime
 from app.task_queue import SendAfterResponse
+from app.web import api_docs
 from app.web.endpoints import router as web_router
 from app.web.endpoints import static_files
 from app.webhooks.endpoints import router as webhooks_router
@@ -59,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         lifespan=lifespan,
+        docs_url=None,  # served by app/web/api_docs.py with local assets
+        redoc_url=None,
         dependencies=[Depends(enforce_ip_limit)],
         responses=COMMON_ERROR_RESPONSES,
         title="Mind Render",
@@ -78,6 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(billing_router)
     app.include_router(web_router)
     app.mount("/static", static_files, name="static")
+    app.include_router(api_docs.router)
+    app.mount(api_docs.ASSETS_PATH, api_docs.assets(), name="docs-assets")
 
     app.include_router(ops_router)
 

@@ -8,14 +8,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from app.accounts.auth import CurrentAccount
 from app.errors import NotFound
 from app.estimates.service import eta_seconds, model_speed
 from app.jobs import lifecycle, service
-from app.jobs.errors import FileOrUploadRequired, FileTooLarge, ResultNotReady
+from app.jobs.archive import zip_stream
+from app.jobs.errors import FileOrUploadRequired, FileTooLarge, InvalidArchive, ResultNotReady
 from app.jobs.image_codec import OUTPUT_FORMATS
 from app.jobs.metadata import MetadataMode
 from app.jobs.models import Job, JobStatus
@@ -182,12 +183,13 @@ def _submit(
     return submission
 
 
+_SUFFIX = {"jpeg": "jpg"}
 _UNSAFE_IN_FILENAMES = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
 def _download_name(requested: str | None, job: Job) -> str:
     """A safe attachment name: the requested stem (no path, quotes or control characters) + extension."""
-    suffix = {"jpeg": "jpg"}.get(job.output_format, job.output_format)
+    suffix = _SUFFIX.get(job.output_format, job.output_format)
     stem = _UNSAFE_IN_FILENAMES.sub("_", (requested or "").rsplit("/", 1)[-1]).strip(" .")
     stem = re.sub(rf"\.{suffix}$|\.{job.output_format}$", "", stem, flags=re.IGNORECASE)[:100]
     return f"{stem or job.id}.{suffix}"
@@ -199,6 +201,45 @@ def list_jobs(
 ) -> JobPage:
     jobs, next_cursor = service.list_jobs(session, account.id, max(1, min(limit, 100)), cursor)
     return JobPage(jobs=[job_out(job, request, session) for job in jobs], next_cursor=next_cursor)
+
+
+MAX_ARCHIVE_JOBS = 100
+
+
+@router.get(
+    "/archive",
+    summary="Download finished results as one zip, streamed (jobs without a result are left out)",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/zip": {}}, "description": "A zip of the results"},
+        409: _ERRORS[409],
+        422: _ERRORS[422],
+    },
+)
+def get_archive(
+    account: CurrentAccount,
+    session: DbSession,
+    runtime: RuntimeDep,
+    ids: Annotated[str, Query(max_length=4000, description="Comma-separated job ids (at most 100).")],
+) -> StreamingResponse:
+    wanted = list(dict.fromkeys(part.strip() for part in ids.split(",") if part.strip()))
+    if not wanted or len(wanted) > MAX_ARCHIVE_JOBS:
+        raise InvalidArchive(f"Give 1 to {MAX_ARCHIVE_JOBS} job ids.")
+    jobs = service.finished_jobs(session, account.id, wanted)
+    if not jobs:
+        raise ResultNotReady("None of these jobs has a result to download.")
+    entries = [
+        (f"{job.id}_x{job.scale}.{_SUFFIX.get(job.output_format, job.output_format)}", job.output_key or "")
+        for job in jobs
+    ]
+    return StreamingResponse(
+        zip_stream(runtime.storage, entries),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": 'attachment; filename="mindrender-results.zip"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @router.get(

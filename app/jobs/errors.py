@@ -106,3 +106,9 @@ class InputMissing(DomainError):
     code = "input_missing"
     status_code = 500
     message = "The uploaded image was no longer stored; refunded."
+
+
+class InvalidArchive(DomainError):
+    code = "invalid_archive"
+    status_code = 422
+    message = "Give 1 to 100 job ids."

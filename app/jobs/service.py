@@ -246,6 +246,20 @@ def get_job(session: Session, account_id: str, job_id: str) -> Job:
     return job
 
 
+def finished_jobs(session: Session, account_id: str, job_ids: list[str]) -> list[Job]:
+    """The account's jobs among these ids that have a result now, in the order asked."""
+    found = session.execute(
+        select(Job).where(
+            Job.account_id == account_id,
+            Job.id.in_(job_ids),
+            Job.status == JobStatus.SUCCEEDED,
+            Job.output_key.is_not(None),
+        )
+    ).scalars()
+    by_id = {job.id: job for job in found}
+    return [by_id[job_id] for job_id in job_ids if job_id in by_id]
+
+
 def encode_cursor(job: Job) -> str:
     return base64.urlsafe_b64encode(f"{job.created_at.isoformat()}|{job.id}".encode()).decode()
 

@@ -235,3 +235,28 @@ def test_a_duplicate_message_does_not_fail_the_live_last_attempt(configure, sign
         assert complete_job(session, get_settings(), job["id"], first.attempt, "results/r.png", 1)
     assert user.get(f"/v1/jobs/{job['id']}").json()["status"] == "succeeded"
     assert refunds(job["id"]) == []
+
+
+def test_finished_results_download_as_one_streamed_zip(signup, settings):
+    import zipfile
+
+    user, other = signup(), signup()
+    done = [submit(user, png_bytes(20 + i, 10), scale=2).json() for i in range(3)]
+    for job in done:
+        run(job["id"])
+    queued = submit(user, png_bytes(8, 8)).json()
+    foreign = submit(other, png_bytes(8, 8)).json()
+    run(foreign["id"])
+    ids = ",".join([*(job["id"] for job in done), queued["id"], foreign["id"], "no-such-job"])
+    response = user.get("/v1/jobs/archive", params={"ids": ids})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        names = archive.namelist()
+        assert names == [f"{job['id']}_x2.png" for job in done]  # not the queued one, not another account's
+        sizes = [Image.open(io.BytesIO(archive.read(name))).size for name in names]
+    assert sizes == [(40, 20), (42, 20), (44, 20)]
+    nothing = user.get("/v1/jobs/archive", params={"ids": queued["id"]})
+    assert nothing.status_code == 409 and nothing.json()["error"]["code"] == "result_not_available"
+    too_many = user.get("/v1/jobs/archive", params={"ids": ",".join(str(i) for i in range(101))})
+    assert too_many.status_code == 422

@@ -219,3 +219,21 @@ def test_buying_credits_and_adding_a_webhook_from_the_page(browser, tmp_path):
         [checkout] = stripe_api.calls("/v1/checkout/sessions")
         assert checkout["metadata[pack]"] == "pack-200" and checkout["mode"] == "payment"
         context.close()
+
+
+def test_api_docs_render_every_operation_without_another_host(browser, service):
+    """/docs was blank offline (Swagger UI from a CDN); now its assets come from the app itself."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    hosts: set[str] = set()
+    page.on("request", lambda request: hosts.add(urlsplit(request.url).netloc))
+    page.goto(service.url + "/docs")
+    expect(page.locator(".opblock").first).to_be_visible(timeout=30_000)
+    schema = page.evaluate("fetch('/openapi.json').then((r) => r.json())")
+    operations = sum(len(methods) for methods in schema["paths"].values())
+    expect(page.locator(".opblock")).to_have_count(operations)
+    shoot(page, "07-api-docs")
+    assert hosts == {urlsplit(service.url).netloc}, hosts
+    context.close()
