@@ -4,6 +4,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Extras installed with the project: the dev tools by default; the Docker images pass EXTRAS= (none).
 EXTRAS ?= [dev]
+# Where `make run` listens: make run PORT=8765 HOST=0.0.0.0
+PORT ?= 8000
+HOST ?= 127.0.0.1
 
 .PHONY: install browser run test lint format bench clean
 
@@ -17,14 +20,19 @@ install: $(STAMP)
 	$(BIN)/mindrender models install
 
 run: install
-	$(BIN)/mindrender serve
+	$(BIN)/mindrender serve --host $(HOST) --port $(PORT)
 
 # The browser tests drive Debian's Chromium; install it where we can (root with apt), else they skip.
+# Their test-only npm packages (axe-core) come from tests/web/package.json with npm ci.
 browser:
 	@test -x /usr/bin/chromium || { test "$$(id -u)" = 0 && command -v apt-get >/dev/null && \
 	  { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium || \
 	    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }; }; } || \
 	  echo "Chromium is not installed: the browser tests will skip (and fail under CI=true)"
+	@# axe-core, for the accessibility checks only: pinned by tests/web/package-lock.json, never shipped.
+	@if command -v npm >/dev/null; then npm ci --prefix tests/web --no-audit --no-fund --loglevel=error || \
+	  echo "npm ci failed: the accessibility checks will skip (and fail under CI=true)"; else \
+	  echo "npm is not installed: the accessibility checks will skip (and fail under CI=true)"; fi
 
 test: install browser
 	$(BIN)/ruff check .

@@ -6,12 +6,14 @@ import argparse
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
 
-from app.client.commands import add_client_commands
+from app.client.commands import add_client_commands, cmd_models_list
 from app.config import get_settings
+from app.ops.commands import add_operator_commands
 
 
 def _celery(*args: str) -> list[str]:
@@ -108,16 +110,21 @@ def cmd_serve(ns: argparse.Namespace) -> int:
     """API + a job worker + beat with the maintenance worker, on the embedded defaults unless MR_ settings
     say otherwise."""
     settings = get_settings()
+    if not _port_free(ns.host, ns.port):
+        return 2
     _migrate()
     _install_missing_weights()
     children = [
         subprocess.Popen(args, preexec_fn=_die_with_parent)
         for args in (_worker_args("gpu,cpu", settings.worker_concurrency), _beat_args(2))
     ]
-    print(f"Mind Render on http://{ns.host}:{ns.port}  (data in {settings.data_dir})", flush=True)
+    url = f"http://{ns.host}:{ns.port}"
     print(
-        f"Try: curl -s -X POST http://{ns.host}:{ns.port}/v1/accounts -H 'content-type: application/json' "
-        '-d \'{"email": "me@example.com", "password": "correct horse"}\'',
+        f"Mind Render on {url}  (data in {settings.data_dir})\n"
+        f"  Open {url} in a browser to sign up and upscale, or read the API at {url}/docs.\n"
+        f"  Try: curl -s -X POST {url}/v1/accounts -H 'content-type: application/json' "
+        '-d \'{"email": "me@example.com", "password": "correct horse"}\'\n'
+        "  More credits for a local account: mindrender credits grant me@example.com 100",
         flush=True,
     )
     # uvicorn re-raises SIGTERM after a graceful shutdown: make it an exit, so `finally` stops the workers.
@@ -142,6 +149,20 @@ def _stop_groups(processes: list[subprocess.Popen[bytes]]) -> None:
         process.wait()
 
 
+def _port_free(host: str, port: int) -> bool:
+    """Whether the API can listen there; checked before anything starts (a worker, migrations)."""
+    try:
+        with socket.create_server((host, port)):
+            return True
+    except OSError as exc:
+        print(
+            f"mindrender: cannot listen on {host}:{port} ({exc.strerror}); another program may be using it. "
+            f"Choose another port: mindrender serve --port 8765 (or make run PORT=8765).",
+            file=sys.stderr,
+        )
+        return False
+
+
 def cmd_api(ns: argparse.Namespace) -> int:
     if ns.workers > 1 and not get_settings().rate_limit_url:
         print(
@@ -149,6 +170,8 @@ def cmd_api(ns: argparse.Namespace) -> int:
             "each process keeps its own rate-limit counters, and every limit is multiplied by their number.",
             file=sys.stderr,
         )
+        return 2
+    if not _port_free(ns.host, ns.port):
         return 2
     if not ns.no_migrate:
         _migrate()
@@ -208,16 +231,28 @@ def build_parser() -> argparse.ArgumentParser:
     beat.add_argument("--concurrency", type=int, default=8, help="maintenance threads (webhook deliveries)")
     beat.set_defaults(func=cmd_beat)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
-    models = sub.add_parser("models", help="model weights")
-    models_sub = models.add_subparsers(dest="models_command", required=True)
-    models_sub.add_parser("install", help="install and check model weights").set_defaults(func=cmd_models)
-    add_client_commands(sub)
+    common = add_client_commands(sub)
+    models = sub.add_parser("models", parents=[common], help="the models, scales, options and prices")
+    models.set_defaults(func=cmd_models_list)
+    models_sub = models.add_subparsers(dest="models_command")
+    models_sub.add_parser(
+        "list", parents=[common], help="what the service offers (the default)"
+    ).set_defaults(func=cmd_models_list)
+    models_sub.add_parser("install", help="operator: install and check model weights").set_defaults(
+        func=cmd_models
+    )
+    add_operator_commands(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ns = build_parser().parse_args(argv)
-    return int(ns.func(ns))
+    try:
+        return int(ns.func(ns))
+    except BrokenPipeError:
+        # The reader went away (`mindrender models | head`): nothing more to say, and nothing to print it on.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

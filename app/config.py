@@ -97,7 +97,9 @@ class Settings(BaseSettings):
     )
     login_failures_per_15_minutes: int = Field(default=10, ge=1, description="Per email; x5 per address.")
 
-    log_format: Literal["json", "text"] = Field(default="json", description="json: one object per line.")
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto", description="json: one object per line; text; auto: text on a terminal, else json."
+    )
     log_level: str = "INFO"
     metrics_token: str | None = Field(
         default=None, description="If set, /metrics needs it as a Bearer token."

@@ -36,9 +36,10 @@ class ApiClient:
     def __init__(self, base_url: str, api_key: str, timeout: float = 60.0) -> None:
         # Redirects are followed for downloads; httpx drops the Authorization header when a redirect leaves
         # the API's origin (a presigned S3 link), so the key never reaches the storage server.
+        auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.http = httpx.Client(
             base_url=base_url.rstrip("/"),
-            headers={"Authorization": f"Bearer {api_key}", "User-Agent": "mindrender-cli"},
+            headers={**auth, "User-Agent": "mindrender-cli"},
             timeout=timeout,
             follow_redirects=True,
         )
@@ -98,3 +99,16 @@ class ApiClient:
         _raise_for_error(response)
         jobs: list[dict[str, Any]] = response.json()["jobs"]
         return jobs
+
+    def models(self) -> list[dict[str, Any]]:
+        response = self.http.get("/v1/models")
+        _raise_for_error(response)
+        models: list[dict[str, Any]] = response.json()
+        return models
+
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        """Cancel a queued or running job (refunded) and delete its files."""
+        response = self.http.delete(f"/v1/jobs/{job_id}")
+        _raise_for_error(response)
+        job: dict[str, Any] = response.json()
+        return job

@@ -1,4 +1,4 @@
-"""`mindrender upscale FILE...` and `mindrender account`: the service from a terminal."""
+"""The service from a terminal: `mindrender upscale FILE...`, `account`, `models`, `download`, `cancel`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from PIL import Image
 
 from app.client.api import SUFFIXES, ApiClient, ApiError
 from app.client.progress import ProgressBoard
@@ -18,6 +19,15 @@ from app.config import get_settings
 
 FINAL = {"succeeded", "failed", "canceled", "expired"}
 POLL_SECONDS = 0.5
+EXIT_INTERRUPTED = 130
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def duration(seconds: float) -> str:
+    return f"about {max(1, round(seconds))} s" if seconds < 90 else f"about {round(seconds / 60)} min"
 
 
 @dataclass
@@ -26,17 +36,17 @@ class Upscale:
 
     path: Path
     job: dict[str, Any] | None = None
-    outcome: str | None = None
     failed: bool = False
+    skipped: bool = False
     idempotency_key: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
-def _client(ns: argparse.Namespace) -> ApiClient:
+def _client(ns: argparse.Namespace, key_required: bool = True) -> ApiClient:
     settings = get_settings()
     api_key = ns.api_key or settings.api_key
-    if not api_key:
+    if not api_key and key_required:
         raise SystemExit("mindrender: no API key: set MR_API_KEY or pass --api-key")
-    return ApiClient(ns.api_url or settings.api_url, api_key)
+    return ApiClient(ns.api_url or settings.api_url, api_key or "")
 
 
 def _fields(ns: argparse.Namespace) -> dict[str, str]:
@@ -54,6 +64,33 @@ def _fields(ns: argparse.Namespace) -> dict[str, str]:
     return fields
 
 
+def _target(path: Path, out_dir: Path, scale: int, output_format: str | None) -> Path:
+    """Where a file's result goes: `<stem>_x<scale>.<format>` (the input's format unless one is asked)."""
+    suffix = path.suffix.lower().lstrip(".")
+    kept = {"jpg": "jpg", "jpeg": "jpg", "png": "png", "webp": "webp"}.get(suffix, "png")
+    return out_dir / f"{path.stem}_x{scale}.{SUFFIXES.get(output_format or '', kept)}"
+
+
+def _quote(models: list[dict[str, Any]], fields: dict[str, str], path: Path) -> str:
+    """`2 credits, about 40 s`: what the API's catalog says a file will cost and take (before submitting)."""
+    by_id = {model["id"]: model for model in models}
+    model = by_id.get(fields.get("model") or {"photo": "realesrgan-x4plus"}.get(fields.get("preset", ""), ""))
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except (OSError, ValueError):
+        return ""
+    if model is None:
+        return f"{width}x{height}"
+    scale = int(fields["scale"])
+    pixels = width * height * scale * scale
+    pricing = model["credits"]
+    credits = max(pricing["minimum"], -(-pixels // int(pricing["megapixels_per_credit"] * 1e6)))
+    seconds = 1 + pixels / 1e6 * model.get("seconds_per_output_megapixel", 0)
+    size = f"{width}x{height} -> {width * scale}x{height * scale}"
+    return f"{size}, {plural(credits, 'credit')}, {duration(seconds)}"
+
+
 def _submit(client: ApiClient, item: Upscale, fields: dict[str, str]) -> None:
     """Submit once, retrying a dropped connection under the same idempotency key (never charged twice)."""
     for attempt in range(3):
@@ -66,28 +103,24 @@ def _submit(client: ApiClient, item: Upscale, fields: dict[str, str]) -> None:
             time.sleep(1 + attempt)
 
 
-def _finish(client: ApiClient, item: Upscale, out_dir: Path, scale: int) -> str:
+def _finish(client: ApiClient, item: Upscale, target: Path) -> str:
     job = item.job or {}
     if job["status"] != "succeeded":
         item.failed = True
         error = job.get("error") or {}
         return f"{job['status']}: {error.get('message', 'no result')} ({error.get('code', job['status'])})"
-    suffix = SUFFIXES.get(job["output"]["format"], job["output"]["format"])
-    target = out_dir / f"{item.path.stem}_x{scale}.{suffix}"
     size = client.download(job["id"], target)
     width, height = job["output"]["width"], job["output"]["height"]
-    return f"done: {target} ({width}x{height}, {size:,} bytes, {job['credits_charged']} credits)"
+    return f"done: {target} ({width}x{height}, {size:,} bytes, {plural(job['credits_charged'], 'credit')})"
 
 
 def _time_left(job: dict[str, Any]) -> str:
     """`about 12 s left`: the service's own estimate for an active job ("" once it ended)."""
     eta = job.get("eta_seconds")
-    if eta is None:
-        return ""
-    return f"about {max(1, round(eta))} s left" if eta < 90 else f"about {round(eta / 60)} min left"
+    return "" if eta is None else f"{duration(eta)} left"
 
 
-def _watch(client: ApiClient, items: list[Upscale], board: ProgressBoard, out_dir: Path, scale: int) -> None:
+def _watch(client: ApiClient, items: list[Upscale], board: ProgressBoard, targets: list[Path]) -> None:
     pending = {index for index, item in enumerate(items) if item.job is not None}
     while pending:
         for index in sorted(pending):
@@ -97,74 +130,166 @@ def _watch(client: ApiClient, items: list[Upscale], board: ProgressBoard, out_di
             board.update(index, item.job["status"], float(item.job["progress"]), _time_left(item.job))
             if item.job["status"] in FINAL:
                 pending.discard(index)
-                board.note(index, _finish(client, item, out_dir, scale))
+                board.note(index, _finish(client, item, targets[index]))
         if pending:
             time.sleep(POLL_SECONDS)
 
 
+def _cancel_unfinished(client: ApiClient, items: list[Upscale]) -> int:
+    """After Ctrl-C: cancel every job still queued or running (refunded); returns how many."""
+    canceled = 0
+    for item in items:
+        if item.job is not None and item.job["status"] not in FINAL:
+            try:
+                client.cancel(item.job["id"])
+                canceled += 1
+            except (ApiError, httpx.HTTPError):
+                print(f"mindrender: could not cancel job {item.job['id']}", file=sys.stderr)
+    return canceled
+
+
+def _summary(items: list[Upscale]) -> str:
+    done = [item for item in items if item.job and item.job["status"] == "succeeded" and not item.failed]
+    failed = sum(item.failed for item in items)
+    skipped = sum(item.skipped for item in items)
+    spent = sum(
+        int(item.job["credits_charged"]) - int(item.job["credits_refunded"]) for item in done if item.job
+    )
+    parts = (
+        [f"{len(done)} done"] + [f"{failed} failed"] * bool(failed) + [f"{skipped} skipped"] * bool(skipped)
+    )
+    return f"{plural(len(items), 'file')}: {', '.join(parts)}; {plural(spent, 'credit')} spent"
+
+
 def cmd_upscale(ns: argparse.Namespace) -> int:
-    """Upscale files; exit 0 when every file came back, 1 when any failed."""
+    """Upscale files; exit 0 when every file came back, 1 when any failed, 130 when interrupted."""
     missing = [str(path) for path in ns.files if not path.is_file()]
     if missing:
         print(f"mindrender: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
     ns.out.mkdir(parents=True, exist_ok=True)
     items = [Upscale(path) for path in ns.files]
+    targets = [_target(item.path, ns.out, ns.scale, ns.format) for item in items]
     board = ProgressBoard([item.path.name for item in items], sys.stderr)
     fields = _fields(ns)
-    try:
-        with _client(ns) as client:
+    with _client(ns) as client:
+        try:
+            models = client.models()
             for index, item in enumerate(items):
+                if ns.skip_existing and targets[index].exists():
+                    item.skipped = True
+                    board.note(index, f"skipped: {targets[index]} exists")
+                    continue
+                board.update(index, "submitting", 0.0, _quote(models, fields, item.path))
                 try:
                     _submit(client, item, fields)
                     board.update(index, "queued", 0.0, _time_left(item.job or {}))
                 except ApiError as exc:
                     item.failed = True
                     board.note(index, f"refused: {exc}")
-            _watch(client, items, board, ns.out, ns.scale)
-    except httpx.HTTPError as exc:
-        print(f"mindrender: cannot reach the service: {exc}", file=sys.stderr)
-        return 1
+            _watch(client, items, board, targets)
+        except KeyboardInterrupt:
+            canceled = _cancel_unfinished(client, items)
+            print(
+                f"\nmindrender: interrupted; {plural(canceled, 'job')} canceled and refunded", file=sys.stderr
+            )
+            return EXIT_INTERRUPTED
+        except httpx.HTTPError as exc:
+            print(f"mindrender: cannot reach the service at {client.http.base_url}: {exc}", file=sys.stderr)
+            return 1
+        except ApiError as exc:
+            print(f"mindrender: {exc}", file=sys.stderr)
+            return 1
+    print(_summary(items), file=sys.stderr)
+    return 1 if any(item.failed for item in items) else 0
+
+
+def _run(ns: argparse.Namespace, action: Any, key_required: bool = True) -> int:
+    """One API call or a few, with every failure as a one-line message and exit code 1."""
+    try:
+        with _client(ns, key_required) as client:
+            return int(action(client))
     except ApiError as exc:
         print(f"mindrender: {exc}", file=sys.stderr)
-        return 1
-    failures = sum(item.failed for item in items)
-    if failures:
-        print(f"mindrender: {failures} of {len(items)} file(s) failed", file=sys.stderr)
-    return 1 if failures else 0
+    except httpx.HTTPError as exc:
+        print(f"mindrender: cannot reach the service: {exc}", file=sys.stderr)
+    return 1
 
 
 def cmd_account(ns: argparse.Namespace) -> int:
     """Balance, plan and the most recent jobs."""
-    try:
-        with _client(ns) as client:
-            account = client.account()
-            jobs = client.recent_jobs(ns.limit)
-    except (ApiError, httpx.HTTPError) as exc:
-        print(f"mindrender: {exc}", file=sys.stderr)
-        return 1
-    print(f"{account['email']}  plan: {account.get('plan') or 'free'}  credits: {account['credits_balance']}")
-    if not jobs:
-        print("no jobs yet")
-    for job in jobs:
-        source, result = job["input"], job["output"]
-        size = f"{source['width']}x{source['height']} -> {result['width']}x{result['height']}"
-        print(
-            f"{job['created_at'][:19]}  {job['id']}  {job['status']:9}  {job['model']} x{job['scale']}  "
-            f"{size}  {job['credits_charged'] - job['credits_refunded']} credits"
-        )
-    return 0
+
+    def show(client: ApiClient) -> int:
+        account, jobs = client.account(), client.recent_jobs(ns.limit)
+        print(f"{account['email']}  plan: {account.get('plan') or 'free'}  "
+              f"{plural(account['credits_balance'], 'credit')}")  # fmt: skip
+        if not jobs:
+            print("no jobs yet")
+        for job in jobs:
+            source, result = job["input"], job["output"]
+            size = f"{source['width']}x{source['height']} -> {result['width']}x{result['height']}"
+            spent = job["credits_charged"] - job["credits_refunded"]
+            what = f"{job['id']}  {job['status']:9}  {job['model']} x{job['scale']}"
+            print(f"{job['created_at'][:19]}  {what}  {size}  {plural(spent, 'credit')}")
+        return 0
+
+    return _run(ns, show)
 
 
-def add_client_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `upscale` and `account` on the `mindrender` command."""
+def cmd_models_list(ns: argparse.Namespace) -> int:
+    """Every model with its scales, options and price, as the service lists them."""
+
+    def show(client: ApiClient) -> int:
+        for model in client.models():
+            pricing = model["credits"]
+            price = f"{pricing['minimum']}+ credits, 1 per {pricing['megapixels_per_credit']:g} MP"
+            options = []
+            for at in model["options"]:
+                extras = [f"denoise {','.join(map(str, at['denoise']))}"] * bool(at["denoise"])
+                extras += ["conservative"] * at["conservative"]
+                if extras:
+                    options.append(f"x{at['scale']}: {' '.join(extras)}")
+            state = "" if model["available"] else "  (not installed)"
+            scales = ",".join(map(str, model["scales"]))
+            print(f"{model['id']:24} {model['content']:7} x{scales:11} {price}{state}")
+            if options:
+                print(f"{'':24} {'; '.join(dict.fromkeys(options))}")
+        return 0
+
+    return _run(ns, show, key_required=False)
+
+
+def cmd_download(ns: argparse.Namespace) -> int:
+    def fetch(client: ApiClient) -> int:
+        job = client.job(ns.job_id)
+        suffix = SUFFIXES.get(job["output"]["format"], job["output"]["format"])
+        target = ns.out / f"{ns.job_id}_x{job['scale']}.{suffix}" if ns.out.is_dir() else ns.out
+        size = client.download(ns.job_id, target)
+        print(f"{target} ({size:,} bytes)")
+        return 0
+
+    return _run(ns, fetch)
+
+
+def cmd_cancel(ns: argparse.Namespace) -> int:
+    def cancel(client: ApiClient) -> int:
+        job = client.cancel(ns.job_id)
+        refund = f", {plural(job['credits_refunded'], 'credit')} refunded" if job["credits_refunded"] else ""
+        print(f"job {job['id']}: {job['status']}{refund}")
+        return 0
+
+    return _run(ns, cancel)
+
+
+def add_client_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    """Register the API client's commands on `mindrender`; returns the common options' parser."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--api-url", help="default: MR_API_URL")
     common.add_argument("--api-key", help="default: MR_API_KEY")
     upscale = sub.add_parser("upscale", parents=[common], help="upscale image files through the API")
     upscale.add_argument("files", nargs="+", type=Path, metavar="FILE")
     choice = upscale.add_mutually_exclusive_group()
-    choice.add_argument("--model", help="a model id (mindrender: GET /v1/models)")
+    choice.add_argument("--model", help="a model id (mindrender models list)")
     choice.add_argument("--preset", choices=("photo", "anime", "text"), help="default: photo")
     upscale.add_argument(
         "--scale",
@@ -186,7 +311,18 @@ def add_client_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     upscale.add_argument("--format", choices=("png", "jpeg", "webp"), help="default: the input's format")
     upscale.add_argument("--out", type=Path, default=Path("."), help="folder for the results")
+    upscale.add_argument(
+        "--skip-existing", action="store_true", help="skip files whose result is already there"
+    )
     upscale.set_defaults(func=cmd_upscale)
     account = sub.add_parser("account", parents=[common], help="balance and recent jobs")
     account.add_argument("--limit", type=int, default=10)
     account.set_defaults(func=cmd_account)
+    download = sub.add_parser("download", parents=[common], help="download a job's result")
+    download.add_argument("job_id")
+    download.add_argument("--out", type=Path, default=Path("."), help="a folder, or the file to write")
+    download.set_defaults(func=cmd_download)
+    cancel = sub.add_parser("cancel", parents=[common], help="cancel a job (refunded) and delete its files")
+    cancel.add_argument("job_id")
+    cancel.set_defaults(func=cmd_cancel)
+    return common

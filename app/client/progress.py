@@ -30,7 +30,7 @@ class ProgressBoard:
         if self.tty:
             self._redraw()
         elif status != self.statuses[index]:
-            self.stream.write(f"{self.names[index]}: {status}\n")
+            self.stream.write(f"{self.names[index]}: {status}{', ' + detail if detail else ''}\n")
             self.stream.flush()
         self.statuses[index] = status
 

@@ -19,6 +19,7 @@ class EntryKind:
     PACK_PURCHASE = "pack_purchase"
     PLAN_PERIOD = "plan_period"
     PAYMENT_REFUND = "payment_refund"  # credits taken back when a payment is refunded
+    OPERATOR_GRANT = "operator_grant"  # `mindrender credits grant`: an operator's own grant
 
 
 class LedgerEntry(Base):

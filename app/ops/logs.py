@@ -50,10 +50,12 @@ _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(context)s] %(message)s"
 
 
 def configure_logging(log_format: str, level: str) -> None:
-    """Route every logger (ours, uvicorn's, celery's) through one stderr handler in the chosen format."""
+    """Route every logger (ours, uvicorn's, celery's) through one stderr handler: JSON lines for machines,
+    short text lines for a person at a terminal (`auto` picks by whether stderr is one)."""
+    as_text = log_format == "text" or (log_format == "auto" and sys.stderr.isatty())
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(ContextFilter())
-    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(_TEXT_FORMAT))
+    handler.setFormatter(logging.Formatter(_TEXT_FORMAT) if as_text else JsonFormatter())
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
@@ -65,6 +67,13 @@ def configure_logging(log_format: str, level: str) -> None:
         named.propagate = True
     # Our own access log line (with the request id and route) replaces uvicorn's.
     logging.getLogger("uvicorn.access").disabled = True
+    # Celery's per-task lines and the scheduler's every 10 s say nothing ours don't (job started, succeeded,
+    # failed); its warnings and errors still show.
+    for chatty in ("celery.beat", "celery.worker.strategy", "celery.app.trace"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    if as_text:
+        # A person at a terminal: one line per request is a scroll of page polls; errors still show.
+        logging.getLogger("mindrender.access").setLevel(logging.WARNING)
 
 
 @contextmanager

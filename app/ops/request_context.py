@@ -62,7 +62,8 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             self.metrics.observe(scope["method"], route, status, elapsed)
-            log.info(
+            log.log(
+                logging.WARNING if status >= 500 else logging.INFO,
                 "%s %s %d",
                 scope["method"],
                 route,

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
+import signal
 import subprocess
+import time
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -69,7 +73,10 @@ def test_failures_exit_non_zero_with_a_clear_message(embedded_service, account, 
         api_url=embedded_service.url, api_key=account,
     )  # fmt: skip
     assert refused.returncode == 1
-    assert "unsupported_image" in refused.stderr and "1 of 1 file(s) failed" in refused.stderr
+    assert (
+        "unsupported_image" in refused.stderr
+        and "1 file: 0 done, 1 failed; 0 credits spent" in refused.stderr
+    )
     assert list(out.iterdir()) == []
 
     missing = run_cli("upscale", str(tmp_path / "nope.png"), api_url=embedded_service.url, api_key=account)
@@ -77,3 +84,68 @@ def test_failures_exit_non_zero_with_a_clear_message(embedded_service, account, 
 
     bad_key = run_cli("account", api_url=embedded_service.url, api_key="mr_wrong")
     assert bad_key.returncode == 1 and "unauthorized" in bad_key.stderr
+
+
+def test_models_download_cancel_skip_existing_and_a_quiet_broken_pipe(embedded_service, account, tmp_path):
+    listed = run_cli("models", api_url=embedded_service.url, api_key="")
+    assert listed.returncode == 0, listed.stderr
+    assert "realcugan-se" in listed.stdout and "x2: denoise 1,2,3 conservative" in listed.stdout
+    assert "1 per 16 MP" in listed.stdout  # bicubic's price
+
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(support.png_bytes(30, 20))
+    out = tmp_path / "out"
+    first = run_cli(
+        "upscale", str(photo), "--model", "bicubic", "--scale", "2", "--out", str(out),
+        api_url=embedded_service.url, api_key=account,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    assert "30x20 -> 60x40, 1 credit, about 1 s" in first.stderr  # the quote, before submitting
+    assert "1 file: 1 done; 1 credit spent" in first.stderr
+    again = run_cli(
+        "upscale", str(photo), "--model", "bicubic", "--scale", "2", "--out", str(out), "--skip-existing",
+        api_url=embedded_service.url, api_key=account,
+    )  # fmt: skip
+    assert again.returncode == 0 and "1 skipped; 0 credits spent" in again.stderr
+
+    listing = run_cli("account", api_url=embedded_service.url, api_key=account).stdout
+    job_id = re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", listing)[0]
+    fetched = run_cli(
+        "download", job_id, "--out", str(tmp_path), api_url=embedded_service.url, api_key=account
+    )
+    assert fetched.returncode == 0, fetched.stderr
+    assert Image.open(tmp_path / f"{job_id}_x2.png").size == (60, 40)
+    gone = run_cli("cancel", job_id, api_url=embedded_service.url, api_key=account)
+    assert gone.returncode == 0 and f"job {job_id}: expired" in gone.stdout  # finished: its files deleted
+    unknown = run_cli("cancel", "no-such-job", api_url=embedded_service.url, api_key=account)
+    assert unknown.returncode == 1 and unknown.stderr.count("\n") == 1 and "job_not_found" in unknown.stderr
+
+    env = support.service_env(api_url=embedded_service.url)
+    piped = subprocess.run(
+        " ".join(support.mindrender("models")) + " | head -n 1",
+        shell=True, env=env, cwd=support.ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert piped.stdout.count("\n") == 1 and "Traceback" not in piped.stderr
+
+
+def test_ctrl_c_cancels_the_running_jobs_with_a_refund(embedded_service, account, tmp_path):
+    big = tmp_path / "big.png"
+    big.write_bytes(support.png_bytes(256, 256))
+    env = support.service_env(api_url=embedded_service.url, api_key=account)
+    process = subprocess.Popen(
+        support.mindrender(
+            "upscale", str(big), "--model", "realesrgan-x4plus", "--scale", "2", "--out", str(tmp_path)
+        ),
+        env=env, cwd=support.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    user = httpx.Client(base_url=embedded_service.url, headers={"Authorization": f"Bearer {account}"})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not user.get("/v1/jobs").json()["jobs"]:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "1 job canceled and refunded" in stderr
+    [job] = user.get("/v1/jobs").json()["jobs"]
+    assert job["status"] == "canceled" and job["credits_refunded"] == job["credits_charged"]
+    user.close()

@@ -62,3 +62,22 @@ def test_prefer_wait_answers_with_the_finished_job(embedded_service, http_client
     assert measured == [("bicubic", 1)]
     listed = {m["id"]: m["seconds_per_output_megapixel"] for m in anonymous.get("/v1/models").json()}
     assert listed["bicubic"] < 1.0
+
+
+def test_serve_on_a_taken_port_says_so_before_starting_anything(tmp_path):
+    import socket
+    import subprocess
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        env = support.service_env(data_dir=str(tmp_path / "var"))
+        done = subprocess.run(
+            support.mindrender("serve", "--port", str(port)),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "--port" in done.stderr
+    assert not (tmp_path / "var" / "mindrender.db").exists()  # nothing started, nothing migrated
