@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.catalog.presets import PRESETS
+from app.catalog.presets import AUTO, AUTO_DESCRIPTION, PRESETS
 from app.catalog.schemas import ModelOut, PresetOut, PricingOut, ScaleOptionsOut
 from app.estimates.service import model_speed
 from app.runtime import DbSession, RuntimeDep
@@ -52,8 +52,20 @@ def _options(spec: ModelSpec, scale: int) -> ScaleOptionsOut:
     )
 
 
-@router.get("/presets", response_model=list[PresetOut], summary="Content presets: photo, anime, text")
+@router.get(
+    "/presets",
+    response_model=list[PresetOut],
+    summary="Presets: auto (read from the image), photo, anime, text",
+)
 def list_presets() -> list[PresetOut]:
-    return [
-        PresetOut(id=p.id, name=p.name, description=p.description, model=p.model) for p in PRESETS.values()
+    auto = PresetOut(id=AUTO, name="Automatic", description=AUTO_DESCRIPTION, model=None, picks=[])
+    return [auto] + [
+        PresetOut(
+            id=p.id,
+            name=p.name,
+            description=p.description,
+            model=p.model,
+            picks=[pick.describe() for pick in p.picks],
+        )
+        for p in PRESETS.values()
     ]

@@ -1,22 +1,53 @@
-"""Content presets: what a person is upscaling (photo, anime, text) and the model that measures best for it.
+"""Content presets: what a person is upscaling (photo, anime, text), and `auto`, which looks at the image.
 
-The mapping comes from `bench/quality.py` (PSNR/SSIM on held-out photos, an illustration and rendered text);
-docs/benchmarks.md records the figures behind each choice.
+Each preset picks a model and its options per damage level (0 clean, 1 light, 2 medium, 3 heavy): the
+choices measured best on the degradation bench (bench/degradations.py, docs/benchmarks.md). `auto` reads
+the content and the damage from the image itself (models/analysis.py) and picks from the same table. A
+`denoise` hint on a content preset names the damage: 0 light, 1 medium, 2 and 3 heavy.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A model and its options."""
+
+    model: str
+    denoise: int | None = None
+    conservative: bool = False
+
+    def describe(self) -> str:
+        options = ["conservative"] * self.conservative
+        options += [] if self.denoise is None else [f"denoise {self.denoise}"]
+        return " ".join([self.model, *options])
+
 
 @dataclass(frozen=True)
 class Preset:
-    """A named use case and the model that serves it."""
+    """A named use case and what it runs at each damage level."""
 
     id: str
     name: str
     description: str
-    model: str
+    picks: tuple[Pick, Pick, Pick, Pick]
+
+    @property
+    def model(self) -> str:
+        """What it runs on a clean image."""
+        return self.picks[0].model
+
+    def pick(self, level: int) -> Pick:
+        return self.picks[max(0, min(level, 3))]
+
+
+def level_of_hint(denoise: int | None) -> int:
+    """The damage level a `denoise` hint on a preset names (None: clean)."""
+    return 0 if denoise is None else min(denoise + 1, 3)
 
 
 PRESETS: dict[str, Preset] = {
@@ -26,22 +57,41 @@ PRESETS: dict[str, Preset] = {
             "photo",
             "Photo",
             "Photographs and natural images: restores texture and removes JPEG artefacts.",
-            "realesrgan-x4plus",
+            (
+                Pick("realesrgan-x4plus"),
+                Pick("realesrgan-x4plus"),
+                Pick("realesrgan-x4plus"),
+                Pick("realesrgan-x4plus"),
+            ),
         ),
         Preset(
             "anime",
             "Anime / illustration",
             "Line art, cel shading and flat colours: crisp edges without texture noise.",
-            "realesrgan-x4plus-anime",
+            (
+                Pick("realesrgan-x4plus-anime"),
+                Pick("realcugan-se", denoise=1),
+                Pick("realcugan-se", denoise=2),
+                Pick("realcugan-se", denoise=3),
+            ),
         ),
         Preset(
             "text",
             "Text / document",
             "Scans, screenshots and documents: the sharpest glyph edges in our measurements.",
-            "realesr-animevideov3",
+            (
+                Pick("realesr-animevideov3"),
+                Pick("realesr-animevideov3"),
+                Pick("realesr-animevideov3"),
+                Pick("realesr-animevideov3"),
+            ),
         ),
     )
 }
+AUTO_DESCRIPTION = (
+    "Looks at the image: photo, illustration or text, and how much noise or JPEG damage it carries, then "
+    "picks the model and denoise level that measured best for that."
+)
 
 
 class UnknownPreset(LookupError):

@@ -42,4 +42,7 @@ class PresetOut(BaseModel):
     id: str = Field(description="Pass as `preset` to POST /v1/jobs instead of `model`.")
     name: str
     description: str
-    model: str = Field(description="The model this preset runs.")
+    model: str | None = Field(description="The model it runs on a clean image (null for `auto`: it depends).")
+    picks: list[str] = Field(
+        description="What it runs by damage level: clean, light, medium, heavy (a `denoise` hint names one)."
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.catalog import errors
-from app.catalog.presets import PRESETS, get_preset
+from app.catalog.presets import AUTO, PRESETS, get_preset, level_of_hint
 from app.catalog.prices import BUILTIN_TERMS, NEURAL, Pricing, Queue, Terms
 from app.config import Settings
 from models.manifest import read_manifest
@@ -35,11 +35,13 @@ class _ManifestTerms(BaseModel):
 
 @dataclass(frozen=True)
 class Choice:
-    """What a request runs: the model and its options, and the weight file they select."""
+    """What a request runs: the model and its options, the weight file they select, and why (a preset)."""
 
     offer: Offer
     options: Options
     weights: str | None
+    preset: str | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,16 +102,22 @@ class Catalog:
         denoise: int | None = None,
         conservative: bool = False,
     ) -> Choice:
-        """What a request runs: the model it names (directly or through a preset) with its options, if it has
-        weights for them at this scale and they are installed here."""
+        """What a request runs: the model it names with its options, or what a content preset picks for the
+        damage its `denoise` hint names; refused unless there are weights for it at this scale, installed."""
         if (model is None) == (preset is None):
             raise errors.ModelOrPresetRequired()
+        reason = None
         if preset is not None:
+            if preset == AUTO:
+                raise errors.UnknownPreset("`auto` is resolved from the image (jobs), not here.")
+            level = level_of_hint(denoise)
             try:
-                model = get_preset(preset).model
+                pick = get_preset(preset).pick(level)
             except LookupError:
-                known = ", ".join(PRESETS)
+                known = ", ".join([AUTO, *PRESETS])
                 raise errors.UnknownPreset(f"No preset named {preset!r}; use one of {known}.") from None
+            model, denoise, conservative = pick.model, pick.denoise, pick.conservative
+            reason = f"preset {preset}" + (f" for damage level {level}" if level else "")
         assert model is not None
         offer, options = self.offer(model), Options(denoise, conservative)
         if scale not in offer.spec.scales:
@@ -124,4 +132,4 @@ class Catalog:
                 f"The weights of {model!r} are not installed here (an operator runs `mindrender models "
                 "install`); GET /v1/models lists the available models."
             )
-        return Choice(offer, options, weights)
+        return Choice(offer, options, weights, preset, reason)

@@ -18,6 +18,14 @@ from app.client.progress import ProgressBoard
 from app.config import get_settings
 
 FINAL = {"succeeded", "failed", "canceled", "expired"}
+# What a preset runs on a clean image, for the quote before submitting (`auto` is priced as the photo model,
+# the dearest it picks; the job says what it really ran).
+PRESET_MODELS = {
+    "auto": "realesrgan-x4plus",
+    "photo": "realesrgan-x4plus",
+    "anime": "realesrgan-x4plus-anime",
+    "text": "realesr-animevideov3",
+}
 POLL_SECONDS = 0.5
 EXIT_INTERRUPTED = 130
 
@@ -54,7 +62,7 @@ def _fields(ns: argparse.Namespace) -> dict[str, str]:
     if ns.model:
         fields["model"] = ns.model
     else:
-        fields["preset"] = ns.preset or "photo"
+        fields["preset"] = ns.preset or "auto"
     if ns.format:
         fields["output_format"] = ns.format
     if ns.denoise is not None:
@@ -74,7 +82,7 @@ def _target(path: Path, out_dir: Path, scale: int, output_format: str | None) ->
 def _quote(models: list[dict[str, Any]], fields: dict[str, str], path: Path) -> str:
     """`2 credits, about 40 s`: what the API's catalog says a file will cost and take (before submitting)."""
     by_id = {model["id"]: model for model in models}
-    model = by_id.get(fields.get("model") or {"photo": "realesrgan-x4plus"}.get(fields.get("preset", ""), ""))
+    model = by_id.get(fields.get("model") or PRESET_MODELS.get(fields.get("preset", ""), ""))
     try:
         with Image.open(path) as image:
             width, height = image.size
@@ -111,7 +119,9 @@ def _finish(client: ApiClient, item: Upscale, target: Path) -> str:
         return f"{job['status']}: {error.get('message', 'no result')} ({error.get('code', job['status'])})"
     size = client.download(job["id"], target)
     width, height = job["output"]["width"], job["output"]["height"]
-    return f"done: {target} ({width}x{height}, {size:,} bytes, {plural(job['credits_charged'], 'credit')})"
+    picked = f"; {job['reason']}" if job.get("preset") == "auto" and job.get("reason") else ""
+    credits = plural(job["credits_charged"], "credit")
+    return f"done: {target} ({width}x{height}, {size:,} bytes, {credits}){picked}"
 
 
 def _time_left(job: dict[str, Any]) -> str:
@@ -290,7 +300,11 @@ def add_client_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     upscale.add_argument("files", nargs="+", type=Path, metavar="FILE")
     choice = upscale.add_mutually_exclusive_group()
     choice.add_argument("--model", help="a model id (mindrender models list)")
-    choice.add_argument("--preset", choices=("photo", "anime", "text"), help="default: photo")
+    choice.add_argument(
+        "--preset",
+        choices=("auto", "photo", "anime", "text"),
+        help="default: auto (the service reads each image and picks the model and denoise level)",
+    )
     upscale.add_argument(
         "--scale",
         type=int,

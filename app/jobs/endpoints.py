@@ -56,7 +56,7 @@ def job_request_form(
     scale: Annotated[int, Form(description="2, 3, 4 or 8; 1 (clean-up only) for models with 1x weights.")],
     model: Annotated[str | None, Form(description="A model id from GET /v1/models.")] = None,
     preset: Annotated[
-        str | None, Form(description="Instead of `model`: photo, anime or text (GET /v1/presets).")
+        str | None, Form(description="Instead of `model`: auto (read from the image), photo, anime or text.")
     ] = None,
     denoise: Annotated[
         int | None,

@@ -40,6 +40,9 @@ class Job(Base):
     # The model's options: a denoise level (None: the plain weights) or its conservative variant.
     denoise: Mapped[int | None] = mapped_column(Integer, nullable=True)
     conservative: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The preset the request named (`auto` included) and why it picked the model: "JPEG quality ~35; photo".
+    preset: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     queue: Mapped[str] = mapped_column(String(16))
 
     input_key: Mapped[str | None] = mapped_column(String(200), nullable=True)

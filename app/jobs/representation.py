@@ -16,6 +16,8 @@ def represent_job(job: Job, base_url: str, eta_seconds: float | None = None) -> 
         scale=job.scale,
         denoise=job.denoise,
         conservative=job.conservative,
+        preset=job.preset,
+        reason=job.reason,
         input=JobInput(width=job.input_width, height=job.input_height, format=job.input_format),
         output=JobOutput(
             width=job.output_width,

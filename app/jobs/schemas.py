@@ -36,6 +36,10 @@ class JobOut(BaseModel):
     scale: int
     denoise: int | None = Field(description="The denoise level the model ran with (null: none).")
     conservative: bool = Field(description="Whether the model's conservative variant ran.")
+    preset: str | None = Field(description="The preset the request named (`auto`: read from the image).")
+    reason: str | None = Field(
+        description="Why the preset picked this model, e.g. `JPEG quality ~35; photo`."
+    )
     input: JobInput
     output: JobOutput
     credits_charged: int

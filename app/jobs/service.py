@@ -9,7 +9,7 @@ import base64
 import binascii
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import anyio
@@ -17,6 +17,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account, new_id
+from app.catalog.presets import AUTO, PRESETS, Pick, get_preset
 from app.catalog.prices import Queue
 from app.catalog.service import Choice
 from app.config import Settings
@@ -33,6 +34,10 @@ from app.runtime import Runtime
 from app.webhooks.events import enqueue
 from app.webhooks.models import EventType
 from app.webhooks.service import check_webhook_url
+from models.analysis import analyse
+
+# What `auto` runs at scale 1 (clean-up without resizing): the one model with 1x weights.
+AUTO_CLEAN_UP = "waifu2x-cunet"
 
 
 @dataclass(frozen=True)
@@ -162,21 +167,27 @@ def submit_job(
     stored before the unit's first write (no lock is held across storage I/O) and deleted again if the
     unit rolls back. With `upload_id` the direct upload is claimed in this unit, its object deleted after.
     """
+    content = content_of_upload(upload_id) if upload_id else hashlib.sha256(data).hexdigest()
+    fingerprint = request.fingerprint(content)  # of the request as sent: `auto` stays `auto`
+    auto: AutoPick | None = None
+    if request.preset == AUTO:
+        auto = _resolve_auto(session, runtime, decode_budget, account_id, request, data)
+        request = auto.request
     quote = quote_job(session, runtime, request, data)
     if idempotency_key is not None:
-        content = content_of_upload(upload_id) if upload_id else hashlib.sha256(data).hexdigest()
-        earlier = idempotency.claim_key(
-            runtime.sessions, account_id, idempotency_key, request.fingerprint(content)
-        )
+        earlier = idempotency.claim_key(runtime.sessions, account_id, idempotency_key, fingerprint)
         if earlier is not None:
             return Submission(job=_job(session, earlier), replayed=True)
         after_rollback(
             session, lambda: idempotency.release_key(runtime.sessions, account_id, idempotency_key)
         )
     check_balance(session, account_id, quote.price)
-    with decode_budget.hold(quote.info.width * quote.info.height):
-        check_decodes(data)
+    if auto is None:  # `auto` decoded the image already, to read it
+        with decode_budget.hold(quote.info.width * quote.info.height):
+            check_decodes(data)
     job = _new_job(runtime.settings, account_id, request, data, quote)
+    if auto is not None:
+        job.preset, job.reason = AUTO, auto.reason
     runtime.storage.put(job.input_key or "", data, "application/octet-stream")
     after_rollback(session, lambda: runtime.storage.delete(job.input_key or ""))
     session.add(job)
@@ -190,6 +201,50 @@ def submit_job(
         idempotency.link_key(session, account_id, idempotency_key, job.id)
     send_upscale_after_commit(session, job)
     return Submission(job=job, replayed=False)
+
+
+@dataclass(frozen=True)
+class AutoPick:
+    """`preset=auto` resolved: the request with the model and options it picked, and why."""
+
+    request: JobRequest
+    reason: str
+
+
+def _resolve_auto(
+    session: Session,
+    runtime: Runtime,
+    decode_budget: DecodeBudget,
+    account_id: str,
+    request: JobRequest,
+    data: bytes,
+) -> AutoPick:
+    """Read the image (content, damage) and pick from the presets' table, before anything is charged.
+
+    Reading needs the pixels, so the balance is first checked against the cheapest model `auto` could pick
+    (a request that cannot pay costs no decode), and the one decode also validates the image.
+    """
+    settings = runtime.settings
+    info = read_header(data, settings.max_input_pixels)
+    pixels = info.width * info.height
+    candidates = {pick.model for preset in PRESETS.values() for pick in preset.picks} | {AUTO_CLEAN_UP}
+    prices = [
+        runtime.catalog.offer(model).terms.pricing.credits_for(pixels * request.scale**2)
+        for model in candidates
+    ]
+    check_balance(session, account_id, min(prices))
+    with decode_budget.hold(pixels):
+        check_decodes(data)
+        analysis = analyse(data)
+    level = analysis.damage.level
+    if request.scale == 1:  # clean-up only: the one model with 1x weights, at the damage's strength
+        pick = Pick(AUTO_CLEAN_UP, denoise=max(level, 1) - 1 if level else 0)
+    else:
+        pick = get_preset(analysis.content).pick(level)
+    resolved = replace(
+        request, model=pick.model, preset=None, denoise=pick.denoise, conservative=pick.conservative
+    )
+    return AutoPick(resolved, f"{analysis.reason()}: {pick.describe()}"[:200])
 
 
 def _job(session: Session, job_id: str) -> Job:
@@ -207,6 +262,8 @@ def _new_job(settings: Settings, account_id: str, request: JobRequest, data: byt
         scale=request.scale,
         denoise=quote.choice.options.denoise,
         conservative=quote.choice.options.conservative,
+        preset=quote.choice.preset,
+        reason=quote.choice.reason,
         queue=quote.queue,
         input_width=info.width,
         input_height=info.height,

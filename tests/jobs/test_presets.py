@@ -11,8 +11,11 @@ from tests.support import png_bytes
 def test_presets_name_registered_models(client):
     presets = client.get("/v1/presets").json()
     models = {model["id"] for model in client.get("/v1/models").json()}
-    assert {preset["id"] for preset in presets} == {"photo", "anime", "text"}
-    assert all(preset["model"] in models and preset["description"] for preset in presets)
+    assert {preset["id"] for preset in presets} == {"auto", "photo", "anime", "text"}
+    for preset in presets:
+        assert preset["description"]
+        picked = {pick.split()[0] for pick in preset["picks"]}
+        assert preset["id"] == "auto" or (preset["model"] in models and picked <= models)
 
 
 def test_a_preset_runs_its_model(signup, settings):

@@ -1,0 +1,147 @@
+"""How well `preset=auto` reads images: content class and damage level on a labelled set, printed as tables.
+
+The set: the quality benches' clean crops (bench/ground_truth.py: held-out photos, public-domain
+illustrations, rendered and scanned text), each clean and degraded as uploads are: JPEG at quality 90, 75,
+50, 25; Gaussian noise of sigma 5 and 10; a JPEG at quality 40 saved again as PNG. The truth for damage is
+the level a person would want removed: 0 clean (and JPEG 90), 1 light (JPEG 75, noise 5), 2 medium (JPEG 50,
+noise 10), 3 heavy (JPEG 25, and the PNG of a JPEG 40).
+
+    .venv/bin/python -m bench.autopreset
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+from skimage import data
+
+from bench.ground_truth import samples
+from models.analysis import analyse
+
+CONTENT_OF = {"photo": "photo", "illustration": "anime", "text": "text"}
+
+
+def _jpeg(rgb: np.ndarray, quality: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def _png(rgb: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _noisy(rgb: np.ndarray, sigma: float, seed: int) -> bytes:
+    noise = np.random.default_rng(seed).normal(0, sigma, rgb.shape)
+    return _png(np.clip(np.rint(rgb + noise), 0, 255).astype(np.uint8))
+
+
+def _png_of_jpeg(rgb: np.ndarray, quality: int) -> bytes:
+    return _png(np.asarray(Image.open(io.BytesIO(_jpeg(rgb, quality))).convert("RGB")))
+
+
+@dataclass(frozen=True)
+class Degradation:
+    name: str
+    level: int
+    make: Callable[[np.ndarray], bytes]
+
+
+DEGRADATIONS = (
+    Degradation("clean PNG", 0, _png),
+    Degradation("JPEG q90", 0, lambda rgb: _jpeg(rgb, 90)),
+    Degradation("JPEG q75", 1, lambda rgb: _jpeg(rgb, 75)),
+    Degradation("noise 5", 1, lambda rgb: _noisy(rgb, 5, 1)),
+    Degradation("JPEG q50", 2, lambda rgb: _jpeg(rgb, 50)),
+    Degradation("noise 10", 2, lambda rgb: _noisy(rgb, 10, 2)),
+    Degradation("JPEG q25", 3, lambda rgb: _jpeg(rgb, 25)),
+    Degradation("PNG of JPEG q40", 3, lambda rgb: _png_of_jpeg(rgb, 40)),
+)
+
+
+ICONS = Path("/usr/share/icons/Adwaita/512x512")
+HELD_OUT_ICONS = ("devices/camera-web.png", "devices/audio-headphones.png", "mimetypes/image-x-generic.png")
+FONTS = Path("/usr/share/fonts/truetype/dejavu")
+
+
+def _icon(path: Path) -> np.ndarray:
+    drawing = Image.open(path).convert("RGBA")
+    page = Image.new("RGBA", drawing.size, "white")
+    page.alpha_composite(drawing)
+    return np.asarray(page.convert("RGB").resize((256, 256), Image.Resampling.LANCZOS))
+
+
+def _paragraph(font: str, size: int) -> np.ndarray:
+    page = Image.new("RGB", (320, 240), "white")
+    draw = ImageDraw.Draw(page)
+    face = ImageFont.truetype(str(FONTS / font), size)
+    words = [
+        "Upscaling",
+        "archives",
+        "means",
+        "keeping",
+        "every",
+        "stroke",
+        "of",
+        "the",
+        "original",
+        "legible",
+    ]
+    for row in range(0, 240 // (size + 8)):
+        draw.text((8, 6 + row * (size + 8)), " ".join(words[row % 4 : row % 4 + 5]), fill="black", font=face)
+    return np.asarray(page)
+
+
+def held_out() -> list[tuple[str, str, np.ndarray]]:
+    """Images the thresholds were not set on: scikit-image photos, Adwaita icons (Debian's
+    adwaita-icon-theme, CC-BY-SA 3.0 / LGPL), paragraphs in DejaVu fonts (Debian's fonts-dejavu-core)."""
+    rocket = np.asarray(data.rocket())[100:356, 200:456]  # type: ignore[no-untyped-call]
+    tissue = np.asarray(data.immunohistochemistry())[:256, :256]  # type: ignore[no-untyped-call]
+    chosen = [("photo", "rocket", rocket), ("photo", "immunohistochemistry", tissue)]
+    chosen += [("anime", name, _icon(ICONS / name)) for name in HELD_OUT_ICONS if (ICONS / name).is_file()]
+    if FONTS.is_dir():
+        chosen += [("text", "dejavu-sans-14", _paragraph("DejaVuSans.ttf", 14)),
+                   ("text", "dejavu-serif-20", _paragraph("DejaVuSerif.ttf", 20))]  # fmt: skip
+    return chosen
+
+
+def _score(images: list[tuple[str, str, np.ndarray]]) -> None:
+    content_hits: dict[str, Counter[str]] = defaultdict(Counter)
+    level_hits: dict[str, list[int]] = defaultdict(list)
+    for truth, _name, rgb in images:
+        for degradation in DEGRADATIONS:
+            analysis = analyse(degradation.make(rgb))
+            content_hits[truth][analysis.content] += 1
+            level_hits[degradation.name].append(analysis.damage.level - degradation.level)
+    print("content: rows are the truth, columns what auto read (counts over every degradation)")
+    print(f"{'':8} {'photo':>6} {'anime':>6} {'text':>6}  accuracy")
+    for truth, found in content_hits.items():
+        total = sum(found.values())
+        row = " ".join(f"{found[c]:>6}" for c in ("photo", "anime", "text"))
+        print(f"{truth:8} {row}  {found[truth] / total:.0%}")
+    print("\ndamage: per degradation, exact level and within one level (levels 0 clean .. 3 heavy)")
+    for name, errors in level_hits.items():
+        exact = sum(e == 0 for e in errors) / len(errors)
+        close = sum(abs(e) <= 1 for e in errors) / len(errors)
+        print(f"{name:18} exact {exact:4.0%}  within one {close:4.0%}  mean error {np.mean(errors):+.2f}")
+
+
+def main() -> None:
+    tuned = [(CONTENT_OF[s.content], s.name, np.rint(s.rgb * 255).astype(np.uint8)) for s in samples()]
+    print(f"== the set the thresholds were set on ({len(tuned)} images x {len(DEGRADATIONS)} versions)")
+    _score(tuned)
+    others = held_out()
+    print(f"\n== held out ({len(others)} images x {len(DEGRADATIONS)} versions)")
+    _score(others)
+
+
+if __name__ == "__main__":
+    main()
