@@ -12,11 +12,11 @@ WebP so the page ships a few tens of KB.
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from skimage import data
 
 from app.config import get_settings
 from models.engine import upscale_to_integers
@@ -32,7 +32,8 @@ AFTER = STATIC / "sample-after.webp"
 
 def small_input() -> Image.Image:
     """The low-resolution input: the crop, halved with a box filter."""
-    crop = Image.fromarray(data.chelsea()).crop(CROP)
+    with Image.open(str(files("skimage") / "data" / "chelsea.png")) as photo:
+        crop = photo.convert("RGB").crop(CROP)
     return crop.resize((crop.width // 2, crop.height // 2), Image.Resampling.BOX)
 
 
