@@ -26,9 +26,27 @@ def _content_security_policy(settings: Settings) -> str:
     )
 
 
+def _retention(seconds: int) -> str:
+    """The result retention in words: "24 hours", "2 days", "30 minutes" (a day is said in hours)."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= 2 * size or (seconds == size and unit != "day"):
+            count = round(seconds / size)
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} seconds"
+
+
+def _render(settings: Settings) -> str:
+    """The page with this service's numbers: the free credits at sign-up and how long results are kept."""
+    html = (WEB_DIR / "templates" / "index.html").read_text()
+    values = {"signup_credits": str(settings.signup_credits), "retention": _retention(settings.result_ttl)}
+    for name, value in values.items():
+        html = html.replace(f"{{{{{name}}}}}", value)
+    return html
+
+
 @router.get("/", response_class=HTMLResponse)
 def page(runtime: RuntimeDep) -> HTMLResponse:
-    html = (WEB_DIR / "templates" / "index.html").read_text()
+    html = _render(runtime.settings)
     return HTMLResponse(
         html,
         headers={
