@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     models_dir: Path | None = None
 
     result_ttl: int = Field(default=86400, ge=1, description="Seconds a result is kept after its job ends.")
+    job_row_retention: int = Field(
+        default=90 * 86400,
+        ge=86400,
+        description="Seconds a job's row (and its webhook messages) is kept after it ends; the ledger stays.",
+    )
     result_url_ttl: int = Field(default=300, ge=10, le=604800, description="Seconds a presigned link lives.")
     sweep_interval: float = Field(default=60, gt=0, description="Seconds between sweeper runs.")
     signup_credits: int = Field(default=10, ge=0)

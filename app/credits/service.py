@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.accounts.models import Account
 from app.credits.errors import InsufficientCredits
 from app.credits.models import EntryKind, LedgerEntry
+from app.ops import totals
 
 
 def _credit(
@@ -81,6 +82,7 @@ def reserve_credits(session: Session, account_id: str, amount: int, job_id: str)
         )
     )
     session.flush()
+    totals.add(session, "credits_charged", amount)
     return balance
 
 
@@ -97,6 +99,7 @@ def refund_job(session: Session, account_id: str, job_id: str) -> int:
         return 0
     amount = -held
     _credit(session, account_id, amount, EntryKind.JOB_REFUND, job_id, None)
+    totals.add(session, "credits_refunded", amount)
     return amount
 
 

@@ -19,6 +19,7 @@ from app.credits.service import refund_job
 from app.db import utcnow
 from app.jobs.models import Job, JobStatus
 from app.jobs.service import get_job
+from app.ops import totals
 from app.webhooks.events import enqueue_job_event
 from app.webhooks.models import EventType
 
@@ -111,6 +112,12 @@ def complete_job(
         job = session.get(Job, job_id, populate_existing=True)
         assert job is not None
         enqueue_job_event(session, settings, job, EventType.JOB_SUCCEEDED)
+        totals.add(session, "jobs_finished", 1, status=JobStatus.SUCCEEDED, model=job.model)
+        totals.add(
+            session, "megapixels_processed", job.output_width * job.output_height / 1e6, model=job.model
+        )
+        if job.started_at is not None:
+            totals.observe_duration(session, job.model, (now - job.started_at).total_seconds())
     return done is not None
 
 
@@ -152,6 +159,7 @@ def end_job(
     refunded = refund_job(session, job.account_id, job.id)
     session.execute(update(Job).where(Job.id == job.id).values(credits_refunded=refunded))
     session.refresh(job)
+    totals.add(session, "jobs_finished", 1, status=status, model=job.model)
     if status == JobStatus.FAILED:
         enqueue_job_event(session, settings, job, EventType.JOB_FAILED)
     return True

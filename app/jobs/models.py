@@ -30,6 +30,7 @@ class Job(Base):
         Index("ix_jobs_account_created", "account_id", "created_at", "id"),
         Index("ix_jobs_status_lease", "status", "lease_expires_at"),
         Index("ix_jobs_status_expires", "status", "expires_at"),
+        Index("ix_jobs_status_finished", "status", "finished_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

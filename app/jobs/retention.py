@@ -7,18 +7,23 @@ tries again: an object is never forgotten while it still exists.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, delete, or_, select, update
+from sqlalchemy import Select, delete, or_, select, text, update
+from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app.accounts.models import BrowserSession
+from app.config import Settings
+from app.db import Base, utcnow
 from app.jobs.dispatch import send_upscale_after_commit
 from app.jobs.lifecycle import end_job
 from app.jobs.models import IdempotencyRecord, Job, JobStatus, Upload
 from app.runtime import Runtime
 from app.webhooks.events import enqueue_job_event
-from app.webhooks.models import EventType
+from app.webhooks.models import EventType, MessageStatus, WebhookMessage
 
 
 def delete_job_files(runtime: Runtime, job_id: str) -> None:
@@ -71,50 +76,156 @@ class SweepReport:
     expired: list[str] = field(default_factory=list)
     inputs_deleted: list[str] = field(default_factory=list)
     uploads_deleted: list[str] = field(default_factory=list)
+    rows_pruned: int = 0
+    skipped: bool = False  # another sweeper holds the lock
+
+
+# Rows per unit of work, and units per step per pass: a pass stays short whatever the backlog; what is left
+# waits for the next pass (MR_SWEEP_INTERVAL later).
+BATCH = 200
+MAX_BATCHES = 50
+_SWEEP_LOCK = 7_305_200_041  # pg_advisory_lock key: "one sweeper at a time"
+
+
+@contextmanager
+def _one_sweeper(runtime: Runtime) -> Iterator[bool]:
+    """On Postgres, a session-level advisory lock for the pass: a second beat started by mistake skips its
+    passes instead of doubling the work (each step is idempotent anyway). SQLite is one machine's."""
+    if runtime.engine.dialect.name != "postgresql":
+        yield True
+        return
+    with runtime.engine.connect() as connection:
+        held = bool(
+            connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": _SWEEP_LOCK}).scalar()
+        )
+        connection.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _SWEEP_LOCK})
+                connection.commit()
+
+
+def _locked(query: Select[str]) -> Select[str]:
+    """A batch of ids, locked for this unit where the database can (Postgres: FOR UPDATE SKIP LOCKED)."""
+    return query.limit(BATCH).with_for_update(skip_locked=True)
+
+
+def _each_in_batches(runtime: Runtime, query: Select[str], act: Callable[[Session, str], bool]) -> list[str]:
+    """Act on matching rows a batch per unit of work (the batch locked while it is worked on)."""
+    done: list[str] = []
+    for _ in range(MAX_BATCHES):
+        with runtime.unit_of_work() as session:
+            ids = list(session.execute(_locked(query)).scalars())
+            done += [row_id for row_id in ids if act(session, row_id)]
+        if len(ids) < BATCH:
+            break
+    return done
+
+
+def _ids_in_batches(runtime: Runtime, query: Select[str]) -> Iterator[str]:
+    """Matching ids a batch at a time, for steps with storage I/O between their units (idempotent steps)."""
+    for _ in range(MAX_BATCHES):
+        with runtime.unit_of_work() as session:
+            ids = list(session.execute(query.limit(BATCH)).scalars())
+        yield from ids
+        if len(ids) < BATCH:
+            return
 
 
 def sweep(runtime: Runtime) -> SweepReport:
-    """One pass of the beat sweeper: fail lost jobs, re-send stale queued ones, delete what is due."""
+    """One pass of the beat sweeper: fail lost jobs, re-send stale queued ones, delete what is due, and
+    prune rows past their retention; every step in bounded batches."""
+    with _one_sweeper(runtime) as held:
+        if not held:
+            return SweepReport(skipped=True)
+        return _sweep(runtime)
+
+
+def _sweep(runtime: Runtime) -> SweepReport:
     settings, now, report = runtime.settings, utcnow(), SweepReport()
     lost_error = ("worker_lost", "The worker running this job stopped; refunded.")
-    for job_id in _ids(
-        runtime, select(Job.id).where(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now)
-    ):
-        with runtime.unit_of_work() as session:
-            job = session.get(Job, job_id)
-            if job and end_job(session, settings, job, JobStatus.FAILED, lost_error, lease_lapsed_by=now):
-                report.lost.append(job_id)
+
+    def fail_lost(session: Session, job_id: str) -> bool:
+        job = session.get(Job, job_id)
+        if job is None:
+            return False
+        return end_job(session, settings, job, JobStatus.FAILED, lost_error, lease_lapsed_by=now)
+
+    lost = select(Job.id).where(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now)
+    report.lost = _each_in_batches(runtime, lost, fail_lost)
+
+    def send_again(session: Session, job_id: str) -> bool:
+        job = session.get(Job, job_id)
+        if job is None or job.status != JobStatus.QUEUED:
+            return False
+        job.dispatched_at = now
+        send_upscale_after_commit(session, job)
+        return True
+
     stale_before = now - timedelta(seconds=settings.queue_redispatch_seconds)
     # Never sent (the broker was down when it was accepted), or sent long ago and still waiting.
     stale = select(Job.id).where(
         Job.status == JobStatus.QUEUED, or_(Job.dispatched_at.is_(None), Job.dispatched_at < stale_before)
     )
-    for job_id in _ids(runtime, stale):
-        with runtime.unit_of_work() as session:
-            job = session.get(Job, job_id)
-            if job is not None and job.status == JobStatus.QUEUED:
-                job.dispatched_at = now
-                send_upscale_after_commit(session, job)
-                report.redispatched.append(job_id)
-    for job_id in _ids(
-        runtime, select(Job.id).where(Job.status == JobStatus.SUCCEEDED, Job.expires_at <= now)
-    ):
+    report.redispatched = _each_in_batches(runtime, stale, send_again)
+    due = select(Job.id).where(Job.status == JobStatus.SUCCEEDED, Job.expires_at <= now)
+    for job_id in _ids_in_batches(runtime, due):
         delete_job_files(runtime, job_id)
         report.expired.append(job_id)
     leftovers = select(Job.id).where(Job.status.not_in(JobStatus.ACTIVE), Job.input_key.is_not(None))
-    for job_id in _ids(runtime, leftovers):
+    for job_id in _ids_in_batches(runtime, leftovers):
         release_input(runtime, job_id)
         report.inputs_deleted.append(job_id)
     report.uploads_deleted = sweep_uploads(runtime, now)
-    with runtime.unit_of_work() as session:
-        cutoff = now - timedelta(seconds=settings.idempotency_ttl)
-        session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
+    report.rows_pruned = prune_rows(runtime, now)
     return report
 
 
-def _ids(runtime: Runtime, query: Select[str]) -> list[str]:
+FINAL = (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.EXPIRED)
+
+
+def _prunable(settings: Settings, now: datetime) -> list[tuple[type[Base], Select[str]]]:
+    cutoff = now - timedelta(seconds=settings.job_row_retention)
+    ended = (
+        Job.status.in_(FINAL),
+        Job.finished_at < cutoff,
+        Job.input_key.is_(None),
+        Job.output_key.is_(None),
+    )
+    delivered = (
+        WebhookMessage.status.in_((MessageStatus.SUCCEEDED, MessageStatus.FAILED)),
+        WebhookMessage.finished_at < cutoff,
+    )
+    return [
+        (Job, select(Job.id).where(*ended)),
+        (WebhookMessage, select(WebhookMessage.id).where(*delivered)),
+        (Upload, select(Upload.id).where(Upload.consumed_at < cutoff)),
+        (BrowserSession, select(BrowserSession.id).where(BrowserSession.expires_at < now)),
+    ]
+
+
+def prune_rows(runtime: Runtime, now: datetime) -> int:
+    """Delete rows past their retention, a batch per unit: jobs that ended more than MR_JOB_ROW_RETENTION
+    ago (their files long gone), finished webhook messages (their attempts go with them), used or expired
+    upload slots, expired browser sessions and idempotency keys. The ledger is never pruned: it is the
+    accounting truth, and it names jobs by id without needing their rows."""
+    pruned = 0
+    for table, query in _prunable(runtime.settings, now):
+        key = table.__mapper__.primary_key[0]
+        for _ in range(MAX_BATCHES):
+            with runtime.unit_of_work() as session:
+                ids = list(session.execute(_locked(query)).scalars())
+                if ids:
+                    session.execute(delete(table).where(key.in_(ids)))
+            pruned += len(ids)
+            if len(ids) < BATCH:
+                break
     with runtime.unit_of_work() as session:
-        return list(session.execute(query).scalars())
+        keys_before = now - timedelta(seconds=runtime.settings.idempotency_ttl)
+        session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < keys_before))
+    return pruned
 
 
 def sweep_uploads(runtime: Runtime, now: datetime) -> list[str]:

@@ -1,24 +1,24 @@
-"""Prometheus metrics: HTTP traffic counted in-process; job, credit and queue figures read from the database.
+"""Prometheus metrics: HTTP traffic counted in-process; job, credit and webhook figures from the database.
 
-Job and credit figures come from the database at scrape time, not from worker processes: they are then
-the same whichever API replica is scraped and however many workers on however many machines did the work.
+Job, credit and webhook counters are totals kept in the database (app/ops/totals.py), added to in the same
+transaction as each event: the same whichever API replica is scraped and whichever worker did the work,
+and read without scanning any big table.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import ColumnElement, Float, case, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.credits.models import EntryKind, LedgerEntry
 from app.jobs.models import Job, JobStatus
-from app.webhooks.models import WebhookAttempt, WebhookMessage
-
-JOB_DURATION_BUCKETS = (1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
+from app.ops.totals import DURATION_BUCKETS, read_totals
+from app.webhooks.models import MessageStatus, WebhookMessage
 
 
 class HttpMetrics:
@@ -44,103 +44,111 @@ class HttpMetrics:
         self.latency.labels(method, route).observe(seconds)
 
 
-def _duration_seconds(dialect: str) -> ColumnElement[float]:
-    """A job's run time in seconds, in the database's own date arithmetic."""
-    if dialect == "sqlite":
-        return (func.julianday(Job.finished_at) - func.julianday(Job.started_at)) * 86400.0
-    return cast(func.extract("epoch", Job.finished_at - Job.started_at), Float)
-
-
 class DatabaseCollector(Collector):
-    """Jobs by status and model, queue depth, job durations, megapixels, credits: read at each scrape."""
+    """Counters from `metric_totals` (app/ops/totals.py) and gauges from indexed counts of active rows.
+
+    Nothing here scans the jobs, ledger or webhook tables: the totals are a few rows, and the gauges count
+    only queued/running jobs and undelivered messages, through the indexes that lead with `status`.
+    """
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily]:
         with self._sessions() as session:
-            yield from self._jobs(session)
-            yield self._durations(session)
-            yield from self._credits(session)
-            yield from self._webhooks(session)
+            totals = read_totals(session)
+            yield from self._active(session)
+        yield from _counters(totals)
+        yield _durations(totals)
 
-    def _jobs(self, session: Session) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
-        jobs = GaugeMetricFamily("mindrender_jobs", "Jobs by status and model.", labels=["status", "model"])
-        for status, model, count in session.execute(
-            select(Job.status, Job.model, func.count()).group_by(Job.status, Job.model)
+    def _active(self, session: Session) -> Iterable[GaugeMetricFamily]:
+        jobs = GaugeMetricFamily(
+            "mindrender_jobs", "Queued and running jobs by model.", labels=["status", "model"]
+        )
+        depth = GaugeMetricFamily("mindrender_queue_depth", "Jobs waiting for a worker.", labels=["queue"])
+        waiting = dict.fromkeys(("gpu", "cpu"), 0)
+        for status, model, queue, count in session.execute(
+            select(Job.status, Job.model, Job.queue, func.count())
+            .where(Job.status.in_(JobStatus.ACTIVE))
+            .group_by(Job.status, Job.model, Job.queue)
         ):
             jobs.add_metric([status, model], count)
+            if status == JobStatus.QUEUED:
+                waiting[queue] = waiting.get(queue, 0) + count
+        for queue, count in waiting.items():
+            depth.add_metric([queue], count)
         yield jobs
-        depth = GaugeMetricFamily("mindrender_queue_depth", "Jobs waiting for a worker.", labels=["queue"])
-        for queue in ("gpu", "cpu"):
-            waiting = session.scalar(
-                select(func.count()).where(Job.status == JobStatus.QUEUED, Job.queue == queue)
-            )
-            depth.add_metric([queue], waiting or 0)
         yield depth
-        pixels = CounterMetricFamily(
-            "mindrender_megapixels_processed", "Output megapixels of succeeded jobs.", labels=["model"]
-        )
-        done = Job.status.in_((JobStatus.SUCCEEDED, JobStatus.EXPIRED))
-        output_pixels = cast(Job.output_width, Float) * Job.output_height
-        for model, total in session.execute(
-            select(Job.model, func.sum(output_pixels)).where(done).group_by(Job.model)
-        ):
-            pixels.add_metric([model], float(total or 0) / 1e6)
-        yield pixels
-
-    def _durations(self, session: Session) -> HistogramMetricFamily:
-        duration = _duration_seconds(session.get_bind().dialect.name)
-        columns = [func.sum(case((duration <= bound, 1), else_=0)) for bound in JOB_DURATION_BUCKETS]
-        query = (
-            select(Job.model, func.count(), func.sum(duration), *columns)
-            .where(Job.status.in_((JobStatus.SUCCEEDED, JobStatus.EXPIRED)), Job.started_at.is_not(None))
-            .group_by(Job.model)
-        )
-        family = HistogramMetricFamily(
-            "mindrender_job_duration_seconds", "Run time of succeeded jobs.", labels=["model"]
-        )
-        for model, count, total, *cumulative in session.execute(query):
-            buckets = [(str(b), int(c or 0)) for b, c in zip(JOB_DURATION_BUCKETS, cumulative, strict=True)]
-            family.add_metric([model], [*buckets, ("+Inf", int(count))], float(total or 0))
-        return family
-
-    def _credits(self, session: Session) -> Iterable[CounterMetricFamily]:
-        rows = session.execute(
-            select(LedgerEntry.kind, func.sum(LedgerEntry.amount))
-            .where(LedgerEntry.kind.in_((EntryKind.JOB_HOLD, EntryKind.JOB_REFUND)))
-            .group_by(LedgerEntry.kind)
-        )
-        sums = {kind: int(total or 0) for kind, total in rows}
-        yield CounterMetricFamily(
-            "mindrender_credits_charged",
-            "Credits reserved by accepted jobs.",
-            -sums.get(EntryKind.JOB_HOLD, 0),
-        )
-        yield CounterMetricFamily(
-            "mindrender_credits_refunded",
-            "Credits given back for failed or canceled jobs.",
-            sums.get(EntryKind.JOB_REFUND, 0),
-        )
-
-    def _webhooks(self, session: Session) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
         messages = GaugeMetricFamily(
-            "mindrender_webhook_messages", "Webhook messages by event and status.", labels=["event", "status"]
+            "mindrender_webhook_messages", "Undelivered webhook messages.", labels=["event", "status"]
         )
         for event, status, count in session.execute(
-            select(WebhookMessage.event_type, WebhookMessage.status, func.count()).group_by(
-                WebhookMessage.event_type, WebhookMessage.status
-            )
+            select(WebhookMessage.event_type, WebhookMessage.status, func.count())
+            .where(WebhookMessage.status.in_((MessageStatus.PENDING, MessageStatus.DELIVERING)))
+            .group_by(WebhookMessage.event_type, WebhookMessage.status)
         ):
             messages.add_metric([event, status], count)
         yield messages
-        attempts = CounterMetricFamily(
-            "mindrender_webhook_attempts", "Webhook delivery attempts by outcome.", labels=["outcome"]
-        )
-        ok = WebhookAttempt.status_code.between(200, 299)
-        outcome = case(
-            (ok, "success"), (WebhookAttempt.status_code.is_(None), "no_response"), else_="http_error"
-        )
-        for name, count in session.execute(select(outcome, func.count()).group_by(outcome)):
-            attempts.add_metric([name], count)
-        yield attempts
+
+
+# Counter families read from the totals: (total's name, metric name, help, label names).
+_COUNTERS: tuple[tuple[str, str, str, list[str]], ...] = (
+    (
+        "jobs_finished",
+        "mindrender_jobs_finished",
+        "Jobs that ended, by final status and model.",
+        ["status", "model"],
+    ),
+    (
+        "megapixels_processed",
+        "mindrender_megapixels_processed",
+        "Output megapixels of succeeded jobs.",
+        ["model"],
+    ),
+    ("credits_charged", "mindrender_credits_charged", "Credits reserved by accepted jobs.", []),
+    (
+        "credits_refunded",
+        "mindrender_credits_refunded",
+        "Credits given back for failed or canceled jobs.",
+        [],
+    ),
+    (
+        "webhook_messages_finished",
+        "mindrender_webhook_messages_finished",
+        "Webhook messages delivered or given up, by event.",
+        ["event", "status"],
+    ),
+    ("webhook_attempts", "mindrender_webhook_attempts", "Webhook delivery attempts by outcome.", ["outcome"]),
+)
+
+
+def _counters(totals: list[tuple[str, dict[str, str], float]]) -> Iterable[CounterMetricFamily]:
+    for total, name, documentation, labels in _COUNTERS:
+        family = CounterMetricFamily(name, documentation, labels=labels)
+        for found, values, value in totals:
+            if found == total:
+                family.add_metric([values.get(label, "") for label in labels], value)
+        if not labels and not family.samples:
+            family.add_metric([], 0.0)
+        yield family
+
+
+def _durations(totals: list[tuple[str, dict[str, str], float]]) -> HistogramMetricFamily:
+    """The run-time histogram: each job counted in one bucket (app/ops/totals.py), made cumulative here."""
+    per_model: dict[str, dict[str, float]] = defaultdict(dict)
+    sums: dict[str, float] = defaultdict(float)
+    for name, labels, value in totals:
+        if name == "job_duration_seconds_bucket":
+            per_model[labels["model"]][labels["le"]] = value
+        elif name == "job_duration_seconds_sum":
+            sums[labels["model"]] += value
+    family = HistogramMetricFamily(
+        "mindrender_job_duration_seconds", "Run time of succeeded jobs.", labels=["model"]
+    )
+    for model, counts in per_model.items():
+        running, buckets = 0.0, []
+        for bound in (*map(str, DURATION_BUCKETS), "+Inf"):
+            running += counts.get(bound, 0.0)
+            buckets.append((bound, running))
+        family.add_metric([model], buckets, sums[model])
+    return family

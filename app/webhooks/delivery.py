@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import utcnow
+from app.ops import totals
 from app.runtime import Runtime
 from app.task_queue import send_after_commit
 from app.webhooks.address_guard import resolve_target
@@ -205,21 +206,36 @@ def deliver(runtime: Runtime, message_id: str) -> None:
             )
         )
         delay = _decide(settings, message, endpoint, outcome)
-        if (
-            delay is not None and delay <= LEASE_SECONDS
-        ):  # short waits in Celery; longer ones via dispatch_due
+        _count(session, message, outcome)
+        # Short waits in Celery; longer ones wait in the database for dispatch_due.
+        if delay is not None and delay <= LEASE_SECONDS:
             send_after_commit(session, delivery_message(message_id, delay))
+
+
+def _count(session: Session, message: WebhookMessage, outcome: Outcome) -> None:
+    """The attempt's outcome, and the message's end if this attempt ended it (app/ops/totals.py)."""
+    kind = "success" if outcome.ok else "no_response" if outcome.status_code is None else "http_error"
+    totals.add(session, "webhook_attempts", 1, outcome=kind)
+    if message.status in (MessageStatus.SUCCEEDED, MessageStatus.FAILED):
+        totals.add(session, "webhook_messages_finished", 1, event=message.event_type, status=message.status)
 
 
 def dispatch_due(session: Session) -> list[str]:
     """Beat task body: settle attempts a dead worker left `delivering`, then send every due message."""
     now = utcnow()
     stale = (WebhookMessage.status == MessageStatus.DELIVERING, WebhookMessage.lease_until < now)
-    session.execute(
-        update(WebhookMessage)
-        .where(*stale, WebhookMessage.attempts >= WebhookMessage.max_attempts)
-        .values(status=MessageStatus.FAILED, lease_until=None, finished_at=now)
+    given_up = (
+        session.execute(
+            update(WebhookMessage)
+            .where(*stale, WebhookMessage.attempts >= WebhookMessage.max_attempts)
+            .values(status=MessageStatus.FAILED, lease_until=None, finished_at=now)
+            .returning(WebhookMessage.event_type)
+        )
+        .scalars()
+        .all()
     )
+    for event in given_up:
+        totals.add(session, "webhook_messages_finished", 1, event=event, status=MessageStatus.FAILED)
     session.execute(
         update(WebhookMessage).where(*stale).values(status=MessageStatus.PENDING, lease_until=None)
     )

@@ -71,7 +71,10 @@ class WebhookMessage(Base):
     """One event owed to one destination; its id is the `webhook-id` header on every attempt."""
 
     __tablename__ = "webhook_messages"
-    __table_args__ = (Index("ix_webhook_messages_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_webhook_messages_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_webhook_messages_status_finished_at", "status", "finished_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=new_message_id)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)

@@ -99,7 +99,8 @@ def test_a_failed_attempt_is_retried_with_the_same_id(hook_settings, signup, rec
     _deliver(message.id)  # a duplicate task finds nothing due
     assert len(receiver.received) == 2
     metrics = user.get("/metrics").text
-    assert 'mindrender_webhook_messages{event="job.succeeded",status="succeeded"} 1.0' in metrics
+    finished = 'mindrender_webhook_messages_finished_total{event="job.succeeded",status="succeeded"} 1.0'
+    assert finished in metrics
     assert 'mindrender_webhook_attempts_total{outcome="http_error"} 1.0' in metrics
     assert 'mindrender_webhook_attempts_total{outcome="success"} 1.0' in metrics
 
