@@ -17,7 +17,7 @@ function pane(label, ...images) {
   const canvas = el("div", { className: "canvas" }, ...images);
   const stage = el("div", { className: "stage" }, canvas);
   const tag = el("span", { className: `tag ${label.toLowerCase()}`, textContent: label });
-  return { stage, canvas, tag };
+  return { stage, canvas, tag, label };
 }
 
 /**
@@ -45,6 +45,8 @@ export function createViewer({ before, after, width, height, name }) {
   const divider = el("div", { className: "divider" }, grip);
   root.append(tools, frame);
   root.style.setProperty("--ratio", `${width} / ${height}`);
+  // At 100 % a small result gets a frame its own height (plus room for a scroll bar), not a tall empty one.
+  root.style.setProperty("--zoom-height", `${height + 16}px`);
   let panes = [];
 
   function clip() {
@@ -53,7 +55,7 @@ export function createViewer({ before, after, width, height, name }) {
       return;
     }
     const { stage, canvas } = panes[0];
-    const cut = stage.scrollLeft + (view.split / 100) * stage.clientWidth;
+    const cut = stage.scrollLeft + (view.split / 100) * stage.clientWidth - canvas.offsetLeft;
     beforeImg.style.clipPath = `inset(0 ${Math.max(0, canvas.offsetWidth - cut)}px 0 0)`;
     divider.style.left = `${view.split}%`;
     grip.setAttribute("aria-valuenow", String(Math.round(view.split)));
@@ -73,13 +75,14 @@ export function createViewer({ before, after, width, height, name }) {
     } else {
       panes = [pane("After", ...(beforeImg ? [afterImg, beforeImg] : [afterImg]))];
     }
-    for (const { stage, canvas, tag } of panes) {
+    for (const { stage, canvas, tag, label } of panes) {
       canvas.style.width = view.zoom ? `${width}px` : "";
       canvas.style.height = view.zoom ? `${height}px` : "";
       if (view.zoom) {
         stage.tabIndex = 0;
         stage.setAttribute("role", "region");
-        stage.setAttribute("aria-label", `${name} at 100 %: drag or use the arrow keys to move around`);
+        const which = view.side ? `${label}: ` : "";
+        stage.setAttribute("aria-label", `${which}${name} at 100 %: drag or use the arrow keys to move around`);
       }
       const box = el("div", { className: "pane" }, stage, tag);
       frame.append(box);

@@ -103,6 +103,23 @@ function queueItem(item) {
   return { li, price };
 }
 
+function quoteText(total, unknown, balance) {
+  const parts = [];
+  if (total.most) parts.push(credits(total.least, total.most));
+  if (unknown) parts.push("files priced on upload (this browser can't read their size)");
+  let text = `Price: ${parts.join(" + ")}`;
+  if (isAuto() && total.least !== total.most) text += " (Automatic picks the model for each image)";
+  const after = total.least === total.most
+    ? `${balance - total.least}`
+    : `${balance - total.most}–${balance - total.least}`;
+  text += `. Balance ${balance} → ${after}.`;
+  if (balance < total.least) {
+    text += ` Not enough credits: ${plural(total.least - balance, "more credit")} needed. Remove images, ` +
+      "pick a smaller scale or a cheaper model, or buy credits.";
+  }
+  return text;
+}
+
 export function renderQueue() {
   renderOptions();
   const total = { least: 0, most: 0 };
@@ -119,16 +136,7 @@ export function renderQueue() {
   const balance = state.balance();
   // Not enough for even the cheapest outcome: the service would refuse, so the button says so first.
   const short = state.files.length > 0 && balance < total.least;
-  const after = total.least === total.most
-    ? `${balance - total.least}`
-    : `${balance - total.most}–${balance - total.least}`;
-  $("quote").textContent = state.files.length
-    ? `Price: ${credits(total.least, total.most)}${unknown ? " + files priced on upload" : ""}` +
-      `${isAuto() && total.least !== total.most ? " (Automatic picks the model for each image)" : ""}. ` +
-      `Balance ${balance} → ${after}.` +
-      (short ? ` Not enough credits: ${plural(total.least - balance, "more credit")} needed. Remove images, ` +
-        "pick a smaller scale or a cheaper model, or buy credits." : "")
-    : "";
+  $("quote").textContent = state.files.length ? quoteText(total, unknown, balance) : "";
   $("quote").classList.toggle("warn", short);
   $("start").disabled = state.files.length === 0 || short || state.sending;
   $("start").textContent = state.files.length > 1 ? `Upscale ${state.files.length} images` : "Upscale";
@@ -178,6 +186,7 @@ export async function submitQueue(onAccepted) {
     try {
       const job = await api("/v1/jobs", { method: "POST", form: formFor(item) });
       state.files = state.files.filter((f) => f !== item);
+      renderQueue(); // first: the queue shrinking above the results would move them after the scroll
       // Each new result goes on top of the list, and the list follows it: on a phone it is far below.
       reveal(showSubmitted(job, item.file));
       await onAccepted(job);
