@@ -137,10 +137,14 @@ def write_image(folder: Path, name: str, width: int = 40, height: int = 30, seed
     return path
 
 
-def require_axe() -> None:
-    """axe-core comes from tests/web/package.json (`make test` runs npm ci): required in CI."""
+@pytest.fixture(scope="package")
+def axe() -> Path:
+    """axe-core from tests/web/package.json (`make test` runs npm ci): skipped without it, required in CI.
+
+    Ask for it before `browser` and `service`, so a skip starts nothing.
+    """
     if AXE.is_file():
-        return
+        return AXE
     reason = "axe-core is not installed (tests/web/node_modules; `make browser` installs it with npm ci)"
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason}, and it is required in CI")

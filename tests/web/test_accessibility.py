@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.conftest import axe_check, open_page, require_axe, shoot, sign_up, write_image
+from tests.web.conftest import axe_check, open_page, shoot, sign_up, write_image
 
 pytestmark = pytest.mark.slow
 
@@ -19,10 +19,9 @@ def assert_accessible(page, state: str) -> None:
     assert not serious, f"axe-core found serious violations on {state}: {serious}"
 
 
-def test_no_serious_accessibility_violation_in_any_main_state(browser, service, tmp_path):
+def test_no_serious_accessibility_violation_in_any_main_state(axe, browser, service, tmp_path):
     from playwright.sync_api import expect
 
-    require_axe()
     page = open_page(browser, service, axe=True)
     assert_accessible(page, "landing")
     page.set_viewport_size({"width": 390, "height": 844})
