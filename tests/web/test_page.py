@@ -379,6 +379,7 @@ def test_history_pages_with_failed_and_expired_jobs(browser, service, tmp_path):
     log_in(page, "history@example.com")
     results = page.locator("#results > li")
     expect(results).to_have_count(10)  # newest first, a page at a time
+    expect(page.get_by_role("button", name="Download all listed (9)")).to_be_visible()
     newest = results.first
     expect(newest).to_have_class(re.compile(r"\bfailed\b"))
     expect(newest.locator(".status")).to_have_text(f"Failed: {failed['error']['message']}")

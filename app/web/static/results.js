@@ -257,6 +257,7 @@ export async function loadHistory() {
     });
     state.cursor = page.next_cursor;
     $("load-more").hidden = !state.cursor;
+    renderDownloads();
     return added;
   } catch (error) {
     problem.textContent = error.message;
@@ -269,6 +270,7 @@ export function clearResults() {
   for (const view of state.views.values()) {
     view.stopped = true;
     window.clearInterval(view.ticker);
+    if (view.before) URL.revokeObjectURL(view.before);
   }
   state.views.clear();
   state.cursor = null;
@@ -290,7 +292,9 @@ function renderDownloads() {
   $("downloads").hidden = all.length === 0;
   $("download-selected").disabled = chosen.length === 0;
   $("download-selected").textContent = `Download selected (${chosen.length})`;
-  $("download-all").textContent = `Download all (${Math.min(all.length, ARCHIVE_MAX_JOBS)})`;
+  // With older pages not loaded yet, "all" would promise more than the zip holds.
+  const scope = state.cursor ? "Download all listed" : "Download all";
+  $("download-all").textContent = `${scope} (${Math.min(all.length, ARCHIVE_MAX_JOBS)})`;
 }
 
 function downloadArchive(views) {

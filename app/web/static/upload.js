@@ -1,7 +1,7 @@
 // The upload card: the chosen files, the model and its options, the price against the balance, and
 // submission. A file leaves the queue only once the service has accepted it; a refusal stays on its file.
 
-import { $, announce, api, duration, el, plural } from "./api.js";
+import { $, announce, api, duration, el, plural, say } from "./api.js";
 import { reveal, showSubmitted } from "./results.js";
 
 const state = { models: [], presets: [], files: [], sending: false, balance: () => 0 };
@@ -176,6 +176,7 @@ function formFor(item) {
 
 // One upload at a time, in order; each accepted file becomes a result at the top of the list.
 export async function submitQueue(onAccepted) {
+  say(""); // the welcome or checkout note has been read by now
   state.sending = true;
   const batch = [...state.files];
   let refused = 0;
