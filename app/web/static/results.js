@@ -159,7 +159,9 @@ function showViewer(view, button) {
   const viewer = createViewer({
     before: view.before, after: job.output.url, width: job.output.width, height: job.output.height, name: view.name,
   });
-  view.body.replaceChildren(viewer);
+  const note = view.before ? null : el("p", { className: "muted small",
+    textContent: "Originals are deleted when the upscale ends, so only the tab that uploaded it can compare." });
+  view.body.replaceChildren(...[viewer, note].filter(Boolean));
   button?.remove();
 }
 

@@ -215,7 +215,7 @@ export function clearQueue() {
 function renderChoices() {
   const auto = state.presets.find((preset) => preset.id === AUTO);
   const choices = state.models.map((m) => el("option", { value: m.id, textContent: m.name }));
-  if (auto) choices.unshift(el("option", { value: AUTO, textContent: `${auto.name}: chosen for each image` }));
+  if (auto) choices.unshift(el("option", { value: AUTO, textContent: `${auto.name} (per image)` }));
   $("model").replaceChildren(...choices);
   $("auto-help").textContent = auto?.description || "";
   const radios = state.presets.map((preset, index) => {
