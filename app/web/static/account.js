@@ -6,6 +6,7 @@ import { $, api, el, fieldError } from "./api.js";
 const KINDS = {
   signup_grant: "Welcome credits", job_hold: "Upscale", job_refund: "Refund (failed or canceled)",
   pack_purchase: "Credit pack", plan_period: "Plan credits", payment_refund: "Payment refunded",
+  operator_grant: "Credits from Mind Render",
 };
 
 export async function refreshLedger() {
