@@ -177,9 +177,13 @@ def _plan(scale: int) -> tuple[list[Method], tuple[Degradation, ...]]:
 
 
 def run(
-    truths: list[Sample], scales: tuple[int, ...], models_dir: Path, log: Callable[[str], None]
+    truths: list[Sample],
+    scales: tuple[int, ...],
+    models_dir: Path,
+    log: Callable[[str], None],
+    models: tuple[str, ...] = (),
 ) -> Iterator[list[Score]]:
-    """Score every method at every scale on every degraded crop; one list of scores per method.
+    """Score every method (of `models`, if given) at every scale on every degraded crop, one list a method.
 
     Methods run one after another over all inputs, so each weight file is loaded once (the engine keeps
     only a few models in memory), and the caller can save after each (a full run takes tens of minutes).
@@ -187,7 +191,7 @@ def run(
     for scale in scales:
         methods, degradations = _plan(scale)
         inputs = _inputs(truths, scale, degradations)
-        for method in methods:
+        for method in (m for m in methods if not models or m.model in models):
             started = time.perf_counter()
             found = []
             for truth in truths:

@@ -130,7 +130,8 @@ def _degradation_bench(args: argparse.Namespace) -> None:
         scales = tuple(int(scale) for scale in args.scales.split(","))
         args.out.mkdir(parents=True, exist_ok=True)
         scores = []
-        for method_scores in run(truths, scales, args.models_dir, log_to_stderr):
+        models = tuple(filter(None, args.models.split(",")))
+        for method_scores in run(truths, scales, args.models_dir, log_to_stderr, models):
             scores += method_scores
             scores_file.write_text(json.dumps(scores_as_json(scores), indent=0))
     lines: list[str] = []
@@ -152,6 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     degraded.add_argument("--out", type=Path, default=Path("var/bench/degradations"))
     degraded.add_argument("--scales", default="2,4,1", help="comma-separated; 1 is clean-up")
     degraded.add_argument("--images", default="", help="comma-separated sample names (default: all)")
+    degraded.add_argument("--models", default="", help="comma-separated model ids (default: all)")
     degraded.add_argument("--tables-only", action="store_true", help="reprint the tables of --out")
     sheet = commands.add_parser("contact-sheet", help="one photo and one illustration through every model")
     sheet.add_argument("--out", type=Path, default=Path("docs/contact-sheet-x2.png"))
