@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
     max_input_pixels: int = Field(default=25_000_000, ge=1)
     max_output_pixels: int = Field(default=200_000_000, ge=1)
+    max_video_seconds: float = Field(default=300, gt=0, description="Longest video accepted, in seconds.")
+    max_video_frames: int = Field(default=18_000, ge=1, description="Most frames a video may have.")
+    max_video_output_pixels: int = Field(
+        default=3840 * 2160, ge=1, description="Most pixels of one upscaled video frame (4K UHD)."
+    )
     decode_memory_mb: int | None = Field(
         default=None, ge=1, description="Memory the API may spend checking uploads at once (unset: RAM/8)."
     )

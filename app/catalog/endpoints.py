@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from app.catalog.presets import AUTO, AUTO_DESCRIPTION, PRESETS
 from app.catalog.schemas import ModelOut, PresetOut, PricingOut, ScaleOptionsOut
+from app.catalog.video import video_terms
 from app.estimates.service import model_speed
 from app.runtime import DbSession, RuntimeDep
 from models.registry import ModelSpec
@@ -32,6 +33,7 @@ def list_models(runtime: RuntimeDep, session: DbSession) -> list[ModelOut]:
             ),
             max_input_pixels=settings.max_input_pixels,
             max_output_pixels=settings.max_output_pixels,
+            video=video_terms(settings, offer.id),
             available=catalog.available(offer),
             seconds_per_output_megapixel=round(
                 model_speed(session, offer.terms.queue, offer.id).seconds_per_megapixel, 3

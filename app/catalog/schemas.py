@@ -6,8 +6,32 @@ from pydantic import BaseModel, Field
 
 
 class PricingOut(BaseModel):
-    minimum: int = Field(description="Credits charged at least, per job.")
-    megapixels_per_credit: float = Field(description="One credit per started this many output megapixels.")
+    minimum: int = Field(description="Credits charged at least, per job (per clip for a video).")
+    megapixels_per_credit: float = Field(
+        description="One credit per started this many output megapixels; a video's are summed over its "
+        "frames (output megapixel-frames)."
+    )
+
+
+class VideoOut(BaseModel):
+    """What a video job may be and what it adds; the same for every model."""
+
+    max_seconds: float = Field(description="Longest clip accepted.")
+    max_frames: int = Field(description="Most frames a clip may have.")
+    max_output_pixels_per_frame: int = Field(description="Most pixels of one upscaled frame.")
+    input_formats: list[str] = Field(description="Containers accepted, recognised by content.")
+    codecs: list[str] = Field(description="Video codecs accepted (FFmpeg names).")
+    output_formats: list[str] = Field(description="mp4 (H.264) and webm (VP9); audio and subtitles copied.")
+    encode_seconds_per_output_megapixel: dict[str, float] = Field(
+        description="Per output format: what encoding adds to `seconds_per_output_megapixel` per frame."
+    )
+    temporal_flicker: float | None = Field(
+        description="Frame-to-frame change this model adds on a static scene, as a multiple of the input's "
+        "own (1.0: none added); null where not measured."
+    )
+    stable: bool | None = Field(
+        description="Whether the model is steady on video (flicker at most 1.5); null where not measured."
+    )
 
 
 class ScaleOptionsOut(BaseModel):
@@ -30,8 +54,9 @@ class ModelOut(BaseModel):
         description="Per accepted scale: what `denoise`/`conservative` do."
     )
     credits: PricingOut
-    max_input_pixels: int
-    max_output_pixels: int
+    max_input_pixels: int = Field(description="Most pixels of an input image, or of one video frame.")
+    max_output_pixels: int = Field(description="Most pixels of an upscaled image.")
+    video: VideoOut = Field(description="Video limits, formats and this model's steadiness on video.")
     available: bool = Field(description="False while the model's weights are not installed (503 on submit).")
     seconds_per_output_megapixel: float = Field(
         description="Expected run time on this service per output megapixel (plus about a second per job)."

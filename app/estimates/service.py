@@ -34,6 +34,15 @@ LIMIT_SHARE = 0.8
 NEW_SAMPLE_WEIGHT = 0.3
 # Jobs smaller than this are mostly overhead: they say little about the network's speed.
 MEASURED_ABOVE_PIXELS = 100_000
+# Encoding a video result, seconds per output megapixel-frame on the 2-core VM (bench/video.py): x264 at
+# its medium preset about 30 MP/s, libvpx VP9 (cpu-used 4, row-mt) about 5 MP/s. Added to a video's
+# estimate; a worker's measured speeds leave it out, so they stay the model's own.
+VIDEO_ENCODE_SECONDS_PER_MEGAPIXEL = {"mp4": 0.03, "webm": 0.2}
+
+
+def encoding_seconds_per_megapixel(output_format: str) -> float:
+    """What writing the result adds per output megapixel: something for a video, nothing for an image."""
+    return VIDEO_ENCODE_SECONDS_PER_MEGAPIXEL.get(output_format, 0.0)
 
 
 @dataclass(frozen=True)
@@ -44,8 +53,10 @@ class Speed:
     measured: bool
     live_workers: int
 
-    def seconds_for(self, output_pixels: int) -> float:
-        return OVERHEAD_SECONDS + output_pixels / 1e6 * self.seconds_per_megapixel
+    def seconds_for(self, output_pixels: int, encoding: float = 0.0) -> float:
+        """A job's run time for its output pixels (every frame's, for a video), plus `encoding` seconds
+        per output megapixel for writing a video."""
+        return OVERHEAD_SECONDS + output_pixels / 1e6 * (self.seconds_per_megapixel + encoding)
 
 
 def _upsert(session: Session, row: WorkerSeen | ModelSpeed) -> None:
@@ -129,21 +140,30 @@ def refuse_if_too_slow(
     scale: int,
     size: tuple[int, int],
     alternatives: Callable[[], list[Alternative]],
+    frames: int = 1,
+    encoding: float = 0.0,
 ) -> float:
-    """The job's estimated run time, or JobTooSlow (before anything is charged) naming what would fit."""
+    """The job's estimated run time, or JobTooSlow (before anything is charged) naming what would fit.
+
+    `frames` and `encoding` are a video's: its frame count and the encoder's seconds per output megapixel.
+    """
     width, height = size
-    output_pixels = width * height * scale * scale
-    seconds = speed.seconds_for(output_pixels)
+    output_pixels = width * height * scale * scale * frames
+    seconds = speed.seconds_for(output_pixels, encoding)
     budget = settings.job_soft_time_limit * LIMIT_SHARE
     if seconds <= budget:
         return seconds
     fits = [f"{a.label} (about {_minutes(a.seconds)})" for a in alternatives() if a.seconds <= budget][:3]
-    shrink = math.sqrt(max(budget - OVERHEAD_SECONDS, 0.0) / (seconds - OVERHEAD_SECONDS))
-    if shrink >= 0.05:
+    share = max(budget - OVERHEAD_SECONDS, 0.0) / (seconds - OVERHEAD_SECONDS)
+    what = f"a {width}x{height} image" if frames == 1 else f"a {width}x{height} clip of {frames:,} frames"
+    if frames > 1 and int(frames * share) >= 1:
+        fits.append(f"a clip of up to {int(frames * share):,} frames at x{scale}")
+    elif frames == 1 and math.sqrt(share) >= 0.05:
+        shrink = math.sqrt(share)
         fits.append(f"an image up to {int(width * shrink)}x{int(height * shrink)} at x{scale}")
     limit = _minutes(settings.job_soft_time_limit)
     raise JobTooSlow(
-        f"{model} at x{scale} on a {width}x{height} image would take about {_minutes(seconds)} here, "
+        f"{model} at x{scale} on {what} would take about {_minutes(seconds)} here, "
         f"and a job may run {limit}. What fits: {'; '.join(fits) or 'nothing'}."
     )
 
@@ -152,7 +172,9 @@ def eta_seconds(session: Session, job: Job, speed: Speed) -> float | None:
     """Seconds until an active job should end: its own remaining time, plus, while queued, the remaining
     time of the jobs ahead of it on its queue shared among the queue's live workers. None once it ended."""
     now = utcnow()
-    own = job.estimated_seconds or speed.seconds_for(job.output_width * job.output_height)
+    own = job.estimated_seconds or speed.seconds_for(
+        job.output_pixels, encoding_seconds_per_megapixel(job.output_format)
+    )
     if job.status == JobStatus.RUNNING:
         elapsed = (now - job.started_at).total_seconds() if job.started_at else 0.0
         if job.progress >= 0.05:

@@ -24,6 +24,7 @@ from app.jobs.representation import represent_job
 from app.jobs.retention import delete_job_files
 from app.jobs.schemas import JobOut, JobPage, OutputFormat, UploadOut
 from app.jobs.uploads import create_upload, read_upload
+from app.jobs.video_probe import VIDEO_OUTPUT_FORMATS
 from app.limits.policy import limits_of
 from app.runtime import DbSession, Runtime, RuntimeDep
 from app.storage.signed_urls import SignedObject, sign, signing_key, verify
@@ -38,8 +39,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such job"},
     409: {"description": "Conflict"},
     413: {"description": "Upload too large"},
-    415: {"description": "Not a supported image"},
-    422: {"description": "Invalid parameters or image"},
+    415: {"description": "Not a supported image or video"},
+    422: {"description": "Invalid parameters, image or video"},
 }
 
 
@@ -67,8 +68,21 @@ def job_request_form(
     conservative: Annotated[
         bool, Form(description="The model's conservative variant, which invents less (Real-CUGAN).")
     ] = False,
-    output_format: Annotated[OutputFormat | None, Form(description="Defaults to the input's format.")] = None,
-    output_quality: Annotated[int, Form(ge=1, le=100, description="JPEG/WebP quality.")] = 92,
+    output_format: Annotated[
+        OutputFormat | None,
+        Form(
+            description="Images: png, jpeg or webp (default: the input's format). Videos: mp4 (H.264) or "
+            "webm (VP9); default webm for a WebM, else mp4."
+        ),
+    ] = None,
+    output_quality: Annotated[
+        int,
+        Form(
+            ge=1,
+            le=100,
+            description="JPEG/WebP quality; for a video, the encoder's CRF (92: x264 18, VP9 31).",
+        ),
+    ] = 92,
     metadata: Annotated[
         MetadataMode, Form(description="default: keep ICC + camera EXIF, drop GPS; all; none.")
     ] = "default",
@@ -102,7 +116,7 @@ def _wait_seconds(prefer: str | None) -> int:
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobOut,
-    summary="Submit an image to upscale",
+    summary="Submit an image or a video to upscale",
     responses={**_ERRORS, 200: {"description": "With `Prefer: wait`: the job ended within the wait"}},
 )
 async def create_job(
@@ -112,7 +126,11 @@ async def create_job(
     runtime: RuntimeDep,
     job_request: Annotated[service.JobRequest, Depends(job_request_form)],
     file: Annotated[
-        UploadFile | None, File(description="The image (PNG, JPEG, WebP, GIF, BMP or TIFF).")
+        UploadFile | None,
+        File(
+            description="The image (PNG, JPEG, WebP, GIF, BMP or TIFF) or video (MP4, MOV or WebM with "
+            "H.264, H.265, VP8, VP9 or AV1), recognised by its content."
+        ),
     ] = None,
     upload_id: Annotated[
         str | None, Form(description="Instead of `file`: an id from POST /v1/uploads.")
@@ -251,7 +269,7 @@ def get_job(job_id: str, request: Request, account: CurrentAccount, session: DbS
 
 @router.get(
     "/{job_id}/result",
-    summary="Download the upscaled image (redirects to a short-lived signed link)",
+    summary="Download the upscaled image or video (redirects to a short-lived signed link)",
     response_class=Response,
     responses={
         307: {"description": "Redirect to a short-lived signed download URL"},
@@ -273,7 +291,8 @@ def get_job_result(
     if job.status != JobStatus.SUCCEEDED or job.output_key is None:
         raise ResultNotReady()
     storage, settings = runtime.storage, runtime.settings
-    filename, media_type = _download_name(filename, job), OUTPUT_FORMATS[job.output_format]
+    media_type = {**OUTPUT_FORMATS, **VIDEO_OUTPUT_FORMATS}[job.output_format]
+    filename = _download_name(filename, job)
     url = storage.presigned_url(job.output_key, settings.result_url_ttl, filename, media_type)
     if url is None:  # local disk: a link signed the same way, served by GET /v1/files/{token}
         expires = int(time.time()) + settings.result_url_ttl

@@ -112,3 +112,27 @@ class InvalidArchive(DomainError):
     code = "invalid_archive"
     status_code = 422
     message = "Give 1 to 100 job ids."
+
+
+class UnsupportedVideo(DomainError):
+    code = "unsupported_video"
+    status_code = 415
+    message = "The video is not in a supported format (H.264, H.265, VP8, VP9 or AV1 in MP4, MOV or WebM)."
+
+
+class CorruptVideo(DomainError):
+    code = "corrupt_video"
+    status_code = 422
+    message = "The video is damaged or truncated and cannot be decoded."
+
+
+class VideoTooLong(DomainError):
+    code = "video_too_long"
+    status_code = 422
+    message = "The video is longer than allowed; see the limits in GET /v1/models."
+
+
+class UnsupportedOutputFormat(DomainError):
+    code = "unsupported_output_format"
+    status_code = 422
+    message = "This output format does not fit the upload (images: png, jpeg, webp; videos: mp4, webm)."

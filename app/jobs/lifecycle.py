@@ -113,9 +113,7 @@ def complete_job(
         assert job is not None
         enqueue_job_event(session, settings, job, EventType.JOB_SUCCEEDED)
         totals.add(session, "jobs_finished", 1, status=JobStatus.SUCCEEDED, model=job.model)
-        totals.add(
-            session, "megapixels_processed", job.output_width * job.output_height / 1e6, model=job.model
-        )
+        totals.add(session, "megapixels_processed", job.output_pixels / 1e6, model=job.model)
         if job.started_at is not None:
             totals.observe_duration(session, job.model, (now - job.started_at).total_seconds())
     return done is not None

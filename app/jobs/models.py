@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.accounts.models import new_id
@@ -51,12 +51,16 @@ class Job(Base):
     input_height: Mapped[int] = mapped_column(Integer)
     input_format: Mapped[str] = mapped_column(String(16))
     input_bytes: Mapped[int] = mapped_column(Integer)
+    # Videos only (null for an image): frames, average frame rate and seconds; the result keeps all three.
+    input_frames: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    input_fps: Mapped[float | None] = mapped_column(Float, nullable=True)
+    input_duration: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     output_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
     output_width: Mapped[int] = mapped_column(Integer)
     output_height: Mapped[int] = mapped_column(Integer)
     output_format: Mapped[str] = mapped_column(String(16))
-    output_bytes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    output_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # a video may pass 2 GiB
     output_quality: Mapped[int] = mapped_column(Integer, default=92, server_default="92")
     metadata_mode: Mapped[str] = mapped_column(String(16), default="default", server_default="default")
 
@@ -78,6 +82,15 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    @property
+    def is_video(self) -> bool:
+        return self.input_frames is not None
+
+    @property
+    def output_pixels(self) -> int:
+        """Pixels of the whole result: one image, or every frame of a video (what the price counts)."""
+        return self.output_width * self.output_height * (self.input_frames or 1)
 
 
 class IdempotencyRecord(Base):

@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 from celery.exceptions import SoftTimeLimitExceeded
 
 from app.errors import DomainError
-from app.estimates.service import record_job_speed
+from app.estimates.service import encoding_seconds_per_megapixel, record_job_speed
 from app.jobs.errors import InputMissing
 from app.jobs.image_codec import OUTPUT_FORMATS, DecodedImage, decode_image, encode_image
 from app.jobs.lifecycle import Claim, ClaimOutcome, claim_job, complete_job, fail_attempt, renew_lease
+from app.jobs.media import read_media_header
 from app.jobs.metadata import result_metadata
 from app.jobs.models import Job
 from app.jobs.retention import release_input
+from app.jobs.video_probe import VIDEO_OUTPUT_FORMATS, VideoInfo
+from app.jobs.video_upscale import FrameUpscaler, VideoTarget, upscale_video
 from app.runtime import Runtime
 from app.storage import Storage
 from models.engine import upscale_to_integers
-from models.registry import Options, WeightsMissing
+from models.registry import Options, ProgressFn, WeightsMissing
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +135,12 @@ def run_job(runtime: Runtime, job_id: str, worker: WorkerIdentity | None = None)
         seconds = time.monotonic() - started
         log.info("job succeeded in %.2f s", seconds, extra={"duration_ms": round(seconds * 1000)})
         if worker is not None:
+            # A video's encoding is estimated on its own: the model's figure is the model's time alone.
+            encoding = encoding_seconds_per_megapixel(job.output_format) * job.output_pixels / 1e6
             with runtime.unit_of_work() as session:
-                pixels = job.output_width * job.output_height
-                record_job_speed(session, worker.name, worker.device, job.model, seconds, pixels)
+                record_job_speed(
+                    session, worker.name, worker.device, job.model, seconds - encoding, job.output_pixels
+                )
     except JobAborted:
         log.info("job %s attempt %s aborted: no longer ours", job_id, claim.attempt)
     except BaseException as exc:
@@ -147,6 +156,9 @@ def run_job(runtime: Runtime, job_id: str, worker: WorkerIdentity | None = None)
 
 
 def _process(runtime: Runtime, job: Job, attempt: int, lease: _Lease) -> None:
+    if job.is_video:
+        _process_video(runtime, job, attempt, lease)
+        return
     storage, settings = runtime.storage, runtime.settings
     image = decode_image(_input_of(storage, job))
     # Built straight into the final integers, band by band: host memory stays near the output's own size.
@@ -163,12 +175,49 @@ def _process(runtime: Runtime, job: Job, attempt: int, lease: _Lease) -> None:
     # One key per attempt: a stale attempt cleaning up must never delete the result of the one that won.
     output_key = f"results/{job.id}-{attempt}.{job.output_format}"
     storage.put(output_key, result, OUTPUT_FORMATS[job.output_format])
+    _record_result(runtime, job, attempt, output_key, len(result))
+
+
+def _record_result(runtime: Runtime, job: Job, attempt: int, output_key: str, size: int) -> None:
+    """Mark the attempt succeeded with its stored result; the result goes again if the job is no longer
+    this attempt's (canceled, taken over) or recording fails."""
     try:
         with runtime.unit_of_work() as session:
-            recorded = complete_job(session, settings, job.id, attempt, output_key, len(result))
+            recorded = complete_job(session, runtime.settings, job.id, attempt, output_key, size)
     except BaseException:
-        storage.delete(output_key)
+        runtime.storage.delete(output_key)
         raise
     if not recorded:
-        storage.delete(output_key)
+        runtime.storage.delete(output_key)
         raise JobAborted()
+
+
+def _process_video(runtime: Runtime, job: Job, attempt: int, lease: _Lease) -> None:
+    """Stream a clip through the model frame by frame into a temporary file, then store it.
+
+    An attempt always starts from the first frame: a worker that dies leaves nothing behind but its lease,
+    and the next attempt (or the sweeper's refund) takes it from there.
+    """
+    data = _input_of(runtime.storage, job)
+    info = read_media_header(runtime.settings, data)
+    if not isinstance(info, VideoInfo):
+        raise InputMissing("The stored input is no longer the video that was submitted; refunded.")
+    target = VideoTarget(job.output_format, job.output_quality, job.metadata_mode)
+    with tempfile.TemporaryDirectory(prefix="mindrender-video-") as folder:
+        path = Path(folder) / f"result.{job.output_format}"
+        upscale_video(data, info, job.scale, target, path, _frame_upscaler(runtime, job), lease.report)
+        output_key = f"results/{job.id}-{attempt}.{job.output_format}"
+        runtime.storage.put_file(output_key, path, VIDEO_OUTPUT_FORMATS[job.output_format])
+        size = path.stat().st_size
+    _record_result(runtime, job, attempt, output_key, size)
+
+
+def _frame_upscaler(runtime: Runtime, job: Job) -> FrameUpscaler:
+    """One video frame through the engine exactly as an image goes (same weights, tiling and bands)."""
+    spec, options = runtime.catalog.offer(job.model).spec, Options(job.denoise, job.conservative)
+    models_dir = runtime.settings.resolved_models_dir
+
+    def upscale_frame(pixels: np.ndarray, progress: ProgressFn) -> np.ndarray:
+        return upscale_to_integers(pixels, spec, job.scale, models_dir, progress, 8, options)
+
+    return upscale_frame

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.jobs.models import Job, JobStatus
-from app.jobs.schemas import JobError, JobInput, JobOut, JobOutput
+from app.jobs.schemas import JobError, JobInput, JobOut, JobOutput, JobVideo
 
 
 def represent_job(job: Job, base_url: str, eta_seconds: float | None = None) -> JobOut:
@@ -26,6 +26,7 @@ def represent_job(job: Job, base_url: str, eta_seconds: float | None = None) -> 
             url=f"{base_url.rstrip('/')}/v1/jobs/{job.id}/result" if has_result else None,
             expires_at=job.expires_at if has_result else None,
         ),
+        video=_video(job),
         credits_charged=job.credits_charged,
         estimated_seconds=job.estimated_seconds,
         eta_seconds=None if eta_seconds is None else round(eta_seconds, 1),
@@ -35,4 +36,12 @@ def represent_job(job: Job, base_url: str, eta_seconds: float | None = None) -> 
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
+    )
+
+
+def _video(job: Job) -> JobVideo | None:
+    if job.input_frames is None:
+        return None
+    return JobVideo(
+        frames=job.input_frames, fps=job.input_fps or 0.0, duration_seconds=job.input_duration or 0.0
     )

@@ -7,13 +7,19 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-OutputFormat = Literal["png", "jpeg", "webp"]
+OutputFormat = Literal["png", "jpeg", "webp", "mp4", "webm"]
 
 
 class JobInput(BaseModel):
-    width: int
+    width: int = Field(description="As displayed: EXIF orientation or a video's rotation applied.")
     height: int
-    format: str
+    format: str = Field(description="png, jpeg, webp, gif, bmp, tiff; for a video mp4, mov, webm or mkv.")
+
+
+class JobVideo(BaseModel):
+    frames: int = Field(description="Frames of the clip; the result has the same frames.")
+    fps: float = Field(description="Average frame rate; the result keeps every frame's timestamp.")
+    duration_seconds: float = Field(description="Length of the video stream; the result's is the same.")
 
 
 class JobOutput(BaseModel):
@@ -42,6 +48,10 @@ class JobOut(BaseModel):
     )
     input: JobInput
     output: JobOutput
+    video: JobVideo | None = Field(
+        description="For a video job: frames, frame rate and length, which the result keeps (its audio and "
+        "subtitles are copied unchanged); null for an image. Progress counts frames."
+    )
     credits_charged: int
     credits_refunded: int
     estimated_seconds: float | None = Field(

@@ -23,13 +23,22 @@ from app.catalog.service import Choice
 from app.config import Settings
 from app.credits.service import check_balance, reserve_credits
 from app.db import after_commit, after_rollback, utcnow
-from app.estimates.service import Alternative, model_speed, refuse_if_too_slow
+from app.estimates.service import Alternative, encoding_seconds_per_megapixel, model_speed, refuse_if_too_slow
 from app.jobs import errors, idempotency
 from app.jobs.decode_budget import DecodeBudget
 from app.jobs.dispatch import send_upscale_after_commit
-from app.jobs.image_codec import ImageInfo, check_decodes, default_output_format, read_header
+from app.jobs.media import (
+    MediaInfo,
+    check_media_decodes,
+    check_output,
+    default_output_of,
+    frames_of,
+    read_media_header,
+    still_of,
+)
 from app.jobs.models import Job, JobStatus
 from app.jobs.uploads import claim_upload
+from app.jobs.video_probe import VideoInfo
 from app.runtime import Runtime
 from app.webhooks.events import enqueue
 from app.webhooks.models import EventType
@@ -71,10 +80,12 @@ class JobRequest:
 
 @dataclass(frozen=True)
 class Quote:
-    """A request checked against its image's header: the model, what the header says, and the price."""
+    """A request checked against its upload's header: the model, what the header says, the output format,
+    and the price."""
 
     choice: Choice
-    info: ImageInfo
+    info: MediaInfo
+    output_format: str
     price: int
     queue: Queue
     seconds: float
@@ -87,23 +98,24 @@ class Submission:
 
 
 def quote_job(session: Session, runtime: Runtime, request: JobRequest, data: bytes) -> Quote:
-    """Validate a request and its image's header, price it and estimate its run time; nothing is decoded,
-    charged or stored. A job that could not finish within the time limit is refused here."""
+    """Validate a request and its upload's header, price it and estimate its run time; nothing is
+    decoded, charged or stored. A job that could not finish within the time limit is refused here.
+
+    A video is priced per output megapixel-frame: the image price of one frame's output pixels times
+    its frames, one `minimum` per clip.
+    """
     settings = runtime.settings
     choice = runtime.catalog.choose(
         request.model, request.preset, request.scale, request.denoise, request.conservative
     )
     if request.webhook_url:
         check_webhook_url(settings, request.webhook_url)
-    info = read_header(data, settings.max_input_pixels)
-    output_pixels = info.width * info.height * request.scale**2
-    if output_pixels > settings.max_output_pixels:
-        raise errors.OutputTooLarge(
-            f"At x{request.scale} the result would be "
-            f"{info.width * request.scale}x{info.height * request.scale}; "
-            f"at most {settings.max_output_pixels:,} output pixels are allowed."
-        )
-    queue = choice.offer.queue_for(settings, info.width * info.height)
+    info = read_media_header(settings, data)
+    output_format = request.output_format or default_output_of(info)
+    check_output(settings, info, request.scale, output_format)
+    frames = frames_of(info)
+    output_pixels = info.width * info.height * request.scale**2 * frames
+    queue = choice.offer.queue_for(settings, info.width * info.height * frames)
     speed = model_speed(session, queue, choice.offer.id)
     seconds = refuse_if_too_slow(
         settings,
@@ -111,21 +123,26 @@ def quote_job(session: Session, runtime: Runtime, request: JobRequest, data: byt
         choice.offer.id,
         request.scale,
         (info.width, info.height),
-        lambda: _faster_alternatives(session, runtime, choice, request.scale, info),
+        lambda: _faster_alternatives(session, runtime, choice, request.scale, info, output_format),
+        frames=frames,
+        encoding=encoding_seconds_per_megapixel(output_format),
     )
-    return Quote(choice, info, choice.offer.terms.pricing.credits_for(output_pixels), queue, seconds)
+    price = choice.offer.terms.pricing.credits_for(output_pixels)
+    return Quote(choice, info, output_format, price, queue, seconds)
 
 
 def _faster_alternatives(
-    session: Session, runtime: Runtime, choice: Choice, scale: int, info: ImageInfo
+    session: Session, runtime: Runtime, choice: Choice, scale: int, info: MediaInfo, output_format: str
 ) -> list[Alternative]:
-    """What else could run this image: the same model at smaller scales, then other models for the same
+    """What else could run this upload: the same model at smaller scales, then other models for the same
     content at this scale, fastest first."""
-    settings, pixels = runtime.settings, info.width * info.height
+    settings, frames = runtime.settings, frames_of(info)
+    pixels, encoding = info.width * info.height * frames, encoding_seconds_per_megapixel(output_format)
     found = []
     for smaller in sorted((s for s in choice.offer.spec.scales if 1 < s < scale), reverse=True):
         speed = model_speed(session, choice.offer.queue_for(settings, pixels), choice.offer.id)
-        found.append(Alternative(f"{choice.offer.id} at x{smaller}", speed.seconds_for(pixels * smaller**2)))
+        seconds = speed.seconds_for(pixels * smaller**2, encoding)
+        found.append(Alternative(f"{choice.offer.id} at x{smaller}", seconds))
     others = []
     for offer in runtime.catalog:
         related = offer.spec.content in (choice.offer.spec.content, "general")
@@ -136,7 +153,8 @@ def _faster_alternatives(
             and runtime.catalog.available(offer)
         ):
             speed = model_speed(session, offer.queue_for(settings, pixels), offer.id)
-            others.append(Alternative(f"{offer.id} at x{scale}", speed.seconds_for(pixels * scale**2)))
+            seconds = speed.seconds_for(pixels * scale**2, encoding)
+            others.append(Alternative(f"{offer.id} at x{scale}", seconds))
     return found + sorted(others, key=lambda a: a.seconds)
 
 
@@ -182,9 +200,8 @@ def submit_job(
             session, lambda: idempotency.release_key(runtime.sessions, account_id, idempotency_key)
         )
     check_balance(session, account_id, quote.price)
-    if auto is None:  # `auto` decoded the image already, to read it
-        with decode_budget.hold(quote.info.width * quote.info.height):
-            check_decodes(data)
+    if auto is None:  # `auto` decoded the upload already, to read it
+        check_media_decodes(decode_budget, data, quote.info)
     job = _new_job(runtime.settings, account_id, request, data, quote)
     if auto is not None:
         job.preset, job.reason = AUTO, auto.reason
@@ -222,20 +239,17 @@ def _resolve_auto(
     """Read the image (content, damage) and pick from the presets' table, before anything is charged.
 
     Reading needs the pixels, so the balance is first checked against the cheapest model `auto` could pick
-    (a request that cannot pay costs no decode), and the one decode also validates the image.
+    (a request that cannot pay costs no decode), and the one decode also validates the upload. A video is
+    read from its first frame.
     """
-    settings = runtime.settings
-    info = read_header(data, settings.max_input_pixels)
-    pixels = info.width * info.height
+    info = read_media_header(runtime.settings, data)
+    output_pixels = info.width * info.height * request.scale**2 * frames_of(info)
     candidates = {pick.model for preset in PRESETS.values() for pick in preset.picks} | {AUTO_CLEAN_UP}
-    prices = [
-        runtime.catalog.offer(model).terms.pricing.credits_for(pixels * request.scale**2)
-        for model in candidates
-    ]
+    prices = [runtime.catalog.offer(model).terms.pricing.credits_for(output_pixels) for model in candidates]
     check_balance(session, account_id, min(prices))
-    with decode_budget.hold(pixels):
-        check_decodes(data)
-        analysis = analyse(data)
+    check_media_decodes(decode_budget, data, info)
+    with decode_budget.hold(info.width * info.height):
+        analysis = analyse(still_of(data, info))
     level = analysis.damage.level
     if request.scale == 1:  # clean-up only: the one model with 1x weights, at the damage's strength
         pick = Pick(AUTO_CLEAN_UP, denoise=max(level, 1) - 1 if level else 0)
@@ -255,6 +269,7 @@ def _job(session: Session, job_id: str) -> Job:
 
 def _new_job(settings: Settings, account_id: str, request: JobRequest, data: bytes, quote: Quote) -> Job:
     info, offer = quote.info, quote.choice.offer
+    video = info if isinstance(info, VideoInfo) else None
     job = Job(
         id=new_id(),
         account_id=account_id,
@@ -269,9 +284,12 @@ def _new_job(settings: Settings, account_id: str, request: JobRequest, data: byt
         input_height=info.height,
         input_format=info.format,
         input_bytes=len(data),
+        input_frames=video.frames if video else None,
+        input_fps=round(video.fps, 3) if video else None,
+        input_duration=round(video.duration, 3) if video else None,
         output_width=info.width * request.scale,
         output_height=info.height * request.scale,
-        output_format=request.output_format or default_output_format(info.format),
+        output_format=quote.output_format,
         output_quality=request.output_quality,
         metadata_mode=request.metadata,
         credits_charged=quote.price,

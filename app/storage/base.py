@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Protocol
 
 
@@ -11,6 +12,9 @@ class Storage(Protocol):
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         """Write an object whole (atomically: a reader sees all of it or nothing)."""
+
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """Write an object from a file, streamed (a video result may not fit in memory); atomic too."""
 
     def get(self, key: str) -> bytes:
         """Read an object; FileNotFoundError when it does not exist."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -31,6 +32,11 @@ class S3Storage:
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
+
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        # upload_file sends large files in parts; the object appears whole when the upload completes.
+        extra = {"ContentType": content_type}
+        self.client.upload_file(str(path), self.bucket, self._key(key), ExtraArgs=extra)
 
     def get(self, key: str) -> bytes:
         try:

@@ -1,0 +1,108 @@
+"""An upload as the submission sees it, image or video alike: its header, its limits, its full check.
+
+Which one it is comes from the file's first bytes (`video_probe.video_container`), never from its name.
+"""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+from app.config import Settings
+from app.jobs.decode_budget import DecodeBudget
+from app.jobs.errors import ImageTooLarge, OutputTooLarge, UnsupportedOutputFormat
+from app.jobs.image_codec import OUTPUT_FORMATS, ImageInfo, check_decodes, default_output_format, read_header
+from app.jobs.video_probe import (
+    VideoInfo,
+    VideoLimits,
+    check_output_format,
+    check_video_decodes,
+    default_video_format,
+    main_video_stream,
+    open_video,
+    read_video_header,
+    video_container,
+)
+
+MediaInfo = ImageInfo | VideoInfo
+# Decoding a video holds its reference frames (up to 16 in H.264, 1.5 bytes a pixel) and a frame per
+# decoding thread: counted as six images' worth of the decode budget (30 bytes a pixel).
+VIDEO_DECODE_IMAGES = 6
+
+
+def video_limits(settings: Settings) -> VideoLimits:
+    return VideoLimits(
+        max_seconds=settings.max_video_seconds,
+        max_frames=settings.max_video_frames,
+        max_output_pixels=settings.max_video_output_pixels,
+    )
+
+
+def read_media_header(settings: Settings, data: bytes) -> MediaInfo:
+    """What an upload is, from its header (and, for a video, its packets): cheap, nothing decoded."""
+    container = video_container(data)
+    if container is None:
+        return read_header(data, settings.max_input_pixels)
+    info = read_video_header(data, container, video_limits(settings))
+    if info.pixels > settings.max_input_pixels:
+        raise ImageTooLarge(
+            f"The video's frames are {info.width}x{info.height}; at most {settings.max_input_pixels:,} "
+            "pixels are accepted."
+        )
+    return info
+
+
+def frames_of(info: MediaInfo) -> int:
+    """Frames the job upscales: one for an image."""
+    return info.frames if isinstance(info, VideoInfo) else 1
+
+
+def default_output_of(info: MediaInfo) -> str:
+    if isinstance(info, VideoInfo):
+        return default_video_format(info.format)
+    return default_output_format(info.format)
+
+
+def check_output(settings: Settings, info: MediaInfo, scale: int, output_format: str) -> None:
+    """Refuse an output that is too large (per frame for a video) or in a format that does not fit."""
+    width, height = info.width * scale, info.height * scale
+    if isinstance(info, VideoInfo):
+        check_output_format(info, output_format, scale)
+        if width * height > settings.max_video_output_pixels:
+            raise OutputTooLarge(
+                f"At x{scale} each frame would be {width}x{height}; at most "
+                f"{settings.max_video_output_pixels:,} pixels per video frame are allowed."
+            )
+        return
+    if output_format not in OUTPUT_FORMATS:
+        raise UnsupportedOutputFormat(
+            f"An image comes back as {', '.join(OUTPUT_FORMATS)}, not {output_format}."
+        )
+    if width * height > settings.max_output_pixels:
+        raise OutputTooLarge(
+            f"At x{scale} the result would be {width}x{height}; "
+            f"at most {settings.max_output_pixels:,} output pixels are allowed."
+        )
+
+
+def check_media_decodes(budget: DecodeBudget, data: bytes, info: MediaInfo) -> None:
+    """Decode the upload once, within the API's decode budget (the costly half of validation)."""
+    if isinstance(info, VideoInfo):
+        with budget.hold(info.pixels * VIDEO_DECODE_IMAGES):
+            check_video_decodes(data, info)
+        return
+    with budget.hold(info.width * info.height):
+        check_decodes(data)
+
+
+def still_of(data: bytes, info: MediaInfo) -> bytes:
+    """An image to read the content and damage from: the image itself, or a video's first frame (PNG)."""
+    if not isinstance(info, VideoInfo):
+        return data
+    with open_video(data, info.format) as container:
+        frame = next(container.decode(main_video_stream(container)))
+        still = Image.fromarray(frame.to_ndarray(format="rgb24"))
+    buffer = io.BytesIO()
+    still.save(buffer, "PNG")
+    return buffer.getvalue()

@@ -1,0 +1,266 @@
+"""Recognising and checking uploaded videos with PyAV (FFmpeg), before anything is charged or stored.
+
+A video is recognised by its first bytes, never by its name: ISO base media (MP4, MOV) or EBML (WebM,
+Matroska). It is opened with that one demuxer, so FFmpeg never probes other formats (playlists that name
+other files, image sequences). The header gives the codec, size and frame rate; the frames are counted by
+demuxing, which reads packets without decoding them (milliseconds for a 25 MB file), so a clip is priced
+and its limits checked cheaply; `check_video_decodes` then decodes every frame once (the costly half, about
+500 frames/s at 720p on the 2-core VM).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+import av.container
+from av.video.stream import VideoStream
+
+from app.jobs.errors import CorruptVideo, UnsupportedOutputFormat, UnsupportedVideo, VideoTooLong
+
+# The video codecs accepted, by FFmpeg's decoder names (AV1 through libdav1d in PyAV's wheels).
+VIDEO_CODECS = ("h264", "hevc", "vp8", "vp9", "av1")
+VIDEO_OUTPUT_FORMATS = {"mp4": "video/mp4", "webm": "video/webm"}
+# What the result is encoded with, per output container.
+OUTPUT_CODECS = {"mp4": "libx264", "webm": "libvpx-vp9"}
+_DEMUXERS = {"mp4": "mov", "mov": "mov", "webm": "matroska", "mkv": "matroska"}
+# ISO base media files that are still images (AVIF, HEIF): not videos, and not an accepted image format.
+_STILL_IMAGE_BRANDS = {
+    b"avif", b"avis", b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"
+}  # fmt: skip
+# Old QuickTime files may start without `ftyp`, with one of these boxes.
+_QUICKTIME_FIRST_BOXES = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
+_EBML_MAGIC = b"\x1a\x45\xdf\xa3"
+# A Matroska file is taken as truncated when its streams end this long before the duration in its header
+# (plus two frames): a writer's declared duration and its last packet agree to a few milliseconds.
+_TRUNCATION_TOLERANCE_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class VideoLimits:
+    """What a clip may be: its length and frame count, and each output frame's pixels."""
+
+    max_seconds: float
+    max_frames: int
+    max_output_pixels: int
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a clip's header and packets say, as shown in the job's `input` and `video`.
+
+    `width` and `height` are the size as displayed (a 90-degree rotation swaps the coded size).
+    """
+
+    width: int
+    height: int
+    format: str
+    codec: str
+    frames: int
+    fps: float
+    duration: float
+    rotation: int
+    copied_codecs: tuple[str, ...]
+
+    @property
+    def pixels(self) -> int:
+        """Pixels of one frame."""
+        return self.width * self.height
+
+
+def video_container(data: bytes) -> str | None:
+    """`mp4`, `mov`, `webm` or `mkv` when the bytes start like one of those containers, else None."""
+    if data.startswith(_EBML_MAGIC):
+        return "webm" if b"webm" in data[:64] else "mkv"
+    box = data[4:8]
+    if box == b"ftyp":
+        brand = data[8:12]
+        if brand in _STILL_IMAGE_BRANDS:
+            return None
+        return "mov" if brand == b"qt  " else "mp4"
+    return "mov" if box in _QUICKTIME_FIRST_BOXES else None
+
+
+def default_video_format(input_format: str) -> str:
+    """A WebM comes back as WebM (VP9), anything else as MP4 (H.264)."""
+    return "webm" if input_format == "webm" else "mp4"
+
+
+@contextmanager
+def open_video(data: bytes, container_format: str) -> Iterator[av.container.InputContainer]:
+    """The clip opened with its own demuxer only; a file FFmpeg cannot parse is `corrupt_video`."""
+    try:
+        container = av.open(io.BytesIO(data), mode="r", format=_DEMUXERS[container_format])
+    except av.error.FFmpegError as exc:
+        raise CorruptVideo() from exc
+    try:
+        yield container
+    finally:
+        container.close()
+
+
+def main_video_stream(container: av.container.InputContainer) -> VideoStream:
+    """The clip's picture: its first video stream that is not cover art."""
+    for stream in container.streams.video:
+        if not stream.disposition & av.stream.Disposition.attached_pic:
+            return stream
+    raise UnsupportedVideo("The file holds no video stream.")
+
+
+def copied_streams(container: av.container.InputContainer) -> list[av.stream.Stream]:
+    """The audio and subtitle streams, which the result carries unchanged."""
+    return [stream for stream in container.streams if stream.type in ("audio", "subtitle")]
+
+
+def read_video_header(data: bytes, container_format: str, limits: VideoLimits) -> VideoInfo:
+    """What a clip is, from its header and its packets (no decoding but the first frame's).
+
+    Refuses what is not an accepted codec, longer than the limits, or truncated (fewer packets than the
+    header announces), so a clip is priced and refused before anything costly runs.
+    """
+    with open_video(data, container_format) as container:
+        stream = main_video_stream(container)
+        codec = stream.codec_context.name
+        if codec not in VIDEO_CODECS:
+            raise UnsupportedVideo(
+                f"The video is {codec}; accepted are H.264, H.265, VP8, VP9 and AV1 in MP4, MOV or WebM."
+            )
+        declared = container.duration / av.time_base if container.duration else None
+        if declared is not None and declared > limits.max_seconds:
+            raise VideoTooLong(_too_long(f"{declared:.1f} s long", limits))
+        if stream.frames > limits.max_frames:
+            raise VideoTooLong(_too_long(f"{stream.frames:,} frames long", limits))
+        counted = _count_packets(container, stream, declared, limits)
+        fps = float(_rate(stream))
+        rotation = _first_frame_rotation(data, container_format)
+        copied = tuple(s.codec_context.name for s in copied_streams(container))
+    width, height = stream.codec_context.width, stream.codec_context.height
+    if width < 1 or height < 1:
+        raise CorruptVideo("The video has no picture size.")
+    if rotation % 180:
+        width, height = height, width
+    return VideoInfo(
+        width=width,
+        height=height,
+        format=container_format,
+        codec=codec,
+        frames=counted.frames,
+        fps=fps,
+        duration=counted.seconds,
+        rotation=rotation,
+        copied_codecs=copied,
+    )
+
+
+def _too_long(what: str, limits: VideoLimits) -> str:
+    return (
+        f"The clip is {what}; at most {limits.max_seconds:g} s and {limits.max_frames:,} frames are accepted."
+    )
+
+
+def _rate(stream: VideoStream) -> Fraction:
+    return stream.average_rate or stream.guessed_rate or Fraction(25)
+
+
+@dataclass(frozen=True)
+class _Count:
+    frames: int
+    seconds: float
+
+
+def _count_packets(
+    container: av.container.InputContainer, stream: VideoStream, declared: float | None, limits: VideoLimits
+) -> _Count:
+    """Frames of the video stream and its length, from its packets; refuses a truncated file."""
+    frames, first, end, streams_end = 0, math.inf, -math.inf, -math.inf
+    frame_seconds = float(1 / _rate(stream))
+    try:
+        for packet in container.demux():
+            if packet.size == 0 or packet.pts is None or packet.time_base is None:
+                continue
+            start = float(packet.pts * packet.time_base)
+            # A packet without a duration (some Matroska writers) lasts one frame period.
+            lasts = float(packet.duration * packet.time_base) if packet.duration else frame_seconds
+            stop = start + lasts
+            streams_end = max(streams_end, stop)
+            if packet.stream.index != stream.index:
+                continue
+            frames += 1
+            if frames > limits.max_frames:
+                raise VideoTooLong(_too_long(f"more than {limits.max_frames:,} frames long", limits))
+            first, end = min(first, start), max(end, stop)
+    except av.error.FFmpegError as exc:
+        raise CorruptVideo() from exc
+    if frames == 0:
+        raise CorruptVideo("The video has no frames.")
+    if stream.frames and frames != stream.frames:
+        raise CorruptVideo(
+            f"The file is truncated: its header lists {stream.frames} frames, it holds {frames}."
+        )
+    seconds = max(end - first, 0.0)
+    if seconds > limits.max_seconds:
+        raise VideoTooLong(_too_long(f"{seconds:.1f} s long", limits))
+    if declared is not None and streams_end < declared - _TRUNCATION_TOLERANCE_SECONDS - 2 * frame_seconds:
+        raise CorruptVideo(
+            f"The file is truncated: its header says {declared:.2f} s, "
+            f"its streams end at {streams_end:.2f} s."
+        )
+    return _Count(frames, seconds)
+
+
+def _first_frame_rotation(data: bytes, container_format: str) -> int:
+    """The display rotation (0, 90, 180 or 270), which decoders attach to frames."""
+    with open_video(data, container_format) as container:
+        try:
+            for frame in container.decode(main_video_stream(container)):
+                return int(frame.rotation) % 360
+        except av.error.FFmpegError as exc:
+            raise CorruptVideo() from exc
+    raise CorruptVideo("No frame of the video decodes.")
+
+
+def check_video_decodes(data: bytes, info: VideoInfo) -> None:
+    """Decode every frame once: damaged data, a changing frame size or a missing frame is refused."""
+    decoded, size = 0, None
+    with open_video(data, info.format) as container:
+        try:
+            for frame in container.decode(main_video_stream(container)):
+                if frame.is_corrupt:
+                    raise CorruptVideo(f"Frame {decoded + 1} of the video is damaged.")
+                size = size or (frame.width, frame.height)
+                if (frame.width, frame.height) != size:
+                    raise UnsupportedVideo("The video changes its frame size midway; upload one size.")
+                decoded += 1
+        except av.error.FFmpegError as exc:
+            raise CorruptVideo() from exc
+    if decoded != info.frames:
+        raise CorruptVideo(f"Only {decoded} of the video's {info.frames} frames decode.")
+
+
+def check_output_format(info: VideoInfo, output_format: str, scale: int) -> None:
+    """Refuse an output container that cannot carry the clip's audio and subtitles unchanged, or, for
+    H.264, an odd frame size (4:2:0 needs even sides)."""
+    if output_format not in VIDEO_OUTPUT_FORMATS:
+        raise UnsupportedOutputFormat(
+            f"A video comes back as {' or '.join(VIDEO_OUTPUT_FORMATS)}, not {output_format}."
+        )
+    with av.open(io.BytesIO(), mode="w", format=output_format) as probe:
+        supported = probe.supported_codecs
+    foreign = sorted({codec for codec in info.copied_codecs if codec not in supported})
+    if foreign:
+        other = next(fmt for fmt in VIDEO_OUTPUT_FORMATS if fmt != output_format)
+        raise UnsupportedOutputFormat(
+            f"{output_format.upper()} cannot carry this clip's {', '.join(foreign)} streams unchanged; "
+            f"ask for output_format={other}."
+        )
+    width, height = info.width * scale, info.height * scale
+    if output_format == "mp4" and (width % 2 or height % 2):
+        raise UnsupportedOutputFormat(
+            f"At x{scale} the frames would be {width}x{height}, and H.264 needs even sides: pick an even "
+            "scale, or output_format=webm."
+        )
