@@ -7,7 +7,10 @@ from typing import Any
 
 import httpx
 
-SUFFIXES = {"png": "png", "jpeg": "jpg", "webp": "webp", "gif": "gif", "bmp": "bmp", "tiff": "tiff"}
+SUFFIXES = {
+    "png": "png", "jpeg": "jpg", "webp": "webp", "gif": "gif", "bmp": "bmp", "tiff": "tiff",
+    "mp4": "mp4", "webm": "webm",
+}  # fmt: skip
 
 
 class ApiError(Exception):

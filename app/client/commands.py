@@ -16,6 +16,17 @@ from PIL import Image
 from app.client.api import SUFFIXES, ApiClient, ApiError
 from app.client.progress import ProgressBoard
 from app.config import get_settings
+from app.errors import DomainError
+from app.jobs.video_probe import (
+    VideoInfo,
+    VideoLimits,
+    default_video_format,
+    read_video_header,
+    video_container,
+)
+
+# The quote reads a clip whatever its length: the service applies its own limits when it is submitted.
+_NO_LIMITS = VideoLimits(max_seconds=float("inf"), max_frames=2**62, max_output_pixels=2**62)
 
 FINAL = {"succeeded", "failed", "canceled", "expired"}
 # What a preset runs on a clean image, for the quote before submitting (`auto` is priced as the photo model,
@@ -72,30 +83,64 @@ def _fields(ns: argparse.Namespace) -> dict[str, str]:
     return fields
 
 
+def _video_of(path: Path) -> VideoInfo | None:
+    """The clip's header and frame count when the file is a video (by its content), else None."""
+    try:
+        with path.open("rb") as handle:
+            container = video_container(handle.read(64))
+        return read_video_header(path.read_bytes(), container, _NO_LIMITS) if container else None
+    except (OSError, DomainError):
+        return None
+
+
 def _target(path: Path, out_dir: Path, scale: int, output_format: str | None) -> Path:
-    """Where a file's result goes: `<stem>_x<scale>.<format>` (the input's format unless one is asked)."""
-    suffix = path.suffix.lower().lstrip(".")
-    kept = {"jpg": "jpg", "jpeg": "jpg", "png": "png", "webp": "webp"}.get(suffix, "png")
+    """Where a file's result goes: `<stem>_x<scale>.<format>` (the input's format unless one is asked;
+    a video comes back as WebM if it is one, else as MP4)."""
+    video = _video_of(path)
+    if video is not None:
+        kept = default_video_format(video.format)
+    else:
+        suffix = path.suffix.lower().lstrip(".")
+        kept = {"jpg": "jpg", "jpeg": "jpg", "png": "png", "webp": "webp"}.get(suffix, "png")
     return out_dir / f"{path.stem}_x{scale}.{SUFFIXES.get(output_format or '', kept)}"
 
 
-def _quote(models: list[dict[str, Any]], fields: dict[str, str], path: Path) -> str:
-    """`2 credits, about 40 s`: what the API's catalog says a file will cost and take (before submitting)."""
-    by_id = {model["id"]: model for model in models}
-    model = by_id.get(fields.get("model") or PRESET_MODELS.get(fields.get("preset", ""), ""))
+def _size_of(path: Path) -> tuple[int, int, VideoInfo | None] | None:
+    """Width, height and, for a video, its header; None when the file cannot be read here."""
+    video = _video_of(path)
+    if video is not None:
+        return video.width, video.height, video
     try:
         with Image.open(path) as image:
-            width, height = image.size
+            return image.size[0], image.size[1], None
     except (OSError, ValueError):
+        return None
+
+
+def _quote(models: list[dict[str, Any]], fields: dict[str, str], path: Path) -> str:
+    """`2 credits, about 40 s`: what the API's catalog says a file will cost and take (before submitting).
+    A video is priced per output megapixel-frame, and its encoding adds to the time."""
+    by_id = {model["id"]: model for model in models}
+    model = by_id.get(fields.get("model") or PRESET_MODELS.get(fields.get("preset", ""), ""))
+    found = _size_of(path)
+    if found is None:
         return ""
+    width, height, video = found
+    clip = f", {video.frames} frames" if video else ""
     if model is None:
-        return f"{width}x{height}"
+        return f"{width}x{height}{clip}"
     scale = int(fields["scale"])
-    pixels = width * height * scale * scale
+    pixels = width * height * scale * scale * (video.frames if video else 1)
     pricing = model["credits"]
     credits = max(pricing["minimum"], -(-pixels // int(pricing["megapixels_per_credit"] * 1e6)))
-    seconds = 1 + pixels / 1e6 * model.get("seconds_per_output_megapixel", 0)
-    size = f"{width}x{height} -> {width * scale}x{height * scale}"
+    per_megapixel = model.get("seconds_per_output_megapixel", 0)
+    if video:
+        output_format = fields.get("output_format") or default_video_format(video.format)
+        per_megapixel += (
+            model.get("video", {}).get("encode_seconds_per_output_megapixel", {}).get(output_format, 0)
+        )
+    seconds = 1 + pixels / 1e6 * per_megapixel
+    size = f"{width}x{height} -> {width * scale}x{height * scale}{clip}"
     return f"{size}, {plural(credits, 'credit')}, {duration(seconds)}"
 
 
@@ -121,7 +166,8 @@ def _finish(client: ApiClient, item: Upscale, target: Path) -> str:
     width, height = job["output"]["width"], job["output"]["height"]
     picked = f"; {job['reason']}" if job.get("preset") == "auto" and job.get("reason") else ""
     credits = plural(job["credits_charged"], "credit")
-    return f"done: {target} ({width}x{height}, {size:,} bytes, {credits}){picked}"
+    frames = f", {job['video']['frames']} frames" if job.get("video") else ""
+    return f"done: {target} ({width}x{height}{frames}, {size:,} bytes, {credits}){picked}"
 
 
 def _time_left(job: dict[str, Any]) -> str:
@@ -296,7 +342,7 @@ def add_client_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--api-url", help="default: MR_API_URL")
     common.add_argument("--api-key", help="default: MR_API_KEY")
-    upscale = sub.add_parser("upscale", parents=[common], help="upscale image files through the API")
+    upscale = sub.add_parser("upscale", parents=[common], help="upscale images and videos through the API")
     upscale.add_argument("files", nargs="+", type=Path, metavar="FILE")
     choice = upscale.add_mutually_exclusive_group()
     choice.add_argument("--model", help="a model id (mindrender models list)")
@@ -323,7 +369,11 @@ def add_client_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         action="store_true",
         help="the model's conservative variant: invents less (Real-CUGAN)",
     )
-    upscale.add_argument("--format", choices=("png", "jpeg", "webp"), help="default: the input's format")
+    upscale.add_argument(
+        "--format",
+        choices=("png", "jpeg", "webp", "mp4", "webm"),
+        help="default: the input's format (images), webm for a WebM and mp4 for other videos",
+    )
     upscale.add_argument("--out", type=Path, default=Path("."), help="folder for the results")
     upscale.add_argument(
         "--skip-existing", action="store_true", help="skip files whose result is already there"

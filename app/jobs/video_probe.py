@@ -95,7 +95,10 @@ def default_video_format(input_format: str) -> str:
 def open_video(data: bytes, container_format: str) -> Iterator[av.container.InputContainer]:
     """The clip opened with its own demuxer only; a file FFmpeg cannot parse is `corrupt_video`."""
     try:
-        container = av.open(io.BytesIO(data), mode="r", format=_DEMUXERS[container_format])
+        # Tags are arbitrary bytes in a damaged file: undecodable ones are replaced, not an error.
+        container = av.open(
+            io.BytesIO(data), mode="r", format=_DEMUXERS[container_format], metadata_errors="replace"
+        )
     except av.error.FFmpegError as exc:
         raise CorruptVideo() from exc
     try:
