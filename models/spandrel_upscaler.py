@@ -1,20 +1,30 @@
 """Neural models loaded through spandrel (Real-ESRGAN, ESRGAN, Compact, SwinIR, ...), run in tiles.
 
 Tiles are cut on the host and streamed to the device one batch at a time, and their output leaves as row
-bands as soon as a row of tiles is done: the GPU holds one batch, the host one row of tiles' output. Each
+bands as soon as a row of tiles is done: the device holds one batch, the host one row of tiles' output. Each
 tile carries `pad` pixels of real context that are cropped after the pass, which keeps seams below
 visibility. fp16 on CUDA, fp32 on CPU.
+
+The context is paid for in work, so windows are as large as a memory budget allows (`plan_tiles`: a 512 x
+512 image runs as one window on CPU), and RRDB networks run their upsampler only on the part of each window
+that is kept (`_RRDBParts`). On CPU, large activation maps also need the process heap to keep freed memory
+(`reuse_freed_memory`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import ctypes
+import math
+import platform
+from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 from spandrel import ImageModelDescriptor, ModelLoader
+from spandrel.architectures.ESRGAN import ESRGAN
+from torch import nn
 
 from models.arch import register_architectures
 from models.bands import Band, resize_bands
@@ -22,7 +32,17 @@ from models.flat_guard import flat_mask, keep_flat_rows
 from models.registry import ProgressFn
 from models.resample import Filter
 from models.se_sync import SESync, sample_windows
-from models.tiling import Tile, crop_bands, fit_tile, padded_size, tile_grid, tiled_bands
+from models.tiling import (
+    Network,
+    Region,
+    RegionNetwork,
+    Tile,
+    crop_bands,
+    padded_size,
+    plan_tiles,
+    tile_grid,
+    tiled_bands,
+)
 
 # Context around each tile (input pixels) by spandrel architecture, and the cross-fade band at inner tile
 # edges. Measured as tiled against whole on a natural photo (bench/seams.py, docs/benchmarks.md): Compact
@@ -34,7 +54,26 @@ from models.tiling import Tile, crop_bands, fit_tile, padded_size, tile_grid, ti
 _PADS = {"Compact": 32, "RealCUGAN": 24, "Waifu2xCUNet": 24, "Waifu2xUpConv7": 16}
 _DEFAULT_PAD = 64
 _FEATHER = 16
+# CPU windows hold as many pixels as keep one pass's activations within this budget. Bytes per window pixel:
+# peak resident memory of one fp32 pass over a 256 x 256 window, by (architecture, native scale); for RRDB
+# networks the trunk's only, their upsampler running on sub-tiles (`_RRDBParts`). 1 GiB is below what
+# realesrgan-x4plus's whole-network 384-pixel windows needed before (1.6 GB), and lets a 512 x 512 image run
+# as one window for RRDB and Compact networks. Architectures not measured keep 256-pixel tiles.
+_CPU_ACTIVATION_BUDGET = 2**30
+_CPU_BYTES_PER_PIXEL = {
+    ("ESRGAN", 4): 3_900,
+    ("Compact", 4): 1_100,
+    ("RealCUGAN", 2): 7_200,
+    ("RealCUGAN", 3): 13_400,
+    ("RealCUGAN", 4): 8_100,
+    ("Waifu2xCUNet", 1): 1_900,
+    ("Waifu2xCUNet", 2): 7_100,
+    ("Waifu2xUpConv7", 2): 2_700,
+}
 _CPU_TILE = 256
+# An RRDB upsampler's peak per output pixel (64-channel maps at 2x and 4x: 10.5 KB per input pixel at 4x);
+# its sub-tiles get half the budget.
+_UPSAMPLER_BYTES_PER_OUTPUT_PIXEL = 660
 # On CUDA, larger tiles: with 64 of context a 256 tile does 2.25x its own work, a 512 tile 1.56x.
 _GPU_TILE = 512
 _GPU_MAX_BATCH = 16
@@ -51,6 +90,38 @@ def set_cpu_precision(precision: str) -> None:
     """
     global _cpu_dtype
     _cpu_dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[precision]
+
+
+def reuse_freed_memory() -> None:
+    """Keep freed memory in the process heap for the next activation map instead of returning it (glibc).
+
+    glibc returns every block above 32 MiB to the kernel when it is freed, so each large map of the next
+    layer is fresh memory, faulted in and zeroed page by page. In an RRDB block on this CPU that made
+    concatenation 7-15x and convolutions 1.5-2x slower per pixel on 384-pixel windows than on 128-pixel
+    ones, whose maps stay below the threshold; with the heap kept, a 384 window ran per pixel as fast as a
+    128 one (docs/benchmarks.md). `release_freed_memory` gives the memory back after each pass. Jobs run on
+    the worker's main thread, whose heap (glibc's main arena) this governs.
+    """
+    libc = _glibc()
+    if libc is not None:
+        libc.mallopt(_M_MMAP_MAX, 0)
+        libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
+
+
+def release_freed_memory() -> None:
+    """Return the heap's free pages to the kernel (glibc), so that a finished pass leaves no resident peak."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # mallopt parameters, from glibc's malloc.h
+
+
+def _glibc() -> ctypes.CDLL | None:
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    return ctypes.CDLL("libc.so.6")
 
 
 def _device() -> torch.device:
@@ -84,6 +155,72 @@ def plan_gpu_tiles(
     return max(64, side // 32 * 32), 1
 
 
+def _to_numpy(out: torch.Tensor) -> np.ndarray:
+    """N x 3 x H x W network output as N x H x W x 3 float32 in [0, 1] on the host.
+
+    Channels-last output (what these networks give for channels-last input) arrives without a copy.
+    """
+    result: np.ndarray = out.clamp_(0, 1).float().cpu().numpy().transpose(0, 2, 3, 1)
+    return result
+
+
+class _RRDBParts:
+    """An RRDB network in two parts: the trunk on whole windows, the upsampler only where output is kept.
+
+    The trunk (conv_first, the residual-in-residual dense blocks and conv_body, at input resolution) is what
+    needs 64 pixels of context; the upsampler (nearest 2x and a convolution, twice, then two convolutions
+    at 4x) sees little more than one input pixel. So it runs on each window's kept region plus `reach`
+    pixels of trunk features, in sub-tiles that bound its full-resolution maps: it does no work for the
+    context, and the result equals the whole network's to float rounding (tests/models).
+    """
+
+    def __init__(self, model: ESRGAN) -> None:
+        self.trunk = model.model[:2]
+        self.upsampler = model.model[2:]
+        self.reach = _reach(self.upsampler)
+
+    @classmethod
+    def of(cls, model: nn.Module) -> _RRDBParts | None:
+        """The parts of a plain RRDBNet; None for other networks, and for pixel-unshuffled RRDB inputs."""
+        return cls(model) if isinstance(model, ESRGAN) and not model.shuffle_factor else None
+
+    def upsample(self, features: torch.Tensor, region: Region, scale: int, side: int) -> np.ndarray:
+        """The output of `region` of one window's trunk features (1 x C x H x W), sub-tiles of `side`."""
+        y0, y1, x0, x1 = region
+        height, width = features.shape[2:]
+        out = np.empty(((y1 - y0) * scale, (x1 - x0) * scale, 3), np.float32)
+        for sy0 in range(y0, y1, side):
+            sy1 = min(y1, sy0 + side)
+            my0, my1 = max(0, sy0 - self.reach), min(height, sy1 + self.reach)
+            for sx0 in range(x0, x1, side):
+                sx1 = min(x1, sx0 + side)
+                mx0, mx1 = max(0, sx0 - self.reach), min(width, sx1 + self.reach)
+                result = self.upsampler(features[:, :, my0:my1, mx0:mx1])
+                kept = result[
+                    :,
+                    :,
+                    (sy0 - my0) * scale : (sy1 - my0) * scale,
+                    (sx0 - mx0) * scale : (sx1 - mx0) * scale,
+                ]
+                out[(sy0 - y0) * scale : (sy1 - y0) * scale, (sx0 - x0) * scale : (sx1 - x0) * scale] = (
+                    _to_numpy(kept)[0]
+                )
+        return out
+
+
+def _reach(upsampler: nn.Module) -> int:
+    """How far (input pixels) an upsampler's output reads beyond its own pixels, over all its convolutions."""
+    reach, resolution = 0.0, 1.0
+    for module in upsampler.modules():
+        if isinstance(module, nn.Upsample):
+            resolution *= float(module.scale_factor)  # type: ignore[arg-type]
+        elif isinstance(module, nn.PixelShuffle):
+            resolution *= module.upscale_factor
+        elif isinstance(module, nn.Conv2d):
+            reach += (module.kernel_size[0] // 2) * module.dilation[0] / resolution
+    return math.ceil(reach)
+
+
 class SpandrelUpscaler:
     """Runs one spandrel model at its native scale, resampling to the requested scale where they differ."""
 
@@ -96,11 +233,14 @@ class SpandrelUpscaler:
             self.dtype = torch.float32
         self.pad = _PADS.get(descriptor.architecture.id, _DEFAULT_PAD)
         self.se_sync = SESync.attach(descriptor.model)
+        self.parts = _RRDBParts.of(descriptor.model)
         descriptor.to(device)
         descriptor.eval()
         descriptor.model.to(self.dtype)
         # channels_last measured 1.2-1.8x faster for these convolution stacks on CPU (bench/engine.py).
         descriptor.model.to(memory_format=torch.channels_last)
+        if device.type == "cpu":
+            reuse_freed_memory()
 
     @property
     def native_scale(self) -> int:
@@ -122,29 +262,51 @@ class SpandrelUpscaler:
         for row0, rows in native:
             yield row0, keep_flat_rows(rgb, flat, rows, row0, scale)
 
+    def window_budget(self) -> tuple[int, int]:
+        """The most pixels one window may hold, and how many windows run as one batch.
+
+        On CUDA from the free memory (`plan_gpu_tiles`); on CPU from the activation budget, one window at
+        a time.
+        """
+        if self.device.type == "cuda":
+            tile, batch = plan_gpu_tiles(
+                torch.cuda.mem_get_info()[0], self.native_scale, self.half, pad=self.pad
+            )
+            return (tile + 2 * self.pad) ** 2, batch
+        measured = _CPU_BYTES_PER_PIXEL.get((self.descriptor.architecture.id, self.native_scale))
+        if measured is None or (self.descriptor.architecture.id == "ESRGAN" and self.parts is None):
+            return (_CPU_TILE + 2 * self.pad) ** 2, 1
+        return _CPU_ACTIVATION_BUDGET // measured, 1
+
+    def plan(self, height: int, width: int) -> tuple[tuple[int, int], int, int, int]:
+        """Tile cores (rows, columns), batch, and the size the image is padded to (height, width)."""
+        rule = self.descriptor.size_requirements
+        padded_h, padded_w = padded_size(height, width, 0, rule.minimum, rule.multiple_of)
+        max_pixels, batch = self.window_budget()
+        tile = plan_tiles(
+            padded_h, padded_w, self.pad, max_pixels, rule.minimum, rule.multiple_of, rule.square
+        )
+        if rule.square:
+            window = tile[0] + 2 * self.pad
+            padded_h, padded_w = padded_size(padded_h, padded_w, window, rule.minimum, rule.multiple_of, True)
+        return tile, batch, padded_h, padded_w
+
     def _native(self, rgb: np.ndarray, progress: ProgressFn) -> Iterator[Band]:
         """One native pass in tiles, streamed in bands: the windows meet the network's size requirements.
 
         An image too small for them is padded (reflected, as Real-CUGAN pads itself) and the padding's
         output cropped off again; tiles of a squeeze-excitation network share its means (models/se_sync.py).
         """
-        if self.device.type == "cuda":
-            tile, batch = plan_gpu_tiles(
-                torch.cuda.mem_get_info()[0], self.native_scale, self.half, pad=self.pad
-            )
-        else:
-            tile, batch = _CPU_TILE, 1  # one tile at a time keeps a CPU core's working set in cache
-        rule = self.descriptor.size_requirements
-        tile = fit_tile(tile, self.pad, rule.minimum, rule.multiple_of)
         height, width = rgb.shape[:2]
-        padded_h, padded_w = padded_size(
-            height, width, tile + 2 * self.pad, rule.minimum, rule.multiple_of, rule.square
-        )
+        tile, batch, padded_h, padded_w = self.plan(height, width)
         if (padded_h, padded_w) != (height, width):
             rgb = np.pad(rgb, ((0, padded_h - height), (0, padded_w - width), (0, 0)), mode="reflect")
-        network: Callable[[np.ndarray], np.ndarray] = self._forward
+        network: Network = self._forward
         grid = tile_grid(padded_h, padded_w, tile, self.pad)
-        if self.se_sync is not None and len(grid) > 1:
+        if self.parts is not None:
+            side = self._upsampler_tile(max(grid[0].py1 - grid[0].py0, grid[0].px1 - grid[0].px0))
+            network = RegionNetwork(partial(self._run_parts, self.parts, side=side))
+        elif self.se_sync is not None and len(grid) > 1:
             network = partial(self._forward, se_means=self._shared_se_means(self.se_sync, rgb, grid, batch))
         bands = tiled_bands(
             rgb,
@@ -157,7 +319,22 @@ class SpandrelUpscaler:
             batch=batch,
             progress=progress,
         )
-        return crop_bands(bands, height * self.native_scale, width * self.native_scale)
+        try:
+            yield from crop_bands(bands, height * self.native_scale, width * self.native_scale)
+        finally:
+            if self.device.type == "cpu":
+                release_freed_memory()
+
+    def _upsampler_tile(self, window: int) -> int:
+        """Side of an RRDB upsampler's sub-tiles: half the CPU budget, or a whole window on CUDA.
+
+        On CUDA `plan_gpu_tiles` sized the memory for a batch of whole-network windows, more than the trunk
+        (at input resolution) plus one window's upsampler ever hold at once.
+        """
+        if self.device.type == "cuda":
+            return window
+        per_pixel = _UPSAMPLER_BYTES_PER_OUTPUT_PIXEL * self.native_scale**2
+        return math.isqrt(_CPU_ACTIVATION_BUDGET // 2 // per_pixel)
 
     def _shared_se_means(
         self, se_sync: SESync, rgb: np.ndarray, grid: list[Tile], batch: int
@@ -172,21 +349,36 @@ class SpandrelUpscaler:
 
         return se_sync.record(run)
 
+    def _to_device(self, windows: np.ndarray) -> torch.Tensor:
+        """N x H x W x 3 windows as an N x 3 x H x W channels-last tensor in the model's device and dtype.
+
+        NHWC host memory already is channels-last, so a contiguous fp32 batch reaches a CPU model uncopied.
+        """
+        tensor = torch.from_numpy(windows).permute(0, 3, 1, 2)
+        return tensor.to(self.device, self.dtype, memory_format=torch.channels_last)
+
     @torch.inference_mode()
     def _forward(self, tiles: np.ndarray, se_means: tuple[torch.Tensor, ...] | None = None) -> np.ndarray:
         """N x H x W x 3 tiles in [0, 1] to N x sH x sW x 3; only this batch visits the device.
 
         With `se_means`, squeeze-excitation blocks use them instead of each tile's own (models/se_sync.py).
         """
-        tensor = torch.from_numpy(np.ascontiguousarray(tiles.transpose(0, 3, 1, 2))).to(self.device)
-        tensor = tensor.contiguous(memory_format=torch.channels_last).to(self.dtype)
+        tensor = self._to_device(tiles)
         if se_means is None or self.se_sync is None:
-            out = self.descriptor(tensor)
-        else:
-            with self.se_sync.shared(se_means):
-                out = self.descriptor(tensor)
-        result: np.ndarray = out.float().clamp_(0, 1).cpu().numpy().transpose(0, 2, 3, 1)
-        return result
+            return _to_numpy(self.descriptor(tensor))
+        with self.se_sync.shared(se_means):
+            return _to_numpy(self.descriptor(tensor))
+
+    @torch.inference_mode()
+    def _run_parts(
+        self, parts: _RRDBParts, windows: np.ndarray, regions: Sequence[Region], side: int
+    ) -> list[np.ndarray]:
+        """The kept regions' output of a batch of windows: the trunk on the windows, then each region's."""
+        features = parts.trunk(self._to_device(windows))
+        return [
+            parts.upsample(features[n : n + 1], region, self.native_scale, side)
+            for n, region in enumerate(regions)
+        ]
 
 
 def load_descriptor(path: Path) -> ImageModelDescriptor:

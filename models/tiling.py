@@ -15,13 +15,16 @@ a window, and `crop_bands` cuts the padding's output off again, so the result st
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
 
 from models.bands import Band
+
+Region = tuple[int, int, int, int]
+"""Rows [y0, y1) and columns [x0, x1) of a window, in input pixels."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,31 @@ class Tile:
     px1: int
 
 
+@dataclass(frozen=True)
+class RegionNetwork:
+    """A network that computes only the part of each window's output that the tiling keeps.
+
+    `run(windows, regions)` takes N x H x W x C windows and one `Region` of each, and returns the output of
+    each region ((y1 - y0) x scale rows, (x1 - x0) x scale columns): a network whose last layers see only a
+    few pixels can skip most of the context's output (models/spandrel_upscaler.py).
+    """
+
+    run: Callable[[np.ndarray, Sequence[Region]], Sequence[np.ndarray]]
+
+
+Network = Callable[[np.ndarray], np.ndarray] | RegionNetwork
+"""N x H x W x C windows to N x sH x sW x C' outputs, or a `RegionNetwork`."""
+
+
+def _count(length: int, tile: int, pad: int) -> int:
+    """How many cores `_cuts` makes along an axis."""
+    if length <= tile + 2 * pad:
+        return 1
+    if length <= 2 * (tile + pad):
+        return 2
+    return math.ceil(length / tile)
+
+
 def _cuts(length: int, tile: int, pad: int) -> list[int]:
     """Boundaries of near-equal cores (no sliver of a last tile), as few as windows of tile + 2 x pad allow.
 
@@ -45,26 +73,26 @@ def _cuts(length: int, tile: int, pad: int) -> list[int]:
     covers up to tile + 2 x pad and two cover up to 2 x (tile + pad): an image a little larger than a tile
     runs once or twice, not four times over.
     """
-    if length <= tile + 2 * pad:
-        count = 1
-    elif length <= 2 * (tile + pad):
-        count = 2
-    else:
-        count = math.ceil(length / tile)
+    count = _count(length, tile, pad)
     return [round(i * length / count) for i in range(count + 1)]
 
 
-def tile_grid(height: int, width: int, tile: int, pad: int) -> list[Tile]:
-    """Cover an image with cores (inner ones at most tile x tile), each inside a window of one size for all.
+def _sides(tile: int | tuple[int, int]) -> tuple[int, int]:
+    return (tile, tile) if isinstance(tile, int) else tile
+
+
+def tile_grid(height: int, width: int, tile: int | tuple[int, int], pad: int) -> list[Tile]:
+    """Cover an image with cores (inner ones at most `tile`, or rows x columns), in windows of one size.
 
     A window is the core plus `pad` pixels of context on every side, shifted inward at the image's borders
     (so it keeps at least that context wherever the image has it), and never larger than the image. Equal
     windows can be stacked and run as one batch.
     """
-    if tile < 1 or pad < 0:
+    tile_h, tile_w = _sides(tile)
+    if min(tile_h, tile_w) < 1 or pad < 0:
         raise ValueError("tile must be >= 1 and pad >= 0")
-    window_h, window_w = min(height, tile + 2 * pad), min(width, tile + 2 * pad)
-    rows, cols = _cuts(height, tile, pad), _cuts(width, tile, pad)
+    window_h, window_w = min(height, tile_h + 2 * pad), min(width, tile_w + 2 * pad)
+    rows, cols = _cuts(height, tile_h, pad), _cuts(width, tile_w, pad)
     grid = []
     for y0, y1 in pairwise(rows):
         py0 = min(max(0, y0 - pad), height - window_h)
@@ -72,6 +100,12 @@ def tile_grid(height: int, width: int, tile: int, pad: int) -> list[Tile]:
             px0 = min(max(0, x0 - pad), width - window_w)
             grid.append(Tile(y0, y1, x0, x1, py0, py0 + window_h, px0, px0 + window_w))
     return grid
+
+
+def work_amplification(grid: Sequence[Tile]) -> float:
+    """Window pixels run per image pixel: what tiling costs the network (1.0 for one whole-image pass)."""
+    window = sum((t.py1 - t.py0) * (t.px1 - t.px0) for t in grid)
+    return window / sum((t.y1 - t.y0) * (t.x1 - t.x0) for t in grid)
 
 
 def _round_up(value: int, multiple: int) -> int:
@@ -100,6 +134,72 @@ def padded_size(
     return height, width
 
 
+def _axis(length: int, wanted: int, pad: int, minimum: int, multiple_of: int) -> tuple[int, int, int]:
+    """(cores, core size, window) along an axis cut into about `wanted` cores, windows fitted to the rule."""
+    if wanted == 1:
+        tile = max(1, length - 2 * pad)
+    elif wanted == 2:
+        tile = max(1, -(-length // 2) - pad)
+    else:
+        tile = -(-length // wanted)
+    tile = fit_tile(tile, pad, minimum, multiple_of)
+    return _count(length, tile, pad), tile, min(length, tile + 2 * pad)
+
+
+def _fewest_cores(
+    length: int, pad: int, max_window: int, minimum: int, multiple_of: int, smallest: int
+) -> tuple[int, int, int] | None:
+    """The fewest cores along an axis whose windows are at most `max_window`, or None if none are."""
+    if max_window >= length:
+        return _axis(length, 1, pad, minimum, multiple_of)
+    wanted = 2 if -(-length // 2) + pad <= max_window else math.ceil(length / max(1, max_window - 2 * pad))
+    while wanted <= max(2, -(-length // smallest)):
+        cores, tile, window = _axis(length, wanted, pad, minimum, multiple_of)
+        if window <= max_window:
+            return cores, tile, window
+        wanted += 1
+    return None
+
+
+def plan_tiles(
+    height: int,
+    width: int,
+    pad: int,
+    max_window_pixels: int,
+    minimum: int = 0,
+    multiple_of: int = 1,
+    square: bool = False,
+    smallest: int = 32,
+) -> tuple[int, int]:
+    """Core sizes (rows, columns) whose grid runs the fewest window pixels, no window above the budget.
+
+    Every row count is tried with the fewest columns its windows leave room for, so the plan may be one
+    whole-image window, full-width strips (context above and below only), columns or a grid: a 512 x 512
+    image with 64 pixels of context runs as one window where 256-pixel tiles ran four 384 x 384 windows
+    (2.25x its pixels). Cores stay at least `smallest` pixels unless the image is smaller; when no window
+    with such a core fits the budget, the smallest square tile is returned. Square windows for a square rule.
+    """
+    best: tuple[int, int, int, int] | None = None  # pixels run, windows, core rows, core columns
+    for wanted in range(1, max(1, -(-height // smallest)) + 1):
+        rows, tile_h, window_h = _axis(height, wanted, pad, minimum, multiple_of)
+        if square:
+            cols, tile_w, window_w = _count(width, tile_h, pad), tile_h, tile_h + 2 * pad
+            window_h = tile_h + 2 * pad
+        else:
+            found = _fewest_cores(width, pad, max_window_pixels // window_h, minimum, multiple_of, smallest)
+            if found is None:
+                continue
+            cols, tile_w, window_w = found
+        if window_h * window_w > max_window_pixels:
+            continue
+        plan = (rows * window_h * cols * window_w, rows * cols, tile_h, tile_w)
+        best = plan if best is None else min(best, plan)
+    if best is None:
+        side = fit_tile(smallest, pad, minimum, multiple_of)
+        return side, side
+    return best[2], best[3]
+
+
 def crop_bands(bands: Iterable[Band], height: int, width: int) -> Iterator[Band]:
     """The top-left height x width of a banded image: the output of what `padded_size` added is dropped."""
     for row0, rows in bands:
@@ -108,7 +208,10 @@ def crop_bands(bands: Iterable[Band], height: int, width: int) -> Iterator[Band]
 
 
 def _ramp(start: int, end: int, length: int, band: int, scale: int) -> tuple[int, int, np.ndarray]:
-    """Output span and weights along one axis for a core [start, end) of an axis `length` long."""
+    """Output span and weights along one axis for a core [start, end) of an axis `length` long.
+
+    The weights are one except for `band` x `scale` ramped values at each end that has a neighbour.
+    """
     half = band // 2
     lo = start - half if start > 0 else start
     hi = end + half if end < length else end
@@ -122,13 +225,51 @@ def _ramp(start: int, end: int, length: int, band: int, scale: int) -> tuple[int
     return lo * scale, hi * scale, weights
 
 
+def _ramped(weights: np.ndarray) -> tuple[slice, slice, slice]:
+    """The leading ramp, the ones and the trailing ramp of `_ramp`'s weights."""
+    ones = np.flatnonzero(weights == 1.0)
+    if not len(ones):
+        return slice(0, len(weights)), slice(0, 0), slice(len(weights), len(weights))
+    return slice(0, ones[0]), slice(ones[0], ones[-1] + 1), slice(ones[-1] + 1, len(weights))
+
+
+def _paste(target: np.ndarray, part: np.ndarray, wy: np.ndarray, wx: np.ndarray) -> None:
+    """Add part x (wy outer wx) into target, where the weights are one a plain copy.
+
+    Only the cross-fade strips are shared with neighbouring tiles; elsewhere a tile writes alone, so its
+    output is copied once instead of weighted into a temporary and added.
+    """
+    top, rows, bottom = _ramped(wy)
+    left, cols, right = _ramped(wx)
+    target[rows, cols] = part[rows, cols]
+    for ys in (top, bottom):
+        target[ys] += part[ys] * (wy[ys, None, None] * wx[None, :, None])
+    for xs in (left, right):
+        target[rows, xs] += part[rows, xs] * wx[None, xs, None]
+
+
+def _whole_windows(network: Callable[[np.ndarray], np.ndarray], scale: int) -> RegionNetwork:
+    """A plain network as a `RegionNetwork`: it runs every window whole and its regions are cut out."""
+
+    def run(windows: np.ndarray, regions: Sequence[Region]) -> list[np.ndarray]:
+        results = network(windows)
+        if results.shape[0] != len(regions):
+            raise RuntimeError(f"network returned {results.shape[0]} tiles for {len(regions)}")
+        return [
+            result[y0 * scale : y1 * scale, x0 * scale : x1 * scale]
+            for result, (y0, y1, x0, x1) in zip(results, regions, strict=True)
+        ]
+
+    return RegionNetwork(run)
+
+
 def tiled_bands(
     image: np.ndarray,
-    network: Callable[[np.ndarray], np.ndarray],
+    network: Network,
     *,
     scale: int,
     out_channels: int,
-    tile: int,
+    tile: int | tuple[int, int],
     pad: int,
     feather: int = 0,
     batch: int = 1,
@@ -141,38 +282,40 @@ def tiled_bands(
     2 x pad) is the width of the cross-fade band across each inner tile edge.
     """
     height, width = image.shape[:2]
+    run = network.run if isinstance(network, RegionNetwork) else _whole_windows(network, scale).run
     grid = tile_grid(height, width, tile, pad)
     smallest_core = min(min(t.y1 - t.y0, t.x1 - t.x0) for t in grid)
     band = min(feather, 2 * pad, smallest_core) // 2 * 2
     spans = {t.y0: _ramp(t.y0, t.y1, height, band, scale)[:2] for t in grid}
-    held = np.zeros((max(hi - lo for lo, hi in spans.values()), width * scale, out_channels), np.float32)
+    rows_held = max(hi - lo for lo, hi in spans.values())
+    held = np.zeros((rows_held, width * scale, out_channels), np.float32)
     base = 0  # output row of held[0]
     row_y0 = 0  # the tile row now being filled
     step = max(1, batch)
     for start in range(0, len(grid), step):
         group = grid[start : start + step]
         windows = np.stack([image[t.py0 : t.py1, t.px0 : t.px1] for t in group])
-        results = network(windows)
-        if results.shape[0] != len(group):
-            raise RuntimeError(f"network returned {results.shape[0]} tiles for {len(group)}")
-        for t, result in zip(group, results, strict=True):
+        ramps = [
+            (_ramp(t.y0, t.y1, height, band, scale), _ramp(t.x0, t.x1, width, band, scale)) for t in group
+        ]
+        regions = [
+            (oy0 // scale - t.py0, oy1 // scale - t.py0, ox0 // scale - t.px0, ox1 // scale - t.px0)
+            for t, ((oy0, oy1, _), (ox0, ox1, _)) in zip(group, ramps, strict=True)
+        ]
+        parts = run(windows, regions)
+        if len(parts) != len(group):
+            raise RuntimeError(f"network returned {len(parts)} tiles for {len(group)}")
+        for t, ((oy0, oy1, wy), (ox0, ox1, wx)), part in zip(group, ramps, parts, strict=True):
             if t.y0 != row_y0:
-                # Every tile of the previous row has run: rows above this row's span are final.
+                # Every tile of the previous row has run: rows above this row's span are final. They leave
+                # as a view of this buffer, and the rows still open move to a fresh one.
                 final = spans[t.y0][0]
-                yield base, held[: final - base].copy()
                 kept = spans[row_y0][1] - final
-                held[:kept] = held[final - base : final - base + kept]
-                held[kept:] = 0
-                base, row_y0 = final, t.y0
-            oy0, oy1, wy = _ramp(t.y0, t.y1, height, band, scale)
-            ox0, ox1, wx = _ramp(t.x0, t.x1, width, band, scale)
-            part = result[
-                oy0 - t.py0 * scale : oy1 - t.py0 * scale, ox0 - t.px0 * scale : ox1 - t.px0 * scale
-            ]
-            if band:
-                held[oy0 - base : oy1 - base, ox0:ox1] += part * (wy[:, None, None] * wx[None, :, None])
-            else:
-                held[oy0 - base : oy1 - base, ox0:ox1] = part
+                fresh = np.zeros_like(held)
+                fresh[:kept] = held[final - base : final - base + kept]
+                yield base, held[: final - base]
+                held, base, row_y0 = fresh, final, t.y0
+            _paste(held[oy0 - base : oy1 - base, ox0:ox1], part, wy, wx)
         if progress is not None:
             progress((start + len(group)) / len(grid))
-    yield base, held[: height * scale - base].copy()
+    yield base, held[: height * scale - base]

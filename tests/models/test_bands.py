@@ -89,11 +89,14 @@ def test_many_small_bands_give_the_one_band_result(
     assert np.abs(assemble(bands, 30 * scale) - whole).max() <= tolerance
 
 
-def test_neural_bands_at_8x_are_the_native_pass_resampled_in_one_go(models_dir: Path):
+def test_neural_bands_at_8x_are_the_native_pass_resampled_in_one_go(
+    models_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
     """Two rows of CPU tiles leave as two 4x bands, resampled to 8x as they come: same as one resize."""
     rgb = np.random.default_rng(5).random((400, 21, 3), dtype=np.float32)
     compact = builtin("realesr-animevideov3")
     upscaler = load_upscaler(compact, models_dir, compact.weights_for(4, PLAIN))
+    monkeypatch.setattr(upscaler, "window_budget", lambda: (300 * 21, 1))  # windows of at most 300 rows
     native = list(upscaler._native(rgb, noop))  # type: ignore[attr-defined]
     assert len(native) == 2
     expected = resize(assemble(native, 1600), 168, 3200, Filter.LANCZOS)

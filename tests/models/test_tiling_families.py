@@ -10,8 +10,8 @@ import torch
 
 from models.bands import assemble
 from models.se_sync import sample_windows
-from models.spandrel_upscaler import _CPU_TILE, load_spandrel
-from models.tiling import fit_tile, padded_size, tile_grid
+from models.spandrel_upscaler import load_spandrel
+from models.tiling import padded_size, plan_tiles, tile_grid
 from models.train_srcnn import VALIDATION_IMAGES, load_rgb
 
 
@@ -23,13 +23,17 @@ def noop(_fraction: float) -> None:
     ("minimum", "multiple_of", "square"), [(32, 1, False), (40, 4, False), (16, 8, True)]
 )
 @pytest.mark.parametrize(("height", "width"), [(1, 1), (13, 17), (37, 300), (500, 45), (700, 900)])
+@pytest.mark.parametrize("budget", [304 * 304, 2**20])
 def test_every_window_meets_the_size_rule(
-    minimum: int, multiple_of: int, square: bool, height: int, width: int
+    minimum: int, multiple_of: int, square: bool, height: int, width: int, budget: int
 ) -> None:
-    tile = fit_tile(_CPU_TILE, 24, minimum, multiple_of)
-    window = tile + 2 * 24
-    padded_h, padded_w = padded_size(height, width, window, minimum, multiple_of, square)
+    """As the engine plans (SpandrelUpscaler.plan): the rule's size first, tiles, then a square's padding."""
+    padded_h, padded_w = padded_size(height, width, 0, minimum, multiple_of)
+    tile = plan_tiles(padded_h, padded_w, 24, budget, minimum, multiple_of, square)
+    if square:
+        padded_h, padded_w = padded_size(padded_h, padded_w, tile[0] + 48, minimum, multiple_of, True)
     assert padded_h >= height and padded_w >= width
+    window = max(tile) + 48
     assert padded_h - height < max(minimum, multiple_of, window) and padded_w - width < max(
         minimum, multiple_of, window
     )
@@ -38,6 +42,7 @@ def test_every_window_meets_the_size_rule(
         assert min(side_h, side_w) >= minimum
         assert side_h % multiple_of == 0 and side_w % multiple_of == 0
         assert side_h == side_w or not square
+        assert side_h * side_w <= max(budget, window**2)
 
 
 def test_an_image_below_the_minimum_is_padded_and_cropped(models_dir: Path) -> None:
@@ -63,8 +68,10 @@ def test_shared_means_sample_every_other_tile_row_and_column() -> None:
 
 
 @pytest.mark.parametrize("name", ["realcugan-se-x2", "waifu2x-cunet-x2", "waifu2x-cunet-x1-denoise3"])
-def test_tiles_share_their_squeeze_excitation_means_and_show_no_seams(name: str, models_dir: Path) -> None:
-    """The engine's own tiling (three 256-pixel tiles across a photo strip) against one untiled pass.
+def test_tiles_share_their_squeeze_excitation_means_and_show_no_seams(
+    name: str, models_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's own tiling (three tiles across a photo strip) against one untiled pass.
 
     Both use the means the engine shares across the tiles; each tile with its own means instead leaves
     steps of 27-46 levels (Real-CUGAN) or 5-8 (waifu2x cunet) at tile edges (bench/seams.py).
@@ -72,7 +79,10 @@ def test_tiles_share_their_squeeze_excitation_means_and_show_no_seams(name: str,
     upscaler = load_spandrel(models_dir / f"{name}.safetensors")
     assert upscaler.se_sync is not None
     photo = load_rgb(VALIDATION_IMAGES["coffee"])[200:240, :600]
-    grid = tile_grid(40, 600, _CPU_TILE, upscaler.pad)
+    # A budget of 40 x 304-pixel windows: the strip runs as three tiles (its own budget runs it whole).
+    monkeypatch.setattr(upscaler, "window_budget", lambda: (40 * 304, 1))
+    tile, _batch, height, width = upscaler.plan(40, 600)
+    grid = tile_grid(height, width, tile, upscaler.pad)
     assert len(grid) == 3
     means = upscaler._shared_se_means(upscaler.se_sync, photo, grid, 1)
     whole = upscaler._forward(photo[None], se_means=means)[0]

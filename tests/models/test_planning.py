@@ -1,0 +1,157 @@
+"""Planning the work: windows as large as the memory budget allows; RRDB upsamplers only where it is kept."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from models.bands import assemble
+from models.spandrel_upscaler import (
+    activation_bytes_per_pixel,
+    load_spandrel,
+    plan_gpu_tiles,
+)
+from models.tiling import RegionNetwork, plan_tiles, tile_grid, tiled_bands, work_amplification
+
+
+def noop(_fraction: float) -> None:
+    return None
+
+
+def test_a_512_image_runs_as_one_window_where_256_tiles_ran_four() -> None:
+    """The issue's case: 64 pixels of context made 256-pixel tiles run 2.25x a 512 image's pixels."""
+    assert work_amplification(tile_grid(512, 512, 256, 64)) == pytest.approx(2.25)
+    tile = plan_tiles(512, 512, 64, 512 * 512)
+    assert len(tile_grid(512, 512, tile, 64)) == 1
+    assert work_amplification(tile_grid(1024, 1024, plan_tiles(1024, 1024, 64, 275_000), 64)) < 1.6
+
+
+@pytest.mark.parametrize(("height", "width"), [(1, 1), (40, 600), (333, 517), (1024, 1024), (3000, 4000)])
+@pytest.mark.parametrize(("pad", "budget"), [(64, 275_000), (32, 100_000), (16, 20_000)])
+def test_plans_fit_the_budget_cover_every_pixel_once_and_beat_square_tiles(
+    height: int, width: int, pad: int, budget: int
+) -> None:
+    tile = plan_tiles(height, width, pad, budget)
+    grid = tile_grid(height, width, tile, pad)
+    window = (grid[0].py1 - grid[0].py0) * (grid[0].px1 - grid[0].px0)
+    assert window <= budget
+    covered = np.zeros((height, width), dtype=np.int8)
+    for t in grid:
+        covered[t.y0 : t.y1, t.x0 : t.x1] += 1
+        assert t.y0 - t.py0 >= min(pad, t.y0) and t.py1 - t.y1 >= min(pad, height - t.y1)
+        assert t.x0 - t.px0 >= min(pad, t.x0) and t.px1 - t.x1 >= min(pad, width - t.x1)
+    assert np.all(covered == 1)
+    square = math.isqrt(budget) - 2 * pad
+    assert work_amplification(grid) <= work_amplification(tile_grid(height, width, square, pad)) + 1e-9
+
+
+@pytest.mark.parametrize(("height", "width"), [(4000, 700), (700, 4000)])
+def test_a_long_image_runs_in_strips_across_it(height: int, width: int) -> None:
+    """Context on two sides only: a strip costs (side + 2 x pad) / side, not that squared, over a grid."""
+    grid = tile_grid(height, width, plan_tiles(height, width, 64, 4000 * 420), 64)
+    across = {(t.px0, t.px1) for t in grid} if width < height else {(t.py0, t.py1) for t in grid}
+    assert across == {(0, min(height, width))} and len(grid) == 2
+    assert work_amplification(grid) < 1.05
+
+
+def test_a_region_network_gives_what_whole_windows_give() -> None:
+    """Computing only the kept regions of each window changes nothing (an exact network: nearest 2x)."""
+    image = np.random.default_rng(5).random((45, 61, 3), dtype=np.float32)
+    seen: list[tuple[int, int, int, int]] = []
+
+    def nearest_2x(tiles: np.ndarray) -> np.ndarray:
+        return tiles.repeat(2, axis=1).repeat(2, axis=2)
+
+    def regions_only(tiles: np.ndarray, regions: list[tuple[int, int, int, int]]) -> list[np.ndarray]:
+        seen.extend(regions)
+        pairs = zip(tiles, regions, strict=True)
+        return [nearest_2x(t[None, y0:y1, x0:x1])[0] for t, (y0, y1, x0, x1) in pairs]
+
+    options = dict(scale=2, out_channels=3, tile=(16, 20), pad=8, feather=8, batch=3)
+    whole = assemble(tiled_bands(image, nearest_2x, **options), 90)  # type: ignore[arg-type]
+    regional = assemble(tiled_bands(image, RegionNetwork(regions_only), **options), 90)  # type: ignore[arg-type]
+    assert np.array_equal(whole, regional)
+    assert np.allclose(whole, nearest_2x(image[None])[0])
+    windows = work_amplification(tile_grid(45, 61, (16, 20), 8)) * 45 * 61
+    assert sum((y1 - y0) * (x1 - x0) for y0, y1, x0, x1 in seen) < 0.6 * windows
+
+
+def test_rrdb_upsampler_on_kept_regions_equals_the_whole_network(models_dir: Path) -> None:
+    """The trunk on the windows, the upsampler on sub-tiles of the kept regions: the same output."""
+    upscaler = load_spandrel(models_dir / "realesrgan-x4plus-anime.safetensors")
+    assert upscaler.parts is not None and upscaler.parts.reach == 2  # it sees 1.25 input pixels
+    windows = np.random.default_rng(7).random((2, 40, 52, 3), dtype=np.float32)
+    whole = upscaler._forward(windows)
+    regions = [(0, 40, 0, 52), (5, 33, 9, 50)]
+    parts = upscaler._run_parts(upscaler.parts, windows, regions, side=12)  # sub-tiles inside the regions
+    for out, result, (y0, y1, x0, x1) in zip(parts, whole, regions, strict=True):
+        assert np.abs(out - result[y0 * 4 : y1 * 4, x0 * 4 : x1 * 4]).max() < 1e-5
+
+
+def test_the_engine_runs_a_512_image_in_one_window_and_stays_exact(models_dir: Path) -> None:
+    upscaler = load_spandrel(models_dir / "realesrgan-x4plus-anime.safetensors")
+    tile, batch, height, width = upscaler.plan(512, 512)
+    assert (len(tile_grid(height, width, tile, upscaler.pad)), batch) == (1, 1)
+    image = np.random.default_rng(9).random((48, 56, 3), dtype=np.float32)
+    out = assemble(upscaler._native(image, noop), 192)
+    assert np.abs(out - upscaler._forward(image[None])[0]).max() < 1e-5
+
+
+def test_cuda_plans_batch_equal_windows_within_the_free_memory(
+    models_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CUDA branch of the planning (no GPU needed): windows within `plan_gpu_tiles`' memory, batchable."""
+    upscaler = load_spandrel(models_dir / "realesrgan-x4plus.safetensors")
+    free = 6 * 2**30
+    monkeypatch.setattr(upscaler, "device", torch.device("cuda"))
+    monkeypatch.setattr(upscaler, "half", True)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda: (free, 80 * 2**30))
+    gpu_tile, gpu_batch = plan_gpu_tiles(free, 4, True, pad=64)
+    tile, batch, height, width = upscaler.plan(2048, 2048)
+    grid = tile_grid(height, width, tile, upscaler.pad)
+    sizes = {(t.py1 - t.py0, t.px1 - t.px0) for t in grid}
+    assert batch == gpu_batch and len(sizes) == 1
+    window_h, window_w = sizes.pop()
+    assert batch * window_h * window_w * activation_bytes_per_pixel(4, True) <= free * 0.5
+    assert work_amplification(grid) <= work_amplification(tile_grid(2048, 2048, gpu_tile, 64))
+    assert upscaler._upsampler_tile(max(window_h, window_w)) == max(window_h, window_w)  # whole regions
+
+
+_FAULTS = """
+import resource, torch
+{setup}
+torch.set_num_threads(1)
+conv = torch.nn.Conv2d(64, 64, 3, padding=1).to(memory_format=torch.channels_last)
+x = torch.rand(1, 64, 256, 256).contiguous(memory_format=torch.channels_last)
+
+
+def dense_block():  # 16 MiB maps, concatenated to 32 MiB: an RRDB block's pattern
+    y = x
+    for _ in range(4):
+        y = torch.cat((y, conv(y)), 1)[:, -64:]
+
+
+with torch.inference_mode():
+    dense_block()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    dense_block()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="glibc's allocator")
+def test_large_freed_blocks_are_reused_not_faulted_in_again() -> None:
+    """Without `reuse_freed_memory` each large map of a second pass is new memory, faulted in page by page."""
+
+    def faults(setup: str) -> int:
+        code = _FAULTS.format(setup=setup)
+        return int(subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout)
+
+    assert faults("") > 10_000
+    assert faults("from models.spandrel_upscaler import reuse_freed_memory; reuse_freed_memory()") < 1_000
