@@ -30,7 +30,7 @@ class VideoOut(BaseModel):
         "own (1.0: none added); null where not measured."
     )
     stable: bool | None = Field(
-        description="Whether the model is steady on video (flicker at most 1.5); null where not measured."
+        description="Whether the model is steady on video (flicker at most 1.1); null where not measured."
     )
 
 

@@ -165,3 +165,10 @@ def test_an_unaffordable_clip_is_a_402_before_decoding(signup, settings):
     assert response.status_code == 402
     assert response.json()["error"]["code"] == "insufficient_credits"
     assert_nothing_kept(user, settings)
+
+
+def test_models_say_which_are_stable_on_video(signup, settings):
+    videos = {model["id"]: model["video"] for model in signup().get("/v1/models").json()}
+    assert videos["realesr-animevideov3"]["stable"] is True
+    assert videos["waifu2x-photo"]["stable"] is False
+    assert videos["waifu2x-photo"]["temporal_flicker"] > 1.1 >= videos["bicubic"]["temporal_flicker"]

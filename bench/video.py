@@ -1,0 +1,179 @@
+"""Video: throughput per model through the worker's own path, and temporal flicker on a static scene.
+
+    python -m bench.video speed    # frames/s and output MP/s: decode, upscale, encode, mux (audio copied)
+    python -m bench.video flicker  # frame-to-frame change a model adds on a still shot with camera noise
+
+`speed` writes a clip of a slow pan over scikit-image's astronaut photo (with an AAC track) and runs it
+through `app.jobs.video_upscale.upscale_video` with the engine, exactly as a worker does; `nearest` shows
+what decoding and encoding alone cost. `flicker` feeds each model the same photo with fresh Gaussian noise
+per frame (sigma 2 levels, what a camera adds to a still shot) and divides the mean absolute change between
+consecutive output frames by the input's own (a mean per pixel, so the sizes compare; nearest keeps it
+exactly). 1.0: the model passes the noise on as it came; under 1 it smooths it; GAN models turn the
+noise into texture that differs from frame to frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Iterator
+from itertools import pairwise
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+from PIL import Image
+
+from app.jobs.video_probe import VideoLimits, read_video_header, video_container
+from app.jobs.video_upscale import FrameUpscaler, Progress, VideoTarget, upscale_video
+from models.builtin import builtin, builtin_models
+from models.engine import upscale_to_integers
+from models.install import install_official_weights
+from models.registry import PLAIN
+from models.spandrel_upscaler import set_cpu_precision
+from models.train_srcnn import VALIDATION_IMAGES, load_rgb
+
+LIMITS = VideoLimits(max_seconds=3600, max_frames=100_000, max_output_pixels=10**9)
+NOISE_SIGMA = 2.0
+FPS = 24
+
+
+def _photo(width: int, height: int) -> np.ndarray:
+    """The astronaut photo, resized to cover width x height and cut to it: uint8 RGB."""
+    photo = Image.fromarray(np.uint8(load_rgb(VALIDATION_IMAGES["astronaut"]) * 255))
+    side = max(width, height)
+    square = np.asarray(photo.resize((side, side), Image.Resampling.LANCZOS))
+    top, left = (side - height) // 2, (side - width) // 2
+    return np.ascontiguousarray(square[top : top + height, left : left + width])
+
+
+def _pan(width: int, height: int, frames: int) -> Iterator[np.ndarray]:
+    """A slow horizontal pan (one pixel a frame) over the photo."""
+    wide = _photo(width + frames, height + frames)[:height]
+    for index in range(frames):
+        yield np.ascontiguousarray(wide[:, index : index + width])
+
+
+def write_clip(path: Path, width: int, height: int, frames: int) -> None:
+    """An H.264 MP4 of the pan at CRF 18, with a stereo AAC tone as long as the video."""
+    with av.open(str(path), "w", format="mp4") as out:
+        video = out.add_stream("libx264", rate=FPS, options={"crf": "18"})
+        assert isinstance(video, av.video.stream.VideoStream)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        audio = out.add_stream("aac", rate=48000)
+        assert isinstance(audio, av.audio.stream.AudioStream)
+        audio.layout = "stereo"
+        for index, rgb in enumerate(_pan(width, height, frames)):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = index
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+        samples, size = 48000 * frames // FPS, audio.codec_context.frame_size or 1024
+        for start in range(0, samples, size):
+            count = min(size, samples - start)
+            tone = np.sin(np.arange(start, start + count, dtype=np.float32) * 0.05) * 0.2
+            chunk = av.AudioFrame.from_ndarray(np.stack([tone, tone]), format="fltp", layout="stereo")
+            chunk.sample_rate, chunk.pts = 48000, start
+            out.mux(audio.encode(chunk))
+        out.mux(audio.encode())
+
+
+def _ignore(_fraction: float) -> None:
+    return None
+
+
+def frame_upscaler(model_id: str, scale: int, models_dir: Path) -> FrameUpscaler:
+    spec = builtin(model_id)
+
+    def run(pixels: np.ndarray, progress: Progress) -> np.ndarray:
+        return upscale_to_integers(pixels, spec, scale, models_dir, progress, 8, PLAIN)
+
+    return run
+
+
+def speed(
+    models: list[str], width: int, height: int, frames: int, scale: int, output: str, models_dir: Path
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        clip = Path(folder) / "clip.mp4"
+        write_clip(clip, width, height, frames)
+        data = clip.read_bytes()
+        info = read_video_header(data, video_container(data) or "mp4", LIMITS)
+        out_megapixels = width * height * scale * scale / 1e6
+        print(
+            f"{frames} frames of {width}x{height} at x{scale} -> {output} ({out_megapixels:.3f} MP a frame)"
+        )
+        print(f"{'model':25} {'frames/s':>9} {'out MP/s':>9} {'s/frame':>8}")
+        for model_id in models:
+            upscale = frame_upscaler(model_id, scale, models_dir)
+            upscale(np.zeros((height, width, 3), np.float32), _ignore)  # load the weights first
+            target = VideoTarget(output, 92, "default")
+            started = time.perf_counter()
+            written = upscale_video(
+                data, info, scale, target, Path(folder) / f"out.{output}", upscale, _ignore
+            )
+            seconds = time.perf_counter() - started
+            print(
+                f"{model_id:25} {written / seconds:>9.2f} {written * out_megapixels / seconds:>9.3f}"
+                f" {seconds / written:>8.3f}",
+                flush=True,
+            )
+
+
+def flicker(models: list[str], width: int, height: int, frames: int, scale: int, models_dir: Path) -> None:
+    still = _photo(width, height).astype(np.float32)
+    rng = np.random.default_rng(0)
+    noisy = [np.clip(still + rng.normal(0, NOISE_SIGMA, still.shape), 0, 255) / 255 for _ in range(frames)]
+    inputs = [np.rint(frame * 255) / 255 for frame in noisy]  # 8-bit frames, as a decoder gives them
+    baseline = _mean_change([np.rint(frame * 255).astype(np.uint8) for frame in inputs])
+    print(f"{frames} frames of {width}x{height} + noise sigma {NOISE_SIGMA} at x{scale}")
+    print(f"input's own change: {baseline:.3f} levels a pixel (what nearest keeps exactly)")
+    print(f"{'model':25} {'change':>7} {'flicker':>8}")
+    for model_id in models:
+        upscale = frame_upscaler(model_id, scale, models_dir)
+        change = _mean_change([upscale(frame.astype(np.float32), _ignore) for frame in inputs])
+        print(f"{model_id:25} {change:>7.3f} {change / baseline:>8.2f}", flush=True)
+
+
+def _mean_change(frames: list[np.ndarray]) -> float:
+    """Mean absolute difference between consecutive frames, in 8-bit levels."""
+    steps = [np.abs(b.astype(np.int16) - a.astype(np.int16)).mean() for a, b in pairwise(frames)]
+    return float(np.mean(steps))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("what", choices=("speed", "flicker"))
+    parser.add_argument("--models", default=",".join(spec.id for spec in builtin_models()))
+    parser.add_argument(
+        "--size", default=None, help="WxH of the input frames (speed 320x180, flicker 128x96)"
+    )
+    parser.add_argument("--frames", type=int, default=None, help="speed 6, flicker 6")
+    parser.add_argument("--scale", type=int, default=2)
+    parser.add_argument("--format", choices=("mp4", "webm"), default="mp4")
+    parser.add_argument("--models-dir", type=Path, default=Path("var/models"))
+    args = parser.parse_args()
+    set_cpu_precision("fp32")
+    install_official_weights(args.models_dir)
+    device = (
+        torch.cuda.get_device_name()
+        if torch.cuda.is_available()
+        else f"CPU, {torch.get_num_threads()} threads"
+    )
+    print(f"device: {device}; torch {torch.__version__}; PyAV {av.__version__}")
+    models = args.models.split(",")
+    size = args.size or ("320x180" if args.what == "speed" else "128x96")
+    width, height = (int(side) for side in size.split("x"))
+    frames = args.frames or 6
+    if args.what == "speed":
+        speed(models, width, height, frames, args.scale, args.format, args.models_dir)
+    else:
+        flicker(models, width, height, frames, args.scale, args.models_dir)
+
+
+if __name__ == "__main__":
+    main()
