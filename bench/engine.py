@@ -1,39 +1,152 @@
-"""Engine throughput: input and output megapixels per second for each model, against ncnn on CPU.
+"""Engine throughput at real image sizes: input MP/s per model and size, where the time goes, against ncnn.
 
-    python bench/engine.py [--size 128] [--repeat 2] [--models realesr-animevideov3,...]
-                           [--variants realcugan-se-x2,waifu2x-cunet-x2,...]
+    python bench/engine.py [--size 128,512,1024] [--repeat 2] [--models realesr-animevideov3,...]
+                           [--variants realcugan-se-x2,waifu2x-cunet-x2,...] [--image noise|photo]
+                           [--threads N]
 
-Prints one row per model and device: `--models` are registered model ids, run through the engine at their
-native scale; `--variants` are weight files of models/weight_variants.py (file name without .safetensors),
-run through the same tiled upscaler at their native scale. On CPU it also runs the ncnn runtime (PyPI
-`ncnn`) on the same official .param/.bin at the same thread count, on the whole image with the pre-padding
-the ncnn-vulkan tools add (and no tiling), and prints our/ncnn throughput. On CUDA it also runs the
-reference approach of the original Real-ESRGAN inference code on the same weights (the whole image moved to
-the GPU, then one tile at a time: tile 400, tile_pad 10, fp16, pasted without blending) and prints
-ours/reference.
+One row per model and input size (square; 128, 512 and 1024 on CPU, 1024 and 2048 on CUDA by default), all
+in one run. `--models` are registered model ids, run as a worker runs them (`upscale_to_integers`, 8 bits)
+at their native scale; `--variants` are weight files of models/weight_variants.py (file name without
+.safetensors), run through the same tiled upscaler. Columns:
+- `win` and `ampl`: how many windows the tiling runs, and their pixels over the image's (the work
+  amplification: 1.00 is one whole-image pass); `vs 1st`: input MP/s over the first size's;
+- where the fastest run's time went, in percent: `net` the network's modules, `host` moving windows and
+  outputs between numpy and torch, `tile` cutting windows and cross-fading their output, `se` the
+  squeeze-excitation means pass (Real-CUGAN, waifu2x cunet), `flat` the flat guard, `resamp` resampling to
+  a non-native scale (for classical models, the model itself), `band` the engine's band handling
+  (channels, clip), `quant` quantising to 8 bits.
+On CPU it also runs the ncnn runtime (PyPI `ncnn`) on the same official .param/.bin and the same image at the
+same thread count, whole with the pre-padding the ncnn-vulkan tools add (no tiling), and prints our/ncnn
+throughput; RRDB graphs are skipped above 512 pixels (a whole 1024 pass needs about 12 GB). On CUDA it runs
+the reference approach of the original Real-ESRGAN inference code on the same weights instead (the whole
+image moved to the GPU, then one tile at a time: tile 400, tile_pad 10, fp16, pasted without blending) and
+prints ours/reference.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 
+import models.engine
+import models.spandrel_upscaler
 from models.builtin import builtin, builtin_models
-from models.engine import upscale
+from models.classical import ClassicalUpscaler
+from models.engine import load_upscaler, upscale, upscale_to_integers
 from models.install import install_official_weights
 from models.ncnn_convert import ncnn_files
+from models.registry import PLAIN, Upscaler
 from models.spandrel_upscaler import SpandrelUpscaler, load_spandrel, set_cpu_precision
+from models.tiling import tile_grid, work_amplification
+from models.train_srcnn import VALIDATION_IMAGES, load_rgb
 from models.weight_variants import VARIANTS, WeightVariant
+
+_STAGES = ("net", "host", "tile", "se", "flat", "resamp", "band", "quant")
 
 
 def _ignore(_fraction: float) -> None:
     return None
+
+
+class StageClock:
+    """Exclusive wall time per pipeline stage: a stage's time less that of the stages it calls."""
+
+    def __init__(self, now: Callable[[], float] = time.perf_counter) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self._now = now
+        self._open: list[list[Any]] = []  # name, start, seconds spent in stages it called
+
+    def enter(self, name: str) -> None:
+        if any(frame[0] == "se" for frame in self._open):
+            name = "se"  # all the means pass does (its network, its host copies) is its cost
+        self._open.append([name, self._now(), 0.0])
+
+    def exit(self) -> None:
+        name, start, children = self._open.pop()
+        inclusive = self._now() - start
+        self.seconds[name] += inclusive - children
+        if self._open:
+            self._open[-1][2] += inclusive
+
+    def function(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """`fn`, its calls timed as `name`."""
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            self.enter(name)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.exit()
+
+        return timed
+
+    def generator(self, name: str, fn: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+        """`fn`, a generator function, each step of its generators timed as `name`."""
+        step = self.function(name, next)
+
+        def timed(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            items = self.function(name, fn)(*args, **kwargs)
+            while (item := step(items, StopIteration)) is not StopIteration:
+                yield item
+
+        return timed
+
+    def percent(self) -> dict[str, float]:
+        """Each stage's share of all the time timed, in percent."""
+        total = sum(self.seconds.values())
+        return {name: 100 * self.seconds.get(name, 0.0) / total for name in _STAGES}
+
+
+@contextmanager
+def instrumented(clock: StageClock, upscaler: Upscaler) -> Iterator[None]:
+    """Time the engine's stages into `clock`: its module globals, the upscaler's methods and networks."""
+    undo: list[Callable[[], object]] = []
+
+    def patch(owner: object, name: str, wrap: Callable[[Any], Any]) -> None:
+        original = getattr(owner, name)
+        setattr(owner, name, wrap(original))
+        on_instance = not isinstance(owner, ModuleType) and name not in vars(owner)
+        undo.append(partial(delattr, owner, name) if on_instance else partial(setattr, owner, name, original))
+
+    spandrel = models.spandrel_upscaler
+    patch(models.engine, "upscale_bands", partial(clock.generator, "band"))
+    patch(spandrel, "tiled_bands", partial(clock.generator, "tile"))
+    patch(spandrel, "crop_bands", partial(clock.generator, "tile"))
+    patch(spandrel, "resize_bands", partial(clock.generator, "resamp"))
+    patch(spandrel, "flat_mask", partial(clock.function, "flat"))
+    patch(spandrel, "keep_flat_rows", partial(clock.function, "flat"))
+    if not isinstance(upscaler, SpandrelUpscaler):
+        # Classical models are resampling; SRCNN's network runs inside its bands.
+        patch(
+            upscaler,
+            "bands",
+            partial(clock.generator, "resamp" if isinstance(upscaler, ClassicalUpscaler) else "net"),
+        )
+    else:
+        patch(upscaler, "_forward", partial(clock.function, "host"))
+        patch(upscaler, "_run_parts", partial(clock.function, "host"))
+        patch(upscaler, "_shared_se_means", partial(clock.function, "se"))
+        parts = upscaler.parts
+        for module in [upscaler.descriptor.model] if parts is None else [parts.trunk, parts.upsampler]:
+            undo.append(module.register_forward_pre_hook(lambda *_: clock.enter("net")).remove)
+            undo.append(module.register_forward_hook(lambda *_: clock.exit()).remove)
+    try:
+        yield
+    finally:
+        for step in reversed(undo):
+            step()
 
 
 def _time(fn: Callable[[], object], repeat: int) -> float:
@@ -42,6 +155,7 @@ def _time(fn: Callable[[], object], repeat: int) -> float:
         start = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - start)
+    return best
     return best
 
 
@@ -132,67 +246,133 @@ def _reference_seconds(model_id: str, image: np.ndarray, models_dir: Path, repea
     return _time(once, repeat)
 
 
+@dataclass
+class Case:
+    """One model to time: its name in the table, native scale, upscaler, and how to run it on an image."""
+
+    name: str
+    scale: int
+    upscaler: Upscaler
+    run: Callable[[np.ndarray], object]
+
+
+def _cases(model_ids: str, variants: str, models_dir: Path) -> Iterator[Case]:
+    """Each registered model (as a worker runs it), then each weight file (its upscaler alone), loaded."""
+    for model_id in filter(None, model_ids.split(",")):
+        spec = builtin(model_id)
+        scale = max(spec.native_scale, 2)
+        upscale(np.zeros((8, 8, 3), np.float32), spec, scale, models_dir, _ignore)  # loads the weights
+        upscaler = load_upscaler(spec, models_dir, spec.weights_for(scale, PLAIN))
+        run = partial(_as_worker, spec=spec, scale=scale, models_dir=models_dir)
+        yield Case(model_id, scale, upscaler, run)
+    for name in filter(None, variants.split(",")):
+        upscaler = load_spandrel(models_dir / f"{name}.safetensors")
+        yield Case(name, upscaler.native_scale, upscaler, partial(_drain, upscaler, upscaler.native_scale))
+
+
+def _as_worker(image: np.ndarray, spec: Any, scale: int, models_dir: Path) -> None:
+    upscale_to_integers(image, spec, scale, models_dir, _ignore, 8)
+
+
+def _drain(upscaler: Upscaler, scale: int, image: np.ndarray) -> None:
+    for _band in upscaler.bands(image, scale, _ignore):
+        pass
+
+
+def _windows(upscaler: Upscaler, side: int) -> tuple[int, float] | None:
+    """How many windows an image of this side runs as, and the work amplification (spandrel models)."""
+    if not isinstance(upscaler, SpandrelUpscaler):
+        return None
+    tile, _batch, height, width = upscaler.plan(side, side)
+    grid = tile_grid(height, width, tile, upscaler.pad)
+    return len(grid), work_amplification(grid) * height * width / side**2
+
+
+def _image(kind: str, side: int) -> np.ndarray:
+    if kind == "photo":
+        photo = Image.fromarray(np.uint8(load_rgb(VALIDATION_IMAGES["astronaut"]) * 255))
+        return np.asarray(photo.resize((side, side), Image.Resampling.LANCZOS), np.float32) / 255
+    return np.random.default_rng(0).random((side, side, 3), dtype=np.float32)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--size", type=int, default=None, help="square input side in pixels (128 on CPU, 1024 on CUDA)"
+        "--size", default=None, help="square input sides (default 128,512,1024 on CPU; 1024,2048 on CUDA)"
     )
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--models", default=",".join(s.id for s in builtin_models()))
     parser.add_argument("--variants", default="", help="weight files to time too, e.g. realcugan-se-x2")
+    parser.add_argument("--image", choices=("noise", "photo"), default="noise", help="random or a photo")
+    parser.add_argument("--threads", type=int, default=None, help="torch and ncnn threads (default all)")
     parser.add_argument("--models-dir", type=Path, default=Path("var/models"))
     parser.add_argument(
         "--cpu-precision", choices=("fp32", "bf16"), default="fp32", help="as MR_CPU_PRECISION"
     )
     args = parser.parse_args()
     set_cpu_precision(args.cpu_precision)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     install_official_weights(args.models_dir)
     threads = torch.get_num_threads()
     cuda = torch.cuda.is_available()
     device = torch.cuda.get_device_name() if cuda else f"CPU, {threads} threads"
-    args.size = args.size or (1024 if cuda else 128)
-    image = np.random.default_rng(0).random((args.size, args.size, 3), dtype=np.float32)
-    in_mp = args.size * args.size / 1e6
+    sizes = [int(s) for s in (args.size or ("1024,2048" if cuda else "128,512,1024")).split(",")]
     precision = "fp16" if cuda else args.cpu_precision
-    print(f"device: {device}; {precision}; input {args.size}x{args.size}; torch {torch.__version__}")
-    other = "ref. in MP/s" if cuda else "ncnn in MP/s"
-    print(f"{'model':26} {'scale':>5} {'in MP/s':>9} {'out MP/s':>9} {other:>13} {'ratio':>6}")
+    print(f"device: {device}; {precision}; {args.image}; best of {args.repeat}; torch {torch.__version__}")
+    other = "ref" if cuda else "ncnn"
+    print(
+        f"{'model':25} {'x':>1} {'size':>5} {'win':>4} {'ampl':>5} {'in MP/s':>8} {'vs 1st':>6}"
+        f" {other + ' MP/s':>9} {'ratio':>5}  " + " ".join(f"{stage:>6}" for stage in _STAGES)
+    )
     by_file = {v.file_name.removesuffix(".safetensors"): v for v in VARIANTS}
-    for name, scale, run in _runs(args.models, args.variants, image, args.models_dir):
-        if cuda:
-            run()  # warm-up
-        seconds = _time(run, args.repeat)
-        ours = in_mp / seconds
-        row = f"{name:26} {scale:>5} {ours:>9.3f} {ours * scale * scale:>9.3f}"
-        if name in by_file:
-            if cuda:
-                theirs = in_mp / _reference_seconds(name, image, args.models_dir, args.repeat)
-            else:
-                theirs = in_mp / _ncnn_seconds(by_file[name], image, threads, args.repeat)
-            row += f" {theirs:>13.3f} {ours / theirs:>6.2f}"
-        print(row, flush=True)
+    for case in _cases(args.models, args.variants, args.models_dir):
+        first = None
+        for side in sizes:
+            image = _image(args.image, side)
+            ours, shares = _timed(case, image, args.repeat, warm_up=cuda)
+            first = first or ours
+            windows = _windows(case.upscaler, side)
+            row = f"{case.name:25} {case.scale:>1} {side:>5}"
+            row += f" {windows[0]:>4} {windows[1]:>5.2f}" if windows else f" {'':>4} {'':>5}"
+            row += f" {ours:>8.4f} {ours / first:>6.2f}"
+            theirs = _theirs(case, by_file.get(case.name), image, args.models_dir, args.repeat)
+            row += f" {theirs:>9.4f} {ours / theirs:>5.2f}" if theirs else f" {'':>9} {'':>5}"
+            print(row + "  " + " ".join(f"{shares[stage]:>6.1f}" for stage in _STAGES), flush=True)
 
 
-def _runs(
-    model_ids: str, variants: str, image: np.ndarray, models_dir: Path
-) -> Iterator[tuple[str, int, Callable[[], object]]]:
-    """Name, scale and a timed call for each registered model, then for each weight file, loaded first."""
-    for model_id in filter(None, model_ids.split(",")):
-        spec = builtin(model_id)
-        scale = max(spec.native_scale, 2)
-        upscale(image[:8, :8], spec, scale, models_dir, _ignore)  # loads the weights
-        yield model_id, scale, partial(upscale, image, spec, scale, models_dir, _ignore)
-    for name in filter(None, variants.split(",")):
-        upscaler = load_spandrel(models_dir / f"{name}.safetensors")
-        scale = upscaler.native_scale
+def _timed(case: Case, image: np.ndarray, repeat: int, warm_up: bool) -> tuple[float, dict[str, float]]:
+    """Input MP/s of the fastest of `repeat` runs, and that run's time per stage in percent."""
+    if warm_up:
+        case.run(image)  # cuDNN picks its algorithms on the first call
+    best, shares = float("inf"), {}
+    for _ in range(repeat):
+        clock = StageClock()
+        with instrumented(clock, case.upscaler):
+            start = time.perf_counter()
+            clock.function("quant", case.run)(image)  # what the stages below leave: quantising
+            seconds = time.perf_counter() - start
+        if seconds < best:
+            best, shares = seconds, clock.percent()
+    return image.shape[0] * image.shape[1] / 1e6 / best, shares
 
-        def run(upscaler: SpandrelUpscaler = upscaler, scale: int = scale) -> None:
-            for _band in upscaler.bands(image, scale, _ignore):
-                pass
 
-        yield name, scale, run
+def _theirs(
+    case: Case, variant: WeightVariant | None, image: np.ndarray, models_dir: Path, repeat: int
+) -> float | None:
+    """ncnn's input MP/s on the same image (the reference tiling's on CUDA), where there is one to run."""
+    in_mp: float = image.shape[0] * image.shape[1] / 1e6
+    if variant is None:
+        return None
+    if torch.cuda.is_available():
+        return in_mp / _reference_seconds(case.name, image, models_dir, repeat)
+    upscaler = case.upscaler
+    rrdb = isinstance(upscaler, SpandrelUpscaler) and upscaler.descriptor.architecture.id == "ESRGAN"
+    if rrdb and image.shape[0] > 512:
+        return None
+    return in_mp / _ncnn_seconds(variant, image, torch.get_num_threads(), repeat)
 
 
 if __name__ == "__main__":
