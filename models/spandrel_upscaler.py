@@ -8,14 +8,12 @@ visibility. fp16 on CUDA, fp32 on CPU.
 The context is paid for in work, so windows are as large as a memory budget allows (`plan_tiles`: a 512 x
 512 image runs as one window on CPU), and RRDB networks run their upsampler only on the part of each window
 that is kept (`_RRDBParts`). On CPU, large activation maps also need the process heap to keep freed memory
-(`reuse_freed_memory`).
+(models/engine.py: `reuse_freed_memory`).
 """
 
 from __future__ import annotations
 
-import ctypes
 import math
-import platform
 from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
@@ -28,6 +26,7 @@ from torch import nn
 
 from models.arch import register_architectures
 from models.bands import Band, resize_bands
+from models.engine import release_freed_memory, reuse_freed_memory
 from models.flat_guard import flat_mask, keep_flat_rows
 from models.registry import ProgressFn
 from models.resample import Filter
@@ -90,38 +89,6 @@ def set_cpu_precision(precision: str) -> None:
     """
     global _cpu_dtype
     _cpu_dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[precision]
-
-
-def reuse_freed_memory() -> None:
-    """Keep freed memory in the process heap for the next activation map instead of returning it (glibc).
-
-    glibc returns every block above 32 MiB to the kernel when it is freed, so each large map of the next
-    layer is fresh memory, faulted in and zeroed page by page. In an RRDB block on this CPU that made
-    concatenation 7-15x and convolutions 1.5-2x slower per pixel on 384-pixel windows than on 128-pixel
-    ones, whose maps stay below the threshold; with the heap kept, a 384 window ran per pixel as fast as a
-    128 one (docs/benchmarks.md). `release_freed_memory` gives the memory back after each pass. Jobs run on
-    the worker's main thread, whose heap (glibc's main arena) this governs.
-    """
-    libc = _glibc()
-    if libc is not None:
-        libc.mallopt(_M_MMAP_MAX, 0)
-        libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
-
-
-def release_freed_memory() -> None:
-    """Return the heap's free pages to the kernel (glibc), so that a finished pass leaves no resident peak."""
-    libc = _glibc()
-    if libc is not None:
-        libc.malloc_trim(0)
-
-
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # mallopt parameters, from glibc's malloc.h
-
-
-def _glibc() -> ctypes.CDLL | None:
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return None
-    return ctypes.CDLL("libc.so.6")
 
 
 def _device() -> torch.device:

@@ -154,4 +154,4 @@ def test_large_freed_blocks_are_reused_not_faulted_in_again() -> None:
         return int(subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout)
 
     assert faults("") > 10_000
-    assert faults("from models.spandrel_upscaler import reuse_freed_memory; reuse_freed_memory()") < 1_000
+    assert faults("from models.engine import reuse_freed_memory; reuse_freed_memory()") < 1_000
