@@ -70,7 +70,8 @@ def install_models(models_dir: Path) -> int:
         print(f"  FAILED  {problem}")
     for spec in load_registry(models_dir):
         try:
-            load_upscaler(spec, models_dir)
+            # One file per family builds its network here; check_variants loaded every other file above.
+            load_upscaler(spec, models_dir, None if spec.load else spec.weight_files()[0])
             print(f"  ok  {spec.id}")
         except Exception as exc:
             failures += 1

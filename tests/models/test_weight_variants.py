@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from models.install import check_variants
+from models.install import check_variants, install_models
 from models.ncnn_convert import convert_ncnn, ncnn_files
 from models.weight_variants import (
     FAMILIES,
@@ -141,3 +141,24 @@ def test_installed_files_hold_their_own_ncnn_weights(models_dir: Path) -> None:
         assert fingerprint not in seen, f"{variant.file_name} has the weights of {seen.get(fingerprint)}"
         seen[fingerprint] = variant.file_name
     assert check_variants(models_dir) == []
+
+
+def test_models_install_loads_every_model(models_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`mindrender models install` (the last step of `make install`) ends with every model loaded, families
+    included, and exit 0; a file it cannot load fails it."""
+    assert install_models(models_dir) == 0
+    printed = capsys.readouterr().out
+    assert "FAILED" not in printed
+    assert "  ok  realesrgan-x4plus\n" in printed and "  ok  waifu2x-cunet\n" in printed
+
+
+def test_models_install_fails_on_a_damaged_file(
+    models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for file in models_dir.iterdir():
+        (tmp_path / file.name).symlink_to(file)
+    damaged = tmp_path / "realcugan-se-x3.safetensors"
+    damaged.unlink()
+    damaged.write_bytes(b"not a safetensors file")
+    assert install_models(tmp_path) == 1
+    assert "FAILED  realcugan-se-x3.safetensors" in capsys.readouterr().out
