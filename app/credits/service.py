@@ -48,13 +48,20 @@ def grant_credits(
     return _credit(session, account_id, amount, kind, None, reference)
 
 
+def balance_of(session: Session, account_id: str) -> int:
+    """The account's balance now."""
+    balance: int = session.execute(
+        select(Account.credits_balance).where(Account.id == account_id)
+    ).scalar_one()
+    return balance
+
+
 def check_balance(session: Session, account_id: str, amount: int) -> None:
     """Refuse (InsufficientCredits) a price the balance cannot cover now; `reserve_credits` still decides.
 
     Lets a request that cannot be paid for be refused before any costly work on it.
     """
-    balance = session.execute(select(Account.credits_balance).where(Account.id == account_id)).scalar_one()
-    if balance < amount:
+    if balance_of(session, account_id) < amount:
         raise InsufficientCredits()
 
 

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from app.accounts.auth import CurrentAccount
+from app.config import Settings
 from app.errors import NotFound
 from app.estimates.service import eta_seconds, model_speed
 from app.jobs import lifecycle, service
@@ -20,9 +21,9 @@ from app.jobs.errors import FileOrUploadRequired, FileTooLarge, InvalidArchive, 
 from app.jobs.image_codec import OUTPUT_FORMATS
 from app.jobs.metadata import MetadataMode
 from app.jobs.models import Job, JobStatus
-from app.jobs.representation import represent_job
+from app.jobs.representation import represent_job, represent_quote
 from app.jobs.retention import delete_job_files
-from app.jobs.schemas import JobOut, JobPage, OutputFormat, UploadOut
+from app.jobs.schemas import JobOut, JobPage, JobQuote, OutputFormat, UploadOut
 from app.jobs.uploads import create_upload, read_upload
 from app.jobs.video_probe import VIDEO_OUTPUT_FORMATS
 from app.limits.policy import limits_of
@@ -41,6 +42,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"description": "Upload too large"},
     415: {"description": "Not a supported image or video"},
     422: {"description": "Invalid parameters, image or video"},
+    429: {"description": "Too many requests (`rate_limited`, with Retry-After)"},
 }
 
 
@@ -102,6 +104,15 @@ def job_request_form(
     )
 
 
+UploadedFile = Annotated[
+    UploadFile | None,
+    File(
+        description="The image (PNG, JPEG, WebP, GIF, BMP or TIFF) or video (MP4, MOV or WebM with "
+        "H.264, H.265, VP8, VP9 or AV1), recognised by its content."
+    ),
+]
+UploadId = Annotated[str | None, Form(description="Instead of `file`: an id from POST /v1/uploads.")]
+
 _WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
 MAX_WAIT_SECONDS = 60
 
@@ -125,16 +136,8 @@ async def create_job(
     session: DbSession,
     runtime: RuntimeDep,
     job_request: Annotated[service.JobRequest, Depends(job_request_form)],
-    file: Annotated[
-        UploadFile | None,
-        File(
-            description="The image (PNG, JPEG, WebP, GIF, BMP or TIFF) or video (MP4, MOV or WebM with "
-            "H.264, H.265, VP8, VP9 or AV1), recognised by its content."
-        ),
-    ] = None,
-    upload_id: Annotated[
-        str | None, Form(description="Instead of `file`: an id from POST /v1/uploads.")
-    ] = None,
+    file: UploadedFile = None,
+    upload_id: UploadId = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
     prefer: Annotated[
         str | None, Header(description="`wait=N` (N <= 60): answer when the job ends or after N seconds.")
@@ -158,6 +161,47 @@ async def create_job(
     return JSONResponse(body, status_code=200 if wait and ended else 202, headers=headers)
 
 
+@router.post(
+    "/quote",
+    response_model=JobQuote,
+    summary="Price, time and result size of an upload, checked as a submission is; nothing charged or kept",
+    responses={k: v for k, v in _ERRORS.items() if k not in (402, 404, 409)},
+)
+async def quote_job(
+    request: Request,
+    account: CurrentAccount,
+    session: DbSession,
+    runtime: RuntimeDep,
+    job_request: Annotated[service.JobRequest, Depends(job_request_form)],
+    file: UploadedFile = None,
+    upload_id: UploadId = None,
+) -> JobQuote:
+    """The same form as POST /v1/jobs, through the same checks (a damaged file, an unknown model or an
+    output over the limits is refused with the same error); the answer says what that submission would
+    run and charge, and whether the balance pays for it. A short balance is not an error here."""
+    limits_of(request).job_quote(account.id)
+    if (file is None) == (upload_id is None):
+        raise FileOrUploadRequired()
+
+    def price() -> JobQuote:
+        if file is not None:
+            data = _read_file(runtime.settings, file)
+        else:
+            assert upload_id is not None
+            data = read_upload(session, runtime.storage, runtime.settings, account.id, upload_id)
+        budget = request.app.state.decode_budget
+        return represent_quote(service.price_upload(session, runtime, budget, account.id, job_request, data))
+
+    return await run_in_threadpool(price)
+
+
+def _read_file(settings: Settings, file: UploadFile) -> bytes:
+    data = file.file.read(settings.max_upload_bytes + 1)
+    if len(data) > settings.max_upload_bytes:
+        raise FileTooLarge(f"The file is larger than {settings.max_upload_bytes:,} bytes.")
+    return data
+
+
 def _submit(
     session: Session,
     runtime: Runtime,
@@ -171,9 +215,7 @@ def _submit(
 ) -> service.Submission:
     settings = runtime.settings
     if file is not None:
-        data = file.file.read(settings.max_upload_bytes + 1)
-        if len(data) > settings.max_upload_bytes:
-            raise FileTooLarge(f"The file is larger than {settings.max_upload_bytes:,} bytes.")
+        data = _read_file(settings, file)
     else:
         assert upload_id is not None
         # A retry of a request that already used this upload must replay, not find the upload gone.

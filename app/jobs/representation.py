@@ -1,9 +1,15 @@
-"""A job as the API shows it: the one shape for GET /v1/jobs/{id} and for webhook payloads."""
+"""A job as the API shows it: the one shape for GET /v1/jobs/{id} and for webhook payloads; and a quote."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.jobs.models import Job, JobStatus
-from app.jobs.schemas import JobError, JobInput, JobOut, JobOutput, JobVideo
+from app.jobs.schemas import JobError, JobInput, JobOut, JobOutput, JobQuote, JobVideo, QuoteOutput
+from app.jobs.video_probe import VideoInfo
+
+if TYPE_CHECKING:  # the service sends webhooks, whose payloads are made here
+    from app.jobs.service import PricedUpload
 
 
 def represent_job(job: Job, base_url: str, eta_seconds: float | None = None) -> JobOut:
@@ -45,3 +51,32 @@ def _video(job: Job) -> JobVideo | None:
     return JobVideo(
         frames=job.input_frames, fps=job.input_fps or 0.0, duration_seconds=job.input_duration or 0.0
     )
+
+
+def represent_quote(priced: PricedUpload) -> JobQuote:
+    """POST /v1/jobs/quote's answer: the job a submission would create, its price and the balance."""
+    checked = priced.checked
+    request, quote = checked.request, checked.quote
+    info, choice = quote.info, quote.choice
+    return JobQuote(
+        model=choice.offer.id,
+        scale=request.scale,
+        denoise=choice.options.denoise,
+        conservative=choice.options.conservative,
+        preset="auto" if checked.auto_reason is not None else choice.preset,
+        reason=checked.auto_reason or choice.reason,
+        input=JobInput(width=info.width, height=info.height, format=info.format),
+        output=QuoteOutput(
+            width=info.width * request.scale, height=info.height * request.scale, format=quote.output_format
+        ),
+        video=_clip(info) if isinstance(info, VideoInfo) else None,
+        credits=quote.price,
+        estimated_seconds=round(quote.seconds, 1),
+        credits_balance=priced.balance,
+        covered_by_balance=priced.balance >= quote.price,
+    )
+
+
+def _clip(info: VideoInfo) -> JobVideo:
+    """A clip's frames, rate and length, rounded as a job stores them."""
+    return JobVideo(frames=info.frames, fps=round(info.fps, 3), duration_seconds=round(info.duration, 3))

@@ -67,6 +67,34 @@ class JobOut(BaseModel):
     finished_at: datetime | None
 
 
+class QuoteOutput(BaseModel):
+    width: int
+    height: int
+    format: str = Field(description="The format the result would have: png, jpeg, webp, mp4 or webm.")
+
+
+class JobQuote(BaseModel):
+    """What POST /v1/jobs would do with this upload now; nothing is charged or stored."""
+
+    model: str = Field(description="The model that would run (for `preset=auto`, the one it picked).")
+    scale: int
+    denoise: int | None
+    conservative: bool
+    preset: str | None
+    reason: str | None = Field(description="Why the preset picked this model (`auto`: what it read).")
+    input: JobInput
+    output: QuoteOutput
+    video: JobVideo | None = Field(
+        description="For a video: frames, frame rate and length; null for an image."
+    )
+    credits: int = Field(description="The price a submission would reserve.")
+    estimated_seconds: float = Field(description="The run time this service expects, once a worker has it.")
+    credits_balance: int
+    covered_by_balance: bool = Field(
+        description="Whether the balance pays the price now (else 402 on submit)."
+    )
+
+
 class JobPage(BaseModel):
     jobs: list[JobOut]
     next_cursor: str | None = Field(

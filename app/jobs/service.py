@@ -21,7 +21,7 @@ from app.catalog.presets import AUTO, PRESETS, Pick, get_preset
 from app.catalog.prices import Queue
 from app.catalog.service import Choice
 from app.config import Settings
-from app.credits.service import check_balance, reserve_credits
+from app.credits.service import balance_of, check_balance, reserve_credits
 from app.db import after_commit, after_rollback, utcnow
 from app.estimates.service import Alternative, encoding_seconds_per_megapixel, model_speed, refuse_if_too_slow
 from app.jobs import errors, idempotency
@@ -168,6 +168,66 @@ def earlier_job(session: Session, account_id: str, key: str, request_fingerprint
     return session.get(Job, job_id) if job_id else None
 
 
+@dataclass(frozen=True)
+class CheckedJob:
+    """A request checked in full against its upload: what would run (`auto` resolved to the model it
+    picked, and why), its price and time; nothing charged or stored."""
+
+    request: JobRequest
+    quote: Quote
+    auto_reason: str | None
+
+
+def check_job(
+    session: Session,
+    runtime: Runtime,
+    decode_budget: DecodeBudget,
+    account_id: str,
+    request: JobRequest,
+    data: bytes,
+    *,
+    charging: bool,
+) -> CheckedJob:
+    """The one validation and pricing path, for a submission (`charging`) and for POST /v1/jobs/quote.
+
+    Cheapest checks first: parameters and the header (limits, price, time); for a submission the balance
+    then refuses what cannot be paid (402) before the costly full decode, bounded by `decode_budget`. A
+    quote decodes whatever the balance (it reports the balance instead), so it refuses exactly what a
+    submission of the same upload would refuse for its content.
+    """
+    auto: AutoPick | None = None
+    if request.preset == AUTO:
+        auto = _resolve_auto(session, runtime, decode_budget, account_id, request, data, charging)
+        request = auto.request
+    quote = quote_job(session, runtime, request, data)
+    if charging:
+        check_balance(session, account_id, quote.price)
+    if auto is None:  # `auto` decoded the upload already, to read it
+        check_media_decodes(decode_budget, data, quote.info)
+    return CheckedJob(request, quote, auto.reason if auto else None)
+
+
+@dataclass(frozen=True)
+class PricedUpload:
+    """POST /v1/jobs/quote: the checked request and the balance it would be paid from."""
+
+    checked: CheckedJob
+    balance: int
+
+
+def price_upload(
+    session: Session,
+    runtime: Runtime,
+    decode_budget: DecodeBudget,
+    account_id: str,
+    request: JobRequest,
+    data: bytes,
+) -> PricedUpload:
+    """What submitting this upload would cost and run, checked as a submission is; changes nothing."""
+    checked = check_job(session, runtime, decode_budget, account_id, request, data, charging=False)
+    return PricedUpload(checked, balance_of(session, account_id))
+
+
 def submit_job(
     session: Session,
     runtime: Runtime,
@@ -178,20 +238,15 @@ def submit_job(
     idempotency_key: str | None = None,
     upload_id: str | None = None,
 ) -> Submission:
-    """Accept a job: validate, store the input, then create the job and reserve its price in this unit.
+    """Accept a job: validate (`check_job`), store the input, then create the job and reserve its price in
+    this unit.
 
-    The header prices the job and the balance is checked before the image is decoded (the costly check,
-    bounded by `decode_budget`), so a request that cannot be paid for costs almost nothing. The input is
-    stored before the unit's first write (no lock is held across storage I/O) and deleted again if the
-    unit rolls back. With `upload_id` the direct upload is claimed in this unit, its object deleted after.
+    The key is claimed first, so a replay costs no validation. The input is stored before the unit's first
+    write (no lock is held across storage I/O) and deleted again if the unit rolls back. With `upload_id`
+    the direct upload is claimed in this unit, its object deleted after.
     """
     content = content_of_upload(upload_id) if upload_id else hashlib.sha256(data).hexdigest()
     fingerprint = request.fingerprint(content)  # of the request as sent: `auto` stays `auto`
-    auto: AutoPick | None = None
-    if request.preset == AUTO:
-        auto = _resolve_auto(session, runtime, decode_budget, account_id, request, data)
-        request = auto.request
-    quote = quote_job(session, runtime, request, data)
     if idempotency_key is not None:
         earlier = idempotency.claim_key(runtime.sessions, account_id, idempotency_key, fingerprint)
         if earlier is not None:
@@ -199,12 +254,11 @@ def submit_job(
         after_rollback(
             session, lambda: idempotency.release_key(runtime.sessions, account_id, idempotency_key)
         )
-    check_balance(session, account_id, quote.price)
-    if auto is None:  # `auto` decoded the upload already, to read it
-        check_media_decodes(decode_budget, data, quote.info)
-    job = _new_job(runtime.settings, account_id, request, data, quote)
-    if auto is not None:
-        job.preset, job.reason = AUTO, auto.reason
+    checked = check_job(session, runtime, decode_budget, account_id, request, data, charging=True)
+    quote = checked.quote
+    job = _new_job(runtime.settings, account_id, checked.request, data, quote)
+    if checked.auto_reason is not None:
+        job.preset, job.reason = AUTO, checked.auto_reason
     runtime.storage.put(job.input_key or "", data, "application/octet-stream")
     after_rollback(session, lambda: runtime.storage.delete(job.input_key or ""))
     session.add(job)
@@ -235,18 +289,20 @@ def _resolve_auto(
     account_id: str,
     request: JobRequest,
     data: bytes,
+    charging: bool,
 ) -> AutoPick:
     """Read the image (content, damage) and pick from the presets' table, before anything is charged.
 
-    Reading needs the pixels, so the balance is first checked against the cheapest model `auto` could pick
-    (a request that cannot pay costs no decode), and the one decode also validates the upload. A video is
-    read from its first frame.
+    Reading needs the pixels, so a submission (`charging`) first checks the balance against the cheapest
+    model `auto` could pick (a request that cannot pay costs no decode), and the one decode also validates
+    the upload. A video is read from its first frame.
     """
     info = read_media_header(runtime.settings, data)
     output_pixels = info.width * info.height * request.scale**2 * frames_of(info)
     candidates = {pick.model for preset in PRESETS.values() for pick in preset.picks} | {AUTO_CLEAN_UP}
-    prices = [runtime.catalog.offer(model).terms.pricing.credits_for(output_pixels) for model in candidates]
-    check_balance(session, account_id, min(prices))
+    if charging:
+        pricings = [runtime.catalog.offer(model).terms.pricing for model in candidates]
+        check_balance(session, account_id, min(pricing.credits_for(output_pixels) for pricing in pricings))
     check_media_decodes(decode_budget, data, info)
     with decode_budget.hold(info.width * info.height):
         analysis = analyse(still_of(data, info))

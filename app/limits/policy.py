@@ -38,6 +38,11 @@ class Limits:
     def job_submission(self, account_id: str) -> None:
         self._take(f"jobs:{account_id}", self.settings.job_submissions_per_minute, MINUTE)
 
+    def job_quote(self, account_id: str) -> None:
+        """A quote reads and decodes an upload as a submission does: limited alike, on a count of its own
+        (the page quotes each file before sending it, which must not use up the submissions)."""
+        self._take(f"quotes:{account_id}", self.settings.job_submissions_per_minute, MINUTE)
+
     def redelivery(self, account_id: str, message_id: str) -> None:
         """A manual webhook redelivery: once a minute per message, a quota per hour per account.
 
