@@ -18,10 +18,12 @@ static_files = StaticFiles(directory=WEB_DIR / "static")
 
 def _content_security_policy(settings: Settings) -> str:
     # Results on S3 are shown from their presigned host; on local disk they are same-origin.
-    images = "'self' blob: data:" + (" https:" if settings.resolved_storage_url.startswith("s3://") else "")
+    remote = " https:" if settings.resolved_storage_url.startswith("s3://") else ""
+    # blob: for the chosen clip's preview and the original played beside the result, from this tab.
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
-        f"img-src {images}; connect-src 'self'; font-src 'self'; object-src 'none'; "
+        f"img-src 'self' blob: data:{remote}; media-src 'self' blob:{remote}; connect-src 'self'; "
+        "font-src 'self'; object-src 'none'; "
         "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 

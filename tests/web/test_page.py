@@ -8,10 +8,13 @@ import time
 import zipfile
 from urllib.parse import urlsplit
 
+import av
+import numpy as np
 import pytest
 from PIL import Image
 
 from tests import support
+from tests.video.clips import Clip, make_clip
 from tests.web.conftest import (
     BROKEN_MODEL,
     SIGNUP_CREDITS,
@@ -352,6 +355,112 @@ def test_progress_moves_with_the_estimate_while_the_service_reports_zero(browser
     page.context.close()
 
 
+def _pixels(image) -> np.ndarray:
+    """An <img> on the page as RGB pixels, read through a canvas (the page's CSP keeps fetch off blob:)."""
+    width, height, data = image.evaluate(
+        """image => {
+            const canvas = document.createElement("canvas");
+            canvas.width = image.naturalWidth;
+            canvas.height = image.naturalHeight;
+            const context = canvas.getContext("2d");
+            context.drawImage(image, 0, 0);
+            const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+            return [canvas.width, canvas.height, [...data]];
+        }"""
+    )
+    return np.array(data, dtype=np.float64).reshape(height, width, 4)[..., :3]
+
+
+def _clip_frames(path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="rgb24").astype(np.float64) for frame in container.decode(video=0)]
+
+
+def test_a_clip_is_previewed_priced_upscaled_and_compared_on_a_paused_frame(browser, service, tmp_path):
+    from playwright.sync_api import expect
+
+    page = open_page(browser, service)
+    sign_up(page, "director@example.com")
+    clip = tmp_path / "dance.mp4"
+    clip.write_bytes(make_clip(Clip(frames=12)))  # 64x48, 0.5 s at 24 fps, with AAC audio
+    page.get_by_label("Model").select_option("waifu2x-cunet")  # flickers on video (GET /v1/models)
+    page.get_by_label("2x").check()
+    page.locator("#files").set_input_files(str(clip))
+
+    item = page.locator("#queue li", has_text="dance.mp4")
+    preview = item.get_by_label("Preview of dance.mp4")
+    page.wait_for_function("() => document.querySelector('#queue video')?.videoWidth === 64")
+    assert preview.evaluate("video => video.muted && video.controls")
+    # A model that flickers gave way to a steady one, and the list says which flicker.
+    expect(page.get_by_label("Model")).to_have_value("realesr-animevideov3")
+    expect(page.locator("#model option[value=waifu2x-cunet]")).to_contain_text("(flickers on video)")
+    expect(page.locator("#model option[value=realesr-animevideov3]")).not_to_contain_text("flickers")
+    expect(page.get_by_label("Result format", exact=True)).to_be_hidden()  # image formats
+    # Priced by the service (POST /v1/jobs/quote): frames and result size read from the clip.
+    expect(item).to_contain_text("64\u00d748 → 128\u00d796, 12 frames (0.5 s) as MP4, 1 credit, about")
+    expect(page.locator("#quote")).to_contain_text(
+        f"Price: 1 credit. Balance {SIGNUP_CREDITS} → {SIGNUP_CREDITS - 1}"
+    )
+    # WebM cannot carry the clip's AAC audio: said before anything is sent, and the button waits for a price.
+    page.get_by_label("Video result format").select_option("webm")
+    expect(item.locator(".field-error")).to_contain_text("cannot carry this clip's aac")  # the API's words
+    page.get_by_label("Video result format").select_option("mp4")
+    expect(item).to_contain_text("as MP4, 1 credit")
+    expect(page.get_by_role("button", name="Upscale")).to_be_enabled()
+    shoot(page, "11-video-queue")
+
+    held: dict[str, float] = {}
+
+    def midway_for_a_while(route) -> None:
+        # The real job ends within seconds; for two of them the page is told it is halfway through frame 6.
+        response = route.fetch()
+        job = response.json()
+        if time.monotonic() - held.setdefault(job["id"], time.monotonic()) < 2:
+            output = {**job["output"], "url": None, "expires_at": None}
+            job = {**job, "status": "running", "progress": 5.5 / 12, "output": output, "error": None}
+        route.fulfill(response=response, json=job)
+
+    page.route(re.compile(r".*/v1/jobs/[0-9a-f-]+$"), midway_for_a_while)
+    page.get_by_role("button", name="Upscale").click()
+    card = page.locator(".result", has_text="dance.mp4")
+    expect(card.locator(".status")).to_contain_text("frame 6 of 12")
+    expect(card.locator(".status")).to_contain_text("Done: 128\u00d796, 12 frames, 1 credit", timeout=90_000)
+    expect(page.locator("#balance")).to_have_text(str(SIGNUP_CREDITS - 1))
+
+    player = card.get_by_label("dance.mp4, upscaled", exact=True)
+    played = player.evaluate(
+        """async (video) => {
+            await video.play();
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            return [video.currentTime, video.videoWidth, video.videoHeight, video.duration];
+        }"""
+    )
+    assert played[0] > 0 and played[1:3] == [128, 96] and abs(played[3] - 0.5) < 0.05, played
+    expect(card.locator(".paused-frame .viewer")).to_have_count(0)  # no comparison while it plays
+    player.evaluate("video => { video.pause(); video.currentTime = 0.27; }")  # frame 6 shows from 0.25 s
+    expect(card.locator(".frame-caption")).to_contain_text("Paused at 0.27 s")
+    viewer = card.locator(".paused-frame .viewer")
+    expect(viewer.locator(".tag", has_text="Before")).to_be_visible()
+    expect(viewer.get_by_role("slider", name="Before/after split of dance.mp4 at 0.27 s")).to_be_visible()
+    before, after = _pixels(viewer.locator("img.before")), _pixels(viewer.locator("img.after"))
+    assert before.shape == (48, 64, 3) and after.shape == (96, 128, 3)
+    # Both are frame 6: the original's is that frame of the file (moving blocks: a frame apart is far off),
+    # and the upscale shrunk back is nearer to it than to any other frame.
+    frames = _clip_frames(clip)
+    off = {index: np.abs(before - frames[index]).mean() for index in (5, 6, 7)}
+    assert off[6] < 4 and off[6] * 4 < min(off[5], off[7]), off
+    shrunk = after.reshape(48, 2, 64, 2, 3).mean(axis=(1, 3))
+    nearest = min(range(len(frames)), key=lambda index: np.abs(shrunk - frames[index]).mean())
+    assert nearest == 6, [round(np.abs(shrunk - frame).mean(), 1) for frame in frames]
+    viewer.scroll_into_view_if_needed()
+    shoot(page, "12-video-result")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways"
+    card.scroll_into_view_if_needed()
+    shoot(page, "12-video-result-phone", full_page=False)
+    page.context.close()
+
+
 def test_history_pages_with_failed_and_expired_jobs(browser, service, tmp_path):
     from playwright.sync_api import expect
 
@@ -456,6 +565,7 @@ def test_the_page_sends_a_strict_content_security_policy(service, http_client_fa
         "default-src 'self'" in policy
         and "script-src 'self'" in policy
         and "frame-ancestors 'none'" in policy
+        and "media-src 'self' blob:;" in policy  # the chosen clip's preview and its paused frame
     )
     assert "http" not in re.sub(r"https:", "", policy)  # no third-party origin on local storage
     assert not re.search(r"<(script|link)[^>]+(src|href)=\"(https?:)?//", response.text)

@@ -3,6 +3,7 @@
 
 import { $, announce, api, duration, el, plural } from "./api.js";
 import { createViewer } from "./compare.js";
+import { createVideoResult } from "./video.js";
 
 const PAGE_SIZE = 10;
 const ACTIVE = ["queued", "running"];
@@ -53,7 +54,8 @@ function when(iso) {
 }
 
 function describe(job) {
-  const size = `${job.input.width}×${job.input.height} → ${job.output.width}×${job.output.height}`;
+  const frames = job.video ? `, ${plural(job.video.frames, "frame")}` : "";
+  const size = `${job.input.width}×${job.input.height} → ${job.output.width}×${job.output.height}${frames}`;
   const options = [job.denoise != null ? `denoise ${job.denoise}` : "", job.conservative ? "conservative" : ""]
     .filter(Boolean).join(", ");
   const credits = job.credits_refunded
@@ -106,7 +108,14 @@ function tick(view) {
   view.shown = Math.max(view.shown, job.progress, Math.min(projected, MOST_BEFORE_DONE));
   bar.value = view.shown;
   const remaining = left === null ? "" : left >= 1 ? `, ${duration(left)} left` : ", almost done";
-  view.status.textContent = `Upscaling… ${Math.round(view.shown * 100)} %${remaining}`;
+  view.status.textContent = `Upscaling… ${Math.round(view.shown * 100)} %${frameOf(job)}${remaining}`;
+}
+
+// A video's progress counts frames: the one in hand, as the service last reported it.
+function frameOf(job) {
+  if (!job.video || job.status !== "running") return "";
+  const { frames } = job.video;
+  return `, frame ${Math.min(frames, Math.floor(job.progress * frames) + 1)} of ${frames}`;
 }
 
 function observe(view, job) {
@@ -167,7 +176,9 @@ function showViewer(view, button) {
 
 function finished(view) {
   const { job } = view;
-  view.status.textContent = `Done: ${job.output.width}×${job.output.height}, ${plural(job.credits_charged, "credit")}. ` +
+  const frames = job.video ? `, ${plural(job.video.frames, "frame")}` : "";
+  view.status.textContent = `Done: ${job.output.width}×${job.output.height}${frames}, ` +
+    `${plural(job.credits_charged, "credit")}. ` +
     `Kept until ${new Date(job.output.expires_at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" })}.`;
   const download = el("a", { href: `${job.output.url}?filename=${encodeURIComponent(downloadName(view))}`,
     className: "button primary", textContent: "Download" });
@@ -191,6 +202,13 @@ function finished(view) {
       problem.hidden = false;
     }
   });
+  if (job.video) {
+    // The player is the view; the before/after viewer comes with each pause.
+    view.actions.append(download, remove, problem);
+    view.body.append(createVideoResult({ before: view.before, after: job.output.url, width: job.output.width,
+      height: job.output.height, name: view.name }));
+    return;
+  }
   view.actions.append(download, open, remove, problem);
   if (view.before) showViewer(view, open);
   else if (job.output.width * job.output.height <= THUMBNAIL_MAX_PIXELS) {
@@ -254,7 +272,8 @@ export async function loadHistory() {
     const page = await api(`/v1/jobs?limit=${PAGE_SIZE}${cursor}`);
     problem.hidden = true;
     const added = page.jobs.filter((job) => !state.views.has(job.id)).map((job) => {
-      const name = rememberedNames()[job.id]?.n || `Image ${job.input.width}×${job.input.height}`;
+      const kind = job.video ? "Video" : "Image";
+      const name = rememberedNames()[job.id]?.n || `${kind} ${job.input.width}×${job.input.height}`;
       return show(job, { name });
     });
     state.cursor = page.next_cursor;

@@ -1,8 +1,11 @@
 // The upload card: the chosen files, the model and its options, the price against the balance, and
 // submission. A file leaves the queue only once the service has accepted it; a refusal stays on its file.
+// Images are priced here from GET /v1/models; a clip's frames are only known to the service, which prices
+// it with POST /v1/jobs/quote (nothing charged) whenever the options change.
 
-import { $, announce, api, duration, el, plural, say } from "./api.js";
+import { $, announce, api, duration, el, fieldError, plural, say } from "./api.js";
 import { reveal, showSubmitted } from "./results.js";
+import { FORMATS_IN_WORDS, clipPreview, isRefusedType, isVideo } from "./video.js";
 
 const state = { models: [], presets: [], files: [], sending: false, balance: () => 0 };
 
@@ -13,6 +16,9 @@ export function configureUpload({ models, presets, balance }) {
 
 // `auto` (GET /v1/presets) has no model of its own: the service reads each image and picks one.
 const AUTO = "auto";
+// Made for video, light and steady (GET /v1/models `video.stable`): what a clip gets instead of a model
+// that flickers.
+const VIDEO_MODEL = "realesr-animevideov3";
 
 function isAuto() {
   return $("model").value === AUTO;
@@ -76,7 +82,7 @@ function credits(least, most) {
   return least === most ? plural(least, "credit") : `${least}–${most} credits`;
 }
 
-function queueItem(item) {
+function imageDetail(item) {
   const price = quote(item.width, item.height);
   const scale = selectedScale();
   let detail = "size read on upload";
@@ -85,21 +91,44 @@ function queueItem(item) {
     detail = `${item.width}×${item.height} → ${item.width * scale}×${item.height * scale}, ` +
       `${credits(price.least, price.most)}, ${price.least === price.most ? "" : "up to "}${duration(price.seconds)}`;
   }
+  return { detail, price };
+}
+
+// A clip as the service quoted it: sizes, frames, the result's format, credits and time.
+function clipDetail(item) {
+  const q = item.quote;
+  if (!q) return { detail: item.quoteError ? "not priced" : "pricing…", price: null };
+  const picked = isAuto() ? ` with ${state.models.find((m) => m.id === q.model)?.name || q.model}` : "";
+  const detail = `${q.input.width}×${q.input.height} → ${q.output.width}×${q.output.height}, ` +
+    `${plural(q.video.frames, "frame")} (${q.video.duration_seconds.toFixed(1)} s) as ${q.output.format.toUpperCase()}` +
+    `${picked}, ${plural(q.credits, "credit")}, ${duration(q.estimated_seconds)}`;
+  return { detail, price: { least: q.credits, most: q.credits, seconds: q.estimated_seconds } };
+}
+
+function forget(item) {
+  if (item.preview) URL.revokeObjectURL(item.preview);
+  state.files = state.files.filter((f) => f !== item);
+}
+
+function queueItem(item) {
+  const { detail, price } = item.video ? clipDetail(item) : imageDetail(item);
   const remove = el("button", { type: "button", className: "link", textContent: "Remove", disabled: item.sending });
   remove.setAttribute("aria-label", `Remove ${item.file.name}`);
   remove.addEventListener("click", () => {
-    state.files = state.files.filter((f) => f !== item);
+    forget(item);
     renderQueue();
     $("files").focus();
   });
   const li = el("li", { className: item.error ? "refused" : "" },
     el("span", { className: "name", textContent: item.file.name }), " ",
     el("span", { className: "muted", textContent: item.sending ? "sending…" : detail }), " ", remove);
-  if (item.error) {
+  const error = item.error || item.quoteError;
+  if (error) {
     const id = `refusal-${state.files.indexOf(item)}`;
-    li.append(el("p", { className: "field-error", id, textContent: item.error }));
+    li.append(el("p", { className: "field-error", id, textContent: error }));
     remove.setAttribute("aria-describedby", id);
   }
+  if (item.video) li.append(item.previewBox);
   return { li, price };
 }
 
@@ -120,30 +149,76 @@ function quoteText(total, unknown, balance) {
   return text;
 }
 
+// "image", "video" or "file" (a mixed queue), for the button and the announcements.
+function noun(items) {
+  const videos = items.filter((item) => item.video).length;
+  return videos === 0 ? "image" : videos === items.length ? "video" : "file";
+}
+
+// With a clip queued: its own result formats, and the models that flicker on video said so.
+function renderVideoChoices() {
+  const videos = state.files.some((item) => item.video);
+  $("format-field").hidden = videos && state.files.every((item) => item.video);
+  $("video-format-field").hidden = !videos;
+  $("video-help").hidden = !videos;
+  for (const option of $("model").options) {
+    const model = state.models.find((m) => m.id === option.value);
+    if (model) option.textContent = videos && model.video?.stable === false ? `${model.name} (flickers on video)` : model.name;
+  }
+}
+
 export function renderQueue() {
   renderOptions();
+  renderVideoChoices();
   const total = { least: 0, most: 0 };
   let unknown = false;
+  let pricing = 0;
   const items = state.files.map((item) => {
+    if (item.video && item.quoteKey !== optionsKey(item)) requestQuote(item);
     const { li, price } = queueItem(item);
     if (price && !price.tooLarge) {
       total.least += price.least;
       total.most += price.most;
-    } else if (!price) unknown = true;
+    } else if (item.video && !item.quoteError) pricing += 1;
+    else if (!price && !item.video) unknown = true;
     return li;
   });
   $("queue").replaceChildren(...items);
   const balance = state.balance();
   // Not enough for even the cheapest outcome: the service would refuse, so the button says so first.
   const short = state.files.length > 0 && balance < total.least;
-  $("quote").textContent = state.files.length ? quoteText(total, unknown, balance) : "";
-  $("quote").classList.toggle("warn", short);
-  $("start").disabled = state.files.length === 0 || short || state.sending;
-  $("start").textContent = state.files.length > 1 ? `Upscale ${state.files.length} images` : "Upscale";
+  let text = state.files.length ? quoteText(total, unknown, balance) : "";
+  if (pricing) text = `Pricing ${plural(pricing, "clip")}…`;
+  $("quote").textContent = text;
+  $("quote").classList.toggle("warn", short && !pricing);
+  $("start").disabled = state.files.length === 0 || short || state.sending || pricing > 0;
+  $("start").textContent = state.files.length > 1 ? `Upscale ${state.files.length} ${noun(state.files)}s` : "Upscale";
+}
+
+function optionsKey(item) {
+  return JSON.stringify([...formFor(item).entries()].filter(([name]) => name !== "file"));
+}
+
+// The service's price for this clip with the options as they are now; an older answer is dropped.
+async function requestQuote(item) {
+  const key = optionsKey(item);
+  Object.assign(item, { quoteKey: key, quote: null, quoteError: "" });
+  try {
+    const answer = await api("/v1/jobs/quote", { method: "POST", form: formFor(item) });
+    if (item.quoteKey === key) item.quote = answer;
+  } catch (error) {
+    if (item.quoteKey === key) item.quoteError = error.message;
+  }
+  if (item.quoteKey === key && state.files.includes(item)) renderQueue();
 }
 
 async function readSize(file) {
-  const item = { file, width: 0, height: 0, error: "" };
+  const item = { file, width: 0, height: 0, error: "", video: isVideo(file) };
+  if (item.video) {
+    item.preview = URL.createObjectURL(file);
+    item.previewBox = clipPreview(item.preview, file.name);
+    return item;
+  }
   try {
     const bitmap = await createImageBitmap(file);
     item.width = bitmap.width;
@@ -155,12 +230,31 @@ async function readSize(file) {
   return item;
 }
 
+// A clip is better off with a model that is steady on video: one that flickers gives way to VIDEO_MODEL.
+function preferSteadyModel() {
+  const model = selectedModel();
+  if (!model || model.video?.stable !== false) return "";
+  const usable = (m) => m.available !== false && m.video?.stable === true;
+  const steady = state.models.find((m) => m.id === VIDEO_MODEL && usable(m)) || state.models.find(usable);
+  if (!steady) return "";
+  $("model").value = steady.id;
+  checkPresetOf(steady.id);
+  return ` ${model.name} flickers on video, so ${steady.name} is chosen.`;
+}
+
 export async function addFiles(fileList) {
   // Copied now: the picker's list is emptied as soon as its input is reset, before the sizes are read.
   const files = [...fileList];
-  state.files.push(...(await Promise.all(files.map(readSize))));
+  const refused = files.filter(isRefusedType);
+  fieldError($("files"), $("drop-error"), refused.length
+    ? `${refused.map((file) => file.name).join(", ")}: not a format this service takes (${FORMATS_IN_WORDS}).`
+    : "");
+  const added = await Promise.all(files.filter((file) => !isRefusedType(file)).map(readSize));
+  if (!added.length) return;
+  state.files.push(...added);
+  const switched = added.some((item) => item.video) ? preferSteadyModel() : "";
   renderQueue();
-  announce(`${plural(state.files.length, "image")} ready to upscale.`);
+  announce(`${plural(state.files.length, noun(state.files))} ready to upscale.${switched}`);
 }
 
 function formFor(item) {
@@ -170,7 +264,8 @@ function formFor(item) {
   form.append("scale", String(selectedScale()));
   if ($("denoise").value !== "") form.append("denoise", $("denoise").value);
   if ($("conservative").checked) form.append("conservative", "true");
-  if ($("format").value) form.append("output_format", $("format").value);
+  const format = item.video ? $("video-format").value : $("format").value;
+  if (format) form.append("output_format", format);
   return form;
 }
 
@@ -186,7 +281,7 @@ export async function submitQueue(onAccepted) {
     renderQueue();
     try {
       const job = await api("/v1/jobs", { method: "POST", form: formFor(item) });
-      state.files = state.files.filter((f) => f !== item);
+      forget(item);
       renderQueue(); // first: the queue shrinking above the results would move them after the scroll
       // Each new result goes on top of the list, and the list follows it: on a phone it is far below.
       reveal(showSubmitted(job, item.file));
@@ -200,13 +295,15 @@ export async function submitQueue(onAccepted) {
   state.sending = false;
   renderQueue();
   const accepted = batch.length - refused;
+  const word = noun(batch);
   announce(refused
-    ? `${plural(accepted, "image")} sent; ${plural(refused, "image")} refused: see the messages in the list.`
-    : `${plural(accepted, "image")} sent.`);
+    ? `${plural(accepted, word)} sent; ${plural(refused, word)} refused: see the messages in the list.`
+    : `${plural(accepted, word)} sent.`);
 }
 
 export function clearQueue() {
-  state.files = [];
+  for (const item of [...state.files]) forget(item);
+  fieldError($("files"), $("drop-error"), "");
   renderQueue();
 }
 
@@ -227,6 +324,11 @@ function renderChoices() {
   $("model").value = state.presets[0] ? state.presets[0].model || AUTO : state.models[0]?.id;
 }
 
+// A model picked by hand: the content preset that runs it (if any) stays checked, the others clear.
+function checkPresetOf(modelId) {
+  for (const radio of document.querySelectorAll("input[name=preset]")) radio.checked = radio.value === modelId;
+}
+
 export function wireUpload(onAccepted) {
   $("files").addEventListener("change", (event) => {
     addFiles(event.target.files);
@@ -241,12 +343,13 @@ export function wireUpload(onAccepted) {
     addFiles(event.dataTransfer.files);
   });
   $("model").addEventListener("change", () => {
-    // A model picked by hand: the content preset that runs it (if any) stays checked, the others clear.
-    for (const radio of document.querySelectorAll("input[name=preset]")) radio.checked = radio.value === $("model").value;
+    checkPresetOf($("model").value);
     renderQueue();
   });
   for (const radio of document.querySelectorAll("input[name=scale]")) radio.addEventListener("change", renderQueue);
   $("denoise").addEventListener("change", renderQueue);
   $("conservative").addEventListener("change", renderQueue);
+  $("format").addEventListener("change", renderQueue);
+  $("video-format").addEventListener("change", renderQueue);
   $("start").addEventListener("click", () => submitQueue(onAccepted));
 }
