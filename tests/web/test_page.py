@@ -385,8 +385,15 @@ def test_a_clip_is_previewed_priced_upscaled_and_compared_on_a_paused_frame(brow
     clip.write_bytes(make_clip(Clip(frames=12)))  # 64x48, 0.5 s at 24 fps, with AAC audio
     page.get_by_label("Model").select_option("waifu2x-cunet")  # flickers on video (GET /v1/models)
     page.get_by_label("2x").check()
-    page.locator("#files").set_input_files(str(clip))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a clip")
+    page.locator("#files").set_input_files([str(clip), str(notes)])
+    expect(page.locator("#drop-error")).to_have_text(
+        "Not sent: notes.txt. This service takes images (PNG, JPEG, WebP, GIF, BMP, TIFF) or videos "
+        "(MP4, MOV, WebM)."
+    )
 
+    expect(page.locator("#queue li")).to_have_count(1)
     item = page.locator("#queue li", has_text="dance.mp4")
     preview = item.get_by_label("Preview of dance.mp4")
     page.wait_for_function("() => document.querySelector('#queue video')?.videoWidth === 64")

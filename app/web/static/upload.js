@@ -247,7 +247,7 @@ export async function addFiles(fileList) {
   const files = [...fileList];
   const refused = files.filter(isRefusedType);
   fieldError($("files"), $("drop-error"), refused.length
-    ? `${refused.map((file) => file.name).join(", ")}: not a format this service takes (${FORMATS_IN_WORDS}).`
+    ? `Not sent: ${refused.map((file) => file.name).join(", ")}. This service takes ${FORMATS_IN_WORDS}.`
     : "");
   const added = await Promise.all(files.filter((file) => !isRefusedType(file)).map(readSize));
   if (!added.length) return;
