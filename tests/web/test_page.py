@@ -467,6 +467,14 @@ def test_a_clip_is_previewed_priced_upscaled_and_compared_on_a_paused_frame(brow
     shoot(page, "12-video-result-phone", full_page=False)
     page.context.close()
 
+    # On another device the result plays too; the original stayed in the tab that uploaded it.
+    page = open_page(browser, service)
+    log_in(page, "director@example.com")
+    card = page.locator(".result", has_text="Video 64\u00d748")
+    expect(card.locator("video.player")).to_be_visible()
+    expect(card).to_contain_text("only the tab that uploaded it can compare")
+    page.context.close()
+
 
 def test_history_pages_with_failed_and_expired_jobs(browser, service, tmp_path):
     from playwright.sync_api import expect
