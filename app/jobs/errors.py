@@ -18,7 +18,10 @@ class FileTooLarge(DomainError):
 class UnsupportedImage(DomainError):
     code = "unsupported_image"
     status_code = 415
-    message = "The file is not an image in a supported format (PNG, JPEG, WebP, GIF, BMP, TIFF)."
+    message = (
+        "The file is not an image or video in a supported format: images PNG, JPEG, WebP, GIF, BMP or TIFF; "
+        "videos MP4, MOV or WebM."
+    )
 
 
 class AnimatedImage(DomainError):

@@ -73,6 +73,9 @@ class VideoInfo:
         return self.width * self.height
 
 
+_CONTAINER_NAMES = {"mp4": "MP4", "webm": "WebM"}
+
+
 def video_container(data: bytes) -> str | None:
     """`mp4`, `mov`, `webm` or `mkv` when the bytes start like one of those containers, else None."""
     if data.startswith(_EBML_MAGIC):
@@ -258,8 +261,9 @@ def check_output_format(info: VideoInfo, output_format: str, scale: int) -> None
     if foreign:
         other = next(fmt for fmt in VIDEO_OUTPUT_FORMATS if fmt != output_format)
         raise UnsupportedOutputFormat(
-            f"{output_format.upper()} cannot carry this clip's {', '.join(foreign)} streams unchanged; "
-            f"ask for output_format={other}."
+            f"A {_CONTAINER_NAMES[output_format]} result cannot carry this clip's "
+            f"{', '.join(name.upper() for name in foreign)} streams unchanged: choose "
+            f"{_CONTAINER_NAMES[other]} (output_format={other})."
         )
     width, height = info.width * scale, info.height * scale
     if output_format == "mp4" and (width % 2 or height % 2):

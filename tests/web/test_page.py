@@ -285,8 +285,8 @@ def test_a_refused_file_stays_in_the_queue_with_the_reason(browser, service, tmp
     page.get_by_role("button", name="Upscale").click()
     refused = page.locator("#queue li", has_text="notes.png")
     expect(refused).to_have_count(1)
-    expect(refused.locator(".field-error")).to_have_text(
-        "The file is not an image in a supported format (PNG, JPEG, WebP, GIF, BMP, TIFF)."  # the API's words
+    expect(refused.locator(".field-error")).to_contain_text(
+        "The file is not an image or video in a supported format"  # the API's words
     )
     expect(page.get_by_role("status")).to_have_text(
         "0 images sent; 1 image refused: see the messages in the list."
@@ -410,7 +410,7 @@ def test_a_clip_is_previewed_priced_upscaled_and_compared_on_a_paused_frame(brow
     )
     # WebM cannot carry the clip's AAC audio: said before anything is sent, and the button waits for a price.
     page.get_by_label("Video result format").select_option("webm")
-    expect(item.locator(".field-error")).to_contain_text("cannot carry this clip's aac")  # the API's words
+    expect(item.locator(".field-error")).to_contain_text("cannot carry this clip's AAC")  # the API's words
     page.get_by_label("Video result format").select_option("mp4")
     expect(item).to_contain_text("as MP4, 1 credit")
     expect(page.get_by_role("button", name="Upscale")).to_be_enabled()
