@@ -17,14 +17,15 @@ from app.catalog.endpoints import router as models_router
 from app.config import Settings, get_settings
 from app.errors import COMMON_ERROR_RESPONSES, install_error_handlers
 from app.jobs.decode_budget import DecodeBudget
-from app.jobs.endpoints import files_router, uploads_router
 from app.jobs.endpoints import router as jobs_router
+from app.jobs.endpoints import uploads_router
 from app.limits.counters import make_counters
 from app.limits.policy import Limits, enforce_ip_limit
 from app.ops.endpoints import router as ops_router
 from app.ops.metrics import DatabaseCollector, HttpMetrics
 from app.ops.request_context import RequestContextMiddleware
 from app.runtime import Runtime
+from app.storage.endpoints import files_router
 from app.task_queue import SendAfterResponse
 from app.web import api_docs
 from app.web.endpoints import router as web_router

@@ -1,11 +1,23 @@
-"""A zip of several results, written as it is sent: one result in memory at a time, whatever the count."""
+"""A zip of several results, written as it is sent: one chunk of one result in memory at a time, whatever
+the results' sizes and count."""
 
 from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from app.storage import Storage
+
+
+@dataclass(frozen=True)
+class ArchiveEntry:
+    """One result in the zip: its entry name, its storage key and the time it shows (when the job ended)."""
+
+    name: str
+    key: str
+    modified: datetime | None
 
 
 class _Chunks:
@@ -34,17 +46,33 @@ class _Chunks:
         return out
 
 
-def zip_stream(storage: Storage, entries: list[tuple[str, str]]) -> Iterator[bytes]:
-    """Zip (name, storage key) pairs, stored uncompressed (PNG, JPEG and WebP are compressed already);
-    an object deleted meanwhile (its retention ended) is left out."""
+def _entry_info(entry: ArchiveEntry, size: int) -> zipfile.ZipInfo:
+    # A zip stores local time without a zone: the UTC time is shown, the same for every reader.
+    moment = (entry.modified or datetime.now(UTC)).astimezone(UTC)
+    info = zipfile.ZipInfo(entry.name, date_time=moment.timetuple()[:6])
+    info.compress_type = zipfile.ZIP_STORED
+    info.file_size = size  # decides whether the entry needs ZIP64 (over 4 GiB) before it is written
+    return info
+
+
+def zip_stream(storage: Storage, entries: list[ArchiveEntry]) -> Iterator[bytes]:
+    """Zip the entries, stored uncompressed (PNG, JPEG, WebP, MP4 and WebM are compressed already); an
+    object deleted meanwhile (its retention ended) is left out."""
     sink = _Chunks()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name, key in entries:
+        for entry in entries:
             try:
-                data = storage.get(key)
-            except FileNotFoundError:
+                size = storage.stat(entry.key).size
+                chunks = storage.read_chunks(entry.key)
+                first = next(chunks, b"")  # opened before the entry starts: a vanished object is skipped
+            except (FileNotFoundError, ValueError):
                 continue
-            archive.writestr(name, data)
-            del data
+            with archive.open(_entry_info(entry, size), "w") as member:
+                member.write(first)
+                del first
+                yield sink.take()
+                for chunk in chunks:
+                    member.write(chunk)
+                    yield sink.take()
             yield sink.take()
     yield sink.take()

@@ -13,26 +13,25 @@ from sqlalchemy.orm import Session
 
 from app.accounts.auth import CurrentAccount
 from app.config import Settings
-from app.errors import NotFound
 from app.estimates.service import eta_seconds, model_speed
 from app.jobs import lifecycle, service
-from app.jobs.archive import zip_stream
+from app.jobs.archive import ArchiveEntry, zip_stream
 from app.jobs.errors import FileOrUploadRequired, FileTooLarge, InvalidArchive, ResultNotReady
+from app.jobs.file_names import distinct_names, requested_name, result_name
 from app.jobs.image_codec import OUTPUT_FORMATS
 from app.jobs.metadata import MetadataMode
 from app.jobs.models import Job, JobStatus
 from app.jobs.representation import represent_job, represent_quote
 from app.jobs.retention import delete_job_files
-from app.jobs.schemas import JobOut, JobPage, JobQuote, OutputFormat, UploadOut
+from app.jobs.schemas import JobOut, JobPage, JobQuote, OutputFormat, UploadIn, UploadOut
 from app.jobs.uploads import create_upload, read_upload
 from app.jobs.video_probe import VIDEO_OUTPUT_FORMATS
 from app.limits.policy import limits_of
 from app.runtime import DbSession, Runtime, RuntimeDep
-from app.storage.signed_urls import SignedObject, sign, signing_key, verify
+from app.storage.signed_urls import SignedObject, sign, signing_key
 from app.task_queue import send_at_commit
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
-files_router = APIRouter(prefix="/v1/files", tags=["jobs"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad request"},
     401: {"description": "Missing or invalid credentials"},
@@ -235,6 +234,7 @@ def _submit(
         data,
         idempotency_key,
         upload_id,
+        filename=file.filename if file is not None else None,
     )
     if wait:
         # The response waits on the job, so the job must be committed and sent now, not after the response.
@@ -243,16 +243,8 @@ def _submit(
     return submission
 
 
-_SUFFIX = {"jpeg": "jpg"}
-_UNSAFE_IN_FILENAMES = re.compile(r"[^A-Za-z0-9._ -]+")
-
-
-def _download_name(requested: str | None, job: Job) -> str:
-    """A safe attachment name: the requested stem (no path, quotes or control characters) + extension."""
-    suffix = _SUFFIX.get(job.output_format, job.output_format)
-    stem = _UNSAFE_IN_FILENAMES.sub("_", (requested or "").rsplit("/", 1)[-1]).strip(" .")
-    stem = re.sub(rf"\.{suffix}$|\.{job.output_format}$", "", stem, flags=re.IGNORECASE)[:100]
-    return f"{stem or job.id}.{suffix}"
+def _result_name(job: Job) -> str:
+    return result_name(job.filename, job.id, job.scale, job.output_format)
 
 
 @router.get("", response_model=JobPage, summary="Your jobs, newest first")
@@ -269,6 +261,9 @@ MAX_ARCHIVE_JOBS = 100
 @router.get(
     "/archive",
     summary="Download finished results as one zip, streamed (jobs without a result are left out)",
+    description="The jobs named in `ids`, or with `all=true` your newest 100 results, in one zip written "
+    "as it is sent. Each entry is named after its upload (`photo_x4.png`; the job id when the upload had no "
+    "name); names that would clash, ignoring case, get ` (2)`, ` (3)`, ...",
     response_class=StreamingResponse,
     responses={
         200: {"content": {"application/zip": {}}, "description": "A zip of the results"},
@@ -280,17 +275,28 @@ def get_archive(
     account: CurrentAccount,
     session: DbSession,
     runtime: RuntimeDep,
-    ids: Annotated[str, Query(max_length=4000, description="Comma-separated job ids (at most 100).")],
+    ids: Annotated[
+        str | None, Query(max_length=4000, description="Comma-separated job ids (at most 100).")
+    ] = None,
+    all_results: Annotated[
+        bool, Query(alias="all", description="Instead of `ids`: your newest 100 jobs that have a result.")
+    ] = False,
 ) -> StreamingResponse:
-    wanted = list(dict.fromkeys(part.strip() for part in ids.split(",") if part.strip()))
-    if not wanted or len(wanted) > MAX_ARCHIVE_JOBS:
-        raise InvalidArchive(f"Give 1 to {MAX_ARCHIVE_JOBS} job ids.")
-    jobs = service.finished_jobs(session, account.id, wanted)
+    if all_results == (ids is not None):
+        raise InvalidArchive("Give either `ids` or `all=true`.")
+    if ids is None:
+        jobs = service.latest_results(session, account.id, MAX_ARCHIVE_JOBS)
+    else:
+        wanted = list(dict.fromkeys(part.strip() for part in ids.split(",") if part.strip()))
+        if not wanted or len(wanted) > MAX_ARCHIVE_JOBS:
+            raise InvalidArchive(f"Give 1 to {MAX_ARCHIVE_JOBS} job ids.")
+        jobs = service.finished_jobs(session, account.id, wanted)
     if not jobs:
         raise ResultNotReady("None of these jobs has a result to download.")
+    names = distinct_names(_result_name(job) for job in jobs)
     entries = [
-        (f"{job.id}_x{job.scale}.{_SUFFIX.get(job.output_format, job.output_format)}", job.output_key or "")
-        for job in jobs
+        ArchiveEntry(name, job.output_key or "", job.finished_at)
+        for name, job in zip(names, jobs, strict=True)
     ]
     return StreamingResponse(
         zip_stream(runtime.storage, entries),
@@ -312,6 +318,9 @@ def get_job(job_id: str, request: Request, account: CurrentAccount, session: DbS
 @router.get(
     "/{job_id}/result",
     summary="Download the upscaled image or video (redirects to a short-lived signed link)",
+    description="Answers 307 to a link that downloads the result as an attachment named after the upload "
+    "(`photo.jpg` at 4x into PNG: `photo_x4.png`), or as `filename` asks; it serves byte ranges, so a "
+    "video can be played and seeked from it.",
     response_class=Response,
     responses={
         307: {"description": "Redirect to a short-lived signed download URL"},
@@ -326,7 +335,8 @@ def get_job_result(
     session: DbSession,
     runtime: RuntimeDep,
     filename: Annotated[
-        str | None, Query(max_length=200, description="Name to save as, e.g. photo_x4 (extension added).")
+        str | None,
+        Query(max_length=200, description="Name to save as, e.g. `sunset` (the result's extension added)."),
     ] = None,
 ) -> Response:
     job = service.get_job(session, account.id, job_id)
@@ -334,40 +344,13 @@ def get_job_result(
         raise ResultNotReady()
     storage, settings = runtime.storage, runtime.settings
     media_type = {**OUTPUT_FORMATS, **VIDEO_OUTPUT_FORMATS}[job.output_format]
-    filename = _download_name(filename, job)
+    filename = (filename and requested_name(filename, job.output_format)) or _result_name(job)
     url = storage.presigned_url(job.output_key, settings.result_url_ttl, filename, media_type)
     if url is None:  # local disk: a link signed the same way, served by GET /v1/files/{token}
         expires = int(time.time()) + settings.result_url_ttl
         token = sign(signing_key(settings), SignedObject(job.output_key, filename, media_type, expires))
         url = str(request.url_for("download_file", token=token))
     return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
-
-
-@files_router.get(
-    "/{token}",
-    summary="Download a stored result through a signed, expiring link",
-    response_class=Response,
-    responses={404: {"description": "Unknown, forged or expired link"}},
-)
-def download_file(token: str, runtime: RuntimeDep) -> Response:
-    signed = verify(signing_key(runtime.settings), token)
-    if signed is None:
-        raise NotFound("This download link is invalid or has expired.")
-    try:
-        data = runtime.storage.get(signed.key)
-    except FileNotFoundError:
-        raise NotFound("This file has been deleted.") from None
-    except ValueError:  # a key outside storage: only a leaked secret key could sign one
-        raise NotFound("This download link is invalid or has expired.") from None
-    return Response(
-        data,
-        media_type=signed.content_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{signed.filename}"',
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-        },
-    )
 
 
 @router.delete(
@@ -396,9 +379,12 @@ uploads_router = APIRouter(prefix="/v1/uploads", tags=["jobs"])
     summary="Upload a large file straight to storage (S3 only)",
     responses={409: _ERRORS[409]},
 )
-def create_direct_upload(account: CurrentAccount, session: DbSession, runtime: RuntimeDep) -> UploadOut:
+def create_direct_upload(
+    account: CurrentAccount, session: DbSession, runtime: RuntimeDep, body: UploadIn | None = None
+) -> UploadOut:
     settings = runtime.settings
-    ticket = create_upload(session, runtime.storage, settings, account.id)
+    filename = body.filename if body is not None else None
+    ticket = create_upload(session, runtime.storage, settings, account.id, filename)
     return UploadOut(
         id=ticket.upload.id,
         url=ticket.url,

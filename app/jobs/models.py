@@ -45,6 +45,9 @@ class Job(Base):
     preset: Mapped[str | None] = mapped_column(String(16), nullable=True)
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     queue: Mapped[str] = mapped_column(String(16))
+    # The uploaded file's name, cleaned (app/jobs/file_names.py): shown in history, and what the result and
+    # its zip entry are named after (photo.jpg -> photo_x4.png). None when the client sent no name.
+    filename: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
     input_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
     input_width: Mapped[int] = mapped_column(Integer)
@@ -113,6 +116,8 @@ class Upload(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     key: Mapped[str] = mapped_column(String(200))
+    # The name the client gave when opening the slot (the bucket never tells us), kept for its job.
+    filename: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

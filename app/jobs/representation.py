@@ -18,6 +18,7 @@ def represent_job(job: Job, base_url: str, eta_seconds: float | None = None) -> 
     return JobOut(
         id=job.id,
         status=job.status,
+        filename=job.filename,
         model=job.model,
         scale=job.scale,
         denoise=job.denoise,

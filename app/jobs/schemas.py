@@ -38,6 +38,11 @@ class JobError(BaseModel):
 class JobOut(BaseModel):
     id: str
     status: Literal["queued", "running", "succeeded", "failed", "canceled", "expired"]
+    filename: str | None = Field(
+        description="The uploaded file's name (its last path part, without control or direction "
+        "characters, at most 200 characters); the result downloads as `<name>_x<scale>.<format>`. Null "
+        "when none was sent."
+    )
     model: str
     scale: int
     denoise: int | None = Field(description="The denoise level the model ran with (null: none).")
@@ -99,6 +104,14 @@ class JobPage(BaseModel):
     jobs: list[JobOut]
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next (older) page; null at the end."
+    )
+
+
+class UploadIn(BaseModel):
+    filename: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="The file's name, kept for the job (the bucket does not tell it), e.g. `photo.png`.",
     )
 
 

@@ -27,6 +27,7 @@ from app.estimates.service import Alternative, encoding_seconds_per_megapixel, m
 from app.jobs import errors, idempotency
 from app.jobs.decode_budget import DecodeBudget
 from app.jobs.dispatch import send_upscale_after_commit
+from app.jobs.file_names import clean_upload_name
 from app.jobs.media import (
     MediaInfo,
     check_media_decodes,
@@ -237,13 +238,15 @@ def submit_job(
     data: bytes,
     idempotency_key: str | None = None,
     upload_id: str | None = None,
+    filename: str | None = None,
 ) -> Submission:
     """Accept a job: validate (`check_job`), store the input, then create the job and reserve its price in
     this unit.
 
     The key is claimed first, so a replay costs no validation. The input is stored before the unit's first
     write (no lock is held across storage I/O) and deleted again if the unit rolls back. With `upload_id`
-    the direct upload is claimed in this unit, its object deleted after.
+    the direct upload is claimed in this unit, its object deleted after. The job keeps the file's name
+    (`filename`, else the one given when the upload slot was opened), cleaned.
     """
     content = content_of_upload(upload_id) if upload_id else hashlib.sha256(data).hexdigest()
     fingerprint = request.fingerprint(content)  # of the request as sent: `auto` stays `auto`
@@ -257,6 +260,7 @@ def submit_job(
     checked = check_job(session, runtime, decode_budget, account_id, request, data, charging=True)
     quote = checked.quote
     job = _new_job(runtime.settings, account_id, checked.request, data, quote)
+    job.filename = clean_upload_name(filename)
     if checked.auto_reason is not None:
         job.preset, job.reason = AUTO, checked.auto_reason
     runtime.storage.put(job.input_key or "", data, "application/octet-stream")
@@ -266,8 +270,9 @@ def submit_job(
     balance = reserve_credits(session, account_id, quote.price, job.id)
     _announce_low_balance(session, runtime.settings, account_id, balance + quote.price, balance)
     if upload_id is not None:
-        upload_key = claim_upload(session, account_id, upload_id)
-        after_commit(session, lambda: runtime.storage.delete(upload_key))
+        claimed = claim_upload(session, account_id, upload_id)
+        job.filename = job.filename or claimed.filename
+        after_commit(session, lambda: runtime.storage.delete(claimed.key))
     if idempotency_key is not None:
         idempotency.link_key(session, account_id, idempotency_key, job.id)
     send_upscale_after_commit(session, job)
@@ -389,6 +394,14 @@ def finished_jobs(session: Session, account_id: str, job_ids: list[str]) -> list
     ).scalars()
     by_id = {job.id: job for job in found}
     return [by_id[job_id] for job_id in job_ids if job_id in by_id]
+
+
+def latest_results(session: Session, account_id: str, limit: int) -> list[Job]:
+    """The account's newest jobs that have a result now, at most `limit`, newest first."""
+    query = select(Job).where(
+        Job.account_id == account_id, Job.status == JobStatus.SUCCEEDED, Job.output_key.is_not(None)
+    )
+    return list(session.execute(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)).scalars())
 
 
 def encode_cursor(job: Job) -> str:

@@ -12,6 +12,7 @@ from app.accounts.models import new_id
 from app.config import Settings
 from app.db import utcnow
 from app.jobs import errors
+from app.jobs.file_names import clean_upload_name
 from app.jobs.models import Upload
 from app.storage import Storage
 
@@ -23,13 +24,17 @@ class UploadTicket:
     fields: dict[str, str]
 
 
-def create_upload(session: Session, storage: Storage, settings: Settings, account_id: str) -> UploadTicket:
-    """Open an upload slot with a size-limited presigned POST valid for `result_url_ttl` seconds."""
+def create_upload(
+    session: Session, storage: Storage, settings: Settings, account_id: str, filename: str | None = None
+) -> UploadTicket:
+    """Open an upload slot with a size-limited presigned POST valid for `result_url_ttl` seconds; the file's
+    name, if the client gives it, is kept for the job that claims the slot."""
     upload_id = new_id()
     upload = Upload(
         id=upload_id,
         account_id=account_id,
         key=f"uploads/{upload_id}",
+        filename=clean_upload_name(filename),
         expires_at=utcnow() + timedelta(seconds=settings.result_url_ttl),
     )
     post = storage.presigned_post(upload.key, settings.max_upload_bytes, settings.result_url_ttl)
@@ -67,14 +72,21 @@ def read_upload(
     return data
 
 
-def claim_upload(session: Session, account_id: str, upload_id: str) -> str:
-    """Mark an upload used by the job being created (same transaction); returns its storage key."""
-    key = session.execute(
+@dataclass(frozen=True)
+class ClaimedUpload:
+    key: str
+    filename: str | None
+
+
+def claim_upload(session: Session, account_id: str, upload_id: str) -> ClaimedUpload:
+    """Mark an upload used by the job being created (same transaction); returns its storage key and the
+    file's name given when the slot was opened."""
+    claimed = session.execute(
         update(Upload)
         .where(Upload.id == upload_id, Upload.account_id == account_id, Upload.consumed_at.is_(None))
         .values(consumed_at=utcnow())
-        .returning(Upload.key)
-    ).scalar_one_or_none()
-    if key is None:  # another request claimed it between our read and now
+        .returning(Upload.key, Upload.filename)
+    ).one_or_none()
+    if claimed is None:  # another request claimed it between our read and now
         raise errors.UploadNotFound("This upload was already used by another job.")
-    return key
+    return ClaimedUpload(key=claimed.key, filename=claimed.filename)

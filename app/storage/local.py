@@ -8,6 +8,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from app.storage.base import CHUNK_BYTES, ObjectInfo
+
 
 class LocalStorage:
     """Objects as files under a root folder; keys map to relative paths."""
@@ -48,6 +50,23 @@ class LocalStorage:
 
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()
+
+    def stat(self, key: str) -> ObjectInfo:
+        found = self._path(key).stat()
+        return ObjectInfo(found.st_size, f'"{found.st_size:x}-{found.st_mtime_ns:x}"')
+
+    def read_chunks(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        # Objects are replaced by rename, never rewritten: an open handle reads one version to its end.
+        with self._path(key).open("rb") as handle:
+            handle.seek(start)
+            left = None if end is None else max(0, end - start)
+            while left is None or left > 0:
+                chunk = handle.read(CHUNK_BYTES if left is None else min(CHUNK_BYTES, left))
+                if not chunk:
+                    return
+                if left is not None:
+                    left -= len(chunk)
+                yield chunk
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)

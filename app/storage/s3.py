@@ -10,6 +10,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from app.storage.base import CHUNK_BYTES, ObjectInfo
+from app.storage.disposition import attachment
+
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 
 
@@ -38,15 +41,37 @@ class S3Storage:
         extra = {"ContentType": content_type}
         self.client.upload_file(str(path), self.bucket, self._key(key), ExtraArgs=extra)
 
-    def get(self, key: str) -> bytes:
+    def _get_object(self, key: str, **params: str) -> Any:
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key), **params)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in _MISSING:
                 raise FileNotFoundError(key) from exc
             raise
-        body: bytes = response["Body"].read()
+
+    def get(self, key: str) -> bytes:
+        body: bytes = self._get_object(key)["Body"].read()
         return body
+
+    def stat(self, key: str) -> ObjectInfo:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
+                raise FileNotFoundError(key) from exc
+            raise
+        return ObjectInfo(int(head["ContentLength"]), str(head["ETag"]))
+
+    def read_chunks(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        if end is not None and end <= start:
+            return
+        last = "" if end is None else str(end - 1)
+        span = {} if start == 0 and end is None else {"Range": f"bytes={start}-{last}"}
+        body = self._get_object(key, **span)["Body"]
+        try:
+            yield from body.iter_chunks(CHUNK_BYTES)
+        finally:
+            body.close()
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
@@ -75,7 +100,7 @@ class S3Storage:
             Params={
                 "Bucket": self.bucket,
                 "Key": self._key(key),
-                "ResponseContentDisposition": f'attachment; filename="{filename}"',
+                "ResponseContentDisposition": attachment(filename),
                 "ResponseContentType": content_type,
             },
             ExpiresIn=expires_in,

@@ -253,7 +253,8 @@ def test_finished_results_download_as_one_streamed_zip(signup, settings):
     assert response.headers["content-type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
         names = archive.namelist()
-        assert names == [f"{job['id']}_x2.png" for job in done]  # not the queued one, not another account's
+        # Not the queued one, not another account's; each named after its upload (`in.png`), kept apart.
+        assert names == ["in_x2.png", "in_x2 (2).png", "in_x2 (3).png"]
         sizes = [Image.open(io.BytesIO(archive.read(name))).size for name in names]
     assert sizes == [(40, 20), (42, 20), (44, 20)]
     nothing = user.get("/v1/jobs/archive", params={"ids": queued["id"]})

@@ -19,6 +19,7 @@ from PIL import Image
 from app.config import get_settings
 from app.db import utcnow
 from app.jobs.retention import sweep, sweep_uploads
+from app.storage.base import CHUNK_BYTES
 from tests import support
 from tests.jobs.test_lifecycle import run
 from tests.jobs.test_submit import submit
@@ -93,6 +94,36 @@ def test_presigned_download_is_short_lived(s3_settings):
     assert "X-Amz-Expires=1&" in url and "X-Amz-Signature=" in url
 
 
+def test_objects_are_read_in_ranges_and_chunks(s3_settings):
+    storage = support.current_runtime().storage
+    data = bytes(range(256)) * (3 * CHUNK_BYTES // 256) + b"tail"
+    storage.put("results/clip.mp4", data, "video/mp4")
+    info = storage.stat("results/clip.mp4")
+    assert info.size == len(data) and info.etag.startswith('"')
+    chunks = list(storage.read_chunks("results/clip.mp4"))
+    assert b"".join(chunks) == data and max(len(chunk) for chunk in chunks) <= CHUNK_BYTES
+    assert b"".join(storage.read_chunks("results/clip.mp4", 10, 20)) == data[10:20]
+    assert b"".join(storage.read_chunks("results/clip.mp4", len(data) - 4)) == b"tail"
+    with pytest.raises(FileNotFoundError):
+        storage.stat("results/gone.mp4")
+    with pytest.raises(FileNotFoundError):
+        next(storage.read_chunks("results/gone.mp4"))
+
+
+def test_presigned_download_carries_any_name(s3_settings):
+    storage = support.current_runtime().storage
+    storage.put("results/y.mp4", b"mp4 bytes", "video/mp4")
+    response = httpx.get(storage.presigned_url("results/y.mp4", 60, "Été_x2.mp4", "video/mp4"))
+    assert response.headers["content-type"] == "video/mp4"
+    assert response.headers["content-disposition"] == (
+        "attachment; filename=\"Ete_x2.mp4\"; filename*=UTF-8''%C3%89t%C3%A9_x2.mp4"
+    )
+    ranged = httpx.get(
+        storage.presigned_url("results/y.mp4", 60, "y.mp4", "video/mp4"), headers={"Range": "bytes=0-2"}
+    )
+    assert (ranged.status_code, ranged.content) == (206, b"mp4")
+
+
 def test_lifecycle_rule_is_put_on_the_bucket_at_start(s3_settings, client, s3_server, bucket):
     rules = _bucket_client(s3_server).get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     assert rules[0]["Status"] == "Enabled"
@@ -110,8 +141,9 @@ def test_a_job_on_s3_redirects_to_its_result_then_expires(configure, s3_server, 
 
     redirect = user.get(f"/v1/jobs/{job['id']}/result", follow_redirects=False)
     assert redirect.status_code == 307
-    image = Image.open(io.BytesIO(httpx.get(redirect.headers["location"]).content))
-    assert image.size == (120, 90)
+    download = httpx.get(redirect.headers["location"])
+    assert download.headers["content-disposition"] == 'attachment; filename="in_x3.png"'
+    assert Image.open(io.BytesIO(download.content)).size == (120, 90)
 
     time.sleep(2.1)
     sweep(support.current_runtime())
@@ -173,12 +205,13 @@ def _upload_to_bucket(ticket: dict, data: bytes) -> httpx.Response:
 
 def test_direct_upload_then_job(s3_settings, s3_server, bucket, signup):
     user = signup()
-    ticket = user.post("/v1/uploads").json()
+    ticket = user.post("/v1/uploads", json={"filename": "Urlaub/Strand am Meer.png"}).json()
     assert ticket["max_bytes"] == s3_settings.max_upload_bytes
     assert _upload_to_bucket(ticket, support.png_bytes(30, 20)).status_code in (200, 201, 204)
     job = user.post("/v1/jobs", data={"upload_id": ticket["id"], "model": "bicubic", "scale": "2"})
     assert job.status_code == 202, job.text
     assert job.json()["input"] == {"width": 30, "height": 20, "format": "png"}
+    assert job.json()["filename"] == "Strand am Meer.png"  # given when the slot was opened
     assert bucket_keys(s3_server, bucket) == [f"jobs/inputs/{job.json()['id']}"]  # the upload object is gone
     again = user.post("/v1/jobs", data={"upload_id": ticket["id"], "model": "bicubic", "scale": "2"})
     assert again.status_code == 404 and again.json()["error"]["code"] == "upload_not_found"
