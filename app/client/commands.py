@@ -17,6 +17,7 @@ from app.client.api import SUFFIXES, ApiClient, ApiError
 from app.client.progress import ProgressBoard
 from app.config import get_settings
 from app.errors import DomainError
+from app.jobs.file_names import result_name
 from app.jobs.video_probe import (
     VideoInfo,
     VideoLimits,
@@ -318,8 +319,9 @@ def cmd_models_list(ns: argparse.Namespace) -> int:
 def cmd_download(ns: argparse.Namespace) -> int:
     def fetch(client: ApiClient) -> int:
         job = client.job(ns.job_id)
-        suffix = SUFFIXES.get(job["output"]["format"], job["output"]["format"])
-        target = ns.out / f"{ns.job_id}_x{job['scale']}.{suffix}" if ns.out.is_dir() else ns.out
+        # Named as the service names it (photo.png at 2x: photo_x2.png), cleaned again here: no path parts.
+        name = result_name(job.get("filename"), ns.job_id, job["scale"], job["output"]["format"])
+        target = ns.out / name if ns.out.is_dir() else ns.out
         size = client.download(ns.job_id, target)
         print(f"{target} ({size:,} bytes)")
         return 0

@@ -114,7 +114,7 @@ def test_models_download_cancel_skip_existing_and_a_quiet_broken_pipe(embedded_s
         "download", job_id, "--out", str(tmp_path), api_url=embedded_service.url, api_key=account
     )
     assert fetched.returncode == 0, fetched.stderr
-    assert Image.open(tmp_path / f"{job_id}_x2.png").size == (60, 40)
+    assert Image.open(tmp_path / "photo_x2.png").size == (60, 40)  # named after the upload, photo.png
     gone = run_cli("cancel", job_id, api_url=embedded_service.url, api_key=account)
     assert gone.returncode == 0 and f"job {job_id}: expired" in gone.stdout  # finished: its files deleted
     unknown = run_cli("cancel", "no-such-job", api_url=embedded_service.url, api_key=account)
