@@ -2,7 +2,7 @@
 
 Revision ID: 0011
 Revises: 0010
-Create Date: 2026-11-28 00:00:00
+Create Date: 2026-11-26 00:00:00
 """
 
 from __future__ import annotations
