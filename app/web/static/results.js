@@ -15,7 +15,8 @@ const TICK_MS = 200;
 const THUMBNAIL_MAX_PIXELS = 16e6;
 const ARCHIVE_MAX_JOBS = 100;
 
-// File names are not part of a job: this browser remembers the ones it uploaded, for two days.
+// Jobs carry their upload's name (`filename`); this browser also remembers the names it sent, for two days,
+// for jobs made before the API kept names.
 const NAMES_KEY = "mindrender.names";
 
 function rememberedNames() {
@@ -273,7 +274,7 @@ export async function loadHistory() {
     problem.hidden = true;
     const added = page.jobs.filter((job) => !state.views.has(job.id)).map((job) => {
       const kind = job.video ? "Video" : "Image";
-      const name = rememberedNames()[job.id]?.n || `${kind} ${job.input.width}×${job.input.height}`;
+      const name = job.filename || rememberedNames()[job.id]?.n || `${kind} ${job.input.width}×${job.input.height}`;
       return show(job, { name });
     });
     state.cursor = page.next_cursor;
