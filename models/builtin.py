@@ -1,5 +1,5 @@
-"""The models that ship with the service: classical filters, SRCNN and the official weights of Real-ESRGAN,
-Real-CUGAN, waifu2x and RealSR."""
+"""The models that ship with the service: classical filters, SRCNN, the faithful model and the official
+weights of Real-ESRGAN, Real-CUGAN, waifu2x and RealSR."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from models.classical import ClassicalUpscaler
 from models.registry import Content, ModelRegistry, ModelSpec, Upscaler
 from models.resample import Filter
 from models.weight_variants import family_variants
+
+# models.faithful.NATIVE_SCALES, repeated so that listing models imports no torch (a test checks both agree).
+FAITHFUL_SCALES = (2, 3, 4)
 
 _CLASSICAL_NAMES = {
     Filter.NEAREST: ("Nearest neighbour", "Hard pixel edges: pixel art and screenshots."),
@@ -95,6 +98,12 @@ def _load_srcnn(models_dir: Path) -> Upscaler:
     return load(models_dir)
 
 
+def _load_faithful(models_dir: Path) -> Upscaler:
+    from models.faithful_upscaler import load
+
+    return load(models_dir)
+
+
 def builtin_models() -> list[ModelSpec]:
     """Every built-in model, in the order /v1/models lists them."""
     specs = [_classical(method) for method in Filter]
@@ -106,6 +115,19 @@ def builtin_models() -> list[ModelSpec]:
             native_scale=1,
             load=_load_srcnn,
             description="A small CNN that sharpens a bicubic upscale (Dong et al., 2014); trained in-house.",
+        )
+    )
+    specs.append(
+        ModelSpec(
+            id="faithful",
+            name="Faithful",
+            content="general",
+            native_scale=max(FAITHFUL_SCALES),
+            native_passes=FAITHFUL_SCALES,
+            load=_load_faithful,
+            description="No invented detail: a residual network trained only for accuracy (L1 on luma, "
+            "never a GAN) that adds detail to a bicubic upscale; native x2/x3/x4, x8 is x4 then Lanczos. "
+            "Trained in-house; see NOTICE.",
         )
     )
     for family, name, content, description in _FAMILIES:

@@ -74,10 +74,14 @@ class ModelSpec:
     weights: str | None = None  # the weight file of a one-network model in the models folder, if any
     described: bool = True  # False: an operator file not yet described by `mindrender models install`
     variants: tuple[WeightVariant, ...] = ()
+    # A one-network model with several native passes in its loader (the faithful model: 2, 3 and 4).
+    native_passes: tuple[int, ...] = ()
 
     @property
     def native_scales(self) -> tuple[int, ...]:
-        return family_options(self.id).native_scales if self.variants else (self.native_scale,)
+        if self.variants:
+            return family_options(self.id).native_scales
+        return self.native_passes or (self.native_scale,)
 
     @property
     def scales(self) -> tuple[int, ...]:

@@ -30,7 +30,10 @@ class Terms:
 
 # Prices follow compute: seconds per output megapixel, measured on the 2-core CPU VM at 512 px inputs
 # (docs/benchmarks.md; on a GPU every network is faster, in about the same ratios).
-# Classical filters and SRCNN: well under a second per output MP, on CPU workers.
+# Classical filters and SRCNN: well under a second per output MP, on CPU workers. The faithful model
+# costs what SRCNN does at x2 and less above (its network runs at the input's size: bench/faithful.py
+# throughput, 0.159 vs SRCNN's 0.152 output MP/s at x2, 0.557 at x4, on the shared 2-core VM), so it
+# takes SRCNN's terms.
 CLASSICAL = Terms(Pricing(minimum=1, megapixels_per_credit=16), "cpu")
 SRCNN = Terms(Pricing(minimum=1, megapixels_per_credit=4), "cpu")
 # Light networks, under 1 s per output MP: realesr-animevideov3 0.4, waifu2x upconv_7 0.9.
@@ -47,6 +50,7 @@ BUILTIN_TERMS: dict[str, Terms] = {
     "bicubic": CLASSICAL,
     "lanczos": CLASSICAL,
     "srcnn": SRCNN,
+    "faithful": SRCNN,
     "realesrgan-x4plus": HEAVY,
     "realesrgan-x4plus-anime": NEURAL,
     "realesr-animevideov3": LIGHT,

@@ -15,6 +15,7 @@ CPU_SECONDS_PER_MEGAPIXEL: dict[str, float] = {
     "bicubic": 0.02,
     "lanczos": 0.03,
     "srcnn": 0.9,
+    "faithful": 0.9,  # as fast as SRCNN at x2, faster above (bench/faithful.py throughput)
     "realesrgan-x4plus": 16.0,
     "realesrgan-x4plus-anime": 6.0,
     "realesr-animevideov3": 0.4,
