@@ -57,7 +57,7 @@ def _options(spec: ModelSpec, scale: int) -> ScaleOptionsOut:
 @router.get(
     "/presets",
     response_model=list[PresetOut],
-    summary="Presets: auto (read from the image), photo, anime, text",
+    summary="Presets: auto (read from the image), photo, anime, text, faithful",
 )
 def list_presets() -> list[PresetOut]:
     auto = PresetOut(id=AUTO, name="Automatic", description=AUTO_DESCRIPTION, model=None, picks=[])

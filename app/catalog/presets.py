@@ -1,9 +1,12 @@
-"""Content presets: what a person is upscaling (photo, anime, text), and `auto`, which looks at the image.
+"""Presets: what a person is upscaling (photo, anime, text), `faithful`, and `auto`, which looks at the image.
 
 Each preset picks a model and its options per damage level (0 clean, 1 light, 2 medium, 3 heavy): the
 choices measured best on the degradation bench (bench/degradations.py, docs/benchmarks.md). `auto` reads
-the content and the damage from the image itself (models/analysis.py) and picks from the same table. A
-`denoise` hint on a content preset names the damage: 0 light, 1 medium, 2 and 3 heavy.
+the content and the damage from the image itself (models/analysis.py) and picks from the preset named
+after that content (photo, anime, text): `faithful` is a choice of purpose, not of content, so `auto`
+never makes it (tests/catalog/test_auto_preset.py). A `denoise` hint on a content preset names the
+damage: 0 light, 1 medium, 2 and 3 heavy; `faithful` runs the same model at every level (it has no
+denoise weights: it neither removes nor invents anything).
 """
 
 from __future__ import annotations
@@ -85,6 +88,13 @@ PRESETS: dict[str, Preset] = {
                 Pick("realesr-animevideov3"),
                 Pick("realesr-animevideov3"),
             ),
+        ),
+        Preset(
+            "faithful",
+            "Faithful",
+            "No invented detail: a network trained only for accuracy, never with a GAN, sharpens a smooth "
+            "upscale without adding texture that was not there. For archives, documents and evidence.",
+            (Pick("faithful"), Pick("faithful"), Pick("faithful"), Pick("faithful")),
         ),
     )
 }

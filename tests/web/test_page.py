@@ -275,6 +275,25 @@ def test_automatic_is_the_default_and_the_service_picks_the_model(browser, servi
     page.context.close()
 
 
+def test_faithful_is_a_preset_and_the_page_says_it_invents_no_detail(browser, service):
+    from playwright.sync_api import expect
+
+    page = open_page(browser, service)
+    sign_up(page, "faithful@example.com")
+    expect(page.locator("#preset-help")).to_be_hidden()  # Automatic has its own sentence
+    page.get_by_role("radio", name="Faithful").check()
+    expect(page.get_by_label("Model")).to_have_value("faithful")
+    expect(page.locator("#preset-help")).to_contain_text("No invented detail")
+    expect(page.locator("#preset-help")).to_contain_text("archives, documents and evidence")
+    expect(page.locator("#auto-help")).to_be_hidden()
+    page.get_by_label("Model").select_option("bicubic")  # no preset runs it: no preset sentence
+    expect(page.locator("#preset-help")).to_be_hidden()
+    page.get_by_label("Model").select_option("faithful")
+    expect(page.get_by_role("radio", name="Faithful")).to_be_checked()
+    expect(page.locator("#preset-help")).to_be_visible()
+    page.context.close()
+
+
 def test_a_refused_file_stays_in_the_queue_with_the_reason(browser, service, tmp_path):
     from playwright.sync_api import expect
 

@@ -10,6 +10,7 @@ const FALLBACK_PRESETS = [
   { id: "photo", name: "Photo", model: "realesrgan-x4plus" },
   { id: "anime", name: "Anime / illustration", model: "realesrgan-x4plus-anime" },
   { id: "text", name: "Text / document", model: "realesr-animevideov3" },
+  { id: "faithful", name: "Faithful", model: "faithful" },
 ];
 
 const state = { models: [], presets: [], offers: null, account: null };

@@ -317,16 +317,27 @@ function renderChoices() {
   $("auto-help").textContent = auto?.description || "";
   const radios = state.presets.map((preset, index) => {
     const input = el("input", { type: "radio", name: "preset", value: preset.model || AUTO, checked: index === 0 });
-    input.addEventListener("change", () => { $("model").value = input.value; renderQueue(); });
+    if (preset.model) input.setAttribute("aria-describedby", "preset-help");
+    input.addEventListener("change", () => { $("model").value = input.value; renderPresetHelp(); renderQueue(); });
     return el("label", {}, input, ` ${preset.name}`);
   });
   $("presets").replaceChildren(...radios);
   $("model").value = state.presets[0] ? state.presets[0].model || AUTO : state.models[0]?.id;
+  renderPresetHelp();
+}
+
+// The checked preset's sentence from GET /v1/presets (`faithful`: no invented detail); `auto` has #auto-help.
+function renderPresetHelp() {
+  const checked = document.querySelector("input[name=preset]:checked");
+  const preset = state.presets.find((p) => p.model && p.model === checked?.value);
+  $("preset-help").textContent = preset?.description || "";
+  $("preset-help").hidden = !preset?.description;
 }
 
 // A model picked by hand: the content preset that runs it (if any) stays checked, the others clear.
 function checkPresetOf(modelId) {
   for (const radio of document.querySelectorAll("input[name=preset]")) radio.checked = radio.value === modelId;
+  renderPresetHelp();
 }
 
 export function wireUpload(onAccepted) {
