@@ -76,8 +76,9 @@ def test_a_flat_image_stays_exactly_flat(network, level):
     assert np.abs(out - level).max() < 1e-5
 
 
-# Measured on this crop with the committed weights: +0.27, +0.31 and +0.49 dB. Bicubic itself gains 0.
-@pytest.mark.parametrize(("scale", "margin"), [(2, 0.2), (3, 0.2), (4, 0.35)])
+# Measured on this crop with the committed weights: +1.62, +1.04 and +0.55 dB. Bicubic itself gains 0,
+# and the weights before the full training run (+0.27, +0.31, +0.49) fail the x2 and x3 margins.
+@pytest.mark.parametrize(("scale", "margin"), [(2, 1.2), (3, 0.7), (4, 0.4)])
 def test_beats_bicubic_on_a_held_out_crop(network, scale, margin):
     truth, low = degrade(astronaut_face(), scale)
     out = run(FaithfulUpscaler(network), low, scale)
