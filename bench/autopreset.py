@@ -6,22 +6,32 @@ illustrations, rendered and scanned text), each clean and degraded as uploads ar
 the level a person would want removed: 0 clean (and JPEG 90), 1 light (JPEG 75, noise 5), 2 medium (JPEG 50,
 noise 10), 3 heavy (JPEG 25, and the PNG of a JPEG 40).
 
-    .venv/bin/python -m bench.autopreset
+    .venv/bin/python -m bench.autopreset [--cost var/bench/degradations/scores.json]
+
+With --cost (scores from `python -m bench.quality degradations`), it also reads the degradation bench's
+own x2 inputs and prints the PSNR of what auto picks for each, against the best pick of the right content
+preset (the damage known in hindsight) and the best of every model and option.
 """
 
 from __future__ import annotations
 
+import argparse
 import io
+import json
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from skimage import data
 
-from bench.ground_truth import samples
+from app.catalog.presets import PRESETS, Pick
+from bench.degradations import DEGRADATIONS as BENCH_DEGRADATIONS
+from bench.degradations import Degradation as BenchDegradation
+from bench.degradations import Score, degrade
+from bench.ground_truth import Sample, samples
 from models.analysis import analyse
 
 CONTENT_OF = {"photo": "photo", "illustration": "anime", "text": "text"}
@@ -134,13 +144,68 @@ def _score(images: list[tuple[str, str, np.ndarray]]) -> None:
         print(f"{name:18} exact {exact:4.0%}  within one {close:4.0%}  mean error {np.mean(errors):+.2f}")
 
 
+def _upload(sample: Sample, scale: int, degradation: BenchDegradation) -> bytes:
+    """The file a user would send: the bench's degraded input (same pixels, same seed) as PNG, or the JPEG
+    itself (auto reads the encoder's quality from its tables)."""
+    key = f"{sample.name}/{degradation.name}/x{scale}"
+    if degradation.jpeg_quality is None:
+        return _png(_levels(degrade(sample.rgb, scale, degradation, key)))
+    before = replace(degradation, jpeg_quality=None)
+    return _jpeg(_levels(degrade(sample.rgb, scale, before, key)), degradation.jpeg_quality)
+
+
+def _levels(rgb: np.ndarray) -> np.ndarray:
+    return np.rint(rgb * 255.0).astype(np.uint8)
+
+
+def _label(pick: Pick) -> str:
+    """bench/degradations.py's name for a pick: ``realcugan-se denoise3``."""
+    if pick.conservative:
+        return f"{pick.model} conservative"
+    return pick.model if pick.denoise is None else f"{pick.model} denoise{pick.denoise}"
+
+
+def quality_cost(scores_file: Path, scale: int = 2) -> None:
+    """On the degradation bench's inputs: PSNR of what auto picks, against the best of the right content
+    preset's four picks for that image (the damage level known in hindsight) and the best method of all."""
+    records = [Score(**record) for record in json.loads(scores_file.read_text())]
+    psnr = {(s.image, s.degradation, s.method): s.psnr for s in records if s.scale == scale}
+    rows: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
+    read: dict[str, Counter[str]] = defaultdict(Counter)
+    for sample in samples():
+        truth = CONTENT_OF[sample.content]
+        for degradation in BENCH_DEGRADATIONS:
+            analysis = analyse(_upload(sample, scale, degradation))
+            read[truth][analysis.content] += 1
+            measured = {m: v for (i, d, m), v in psnr.items() if (i, d) == (sample.name, degradation.name)}
+            auto = measured[_label(PRESETS[analysis.content].pick(analysis.damage.level))]
+            preset = max(measured[_label(pick)] for pick in PRESETS[truth].picks)
+            rows[truth].append((auto, preset, max(measured.values())))
+    versions = len(BENCH_DEGRADATIONS)
+    print(f"\n== quality cost on the degradation bench's x{scale} inputs ({versions} versions a crop)")
+    print("mean PSNR dB; read as: what auto took each input for (photo/anime/text)")
+    print(f"{'content':8} {'read as':>9} {'auto':>6} {'best preset pick':>17} {'best of all':>15}")
+    for truth, found in rows.items():
+        auto, preset, best = (float(np.mean(column)) for column in zip(*found, strict=True))
+        taken = "/".join(str(read[truth][c]) for c in ("photo", "anime", "text"))
+        against = f"{preset:9.2f} ({auto - preset:+.2f}) {best:7.2f} ({auto - best:+.2f})"
+        print(f"{truth:8} {taken:>9} {auto:6.2f} {against}")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--cost", type=Path, help="the degradation bench's scores.json")
+    args = parser.parse_args()
     tuned = [(CONTENT_OF[s.content], s.name, np.rint(s.rgb * 255).astype(np.uint8)) for s in samples()]
     print(f"== the set the thresholds were set on ({len(tuned)} images x {len(DEGRADATIONS)} versions)")
     _score(tuned)
     others = held_out()
     print(f"\n== held out ({len(others)} images x {len(DEGRADATIONS)} versions)")
     _score(others)
+    if args.cost is not None:
+        quality_cost(args.cost)
 
 
 if __name__ == "__main__":

@@ -93,8 +93,9 @@ def full_tables(scores: Scores, emit: Callable[[str], None]) -> None:
 def best_tables(scores: Scores, emit: Callable[[str], None], top: int = 3) -> None:
     """Per content type and degradation: the best few methods, then the baselines, as markdown rows."""
     for scale in scores.scales():
-        baselines = (IDENTITY.label,) if scale == 1 else BASELINES
         for content, metric in DECIDING.items():
+            measured = scores.methods(content, scale)
+            baselines = [b for b in ((IDENTITY.label,) if scale == 1 else BASELINES) if b in measured]
             emit(f"\nx{scale} {content} (ranked by {metric.upper()}; cells: PSNR dB / SSIM)\n")
             columns = [f"#{n + 1}" for n in range(top)] + list(baselines)
             emit("| degradation | " + " | ".join(columns) + " |")
@@ -114,10 +115,42 @@ def preset_choice(scores: Scores, emit: Callable[[str], None]) -> None:
         for preset, content in PRESETS.items():
             metric = DECIDING[content]
             for hint, names in _hints(scale).items():
-                first, second = scores.ranked(content, scale, names)[:2]
+                ranked = scores.ranked(content, scale, names)
+                if len(ranked) < 2:  # a partial run (--models): nothing to choose between
+                    continue
+                first, second = ranked[:2]
                 gap = first.value(metric) - second.value(metric)
                 best = f"{first.method} {first.cell().strip()}"
                 emit(f"{preset:8} {hint:9} {metric:6} {best:62} {second.method} (-{gap:.3f})")
+
+
+def preset_choice_across(
+    scores: Scores, emit: Callable[[str], None], scales: tuple[int, ...] = (2, 4)
+) -> None:
+    """A preset runs one pick at every scale: per preset and hint, the methods measured at all of `scales`
+    ranked by the mean of their deciding metric over those scales, with each scale's shortfall from its own
+    best (what choosing one pick for every scale costs there)."""
+    scales = tuple(s for s in scales if s in scores.scales())
+    if len(scales) < 2:
+        return
+    emit(f"\nPreset choice for x{' and x'.join(map(str, scales))} together: mean of the deciding metric")
+    emit(f"{'preset':8} {'hint':9} {'best over the scales':34} {'mean':>7}  shortfall per scale; runner-up")
+    for preset, content in PRESETS.items():
+        metric = DECIDING[content]
+        common = set.intersection(*(set(scores.methods(content, s)) for s in scales))
+        if len(common) < 2:  # a partial run (--models): nothing to choose between
+            continue
+        for hint, names in HINTS.items():
+            per_scale = {
+                s: {m.method: m.value(metric) for m in scores.ranked(content, s, names)} for s in scales
+            }
+            mean = {m: fmean(per_scale[s][m] for s in scales) for m in common}
+            first, second = sorted(mean, key=lambda m: -mean[m])[:2]
+            short = " ".join(f"x{s} -{max(per_scale[s].values()) - per_scale[s][first]:.3f}" for s in scales)
+            emit(
+                f"{preset:8} {hint:9} {first:34} {mean[first]:7.3f}  {short}; "
+                f"{second} (-{mean[first] - mean[second]:.3f})"
+            )
 
 
 def _hints(scale: int) -> Mapping[str, tuple[str, ...]]:
@@ -167,3 +200,4 @@ def print_all(scores: Iterable[Score], emit: Callable[[str], None]) -> None:
     denoise_gain(indexed, emit)
     cleanup_gain(indexed, emit)
     preset_choice(indexed, emit)
+    preset_choice_across(indexed, emit)
