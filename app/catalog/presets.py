@@ -1,7 +1,10 @@
 """Presets: what a person is upscaling (photo, anime, text), `faithful`, and `auto`, which looks at the image.
 
 Each preset picks a model and its options per damage level (0 clean, 1 light, 2 medium, 3 heavy): the
-choices measured best on the degradation bench (bench/degradations.py, docs/benchmarks.md). `auto` reads
+choices measured best on the degradation bench (bench/degradations.py; the tables and the choice are in
+docs/benchmarks.md, "Degradations and presets (issues #14, #20)"): per content type the best mean of
+Y-PSNR (photos, text) or SSIM (illustrations) over x2 and x4 on the damage each level stands for, one
+pick for every scale (waifu2x runs its x2 weights at any scale), and no denoise on a clean image. `auto` reads
 the content and the damage from the image itself (models/analysis.py) and picks from the preset named
 after that content (photo, anime, text): `faithful` is a choice of purpose, not of content, so `auto`
 never makes it (tests/catalog/test_auto_preset.py). A `denoise` hint on a content preset names the
@@ -59,12 +62,13 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "photo",
             "Photo",
-            "Photographs and natural images: restores texture and removes JPEG artefacts.",
+            "Photographs and natural images: the closest to the original in our measurements, with JPEG "
+            "artefacts and noise removed as the damage grows.",
             (
-                Pick("realesrgan-x4plus"),
-                Pick("realesrgan-x4plus"),
-                Pick("realesrgan-x4plus"),
-                Pick("realesrgan-x4plus"),
+                Pick("waifu2x-cunet"),
+                Pick("waifu2x-cunet", denoise=1),
+                Pick("waifu2x-photo", denoise=3),
+                Pick("waifu2x-cunet", denoise=3),
             ),
         ),
         Preset(
@@ -72,10 +76,10 @@ PRESETS: dict[str, Preset] = {
             "Anime / illustration",
             "Line art, cel shading and flat colours: crisp edges without texture noise.",
             (
-                Pick("realesrgan-x4plus-anime"),
-                Pick("realcugan-se", denoise=1),
-                Pick("realcugan-se", denoise=2),
-                Pick("realcugan-se", denoise=3),
+                Pick("waifu2x-cunet"),
+                Pick("waifu2x-cunet", denoise=3),
+                Pick("waifu2x-cunet", denoise=3),
+                Pick("waifu2x-cunet", denoise=3),
             ),
         ),
         Preset(
@@ -83,10 +87,10 @@ PRESETS: dict[str, Preset] = {
             "Text / document",
             "Scans, screenshots and documents: the sharpest glyph edges in our measurements.",
             (
-                Pick("realesr-animevideov3"),
-                Pick("realesr-animevideov3"),
-                Pick("realesr-animevideov3"),
-                Pick("realesr-animevideov3"),
+                Pick("waifu2x-cunet"),
+                Pick("waifu2x-cunet", denoise=1),
+                Pick("waifu2x-cunet", denoise=3),
+                Pick("waifu2x-cunet", denoise=3),
             ),
         ),
         Preset(

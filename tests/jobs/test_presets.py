@@ -10,9 +10,11 @@ import pytest
 from PIL import Image
 from skimage import data
 
+from app.catalog.presets import PRESETS
 from models.analysis import ContentClass
 from models.builtin import builtin
 from models.engine import upscale
+from models.registry import Options
 from models.resample import Filter, resize
 from tests.jobs.test_lifecycle import run
 from tests.jobs.test_submit import assert_nothing_kept, balance
@@ -37,7 +39,7 @@ def test_a_preset_runs_its_model(signup, settings):
         data={"preset": "anime", "scale": "2"},
     )
     assert response.status_code == 202, response.text
-    assert response.json()["model"] == "realesrgan-x4plus-anime"
+    assert response.json()["model"] == "waifu2x-cunet"
 
 
 def test_faithful_is_listed_with_its_sentence_and_auto_never_picks_it(client):
@@ -98,3 +100,12 @@ def test_preset_misuse_is_a_422_that_charges_nothing(signup, settings, fields, c
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == code
     assert_nothing_kept(user, settings)
+
+
+def test_every_pick_has_weights_at_every_scale():
+    """A preset runs one pick whatever the scale: each must have weights at x2, x3, x4 and x8 (the anime
+    preset's realcugan-se denoise 1 and 2 exist at x2 only, so x3/x4/x8 jobs were refused with a 422)."""
+    for preset in PRESETS.values():
+        for pick in preset.picks:
+            for scale in (2, 3, 4, 8):
+                builtin(pick.model).weights_for(scale, Options(pick.denoise, pick.conservative))
