@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.accounts.auth import CurrentAccount
 from app.config import Settings
 from app.estimates.service import eta_seconds, model_speed
-from app.jobs import lifecycle, service
+from app.jobs import checks, lifecycle, service
 from app.jobs.archive import ArchiveEntry, zip_stream
 from app.jobs.errors import FileOrUploadRequired, FileTooLarge, InvalidArchive, ResultNotReady
 from app.jobs.file_names import distinct_names, requested_name, result_name
@@ -88,9 +88,9 @@ def job_request_form(
         MetadataMode, Form(description="default: keep ICC + camera EXIF, drop GPS; all; none.")
     ] = "default",
     webhook_url: Annotated[str | None, Form(max_length=2000)] = None,
-) -> service.JobRequest:
+) -> checks.JobRequest:
     """The job's parameters from the multipart form."""
-    return service.JobRequest(
+    return checks.JobRequest(
         model=model,
         preset=preset,
         scale=scale,
@@ -134,7 +134,7 @@ async def create_job(
     account: CurrentAccount,
     session: DbSession,
     runtime: RuntimeDep,
-    job_request: Annotated[service.JobRequest, Depends(job_request_form)],
+    job_request: Annotated[checks.JobRequest, Depends(job_request_form)],
     file: UploadedFile = None,
     upload_id: UploadId = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
@@ -171,7 +171,7 @@ async def quote_job(
     account: CurrentAccount,
     session: DbSession,
     runtime: RuntimeDep,
-    job_request: Annotated[service.JobRequest, Depends(job_request_form)],
+    job_request: Annotated[checks.JobRequest, Depends(job_request_form)],
     file: UploadedFile = None,
     upload_id: UploadId = None,
 ) -> JobQuote:
@@ -189,7 +189,7 @@ async def quote_job(
             assert upload_id is not None
             data = read_upload(session, runtime.storage, runtime.settings, account.id, upload_id)
         budget = request.app.state.decode_budget
-        return represent_quote(service.price_upload(session, runtime, budget, account.id, job_request, data))
+        return represent_quote(checks.price_upload(session, runtime, budget, account.id, job_request, data))
 
     return await run_in_threadpool(price)
 
@@ -206,7 +206,7 @@ def _submit(
     runtime: Runtime,
     request: Request,
     account_id: str,
-    job_request: service.JobRequest,
+    job_request: checks.JobRequest,
     file: UploadFile | None,
     upload_id: str | None,
     idempotency_key: str | None,

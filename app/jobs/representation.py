@@ -9,7 +9,7 @@ from app.jobs.schemas import JobError, JobInput, JobOut, JobOutput, JobQuote, Jo
 from app.jobs.video_probe import VideoInfo
 
 if TYPE_CHECKING:  # the service sends webhooks, whose payloads are made here
-    from app.jobs.service import PricedUpload
+    from app.jobs.checks import PricedUpload
 
 
 def represent_job(job: Job, base_url: str, eta_seconds: float | None = None) -> JobOut:

@@ -1,6 +1,7 @@
-"""Submitting jobs (validate, price, store, reserve) and reading them: what the API does with jobs.
+"""Submitting jobs (store, reserve, send) and reading them: what the API does with jobs.
 
-State changes after submission are in app/jobs/lifecycle.py; deleting files on schedule in retention.py.
+What a request would run and cost is checked in app/jobs/checks.py; state changes after submission are
+in app/jobs/lifecycle.py; deleting files on schedule in retention.py.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import base64
 import binascii
 import hashlib
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import anyio
@@ -17,146 +18,27 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account, new_id
-from app.catalog.presets import AUTO, PRESETS, Pick, get_preset
-from app.catalog.prices import Queue
-from app.catalog.service import Choice
+from app.catalog.presets import AUTO
 from app.config import Settings
-from app.credits.service import balance_of, check_balance, reserve_credits
+from app.credits.service import reserve_credits
 from app.db import after_commit, after_rollback, utcnow
-from app.estimates.service import Alternative, encoding_seconds_per_megapixel, model_speed, refuse_if_too_slow
 from app.jobs import errors, idempotency
+from app.jobs.checks import JobRequest, Quote, check_job
 from app.jobs.decode_budget import DecodeBudget
 from app.jobs.dispatch import send_upscale_after_commit
 from app.jobs.file_names import clean_upload_name
-from app.jobs.media import (
-    MediaInfo,
-    check_media_decodes,
-    check_output,
-    default_output_of,
-    frames_of,
-    read_media_header,
-    still_of,
-)
 from app.jobs.models import Job, JobStatus
 from app.jobs.uploads import claim_upload
 from app.jobs.video_probe import VideoInfo
 from app.runtime import Runtime
 from app.webhooks.events import enqueue
 from app.webhooks.models import EventType
-from app.webhooks.service import check_webhook_url
-from models.analysis import analyse
-
-# What `auto` runs at scale 1 (clean-up without resizing): the one model with 1x weights.
-AUTO_CLEAN_UP = "waifu2x-cunet"
-
-
-@dataclass(frozen=True)
-class JobRequest:
-    """The parameters of one upscale, as the client sent them."""
-
-    model: str | None
-    scale: int
-    preset: str | None = None
-    denoise: int | None = None
-    conservative: bool = False
-    output_format: str | None = None
-    output_quality: int = 92
-    metadata: str = "default"
-    webhook_url: str | None = None
-
-    def fingerprint(self, content: str) -> str:
-        """What makes two requests the same for Idempotency-Key: every parameter and the content's identity
-        (the file's SHA-256, or the direct upload's id)."""
-        parts = [
-            self.model or "",
-            self.preset or "",
-            str(self.scale),
-            str(self.denoise),
-            str(self.conservative),
-        ]
-        parts += [self.output_format or ""]
-        parts += [self.webhook_url or "", str(self.output_quality), self.metadata, content]
-        return idempotency.fingerprint(parts)
-
-
-@dataclass(frozen=True)
-class Quote:
-    """A request checked against its upload's header: the model, what the header says, the output format,
-    and the price."""
-
-    choice: Choice
-    info: MediaInfo
-    output_format: str
-    price: int
-    queue: Queue
-    seconds: float
 
 
 @dataclass(frozen=True)
 class Submission:
     job: Job
     replayed: bool
-
-
-def quote_job(session: Session, runtime: Runtime, request: JobRequest, data: bytes) -> Quote:
-    """Validate a request and its upload's header, price it and estimate its run time; nothing is
-    decoded, charged or stored. A job that could not finish within the time limit is refused here.
-
-    A video is priced per output megapixel-frame: the image price of one frame's output pixels times
-    its frames, one `minimum` per clip.
-    """
-    settings = runtime.settings
-    choice = runtime.catalog.choose(
-        request.model, request.preset, request.scale, request.denoise, request.conservative
-    )
-    if request.webhook_url:
-        check_webhook_url(settings, request.webhook_url)
-    info = read_media_header(settings, data)
-    output_format = request.output_format or default_output_of(info)
-    check_output(settings, info, request.scale, output_format)
-    frames = frames_of(info)
-    output_pixels = info.width * info.height * request.scale**2 * frames
-    queue = choice.offer.queue_for(settings, info.width * info.height * frames)
-    speed = model_speed(session, queue, choice.offer.id)
-    seconds = refuse_if_too_slow(
-        settings,
-        speed,
-        choice.offer.id,
-        request.scale,
-        (info.width, info.height),
-        lambda: _faster_alternatives(session, runtime, choice, request.scale, info, output_format),
-        frames=frames,
-        encoding=encoding_seconds_per_megapixel(output_format),
-    )
-    price = choice.offer.terms.pricing.credits_for(output_pixels)
-    return Quote(choice, info, output_format, price, queue, seconds)
-
-
-def _faster_alternatives(
-    session: Session, runtime: Runtime, choice: Choice, scale: int, info: MediaInfo, output_format: str
-) -> list[Alternative]:
-    """What else could run this upload: the same model at smaller scales, then other models for the same
-    content at this scale, fastest first."""
-    settings, frames = runtime.settings, frames_of(info)
-    pixels, encoding = info.width * info.height * frames, encoding_seconds_per_megapixel(output_format)
-    found = []
-    for smaller in sorted((s for s in choice.offer.spec.scales if 1 < s < scale), reverse=True):
-        speed = model_speed(session, choice.offer.queue_for(settings, pixels), choice.offer.id)
-        seconds = speed.seconds_for(pixels * smaller**2, encoding)
-        found.append(Alternative(f"{choice.offer.id} at x{smaller}", seconds))
-    others = []
-    for offer in runtime.catalog:
-        related = offer.spec.content in (choice.offer.spec.content, "general")
-        if (
-            offer.id != choice.offer.id
-            and related
-            and scale in offer.spec.scales
-            and runtime.catalog.available(offer)
-        ):
-            speed = model_speed(session, offer.queue_for(settings, pixels), offer.id)
-            seconds = speed.seconds_for(pixels * scale**2, encoding)
-            others.append(Alternative(f"{offer.id} at x{scale}", seconds))
-    return found + sorted(others, key=lambda a: a.seconds)
 
 
 def content_of_upload(upload_id: str) -> str:
@@ -167,66 +49,6 @@ def earlier_job(session: Session, account_id: str, key: str, request_fingerprint
     """The job an earlier identical request with this key created, without claiming the key."""
     job_id = idempotency.earlier_job_id(session, account_id, key, request_fingerprint)
     return session.get(Job, job_id) if job_id else None
-
-
-@dataclass(frozen=True)
-class CheckedJob:
-    """A request checked in full against its upload: what would run (`auto` resolved to the model it
-    picked, and why), its price and time; nothing charged or stored."""
-
-    request: JobRequest
-    quote: Quote
-    auto_reason: str | None
-
-
-def check_job(
-    session: Session,
-    runtime: Runtime,
-    decode_budget: DecodeBudget,
-    account_id: str,
-    request: JobRequest,
-    data: bytes,
-    *,
-    charging: bool,
-) -> CheckedJob:
-    """The one validation and pricing path, for a submission (`charging`) and for POST /v1/jobs/quote.
-
-    Cheapest checks first: parameters and the header (limits, price, time); for a submission the balance
-    then refuses what cannot be paid (402) before the costly full decode, bounded by `decode_budget`. A
-    quote decodes whatever the balance (it reports the balance instead), so it refuses exactly what a
-    submission of the same upload would refuse for its content.
-    """
-    auto: AutoPick | None = None
-    if request.preset == AUTO:
-        auto = _resolve_auto(session, runtime, decode_budget, account_id, request, data, charging)
-        request = auto.request
-    quote = quote_job(session, runtime, request, data)
-    if charging:
-        check_balance(session, account_id, quote.price)
-    if auto is None:  # `auto` decoded the upload already, to read it
-        check_media_decodes(decode_budget, data, quote.info)
-    return CheckedJob(request, quote, auto.reason if auto else None)
-
-
-@dataclass(frozen=True)
-class PricedUpload:
-    """POST /v1/jobs/quote: the checked request and the balance it would be paid from."""
-
-    checked: CheckedJob
-    balance: int
-
-
-def price_upload(
-    session: Session,
-    runtime: Runtime,
-    decode_budget: DecodeBudget,
-    account_id: str,
-    request: JobRequest,
-    data: bytes,
-) -> PricedUpload:
-    """What submitting this upload would cost and run, checked as a submission is; changes nothing."""
-    checked = check_job(session, runtime, decode_budget, account_id, request, data, charging=False)
-    return PricedUpload(checked, balance_of(session, account_id))
 
 
 def submit_job(
@@ -277,49 +99,6 @@ def submit_job(
         idempotency.link_key(session, account_id, idempotency_key, job.id)
     send_upscale_after_commit(session, job)
     return Submission(job=job, replayed=False)
-
-
-@dataclass(frozen=True)
-class AutoPick:
-    """`preset=auto` resolved: the request with the model and options it picked, and why."""
-
-    request: JobRequest
-    reason: str
-
-
-def _resolve_auto(
-    session: Session,
-    runtime: Runtime,
-    decode_budget: DecodeBudget,
-    account_id: str,
-    request: JobRequest,
-    data: bytes,
-    charging: bool,
-) -> AutoPick:
-    """Read the image (content, damage) and pick from the presets' table, before anything is charged.
-
-    Reading needs the pixels, so a submission (`charging`) first checks the balance against the cheapest
-    model `auto` could pick (a request that cannot pay costs no decode), and the one decode also validates
-    the upload. A video is read from its first frame.
-    """
-    info = read_media_header(runtime.settings, data)
-    output_pixels = info.width * info.height * request.scale**2 * frames_of(info)
-    candidates = {pick.model for preset in PRESETS.values() for pick in preset.picks} | {AUTO_CLEAN_UP}
-    if charging:
-        pricings = [runtime.catalog.offer(model).terms.pricing for model in candidates]
-        check_balance(session, account_id, min(pricing.credits_for(output_pixels) for pricing in pricings))
-    check_media_decodes(decode_budget, data, info)
-    with decode_budget.hold(info.width * info.height):
-        analysis = analyse(still_of(data, info))
-    level = analysis.damage.level
-    if request.scale == 1:  # clean-up only: the one model with 1x weights, at the damage's strength
-        pick = Pick(AUTO_CLEAN_UP, denoise=max(level, 1) - 1 if level else 0)
-    else:
-        pick = get_preset(analysis.content).pick(level)
-    resolved = replace(
-        request, model=pick.model, preset=None, denoise=pick.denoise, conservative=pick.conservative
-    )
-    return AutoPick(resolved, f"{analysis.reason()}: {pick.describe()}"[:200])
 
 
 def _job(session: Session, job_id: str) -> Job:
