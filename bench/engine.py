@@ -156,7 +156,6 @@ def _time(fn: Callable[[], object], repeat: int) -> float:
         fn()
         best = min(best, time.perf_counter() - start)
     return best
-    return best
 
 
 # What the ncnn-vulkan tools feed each graph: border and size multiple of their pre-padding (reflected by
