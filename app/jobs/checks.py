@@ -32,6 +32,9 @@ from models.analysis import analyse
 
 # What `auto` runs at scale 1 (clean-up without resizing): the one model with 1x weights.
 AUTO_CLEAN_UP = "waifu2x-cunet"
+# Its denoise level per damage level, from the scale-1 table of docs/benchmarks.md: denoise 0 on clean and
+# lightly damaged images, 3 from medium damage on (denoise 1 lost 1.3 dB to it on medium photos).
+_CLEAN_UP_DENOISE = (0, 0, 3, 3)
 
 
 @dataclass(frozen=True)
@@ -231,7 +234,7 @@ def _resolve_auto(
         analysis = analyse(still_of(data, info))
     level = analysis.damage.level
     if request.scale == 1:  # clean-up only: the one model with 1x weights, at the damage's strength
-        pick = Pick(AUTO_CLEAN_UP, denoise=max(level, 1) - 1 if level else 0)
+        pick = Pick(AUTO_CLEAN_UP, denoise=_CLEAN_UP_DENOISE[level])
     else:
         pick = get_preset(analysis.content).pick(level)
     resolved = replace(

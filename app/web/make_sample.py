@@ -6,8 +6,8 @@ Run once, after `mindrender models install`, and commit the two images it writes
 
 The "before" is a 240 x 160 crop of scikit-image's `chelsea.png` (Stefan van der Walt's cat, CC0), halved
 to 120 x 80 the way a thumbnail is made; the "after" is that small image upscaled 4x by
-`realesrgan-x4plus`, the photo preset's model, through the same engine the workers use. Both are saved as
-WebP so the page ships a few tens of KB.
+`realesrgan-x4plus` (photo restoration that invents texture) through the same engine the workers use.
+Both are saved as WebP so the page ships a few tens of KB.
 """
 
 from __future__ import annotations

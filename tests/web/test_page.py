@@ -40,10 +40,11 @@ def test_signed_out_visitors_see_a_real_sample_the_prices_and_the_privacy_promis
     landing = page.locator("#landing")
     expect(landing.get_by_role("heading", name="Sharper images in seconds")).to_be_visible()
     expect(landing).to_contain_text(f"Sign up and get {SIGNUP_CREDITS} free credits")
-    # Prices from GET /v1/models: a 1024x768 photo with Real-ESRGAN x4plus (1 credit per MP, minimum 2).
+    # Prices from GET /v1/models: a 1024x768 photo with the photo preset's waifu2x photo (1 credit per
+    # started 4 MP, minimum 1).
     photo = landing.locator("#price-rows tr", has_text="Photo")
-    expect(photo.locator("td").nth(0)).to_have_text("4 credits")  # 2x: 3.1 MP
-    expect(photo.locator("td").nth(1)).to_have_text("13 credits")  # 4x: 12.6 MP
+    expect(photo.locator("td").nth(0)).to_have_text("1 credit")  # 2x: 3.1 MP
+    expect(photo.locator("td").nth(1)).to_have_text("4 credits")  # 4x: 12.6 MP
     expect(landing.locator("#packs")).to_contain_text("200 for")  # billing is on: the packs are listed
     expect(landing).to_contain_text("deleted after 24 hours")
     expect(landing).to_contain_text("never used to train")
@@ -270,7 +271,7 @@ def test_automatic_is_the_default_and_the_service_picks_the_model(browser, servi
     expect(card.locator(".status")).to_contain_text("Done: 80\u00d760", timeout=90_000)
     expect(card.locator(".meta")).to_contain_text("picked by Automatic (")
     page.get_by_role("radio", name="Photo").check()
-    expect(page.get_by_label("Model")).to_have_value("realesrgan-x4plus")
+    expect(page.get_by_label("Model")).to_have_value("waifu2x-photo")
     expect(page.locator("#auto-help")).to_be_hidden()
     page.context.close()
 
@@ -291,6 +292,12 @@ def test_faithful_is_a_preset_and_the_page_says_it_invents_no_detail(browser, se
     page.get_by_label("Model").select_option("faithful")
     expect(page.get_by_role("radio", name="Faithful")).to_be_checked()
     expect(page.locator("#preset-help")).to_be_visible()
+    # Two presets run one model (anime and text: waifu2x cunet): each keeps its own sentence.
+    page.get_by_role("radio", name="Text / document").check()
+    expect(page.get_by_label("Model")).to_have_value("waifu2x-cunet")
+    expect(page.locator("#preset-help")).to_contain_text("Scans, screenshots and documents")
+    page.get_by_role("radio", name="Anime / illustration").check()
+    expect(page.locator("#preset-help")).to_contain_text("Line art")
     page.context.close()
 
 

@@ -7,9 +7,9 @@ import { clearResults, configureResults, loadHistory, wireResults } from "./resu
 import { clearQueue, configureUpload, renderQueue, wireUpload } from "./upload.js";
 
 const FALLBACK_PRESETS = [
-  { id: "photo", name: "Photo", model: "realesrgan-x4plus" },
-  { id: "anime", name: "Anime / illustration", model: "realesrgan-x4plus-anime" },
-  { id: "text", name: "Text / document", model: "realesr-animevideov3" },
+  { id: "photo", name: "Photo", model: "waifu2x-photo" },
+  { id: "anime", name: "Anime / illustration", model: "waifu2x-cunet" },
+  { id: "text", name: "Text / document", model: "waifu2x-cunet" },
   { id: "faithful", name: "Faithful", model: "faithful" },
 ];
 

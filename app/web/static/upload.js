@@ -317,6 +317,7 @@ function renderChoices() {
   $("auto-help").textContent = auto?.description || "";
   const radios = state.presets.map((preset, index) => {
     const input = el("input", { type: "radio", name: "preset", value: preset.model || AUTO, checked: index === 0 });
+    input.dataset.preset = preset.id;  // two presets may run one model (anime and text: waifu2x cunet)
     if (preset.model) input.setAttribute("aria-describedby", "preset-help");
     input.addEventListener("change", () => { $("model").value = input.value; renderPresetHelp(); renderQueue(); });
     return el("label", {}, input, ` ${preset.name}`);
@@ -329,14 +330,16 @@ function renderChoices() {
 // The checked preset's sentence from GET /v1/presets (`faithful`: no invented detail); `auto` has #auto-help.
 function renderPresetHelp() {
   const checked = document.querySelector("input[name=preset]:checked");
-  const preset = state.presets.find((p) => p.model && p.model === checked?.value);
+  const preset = state.presets.find((p) => p.model && p.id === checked?.dataset.preset);
   $("preset-help").textContent = preset?.description || "";
   $("preset-help").hidden = !preset?.description;
 }
 
-// A model picked by hand: the content preset that runs it (if any) stays checked, the others clear.
+// A model picked by hand: the first content preset that runs it (if any) is checked, the others clear.
 function checkPresetOf(modelId) {
-  for (const radio of document.querySelectorAll("input[name=preset]")) radio.checked = radio.value === modelId;
+  const radios = [...document.querySelectorAll("input[name=preset]")];
+  const match = radios.find((radio) => radio.value === modelId);
+  for (const radio of radios) radio.checked = radio === match;
   renderPresetHelp();
 }
 
