@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import select
 import signal
 import subprocess
 import time
@@ -130,7 +131,7 @@ def test_models_download_cancel_skip_existing_and_a_quiet_broken_pipe(embedded_s
 
 def test_ctrl_c_cancels_the_running_jobs_with_a_refund(embedded_service, account, tmp_path):
     big = tmp_path / "big.png"
-    big.write_bytes(support.png_bytes(256, 256))
+    big.write_bytes(support.png_bytes(384, 384))  # x4plus for tens of seconds on 2 cores
     env = support.service_env(api_url=embedded_service.url, api_key=account)
     process = subprocess.Popen(
         support.mindrender(
@@ -138,13 +139,23 @@ def test_ctrl_c_cancels_the_running_jobs_with_a_refund(embedded_service, account
         ),
         env=env, cwd=support.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    user = httpx.Client(base_url=embedded_service.url, headers={"Authorization": f"Bearer {account}"})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not user.get("/v1/jobs").json()["jobs"]:
-        time.sleep(0.2)
+    # Ctrl-C as soon as the CLI says the job is queued (its own output, not the API: on 2 busy cores a
+    # listing can answer after a short job has ended).
+    assert process.stderr is not None
+    seen = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any("queued" in line for line in seen):
+        ready, _, _ = select.select([process.stderr], [], [], 1.0)
+        if ready:
+            line = process.stderr.readline()
+            if not line:
+                break
+            seen.append(line)
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    _, rest = process.communicate(timeout=60)
+    stderr = "".join(seen) + rest
     assert process.returncode == 130, stderr
+    user = httpx.Client(base_url=embedded_service.url, headers={"Authorization": f"Bearer {account}"})
     assert "Traceback" not in stderr and "1 job canceled and refunded" in stderr
     [job] = user.get("/v1/jobs").json()["jobs"]
     assert job["status"] == "canceled" and job["credits_refunded"] == job["credits_charged"]
