@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.catalog.presets import AUTO, PRESETS, Pick, get_preset
 from app.catalog.prices import Queue
 from app.catalog.service import Choice
+from app.credits.errors import InsufficientCredits
 from app.credits.service import balance_of, check_balance
 from app.estimates.service import Alternative, encoding_seconds_per_megapixel, model_speed, refuse_if_too_slow
 from app.jobs import idempotency
@@ -162,19 +163,22 @@ def check_job(
 ) -> CheckedJob:
     """The one validation and pricing path, for a submission (`charging`) and for POST /v1/jobs/quote.
 
-    Cheapest checks first: parameters and the header (limits, price, time); for a submission the balance
-    then refuses what cannot be paid (402) before the costly full decode, bounded by `decode_budget`. A
-    quote decodes whatever the balance (it reports the balance instead), so it refuses exactly what a
-    submission of the same upload would refuse for its content.
+    Cheapest checks first: parameters and the header (limits, price, time); then the balance, before the
+    costly full decode (bounded by `decode_budget`): a submission it cannot pay is refused (402), and a
+    quote it does not cover is answered from the header alone, so an account without credits cannot make
+    the service decode for free. What the balance covers is decoded, so a quote refuses what a submission
+    of the same upload would refuse for its content. `preset=auto` needs the pixels to pick: both refuse
+    (402) when the balance cannot pay even the cheapest model it could pick.
     """
     auto: AutoPick | None = None
     if request.preset == AUTO:
-        auto = _resolve_auto(session, runtime, decode_budget, account_id, request, data, charging)
+        auto = _resolve_auto(session, runtime, decode_budget, account_id, request, data)
         request = auto.request
     quote = quote_job(session, runtime, request, data)
-    if charging:
-        check_balance(session, account_id, quote.price)
-    if auto is None:  # `auto` decoded the upload already, to read it
+    covered = balance_of(session, account_id) >= quote.price
+    if charging and not covered:
+        raise InsufficientCredits()
+    if auto is None and covered:  # `auto` decoded the upload already, to read it
         check_media_decodes(decode_budget, data, quote.info)
     return CheckedJob(request, quote, auto.reason if auto else None)
 
@@ -215,20 +219,18 @@ def _resolve_auto(
     account_id: str,
     request: JobRequest,
     data: bytes,
-    charging: bool,
 ) -> AutoPick:
     """Read the image (content, damage) and pick from the presets' table, before anything is charged.
 
-    Reading needs the pixels, so a submission (`charging`) first checks the balance against the cheapest
-    model `auto` could pick (a request that cannot pay costs no decode), and the one decode also validates
-    the upload. A video is read from its first frame.
+    Reading needs the pixels, so the balance is first checked against the cheapest model `auto` could
+    pick (a request that cannot pay costs no decode), and the one decode also validates the upload. A
+    video is read from its first frame.
     """
     info = read_media_header(runtime.settings, data)
     output_pixels = info.width * info.height * request.scale**2 * frames_of(info)
     candidates = {pick.model for preset in PRESETS.values() for pick in preset.picks} | {AUTO_CLEAN_UP}
-    if charging:
-        pricings = [runtime.catalog.offer(model).terms.pricing for model in candidates]
-        check_balance(session, account_id, min(pricing.credits_for(output_pixels) for pricing in pricings))
+    pricings = [runtime.catalog.offer(model).terms.pricing for model in candidates]
+    check_balance(session, account_id, min(pricing.credits_for(output_pixels) for pricing in pricings))
     check_media_decodes(decode_budget, data, info)
     with decode_budget.hold(info.width * info.height):
         analysis = analyse(still_of(data, info))

@@ -164,7 +164,7 @@ async def create_job(
     "/quote",
     response_model=JobQuote,
     summary="Price, time and result size of an upload, checked as a submission is; nothing charged or kept",
-    responses={k: v for k, v in _ERRORS.items() if k not in (402, 404, 409)},
+    responses={k: v for k, v in _ERRORS.items() if k != 409},
 )
 async def quote_job(
     request: Request,
@@ -177,7 +177,10 @@ async def quote_job(
 ) -> JobQuote:
     """The same form as POST /v1/jobs, through the same checks (a damaged file, an unknown model or an
     output over the limits is refused with the same error); the answer says what that submission would
-    run and charge, and whether the balance pays for it. A short balance is not an error here."""
+    run and charge, and whether the balance pays for it. A price over the balance is not an error here,
+    but such an upload is priced from its header only (its content is checked once the balance covers
+    it); `preset=auto` must read the image to pick, so it answers 402 when the balance cannot pay even
+    the cheapest model it could pick."""
     limits_of(request).job_quote(account.id)
     if (file is None) == (upload_id is None):
         raise FileOrUploadRequired()
@@ -336,7 +339,10 @@ def get_job_result(
     runtime: RuntimeDep,
     filename: Annotated[
         str | None,
-        Query(max_length=200, description="Name to save as, e.g. `sunset` (the result's extension added)."),
+        Query(
+            max_length=1000,
+            description="Name to save as, e.g. `sunset` (the extension added; cut to 200 characters).",
+        ),
     ] = None,
 ) -> Response:
     job = service.get_job(session, account.id, job_id)
@@ -366,7 +372,7 @@ def delete_job(job_id: str, request: Request, account: CurrentAccount, runtime: 
         lifecycle.cancel_job(session, runtime.settings, account.id, job_id)
     delete_job_files(runtime, job_id)
     with runtime.unit_of_work() as session:
-        return job_out(service.get_job(session, account.id, job_id), request, session)
+        return job_out(service.forget_file_name(session, account.id, job_id), request, session)
 
 
 uploads_router = APIRouter(prefix="/v1/uploads", tags=["jobs"])

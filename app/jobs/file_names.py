@@ -61,8 +61,8 @@ def requested_name(requested: str, output_format: str) -> str | None:
     if cleaned is None:
         return None
     stem = re.sub(rf"\.({re.escape(suffix)}|{re.escape(output_format)})$", "", cleaned, flags=re.IGNORECASE)
-    stem = _NOT_ON_WINDOWS.sub("_", stem).strip(" .")
-    return f"{stem[: MAX_NAME_CHARS - len(suffix) - 1]}.{suffix}" if stem else None
+    stem = _NOT_ON_WINDOWS.sub("_", stem).strip(" .")[: MAX_NAME_CHARS - len(suffix) - 1].rstrip(" .")
+    return f"{stem}.{suffix}" if stem else None
 
 
 def distinct_names(names: Iterable[str]) -> list[str]:

@@ -153,6 +153,14 @@ def _announce_low_balance(
         enqueue(session, settings, account_id, EventType.CREDITS_LOW, data)
 
 
+def forget_file_name(session: Session, account_id: str, job_id: str) -> Job:
+    """ "Delete now" deletes the upload's name with the files (it can say as much as the image: a
+    passport scan's); a job that just expires keeps it in its history for the row's retention."""
+    job = get_job(session, account_id, job_id)
+    job.filename = None
+    return job
+
+
 def get_job(session: Session, account_id: str, job_id: str) -> Job:
     """An account's own job; another account's job is indistinguishable from a missing one (404)."""
     job = session.get(Job, job_id)

@@ -6,7 +6,9 @@ import re
 
 from app.storage.errors import RangeNotSatisfiable
 
-_ONE_RANGE = re.compile(r"bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", re.IGNORECASE)
+# At most 19 digits a position (2**63 > 10**18): a longer number is no real position (and int() refuses
+# numbers over 4300 digits), so the header is ignored.
+_ONE_RANGE = re.compile(r"bytes\s*=\s*(\d{0,19})\s*-\s*(\d{0,19})\s*", re.IGNORECASE)
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:

@@ -34,6 +34,14 @@ def test_the_result_downloads_under_the_uploads_name(signup, settings):
     assert renamed.headers["content-disposition"] == 'attachment; filename="sunset.webp"'
     stem_only = user.get(f"/v1/jobs/{job['id']}/result", params={"filename": "sunset"})
     assert stem_only.headers["content-disposition"] == 'attachment; filename="sunset.webp"'
+    # The page asks for the upload's own name with the scale: a name over 200 characters is cut, not
+    # refused, and the cut never leaves a space before the extension.
+    long = user.get(f"/v1/jobs/{job['id']}/result", params={"filename": "a" * 194 + " " + "b" * 30})
+    assert long.status_code == 200, long.text
+    assert long.headers["content-disposition"] == f'attachment; filename="{"a" * 194}.webp"'
+    # "Delete now" deletes the name with the files.
+    assert user.delete(f"/v1/jobs/{job['id']}").json()["filename"] is None
+    assert user.get(f"/v1/jobs/{job['id']}").json()["filename"] is None
 
 
 def test_a_nameless_upload_downloads_under_the_job_id(signup, settings):

@@ -49,6 +49,7 @@ def test_a_requested_name_gets_the_results_extension_once():
     assert requested_name("sunset_x3", "jpeg") == "sunset_x3.jpg"
     assert requested_name("über/straße.JPEG", "jpeg") == "straße.jpg"
     assert requested_name("\x00", "png") is None
+    assert requested_name("a" * 195 + " " + "b" * 20, "png") == "a" * 195 + ".png"  # cut, then trimmed
 
 
 def test_zip_entries_are_distinct_ignoring_case():

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.credits.models import LedgerEntry
+from app.credits.service import grant_credits
 from app.jobs.models import Job
 from tests.jobs.test_submit import balance, submit
 from tests.support import current_runtime, png_bytes
@@ -99,6 +100,30 @@ def test_a_price_over_the_balance_is_quoted_not_refused(signup, settings):
     assert response.status_code == 200, response.text
     assert (response.json()["credits"], response.json()["covered_by_balance"]) == (16, False)
     assert submit(user, png_bytes(1000, 1000), model="srcnn", scale=8).status_code == 402
+
+
+def test_decoding_is_for_those_who_can_pay(configure, signup, settings):
+    """An account without credits gets its price from the header alone: no free decodes (a damaged body is
+    found once the balance covers it); `auto`, which must decode to pick, answers 402 as a submission does."""
+    configure(signup_credits="0")
+    user = signup()
+    damaged = png_bytes(300, 300)[:-200]  # a sound header, a truncated body
+    with nothing_changes(user, settings):
+        priced = quote(user, damaged, model="srcnn", scale=2)
+        auto = quote(user, damaged, preset="auto", scale=2)
+    assert priced.status_code == 200, priced.text
+    assert (priced.json()["credits"], priced.json()["covered_by_balance"]) == (1, False)
+    assert (auto.status_code, auto.json()["error"]["code"]) == (402, "insufficient_credits")
+    assert auto.json() == submit(user, damaged, model=None, preset="auto", scale=2).json()
+    # The same account, once it can pay, is told the body is damaged.
+    with current_runtime().unit_of_work() as session:
+        grant_credits(session, _account_id(user), 5, "operator_grant")
+    refused = quote(user, damaged, model="srcnn", scale=2)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "corrupt_image")
+
+
+def _account_id(user) -> str:
+    return str(user.get("/v1/account").json()["id"])
 
 
 def _truncated_clip() -> bytes:

@@ -38,6 +38,7 @@ from tests.video.clips import Clip, make_clip
         ("bytes=5-2", None),  # invalid: the whole object
         ("bytes=0-1,5-6", None),  # several ranges: the whole object (players ask for one)
         ("items=0-1", None),
+        ("bytes=" + "9" * 5000 + "-", None),  # no real position: ignored, not a 500
         ("bytes=abc", None),
         ("bytes=-", None),
     ],

@@ -195,8 +195,10 @@ def test_three_files_from_the_picker_are_three_jobs_compared_downloaded_and_kept
     expect(other.locator(".result")).to_have_count(3)
     expect(other.locator(".result.expired")).to_have_count(1)
     expect(other.locator(".result", has_text="Done: ")).to_have_count(2)
-    # Named as uploaded: the names come with the jobs, not from the first browser's memory.
-    expect(other.locator(".result", has_text="harbour.png")).to_have_count(1)
+    # Named as uploaded: the names come with the jobs, not from the first browser's memory; "Delete now"
+    # deleted the name with the files.
+    expect(other.locator(".result", has_text="meadow.png")).to_have_count(1)
+    expect(other.locator(".result", has_text="harbour.png")).to_have_count(0)
     other.context.close()
 
     assert hosts == {urlsplit(service.url).netloc}, f"the page loaded from other hosts: {hosts}"
