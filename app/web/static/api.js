@@ -8,8 +8,8 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(path, { method = "GET", json, form } = {}) {
-  const init = { method, credentials: "same-origin", headers: {} };
+export async function api(path, { method = "GET", json, form, signal } = {}) {
+  const init = { method, credentials: "same-origin", headers: {}, signal };
   if (json !== undefined) {
     init.headers["content-type"] = "application/json";
     init.body = JSON.stringify(json);

@@ -106,6 +106,7 @@ function clipDetail(item) {
 }
 
 function forget(item) {
+  item.quoteAbort?.abort();
   if (item.preview) URL.revokeObjectURL(item.preview);
   state.files = state.files.filter((f) => f !== item);
 }
@@ -199,12 +200,15 @@ function optionsKey(item) {
   return JSON.stringify([...formFor(item).entries()].filter(([name]) => name !== "file"));
 }
 
-// The service's price for this clip with the options as they are now; an older answer is dropped.
+// The service's price for this clip with the options as they are now; an older request is aborted (the
+// clip is not sent and read twice) and its answer dropped.
 async function requestQuote(item) {
   const key = optionsKey(item);
-  Object.assign(item, { quoteKey: key, quote: null, quoteError: "" });
+  item.quoteAbort?.abort();
+  const quoteAbort = new AbortController();
+  Object.assign(item, { quoteKey: key, quote: null, quoteError: "", quoteAbort });
   try {
-    const answer = await api("/v1/jobs/quote", { method: "POST", form: formFor(item) });
+    const answer = await api("/v1/jobs/quote", { method: "POST", form: formFor(item), signal: quoteAbort.signal });
     if (item.quoteKey === key) item.quote = answer;
   } catch (error) {
     if (item.quoteKey === key) item.quoteError = error.message;
