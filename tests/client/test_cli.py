@@ -129,6 +129,12 @@ def test_models_download_cancel_skip_existing_and_a_quiet_broken_pipe(embedded_s
     assert piped.stdout.count("\n") == 1 and "Traceback" not in piped.stderr
 
 
+def _as_in_a_terminal() -> None:
+    """SIGINT as a command in a terminal has it. A test run started in the background by a shell without job
+    control (as CI may start it) inherits SIGINT ignored, and Python then installs no KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_cancels_the_running_jobs_with_a_refund(embedded_service, account, tmp_path):
     big = tmp_path / "big.png"
     big.write_bytes(support.png_bytes(384, 384))  # x4plus for tens of seconds on 2 cores
@@ -138,6 +144,7 @@ def test_ctrl_c_cancels_the_running_jobs_with_a_refund(embedded_service, account
             "upscale", str(big), "--model", "realesrgan-x4plus", "--scale", "2", "--out", str(tmp_path)
         ),
         env=env, cwd=support.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_as_in_a_terminal,
     )  # fmt: skip
     # Ctrl-C as soon as the CLI says the job is queued (its own output, not the API: on 2 busy cores a
     # listing can answer after a short job has ended).
