@@ -117,7 +117,9 @@ class Catalog:
                 known = ", ".join([AUTO, *PRESETS])
                 raise errors.UnknownPreset(f"No preset named {preset!r}; use one of {known}.") from None
             model, denoise, conservative = pick.model, pick.denoise, pick.conservative
-            reason = f"preset {preset}" + (f" for damage level {level}" if level else "")
+            # A damage level is named only where the preset acts on it (`faithful` runs one pick at all).
+            acts = len(set(get_preset(preset).picks)) > 1
+            reason = f"preset {preset}" + (f" for damage level {level}" if level and acts else "")
         assert model is not None
         offer, options = self.offer(model), Options(denoise, conservative)
         if scale not in offer.spec.scales:

@@ -109,3 +109,21 @@ def test_every_pick_has_weights_at_every_scale():
         for pick in preset.picks:
             for scale in (2, 3, 4, 8):
                 builtin(pick.model).weights_for(scale, Options(pick.denoise, pick.conservative))
+
+
+def test_a_denoise_hint_is_named_only_where_the_preset_acts_on_it(signup, settings):
+    user = signup()
+
+    def submitted(preset: str) -> dict:
+        response = user.post(
+            "/v1/jobs",
+            files={"file": ("in.png", png_bytes(), "image/png")},
+            data={"preset": preset, "scale": "2", "denoise": "3"},
+        )
+        assert response.status_code == 202, response.text
+        return dict(response.json())
+
+    photo, faithful = submitted("photo"), submitted("faithful")
+    assert (photo["reason"], photo["denoise"]) == ("preset photo for damage level 3", 3)
+    assert (faithful["reason"], faithful["model"]) == ("preset faithful", "faithful")
+    assert faithful["denoise"] is None
