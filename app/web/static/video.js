@@ -34,10 +34,14 @@ export function clipPreview(url, name) {
   return box;
 }
 
+// The next `name` event, or the element's error; the other listener is removed (pauses add up).
 function nextEvent(target, name) {
   return new Promise((resolve, reject) => {
-    target.addEventListener(name, resolve, { once: true });
-    target.addEventListener("error", () => reject(new Error("the clip can't be played here")), { once: true });
+    const done = () => target.removeEventListener("error", failed);
+    const happened = (event) => { done(); resolve(event); };
+    const failed = () => { target.removeEventListener(name, happened); reject(new Error("the clip can't be played here")); };
+    target.addEventListener(name, happened, { once: true });
+    target.addEventListener("error", failed, { once: true });
   });
 }
 
@@ -85,8 +89,9 @@ export function createVideoResult({ before, after, width, height, name }) {
   async function compare() {
     const mine = ++turn;
     const seconds = player.currentTime;
+    let afterFrame = null;
     try {
-      const afterFrame = await frameImage(player);
+      afterFrame = await frameImage(player);
       const beforeFrame = await originalAt(original, seconds);
       if (mine !== turn || !player.paused) {
         URL.revokeObjectURL(afterFrame);
@@ -101,6 +106,7 @@ export function createVideoResult({ before, after, width, height, name }) {
         before: beforeFrame, after: afterFrame, width, height, name: `${name} at ${at(seconds)}`,
       }));
     } catch (error) {
+      if (afterFrame && !shown.includes(afterFrame)) URL.revokeObjectURL(afterFrame);
       const why = error.name === "SecurityError"
         ? "the result is served from another host, whose frames this browser keeps from the page"
         : error.message;
