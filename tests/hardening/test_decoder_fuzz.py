@@ -10,11 +10,11 @@ import zlib
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from PIL import Image
 
 from app.errors import DomainError
 from app.jobs.image_codec import decode_image, probe_image
+from tests.mutations import mutated
 
 pytestmark = pytest.mark.slow
 MAX_PIXELS = 4_000_000
@@ -42,28 +42,7 @@ SEEDS = [
 ]
 
 
-@st.composite
-def mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from(SEEDS)))
-    for _ in range(draw(st.integers(1, 6))):
-        kind = draw(st.sampled_from(["flip", "set", "truncate", "insert", "delete", "duplicate"]))
-        at = draw(st.integers(0, max(0, len(data) - 1)))
-        if kind == "flip" and data:
-            data[at] ^= 1 << draw(st.integers(0, 7))
-        elif kind == "set" and data:
-            data[at] = draw(st.sampled_from([0x00, 0xFF, 0x7F, 0x80]))
-        elif kind == "truncate":
-            del data[at:]
-        elif kind == "insert":
-            data[at:at] = draw(st.binary(min_size=1, max_size=64))
-        elif kind == "delete":
-            del data[at : at + draw(st.integers(1, 32))]
-        elif kind == "duplicate":
-            data[at:at] = data[at : at + draw(st.integers(1, 64))]
-    return bytes(data)
-
-
-@given(data=mutated())
+@given(data=mutated(SEEDS, max_edits=6, duplicate=True))
 @settings(max_examples=400, deadline=5000, database=None, suppress_health_check=list(HealthCheck))
 def test_mutated_images_are_refused_clearly_or_decoded_exactly(data: bytes):
     try:

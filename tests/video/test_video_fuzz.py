@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from app.errors import DomainError
 from app.jobs.video_probe import (
@@ -19,6 +18,7 @@ from app.jobs.video_probe import (
     video_container,
 )
 from app.jobs.video_upscale import VideoTarget, upscale_video
+from tests.mutations import mutated
 from tests.video.clips import Clip, make_clip
 
 pytestmark = pytest.mark.slow
@@ -30,30 +30,11 @@ SEEDS = [
 ]
 
 
-@st.composite
-def mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from(SEEDS)))
-    for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["flip", "set", "truncate", "insert", "delete"]))
-        at = draw(st.integers(0, max(0, len(data) - 1)))
-        if kind == "flip" and data:
-            data[at] ^= 1 << draw(st.integers(0, 7))
-        elif kind == "set" and data:
-            data[at] = draw(st.sampled_from([0x00, 0xFF, 0x7F, 0x80]))
-        elif kind == "truncate":
-            del data[at:]
-        elif kind == "insert":
-            data[at:at] = draw(st.binary(min_size=1, max_size=64))
-        elif kind == "delete":
-            del data[at : at + draw(st.integers(1, 32))]
-    return bytes(data)
-
-
 def _nearest_x2(pixels: np.ndarray, progress) -> np.ndarray:
     return np.rint(pixels.repeat(2, 0).repeat(2, 1) * 255).astype(np.uint8)
 
 
-@given(data=mutated())
+@given(data=mutated(SEEDS, max_edits=4))
 @settings(max_examples=120, deadline=10000, database=None, suppress_health_check=list(HealthCheck))
 def test_mutated_clips_are_refused_clearly_or_upscaled_whole(data: bytes):
     container = video_container(data)
