@@ -33,6 +33,12 @@ def _raise_for_error(response: httpx.Response) -> None:
     raise ApiError(response.status_code, code, message)
 
 
+def _json(response: httpx.Response) -> Any:
+    """The answer's JSON body, or ApiError for an error answer."""
+    _raise_for_error(response)
+    return response.json()
+
+
 class ApiClient:
     """One authenticated connection to a Mind Render service."""
 
@@ -65,14 +71,11 @@ class ApiClient:
                 data=fields,
                 headers={"Idempotency-Key": idempotency_key},
             )
-        _raise_for_error(response)
-        job: dict[str, Any] = response.json()
+        job: dict[str, Any] = _json(response)
         return job
 
     def job(self, job_id: str) -> dict[str, Any]:
-        response = self.http.get(f"/v1/jobs/{job_id}")
-        _raise_for_error(response)
-        job: dict[str, Any] = response.json()
+        job: dict[str, Any] = _json(self.http.get(f"/v1/jobs/{job_id}"))
         return job
 
     def download(self, job_id: str, target: Path) -> int:
@@ -92,26 +95,18 @@ class ApiClient:
         return target.stat().st_size
 
     def account(self) -> dict[str, Any]:
-        response = self.http.get("/v1/account")
-        _raise_for_error(response)
-        account: dict[str, Any] = response.json()
+        account: dict[str, Any] = _json(self.http.get("/v1/account"))
         return account
 
     def recent_jobs(self, limit: int) -> list[dict[str, Any]]:
-        response = self.http.get("/v1/jobs", params={"limit": limit})
-        _raise_for_error(response)
-        jobs: list[dict[str, Any]] = response.json()["jobs"]
+        jobs: list[dict[str, Any]] = _json(self.http.get("/v1/jobs", params={"limit": limit}))["jobs"]
         return jobs
 
     def models(self) -> list[dict[str, Any]]:
-        response = self.http.get("/v1/models")
-        _raise_for_error(response)
-        models: list[dict[str, Any]] = response.json()
+        models: list[dict[str, Any]] = _json(self.http.get("/v1/models"))
         return models
 
     def cancel(self, job_id: str) -> dict[str, Any]:
         """Cancel a queued or running job (refunded) and delete its files."""
-        response = self.http.delete(f"/v1/jobs/{job_id}")
-        _raise_for_error(response)
-        job: dict[str, Any] = response.json()
+        job: dict[str, Any] = _json(self.http.delete(f"/v1/jobs/{job_id}"))
         return job
