@@ -144,11 +144,13 @@ def _faster_alternatives(
 @dataclass(frozen=True)
 class CheckedJob:
     """A request checked in full against its upload: what would run (`auto` resolved to the model it
-    picked, and why), its price and time; nothing charged or stored."""
+    picked, and why), its price and time, and the balance it was checked against; nothing charged or
+    stored."""
 
     request: JobRequest
     quote: Quote
     auto_reason: str | None
+    balance: int
 
 
 def check_job(
@@ -175,20 +177,13 @@ def check_job(
         auto = _resolve_auto(session, runtime, decode_budget, account_id, request, data)
         request = auto.request
     quote = quote_job(session, runtime, request, data)
-    covered = balance_of(session, account_id) >= quote.price
+    balance = balance_of(session, account_id)
+    covered = balance >= quote.price
     if charging and not covered:
         raise InsufficientCredits()
     if auto is None and covered:  # `auto` decoded the upload already, to read it
         check_media_decodes(decode_budget, data, quote.info)
-    return CheckedJob(request, quote, auto.reason if auto else None)
-
-
-@dataclass(frozen=True)
-class PricedUpload:
-    """POST /v1/jobs/quote: the checked request and the balance it would be paid from."""
-
-    checked: CheckedJob
-    balance: int
+    return CheckedJob(request, quote, auto.reason if auto else None, balance)
 
 
 def price_upload(
@@ -198,10 +193,9 @@ def price_upload(
     account_id: str,
     request: JobRequest,
     data: bytes,
-) -> PricedUpload:
+) -> CheckedJob:
     """What submitting this upload would cost and run, checked as a submission is; changes nothing."""
-    checked = check_job(session, runtime, decode_budget, account_id, request, data, charging=False)
-    return PricedUpload(checked, balance_of(session, account_id))
+    return check_job(session, runtime, decode_budget, account_id, request, data, charging=False)
 
 
 @dataclass(frozen=True)

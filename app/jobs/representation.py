@@ -9,7 +9,7 @@ from app.jobs.schemas import JobError, JobInput, JobOut, JobOutput, JobQuote, Jo
 from app.jobs.video_probe import VideoInfo
 
 if TYPE_CHECKING:  # the service sends webhooks, whose payloads are made here
-    from app.jobs.checks import PricedUpload
+    from app.jobs.checks import CheckedJob
 
 
 def represent_job(job: Job, base_url: str, eta_seconds: float | None = None) -> JobOut:
@@ -54,9 +54,8 @@ def _video(job: Job) -> JobVideo | None:
     )
 
 
-def represent_quote(priced: PricedUpload) -> JobQuote:
+def represent_quote(checked: CheckedJob) -> JobQuote:
     """POST /v1/jobs/quote's answer: the job a submission would create, its price and the balance."""
-    checked = priced.checked
     request, quote = checked.request, checked.quote
     info, choice = quote.info, quote.choice
     return JobQuote(
@@ -73,8 +72,8 @@ def represent_quote(priced: PricedUpload) -> JobQuote:
         video=_clip(info) if isinstance(info, VideoInfo) else None,
         credits=quote.price,
         estimated_seconds=round(quote.seconds, 1),
-        credits_balance=priced.balance,
-        covered_by_balance=priced.balance >= quote.price,
+        credits_balance=checked.balance,
+        covered_by_balance=checked.balance >= quote.price,
     )
 
 
