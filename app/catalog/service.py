@@ -112,13 +112,14 @@ class Catalog:
                 raise errors.UnknownPreset("`auto` is resolved from the image (jobs), not here.")
             level = level_of_hint(denoise)
             try:
-                pick = get_preset(preset).pick(level)
+                chosen = get_preset(preset)
             except LookupError:
                 known = ", ".join([AUTO, *PRESETS])
                 raise errors.UnknownPreset(f"No preset named {preset!r}; use one of {known}.") from None
+            pick = chosen.pick(level)
             model, denoise, conservative = pick.model, pick.denoise, pick.conservative
             # A damage level is named only where the preset acts on it (`faithful` runs one pick at all).
-            acts = len(set(get_preset(preset).picks)) > 1
+            acts = len(set(chosen.picks)) > 1
             reason = f"preset {preset}" + (f" for damage level {level}" if level and acts else "")
         assert model is not None
         offer, options = self.offer(model), Options(denoise, conservative)
