@@ -20,7 +20,8 @@ import torch
 
 from models.bands import assemble
 from models.install import install_official_weights
-from models.spandrel_upscaler import _FEATHER, SpandrelUpscaler, load_spandrel
+from models.spandrel_upscaler import SpandrelUpscaler, load_spandrel
+from models.tiled_upscaler import FEATHER
 from models.tiling import tile_grid, tiled_bands
 from models.train_srcnn import VALIDATION_IMAGES, load_rgb
 
@@ -45,9 +46,7 @@ def _tiled(upscaler: SpandrelUpscaler, photo: np.ndarray, context: int, shared: 
     def network(tiles: np.ndarray) -> np.ndarray:
         return upscaler._forward(tiles, se_means=means)
 
-    bands = tiled_bands(
-        photo, network, scale=scale, out_channels=3, tile=_TILE, pad=context, feather=_FEATHER
-    )
+    bands = tiled_bands(photo, network, scale=scale, out_channels=3, tile=_TILE, pad=context, feather=FEATHER)
     tiled = assemble(bands, photo.shape[0] * scale)
     drift = "" if means is None else _levels(whole - upscaler._forward(photo[None])[0])
     return _levels(tiled - whole), drift
@@ -65,7 +64,7 @@ def main() -> None:
     install_official_weights(args.models_dir)
     photo = load_rgb(VALIDATION_IMAGES["astronaut"])[60 : 60 + args.size, 150 : 150 + args.size]
     print(
-        f"{args.size}x{args.size} astronaut crop, tile {_TILE}, feather {_FEATHER}; torch {torch.__version__}"
+        f"{args.size}x{args.size} astronaut crop, tile {_TILE}, feather {FEATHER}; torch {torch.__version__}"
     )
     for name in args.models.split(","):
         upscaler = load_spandrel(args.models_dir / f"{name}.safetensors")

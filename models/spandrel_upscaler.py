@@ -1,20 +1,17 @@
-"""Neural models loaded through spandrel (Real-ESRGAN, ESRGAN, Compact, SwinIR, ...), run in tiles.
+"""The torch backend: neural models loaded through spandrel (Real-ESRGAN, ESRGAN, Compact, SwinIR, ...).
 
-Tiles are cut on the host and streamed to the device one batch at a time, and their output leaves as row
-bands as soon as a row of tiles is done: the device holds one batch, the host one row of tiles' output. Each
-tile carries `pad` pixels of real context that are cropped after the pass, which keeps seams below
-visibility. fp16 on CUDA, fp32 on CPU.
-
-The context is paid for in work, so windows are as large as a memory budget allows (`plan_tiles`: a 512 x
-512 image runs as one window on CPU), and RRDB networks run their upsampler only on the part of each window
-that is kept (`_RRDBParts`). On CPU, large activation maps also need the process heap to keep freed memory
-(models/engine.py: `reuse_freed_memory`).
+Windows (models/tiled_upscaler.py) are streamed to the device one batch at a time: the device holds one
+batch, the host one row of windows' output. fp16 on CUDA and MPS; on CPU fp32 or bf16 (`set_cpu_precision`).
+On CPU a window holds as many pixels as a measured activation budget allows (a 512 x 512 image runs as one
+window), and RRDB networks run their upsampler only on the part of each window that is kept (`_RRDBParts`);
+large activation maps also need the process heap to keep freed memory (models/engine.py:
+`reuse_freed_memory`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
@@ -25,40 +22,16 @@ from spandrel.architectures.ESRGAN import ESRGAN
 from torch import nn
 
 from models.arch import register_architectures
-from models.bands import Band, resize_bands
 from models.engine import release_freed_memory, reuse_freed_memory
-from models.flat_guard import flat_mask, keep_flat_rows
-from models.registry import ProgressFn
-from models.resample import Filter
 from models.se_sync import SESync, sample_windows
-from models.tiling import (
-    Network,
-    Region,
-    RegionNetwork,
-    Tile,
-    crop_bands,
-    padded_size,
-    plan_tiles,
-    tile_grid,
-    tiled_bands,
-)
+from models.tiled_upscaler import CPU_ACTIVATION_BUDGET, SizeRule, TiledUpscaler
+from models.tiling import Network, Region, RegionNetwork, Tile
 
-# Context around each tile (input pixels) by spandrel architecture, and the cross-fade band at inner tile
-# edges. Measured as tiled against whole on a natural photo (bench/seams.py, docs/benchmarks.md): Compact
-# nets are exact from 32; RRDB nets see far, and realesrgan-x4plus left steps of 13 levels at tile edges
-# with 32 of context, 2 with 48, 0.1 with 64. Real-CUGAN and waifu2x cunet, whose tiles share their
-# squeeze-excitation means (models/se_sync.py), are exact (<= 0.01 levels) from 24; at 16 Real-CUGAN 2x
-# left 0.36 levels, at 8 7.2. waifu2x upconv_7 sees 7 pixels, but the cross-fade reaches 8 pixels into the
-# context: exact from 16, 1.6 levels at 8. Architectures not measured get the widest.
-_PADS = {"Compact": 32, "RealCUGAN": 24, "Waifu2xCUNet": 24, "Waifu2xUpConv7": 16}
-_DEFAULT_PAD = 64
-_FEATHER = 16
-# CPU windows hold as many pixels as keep one pass's activations within this budget. Bytes per window pixel:
-# peak resident memory of one fp32 pass over a 256 x 256 window, by (architecture, native scale); for RRDB
-# networks the trunk's only, their upsampler running on sub-tiles (`_RRDBParts`). 1 GiB is below what
-# realesrgan-x4plus's whole-network 384-pixel windows needed before (1.6 GB), and lets a 512 x 512 image run
-# as one window for RRDB and Compact networks. Architectures not measured keep 256-pixel tiles.
-_CPU_ACTIVATION_BUDGET = 2**30
+# CPU windows hold as many pixels as keep one pass's activations within CPU_ACTIVATION_BUDGET. Bytes per
+# window pixel: peak resident memory of one fp32 pass over a 256 x 256 window, by (architecture, native
+# scale); for RRDB networks the trunk's only, their upsampler running on sub-tiles (`_RRDBParts`). 1 GiB is
+# below what realesrgan-x4plus's whole-network 384-pixel windows needed before (1.6 GB), and lets a 512 x
+# 512 image run as one window for RRDB and Compact networks. Architectures not measured keep 256-pixel tiles.
 _CPU_BYTES_PER_PIXEL = {
     ("ESRGAN", 4): 3_900,
     ("Compact", 4): 1_100,
@@ -70,9 +43,6 @@ _CPU_BYTES_PER_PIXEL = {
     ("Waifu2xUpConv7", 2): 2_700,
 }
 _CPU_TILE = 256
-# An RRDB upsampler's peak per output pixel (64-channel maps at 2x and 4x: 10.5 KB per input pixel at 4x);
-# its sub-tiles get half the budget.
-_UPSAMPLER_BYTES_PER_OUTPUT_PIXEL = 660
 # On CUDA, larger tiles: with 64 of context a 256 tile does 2.25x its own work, a 512 tile 1.56x.
 _GPU_TILE = 512
 _GPU_MAX_BATCH = 16
@@ -106,7 +76,7 @@ def activation_bytes_per_pixel(scale: int, half: bool) -> int:
 
 
 def plan_gpu_tiles(
-    free_bytes: int, scale: int, half: bool = True, budget: float = 0.5, pad: int = _DEFAULT_PAD
+    free_bytes: int, scale: int, half: bool = True, budget: float = 0.5, pad: int = 64
 ) -> tuple[int, int]:
     """Tile side and batch size whose activations fit in `budget` of the free VRAM.
 
@@ -188,17 +158,19 @@ def _reach(upsampler: nn.Module) -> int:
     return math.ceil(reach)
 
 
-class SpandrelUpscaler:
-    """Runs one spandrel model at its native scale, resampling to the requested scale where they differ."""
+class SpandrelUpscaler(TiledUpscaler):
+    """The torch backend: one spandrel model on CUDA, MPS or the CPU (models/tiled_upscaler.py runs it)."""
 
     def __init__(self, descriptor: ImageModelDescriptor, device: torch.device) -> None:
+        rule = descriptor.size_requirements
+        sizes = SizeRule(rule.minimum, rule.multiple_of, rule.square)
+        super().__init__(descriptor.architecture.id, int(descriptor.scale), sizes, device.type)
         self.descriptor = descriptor
         self.device = device
-        self.half = device.type == "cuda" and descriptor.supports_half
+        self.half = device.type in ("cuda", "mps") and descriptor.supports_half
         self.dtype = torch.float16 if self.half else (_cpu_dtype if device.type == "cpu" else torch.float32)
         if self.dtype == torch.bfloat16 and not descriptor.supports_bfloat16:
             self.dtype = torch.float32
-        self.pad = _PADS.get(descriptor.architecture.id, _DEFAULT_PAD)
         self.se_sync = SESync.attach(descriptor.model)
         self.parts = _RRDBParts.of(descriptor.model)
         descriptor.to(device)
@@ -209,99 +181,35 @@ class SpandrelUpscaler:
         if device.type == "cpu":
             reuse_freed_memory()
 
-    @property
-    def native_scale(self) -> int:
-        return int(self.descriptor.scale)
-
-    def bands(self, rgb: np.ndarray, scale: int, progress: ProgressFn) -> Iterator[Band]:
-        """One native pass, then Lanczos to the exact target size, streamed in bands.
-
-        For 8x with a 4x model this beat a second native pass by 1.5-1.7 dB Y-PSNR on every model
-        (bench/quality.py, docs/benchmarks.md), at a quarter of the cost.
-        """
-        height, width = rgb.shape[:2]
-        native = self._native(rgb, progress)
-        if scale != self.native_scale:
-            native = resize_bands(
-                native, height * self.native_scale, width * scale, height * scale, Filter.LANCZOS
-            )
-        flat = flat_mask(rgb)
-        for row0, rows in native:
-            yield row0, keep_flat_rows(rgb, flat, rows, row0, scale)
-
     def window_budget(self) -> tuple[int, int]:
-        """The most pixels one window may hold, and how many windows run as one batch.
-
-        On CUDA from the free memory (`plan_gpu_tiles`); on CPU from the activation budget, one window at
-        a time.
-        """
+        """On CUDA from the free memory (`plan_gpu_tiles`); on CPU from the activation budget, one window at
+        a time."""
         if self.device.type == "cuda":
             tile, batch = plan_gpu_tiles(
                 torch.cuda.mem_get_info()[0], self.native_scale, self.half, pad=self.pad
             )
             return (tile + 2 * self.pad) ** 2, batch
-        measured = _CPU_BYTES_PER_PIXEL.get((self.descriptor.architecture.id, self.native_scale))
-        if measured is None or (self.descriptor.architecture.id == "ESRGAN" and self.parts is None):
+        measured = _CPU_BYTES_PER_PIXEL.get((self.architecture, self.native_scale))
+        if measured is None or (self.architecture == "ESRGAN" and self.parts is None):
             return (_CPU_TILE + 2 * self.pad) ** 2, 1
-        return _CPU_ACTIVATION_BUDGET // measured, 1
+        return CPU_ACTIVATION_BUDGET // measured, 1
 
-    def plan(self, height: int, width: int) -> tuple[tuple[int, int], int, int, int]:
-        """Tile cores (rows, columns), batch, and the size the image is padded to (height, width)."""
-        rule = self.descriptor.size_requirements
-        padded_h, padded_w = padded_size(height, width, 0, rule.minimum, rule.multiple_of)
-        max_pixels, batch = self.window_budget()
-        tile = plan_tiles(
-            padded_h, padded_w, self.pad, max_pixels, rule.minimum, rule.multiple_of, rule.square
-        )
-        if rule.square:
-            window = tile[0] + 2 * self.pad
-            padded_h, padded_w = padded_size(padded_h, padded_w, window, rule.minimum, rule.multiple_of, True)
-        return tile, batch, padded_h, padded_w
-
-    def _native(self, rgb: np.ndarray, progress: ProgressFn) -> Iterator[Band]:
-        """One native pass in tiles, streamed in bands: the windows meet the network's size requirements.
-
-        An image too small for them is padded (reflected, as Real-CUGAN pads itself) and the padding's
-        output cropped off again; tiles of a squeeze-excitation network share its means (models/se_sync.py).
-        """
-        height, width = rgb.shape[:2]
-        tile, batch, padded_h, padded_w = self.plan(height, width)
-        if (padded_h, padded_w) != (height, width):
-            rgb = np.pad(rgb, ((0, padded_h - height), (0, padded_w - width), (0, 0)), mode="reflect")
-        network: Network = self._forward
-        grid = tile_grid(padded_h, padded_w, tile, self.pad)
+    def network(self, rgb: np.ndarray, grid: list[Tile], batch: int) -> Network:
+        """The whole network; an RRDB network in parts; tiles of a squeeze-excitation network share its
+        means (models/se_sync.py)."""
         if self.parts is not None:
-            side = self._upsampler_tile(max(grid[0].py1 - grid[0].py0, grid[0].px1 - grid[0].px0))
-            network = RegionNetwork(partial(self._run_parts, self.parts, side=side))
-        elif self.se_sync is not None and len(grid) > 1:
-            network = partial(self._forward, se_means=self._shared_se_means(self.se_sync, rgb, grid, batch))
-        bands = tiled_bands(
-            rgb,
-            network,
-            scale=self.native_scale,
-            out_channels=3,
-            tile=tile,
-            pad=self.pad,
-            feather=_FEATHER,
-            batch=batch,
-            progress=progress,
-        )
-        try:
-            yield from crop_bands(bands, height * self.native_scale, width * self.native_scale)
-        finally:
-            if self.device.type == "cpu":
-                release_freed_memory()
+            # On CUDA `plan_gpu_tiles` sized the memory for a batch of whole-network windows, more than the
+            # trunk (at input resolution) plus one window's upsampler ever hold at once.
+            window = max(grid[0].py1 - grid[0].py0, grid[0].px1 - grid[0].px0)
+            side = window if self.device.type == "cuda" else self.upsampler_tile()
+            return RegionNetwork(partial(self._run_parts, self.parts, side=side))
+        if self.se_sync is not None and len(grid) > 1:
+            return partial(self._forward, se_means=self._shared_se_means(self.se_sync, rgb, grid, batch))
+        return self._forward
 
-    def _upsampler_tile(self, window: int) -> int:
-        """Side of an RRDB upsampler's sub-tiles: half the CPU budget, or a whole window on CUDA.
-
-        On CUDA `plan_gpu_tiles` sized the memory for a batch of whole-network windows, more than the trunk
-        (at input resolution) plus one window's upsampler ever hold at once.
-        """
-        if self.device.type == "cuda":
-            return window
-        per_pixel = _UPSAMPLER_BYTES_PER_OUTPUT_PIXEL * self.native_scale**2
-        return math.isqrt(_CPU_ACTIVATION_BUDGET // 2 // per_pixel)
+    def release(self) -> None:
+        if self.device.type == "cpu":
+            release_freed_memory()
 
     def _shared_se_means(
         self, se_sync: SESync, rgb: np.ndarray, grid: list[Tile], batch: int
@@ -357,6 +265,6 @@ def load_descriptor(path: Path) -> ImageModelDescriptor:
     return descriptor
 
 
-def load_spandrel(path: Path) -> SpandrelUpscaler:
-    """Load a model file for running on this machine's device (CUDA if present, else CPU)."""
-    return SpandrelUpscaler(load_descriptor(path), _device())
+def load_spandrel(path: Path, device: str | None = None) -> SpandrelUpscaler:
+    """Load a model file for running on `device` (cpu, cuda, mps; None: CUDA if present, else the CPU)."""
+    return SpandrelUpscaler(load_descriptor(path), torch.device(device) if device else _device())

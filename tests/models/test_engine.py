@@ -112,7 +112,8 @@ def test_tiled_neural_models_show_no_seams(model_id: str, worst_step: float, mod
     """
     from skimage import data
 
-    from models.spandrel_upscaler import _FEATHER, load_spandrel
+    from models.spandrel_upscaler import load_spandrel
+    from models.tiled_upscaler import FEATHER
 
     upscaler = load_spandrel(models_dir / f"{model_id}.safetensors")
     photo = data.astronaut()[60:348, 150:222].astype(np.float32) / 255
@@ -123,7 +124,7 @@ def test_tiled_neural_models_show_no_seams(model_id: str, worst_step: float, mod
     network: Network = upscaler._forward
     if upscaler.parts is not None:
         network = RegionNetwork(partial(upscaler._run_parts, upscaler.parts, side=40))
-    tiled = run_tiled(photo, network, scale=4, out_channels=3, tile=64, pad=upscaler.pad, feather=_FEATHER)
+    tiled = run_tiled(photo, network, scale=4, out_channels=3, tile=64, pad=upscaler.pad, feather=FEATHER)
     error = (tiled - whole) * 255
     assert np.abs(error).max() < worst_step  # in 8-bit levels, everywhere
     # A seam is a jump of the error between neighbouring pixels across a tile edge.

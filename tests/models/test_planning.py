@@ -14,13 +14,12 @@ import torch
 import models.spandrel_upscaler
 from models.bands import assemble
 from models.spandrel_upscaler import (
-    _CPU_ACTIVATION_BUDGET,
     _CPU_BYTES_PER_PIXEL,
-    _UPSAMPLER_BYTES_PER_OUTPUT_PIXEL,
     activation_bytes_per_pixel,
     load_spandrel,
     plan_gpu_tiles,
 )
+from models.tiled_upscaler import CPU_ACTIVATION_BUDGET, UPSAMPLER_BYTES_PER_OUTPUT_PIXEL
 from models.tiling import RegionNetwork, plan_tiles, tile_grid, tiled_bands, work_amplification
 
 
@@ -122,13 +121,13 @@ def test_cpu_windows_come_from_the_memory_budget_and_beat_256_pixel_tiles(
         tile, batch, height, width = upscaler.plan(side, side)
         grid = tile_grid(height, width, tile, upscaler.pad)
         window_h, window_w = grid[0].py1 - grid[0].py0, grid[0].px1 - grid[0].px0
-        assert batch == 1 and window_h * window_w * per_pixel <= _CPU_ACTIVATION_BUDGET
+        assert batch == 1 and window_h * window_w * per_pixel <= CPU_ACTIVATION_BUDGET
         amplification[side] = work_amplification(grid)
         assert amplification[side] < work_amplification(tile_grid(side, side, 256, upscaler.pad))
     assert amplification[512] == 1.0  # one window: no context run twice
     if upscaler.parts is not None:  # an RRDB upsampler's sub-tiles take at most half the budget
-        upsampler_pixels = upscaler._upsampler_tile(window_w) ** 2 * upscaler.native_scale**2
-        assert upsampler_pixels * _UPSAMPLER_BYTES_PER_OUTPUT_PIXEL <= _CPU_ACTIVATION_BUDGET / 2
+        upsampler_pixels = upscaler.upsampler_tile() ** 2 * upscaler.native_scale**2
+        assert upsampler_pixels * UPSAMPLER_BYTES_PER_OUTPUT_PIXEL <= CPU_ACTIVATION_BUDGET / 2
 
 
 @pytest.mark.parametrize(
@@ -148,7 +147,7 @@ def test_planned_strips_through_the_engine_show_no_seams(
     upscaler = load_spandrel(models_dir / f"{model_id}.safetensors")
     per_pixel = _CPU_BYTES_PER_PIXEL[upscaler.descriptor.architecture.id, upscaler.native_scale]
     photo = data.astronaut()[100:196, 120:376].astype(np.float32) / 255  # 96 x 256
-    monkeypatch.setattr(models.spandrel_upscaler, "_CPU_ACTIVATION_BUDGET", 96 * 200 * per_pixel)
+    monkeypatch.setattr(models.spandrel_upscaler, "CPU_ACTIVATION_BUDGET", 96 * 200 * per_pixel)
     tile, _batch, height, width = upscaler.plan(96, 256)
     grid = tile_grid(height, width, tile, upscaler.pad)
     assert len(grid) == 2 and {(t.py0, t.py1) for t in grid} == {(0, 96)}  # two strips, side by side
@@ -175,7 +174,9 @@ def test_cuda_plans_batch_equal_windows_within_the_free_memory(
     window_h, window_w = sizes.pop()
     assert batch * window_h * window_w * activation_bytes_per_pixel(4, True) <= free * 0.5
     assert work_amplification(grid) <= work_amplification(tile_grid(2048, 2048, gpu_tile, 64))
-    assert upscaler._upsampler_tile(max(window_h, window_w)) == max(window_h, window_w)  # whole regions
+    network = upscaler.network(np.zeros((height, width, 3), np.float32), grid, batch)
+    assert isinstance(network, RegionNetwork)
+    assert network.run.keywords["side"] == max(window_h, window_w)  # type: ignore[attr-defined]  # whole regions
 
 
 _FAULTS = """

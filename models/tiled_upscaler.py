@@ -1,0 +1,143 @@
+"""Tiled inference above any runtime: windows, bands, resampling to the target scale and the flat guard.
+
+A backend (torch through spandrel in models/spandrel_upscaler.py, ncnn in models/ncnn_upscaler.py) says how
+large a window may be and how a batch of windows runs; everything else is this one implementation, so a
+model gives the same image on every backend (within their arithmetic).
+
+Each window carries `pad` pixels of real context that are cropped after the pass, which keeps seams below
+visibility; windows are as large as a memory budget allows (`plan_tiles`), and RRDB networks run their
+upsampler only on the part of each window that is kept (a `RegionNetwork`). Output leaves as row bands as
+soon as a row of windows is done.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.bands import Band, resize_bands
+from models.flat_guard import flat_mask, keep_flat_rows
+from models.registry import ProgressFn
+from models.resample import Filter
+from models.tiling import Network, Tile, crop_bands, padded_size, plan_tiles, tile_grid, tiled_bands
+
+# Context around each tile (input pixels) by spandrel architecture, and the cross-fade band at inner tile
+# edges. Measured as tiled against whole on a natural photo (bench/seams.py, docs/benchmarks.md): Compact
+# nets are exact from 32; RRDB nets see far, and realesrgan-x4plus left steps of 13 levels at tile edges
+# with 32 of context, 2 with 48, 0.1 with 64. Real-CUGAN and waifu2x cunet, whose tiles share their
+# squeeze-excitation means (models/se_sync.py), are exact (<= 0.01 levels) from 24; at 16 Real-CUGAN 2x
+# left 0.36 levels, at 8 7.2. waifu2x upconv_7 sees 7 pixels, but the cross-fade reaches 8 pixels into the
+# context: exact from 16, 1.6 levels at 8. Architectures not measured get the widest.
+_PADS = {"Compact": 32, "RealCUGAN": 24, "Waifu2xCUNet": 24, "Waifu2xUpConv7": 16}
+_DEFAULT_PAD = 64
+FEATHER = 16
+# CPU windows hold as many pixels as keep one pass's activations within this budget (bytes per window pixel
+# are each backend's measurement).
+CPU_ACTIVATION_BUDGET = 2**30
+# An RRDB upsampler's peak per output pixel (64-channel maps at 2x and 4x: 10.5 KB per input pixel at 4x);
+# its sub-tiles get half the budget.
+UPSAMPLER_BYTES_PER_OUTPUT_PIXEL = 660
+
+
+@dataclass(frozen=True)
+class SizeRule:
+    """The input sizes a network accepts: a minimum side, a multiple, and whether it must be square."""
+
+    minimum: int = 0
+    multiple_of: int = 1
+    square: bool = False
+
+
+class TiledUpscaler(ABC):
+    """One network at its native scale on some backend, resampled to the requested scale where they differ.
+
+    `architecture` is spandrel's id of the network (ESRGAN, Compact, RealCUGAN, ...): it sets the context.
+    """
+
+    def __init__(self, architecture: str, native_scale: int, sizes: SizeRule, device_type: str) -> None:
+        self.architecture = architecture
+        self._native_scale = native_scale
+        self.sizes = sizes
+        self.device_type = device_type
+        self.pad = _PADS.get(architecture, _DEFAULT_PAD)
+
+    @property
+    def native_scale(self) -> int:
+        return self._native_scale
+
+    @abstractmethod
+    def window_budget(self) -> tuple[int, int]:
+        """The most pixels one window may hold, and how many windows run as one batch."""
+
+    @abstractmethod
+    def network(self, rgb: np.ndarray, grid: list[Tile], batch: int) -> Network:
+        """What runs this image's windows: N x H x W x 3 windows in, their output out (models/tiling.py)."""
+
+    @abstractmethod
+    def release(self) -> None:
+        """Called after each pass: give back what the pass held (the CPU backends' freed heap)."""
+
+    def bands(self, rgb: np.ndarray, scale: int, progress: ProgressFn) -> Iterator[Band]:
+        """One native pass, then Lanczos to the exact target size, streamed in bands.
+
+        For 8x with a 4x model this beat a second native pass by 1.5-1.7 dB Y-PSNR on every model
+        (bench/quality.py, docs/benchmarks.md), at a quarter of the cost.
+        """
+        height, width = rgb.shape[:2]
+        native = self._native(rgb, progress)
+        if scale != self.native_scale:
+            native = resize_bands(
+                native, height * self.native_scale, width * scale, height * scale, Filter.LANCZOS
+            )
+        flat = flat_mask(rgb)
+        for row0, rows in native:
+            yield row0, keep_flat_rows(rgb, flat, rows, row0, scale)
+
+    def plan(self, height: int, width: int) -> tuple[tuple[int, int], int, int, int]:
+        """Tile cores (rows, columns), batch, and the size the image is padded to (height, width)."""
+        rule = self.sizes
+        padded_h, padded_w = padded_size(height, width, 0, rule.minimum, rule.multiple_of)
+        max_pixels, batch = self.window_budget()
+        tile = plan_tiles(
+            padded_h, padded_w, self.pad, max_pixels, rule.minimum, rule.multiple_of, rule.square
+        )
+        if rule.square:
+            window = tile[0] + 2 * self.pad
+            padded_h, padded_w = padded_size(padded_h, padded_w, window, rule.minimum, rule.multiple_of, True)
+        return tile, batch, padded_h, padded_w
+
+    def upsampler_tile(self) -> int:
+        """Side of an RRDB upsampler's sub-tiles on CPU: half the activation budget."""
+        per_pixel = UPSAMPLER_BYTES_PER_OUTPUT_PIXEL * self.native_scale**2
+        return math.isqrt(CPU_ACTIVATION_BUDGET // 2 // per_pixel)
+
+    def _native(self, rgb: np.ndarray, progress: ProgressFn) -> Iterator[Band]:
+        """One native pass in tiles, streamed in bands: the windows meet the network's size requirements.
+
+        An image too small for them is padded (reflected, as Real-CUGAN pads itself) and the padding's
+        output cropped off again.
+        """
+        height, width = rgb.shape[:2]
+        tile, batch, padded_h, padded_w = self.plan(height, width)
+        if (padded_h, padded_w) != (height, width):
+            rgb = np.pad(rgb, ((0, padded_h - height), (0, padded_w - width), (0, 0)), mode="reflect")
+        grid = tile_grid(padded_h, padded_w, tile, self.pad)
+        bands = tiled_bands(
+            rgb,
+            self.network(rgb, grid, batch),
+            scale=self.native_scale,
+            out_channels=3,
+            tile=tile,
+            pad=self.pad,
+            feather=FEATHER,
+            batch=batch,
+            progress=progress,
+        )
+        try:
+            yield from crop_bands(bands, height * self.native_scale, width * self.native_scale)
+        finally:
+            self.release()
