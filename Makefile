@@ -8,7 +8,7 @@ EXTRAS ?= [dev]
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: install browser run test lint format bench clean
+.PHONY: install browser vulkan run test lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,7 +34,17 @@ browser:
 	  echo "npm ci failed: the accessibility checks will skip (and fail under CI=true)"; else \
 	  echo "npm is not installed: the accessibility checks will skip (and fail under CI=true)"; fi
 
-test: install browser
+# The Vulkan tests run the ncnn backend on Mesa's lavapipe, a software Vulkan device (Debian's
+# mesa-vulkan-drivers and its loader libvulkan1); installed where we can, as Chromium is, else they skip.
+vulkan:
+	@test -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json -o -e /usr/share/vulkan/icd.d/lvp_icd.aarch64.json || \
+	  { test "$$(id -u)" = 0 && command -v apt-get >/dev/null && \
+	    { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends mesa-vulkan-drivers libvulkan1 || \
+	      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	        mesa-vulkan-drivers libvulkan1; }; }; } || \
+	  echo "Mesa's lavapipe is not installed: the Vulkan tests will skip (and fail under CI=true)"
+
+test: install browser vulkan
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app workers models bench

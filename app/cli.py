@@ -110,7 +110,7 @@ def cmd_serve(ns: argparse.Namespace) -> int:
     """API + a job worker + beat with the maintenance worker, on the embedded defaults unless MR_ settings
     say otherwise."""
     settings = get_settings()
-    if not _port_free(ns.host, ns.port):
+    if not _port_free(ns.host, ns.port) or not _device_usable():
         return 2
     _migrate()
     _install_missing_weights()
@@ -181,6 +181,8 @@ def cmd_api(ns: argparse.Namespace) -> int:
 
 
 def cmd_worker(ns: argparse.Namespace) -> int:
+    if not _device_usable():
+        return 2
     _install_missing_weights()
     args = _worker_args(ns.queues, ns.concurrency or get_settings().worker_concurrency)
     os.execv(args[0], args)
@@ -195,6 +197,22 @@ def cmd_migrate(_: argparse.Namespace) -> int:
     _migrate()
     print("database schema is up to date")
     return 0
+
+
+def cmd_devices(_: argparse.Namespace) -> int:
+    from models.devices import main as devices
+
+    return devices([])
+
+
+def _device_usable() -> bool:
+    """Whether the worker's MR_DEVICE exists here (a child process: the API never loads torch)."""
+    check = subprocess.run(
+        [sys.executable, "-m", "models.devices", "--check"], capture_output=True, text=True, check=False
+    )
+    if check.returncode != 0:
+        print(check.stderr.strip() or "mindrender: the device check failed", file=sys.stderr)
+    return check.returncode == 0
 
 
 def cmd_models(ns: argparse.Namespace) -> int:
@@ -231,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     beat.add_argument("--concurrency", type=int, default=8, help="maintenance threads (webhook deliveries)")
     beat.set_defaults(func=cmd_beat)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser(
+        "devices", help="operator: the CPU, GPUs and Vulkan devices here, and where each model would run"
+    ).set_defaults(func=cmd_devices)
     common = add_client_commands(sub)
     models = sub.add_parser("models", parents=[common], help="the models, scales, options and prices")
     models.set_defaults(func=cmd_models_list)

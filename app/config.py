@@ -64,9 +64,20 @@ class Settings(BaseSettings):
         ge=0,
         description="Inputs this small go to CPU workers even for GPU models (0: never).",
     )
-    cpu_precision: Literal["fp32", "bf16"] = Field(
-        default="fp32",
-        description="Neural models on CPU: fp32 (exact) or bf16 (about 2x faster on AVX512-BF16).",
+    device: Literal["auto", "cpu", "cuda", "vulkan", "mps"] = Field(
+        default="auto",
+        description="Where a worker runs neural models: auto = CUDA, else MPS, else a Vulkan GPU, else CPU. "
+        "A device named here that the machine lacks stops the worker at start.",
+    )
+    engine_backend: Literal["auto", "torch", "ncnn"] = Field(
+        default="auto",
+        description="torch or ncnn for the models both run (Real-ESRGAN); auto = the faster on this device, "
+        "by the measured table in models/devices.py.",
+    )
+    cpu_precision: Literal["auto", "fp32", "bf16"] = Field(
+        default="auto",
+        description="Neural models on CPU: auto = bf16 where the CPU has it natively (AVX512-BF16, AMX), "
+        "else fp32 (exact).",
     )
 
     secret_key: str | None = Field(default=None, description="Signs local download links; set it everywhere.")

@@ -1,26 +1,32 @@
-"""Engine throughput at real image sizes: input MP/s per model and size, where the time goes, against ncnn.
+"""Engine throughput at real image sizes: input MP/s per model, size and backend, against ncnn.
 
     python bench/engine.py [--size 128,512,1024] [--repeat 2] [--models realesr-animevideov3,...]
                            [--variants realcugan-se-x2,waifu2x-cunet-x2,...] [--image noise|photo]
-                           [--threads N]
+                           [--threads N] [--device auto|cpu|cuda|vulkan] [--backend auto|torch|ncnn]
+                           [--cpu-precision auto|fp32|bf16] [--vulkan]
 
 One row per model and input size (square; 128, 512 and 1024 on CPU, 1024 and 2048 on CUDA by default), all
 in one run. `--models` are registered model ids, run as a worker runs them (`upscale_to_integers`, 8 bits)
 at their native scale; `--variants` are weight files of models/weight_variants.py (file name without
 .safetensors), run through the same tiled upscaler. Columns:
-- `win` and `ampl`: how many windows the tiling runs, and their pixels over the image's (the work
-  amplification: 1.00 is one whole-image pass); `vs 1st`: input MP/s over the first size's;
-- where the fastest run's time went, in percent: `net` the network's modules, `host` moving windows and
-  outputs between numpy and torch, `tile` cutting windows and cross-fading their output, `se` the
-  squeeze-excitation means pass (Real-CUGAN, waifu2x cunet), `flat` the flat guard, `resamp` resampling to
-  a non-native scale (for classical models, the model itself), `band` the engine's band handling
-  (channels, clip), `quant` quantising to 8 bits.
-On CPU it also runs the ncnn runtime (PyPI `ncnn`) on the same official .param/.bin and the same image at the
-same thread count, whole with the pre-padding the ncnn-vulkan tools add (no tiling), and prints our/ncnn
-throughput; RRDB graphs are skipped above 512 pixels (a whole 1024 pass needs about 12 GB). On CUDA it runs
-the reference approach of the original Real-ESRGAN inference code on the same weights instead (the whole
-image moved to the GPU, then one tile at a time: tile 400, tile_pad 10, fp16, pasted without blending) and
-prints ours/reference.
+- `default`: our default path as a worker with these settings runs it (MR_DEVICE, MR_ENGINE_BACKEND and
+  MR_CPU_PRECISION default to auto; `--device` etc. set them), and the backend and precision it chose;
+- `win` and `ampl`: how many windows the default path's tiling runs, and their pixels over the image's
+  (the work amplification: 1.00 is one whole-image pass); `vs 1st`: input MP/s over the first size's;
+- where the default path's fastest run's time went, in percent: `net` the network (torch modules or ncnn
+  extractions), `host` moving windows and outputs between numpy and the backend, `tile` cutting windows
+  and cross-fading their output, `se` the squeeze-excitation means pass (Real-CUGAN, waifu2x cunet),
+  `flat` the flat guard, `resamp` resampling to a non-native scale (for classical models, the model
+  itself), `band` the engine's band handling (channels, clip), `quant` quantising to 8 bits;
+- on CPU, each backend the engine has for the model, run the same way: `torch32`, `torch16` (bf16, shown
+  where the CPU has it natively), `ncnn` (our ncnn backend: the official .param/.bin in our windows), and
+  `vulkan` with `--vulkan` (the ncnn backend on the first Vulkan device);
+- `ref`: the ncnn runtime (PyPI `ncnn`) on the same official .param/.bin and the same image at the same
+  thread count, whole with the pre-padding the ncnn-vulkan tools add (no tiling); RRDB graphs are skipped
+  above 512 pixels (a whole 1024 pass needs about 12 GB). On CUDA, the reference approach of the original
+  Real-ESRGAN inference code on the same weights instead (the whole image moved to the GPU, then one tile
+  at a time: tile 400, tile_pad 10, fp16, pasted without blending);
+- `ratio`, last: default over ref.
 """
 
 from __future__ import annotations
@@ -41,14 +47,17 @@ import torch
 from PIL import Image
 
 import models.engine
-import models.spandrel_upscaler
+import models.tiled_upscaler
 from models.builtin import builtin, builtin_models
 from models.classical import ClassicalUpscaler
-from models.engine import load_upscaler, upscale, upscale_to_integers
+from models.devices import Engine, resolve, variant_of
+from models.engine import configure_engine, load_upscaler, upscale_to_integers
 from models.install import install_official_weights
 from models.ncnn_convert import ncnn_files
+from models.ncnn_upscaler import NcnnUpscaler
 from models.registry import PLAIN, Upscaler
-from models.spandrel_upscaler import SpandrelUpscaler, load_spandrel, set_cpu_precision
+from models.spandrel_upscaler import SpandrelUpscaler, load_spandrel
+from models.tiled_upscaler import TiledUpscaler
 from models.tiling import tile_grid, work_amplification
 from models.train_srcnn import VALIDATION_IMAGES, load_rgb
 from models.weight_variants import VARIANTS, WeightVariant
@@ -120,14 +129,18 @@ def instrumented(clock: StageClock, upscaler: Upscaler) -> Iterator[None]:
         on_instance = not isinstance(owner, ModuleType) and name not in vars(owner)
         undo.append(partial(delattr, owner, name) if on_instance else partial(setattr, owner, name, original))
 
-    spandrel = models.spandrel_upscaler
+    tiled = models.tiled_upscaler
     patch(models.engine, "upscale_bands", partial(clock.generator, "band"))
-    patch(spandrel, "tiled_bands", partial(clock.generator, "tile"))
-    patch(spandrel, "crop_bands", partial(clock.generator, "tile"))
-    patch(spandrel, "resize_bands", partial(clock.generator, "resamp"))
-    patch(spandrel, "flat_mask", partial(clock.function, "flat"))
-    patch(spandrel, "keep_flat_rows", partial(clock.function, "flat"))
-    if not isinstance(upscaler, SpandrelUpscaler):
+    patch(tiled, "tiled_bands", partial(clock.generator, "tile"))
+    patch(tiled, "crop_bands", partial(clock.generator, "tile"))
+    patch(tiled, "resize_bands", partial(clock.generator, "resamp"))
+    patch(tiled, "flat_mask", partial(clock.function, "flat"))
+    patch(tiled, "keep_flat_rows", partial(clock.function, "flat"))
+    if isinstance(upscaler, NcnnUpscaler):
+        patch(upscaler, "_forward", partial(clock.function, "host"))
+        patch(upscaler, "_run_parts", partial(clock.function, "host"))
+        patch(upscaler, "_extract", partial(clock.function, "net"))
+    elif not isinstance(upscaler, SpandrelUpscaler):
         # Classical models are resampling; SRCNN's network runs inside its bands.
         patch(
             upscaler,
@@ -247,26 +260,38 @@ def _reference_seconds(model_id: str, image: np.ndarray, models_dir: Path, repea
 
 @dataclass
 class Case:
-    """One model to time: its name in the table, native scale, upscaler, and how to run it on an image."""
+    """One model to time: its name in the table, native scale, and its weight file's variant (if any)."""
 
     name: str
     scale: int
-    upscaler: Upscaler
+    variant: WeightVariant | None
+    load: Callable[[], Upscaler]  # the upscaler under the engine configured now
     run: Callable[[np.ndarray], object]
 
 
 def _cases(model_ids: str, variants: str, models_dir: Path) -> Iterator[Case]:
-    """Each registered model (as a worker runs it), then each weight file (its upscaler alone), loaded."""
+    """Each registered model (as a worker runs it), then each weight file (its upscaler alone)."""
     for model_id in filter(None, model_ids.split(",")):
         spec = builtin(model_id)
         scale = max(spec.native_scale, 2)
-        upscale(np.zeros((8, 8, 3), np.float32), spec, scale, models_dir, _ignore)  # loads the weights
-        upscaler = load_upscaler(spec, models_dir, spec.weights_for(scale, PLAIN))
+        weights = spec.weights_for(scale, PLAIN)
+        load = partial(load_upscaler, spec, models_dir, weights)
         run = partial(_as_worker, spec=spec, scale=scale, models_dir=models_dir)
-        yield Case(model_id, scale, upscaler, run)
+        yield Case(model_id, scale, variant_of(weights), load, run)
     for name in filter(None, variants.split(",")):
         upscaler = load_spandrel(models_dir / f"{name}.safetensors")
-        yield Case(name, upscaler.native_scale, upscaler, partial(_drain, upscaler, upscaler.native_scale))
+        run = partial(_drain, upscaler, upscaler.native_scale)
+        yield Case(name, upscaler.native_scale, None, partial(_same, upscaler), run)
+
+
+def _same(upscaler: Upscaler) -> Upscaler:
+    return upscaler
+
+
+def _ncnn_version() -> str:
+    from importlib.metadata import version
+
+    return version("ncnn")
 
 
 def _as_worker(image: np.ndarray, spec: Any, scale: int, models_dir: Path) -> None:
@@ -279,8 +304,8 @@ def _drain(upscaler: Upscaler, scale: int, image: np.ndarray) -> None:
 
 
 def _windows(upscaler: Upscaler, side: int) -> tuple[int, float] | None:
-    """How many windows an image of this side runs as, and the work amplification (spandrel models)."""
-    if not isinstance(upscaler, SpandrelUpscaler):
+    """How many windows an image of this side runs as, and the work amplification (tiled models)."""
+    if not isinstance(upscaler, TiledUpscaler):
         return None
     tile, _batch, height, width = upscaler.plan(side, side)
     grid = tile_grid(height, width, tile, upscaler.pad)
@@ -292,6 +317,20 @@ def _image(kind: str, side: int) -> np.ndarray:
         photo = Image.fromarray(np.uint8(load_rgb(VALIDATION_IMAGES["astronaut"]) * 255))
         return np.asarray(photo.resize((side, side), Image.Resampling.LANCZOS), np.float32) / 255
     return np.random.default_rng(0).random((side, side, 3), dtype=np.float32)
+
+
+def _backends(default: Engine, case: Case, vulkan: bool) -> dict[str, Engine]:
+    """The other engines to time this model on (CPU only): each backend it has, and Vulkan if asked."""
+    if default.device == "cuda":
+        return {}
+    engines = {"torch32": resolve("cpu", "torch", "fp32")}
+    if default.machine is not None and default.machine.native_bf16:
+        engines["torch16"] = resolve("cpu", "torch", "bf16")
+    if case.variant is not None and resolve("cpu", "ncnn").placement(case.variant).backend == "ncnn":
+        engines["ncnn"] = resolve("cpu", "ncnn")
+        if vulkan:
+            engines["vulkan"] = resolve("vulkan")
+    return engines
 
 
 def main() -> None:
@@ -307,49 +346,71 @@ def main() -> None:
     parser.add_argument("--image", choices=("noise", "photo"), default="noise", help="random or a photo")
     parser.add_argument("--threads", type=int, default=None, help="torch and ncnn threads (default all)")
     parser.add_argument("--models-dir", type=Path, default=Path("var/models"))
-    parser.add_argument(
-        "--cpu-precision", choices=("fp32", "bf16"), default="fp32", help="as MR_CPU_PRECISION"
-    )
+    parser.add_argument("--device", default="auto", help="as MR_DEVICE, for the default column")
+    parser.add_argument("--backend", default="auto", help="as MR_ENGINE_BACKEND, for the default column")
+    parser.add_argument("--cpu-precision", default="auto", help="as MR_CPU_PRECISION, for the default column")
+    parser.add_argument("--vulkan", action="store_true", help="also time the ncnn backend on Vulkan")
+    parser.add_argument("--no-backends", action="store_true", help="time the default path only")
     args = parser.parse_args()
-    set_cpu_precision(args.cpu_precision)
     if args.threads:
         torch.set_num_threads(args.threads)
     install_official_weights(args.models_dir)
+    default = resolve(args.device, args.backend, args.cpu_precision)
     threads = torch.get_num_threads()
-    cuda = torch.cuda.is_available()
+    cuda = default.device == "cuda"
     device = torch.cuda.get_device_name() if cuda else f"CPU, {threads} threads"
     sizes = [int(s) for s in (args.size or ("1024,2048" if cuda else "128,512,1024")).split(",")]
-    precision = "fp16" if cuda else args.cpu_precision
-    print(f"device: {device}; {precision}; {args.image}; best of {args.repeat}; torch {torch.__version__}")
-    other = "ref" if cuda else "ncnn"
+    print(f"device: {device}; {default.describe()}; {args.image}; best of {args.repeat}")
+    print(f"torch {torch.__version__}; ncnn {_ncnn_version()}")
+    columns = [] if cuda or args.no_backends else ["torch32", "torch16", "ncnn"] + ["vulkan"] * args.vulkan
+    if default.machine is not None and not default.machine.native_bf16:
+        columns = [c for c in columns if c != "torch16"]
     print(
-        f"{'model':25} {'x':>1} {'size':>5} {'win':>4} {'ampl':>5} {'in MP/s':>8} {'vs 1st':>6}"
-        f" {other + ' MP/s':>9} {'ratio':>5}  " + " ".join(f"{stage:>6}" for stage in _STAGES)
+        f"{'model':25} {'x':>1} {'size':>5} {'default':>8} {'by':>12} {'win':>4} {'ampl':>5} {'vs 1st':>6}  "
+        + " ".join(f"{stage:>5}" for stage in _STAGES)
+        + "  "
+        + " ".join(f"{c:>8}" for c in columns)
+        + f" {'ref':>8} {'ratio':>5}"
     )
     by_file = {v.file_name.removesuffix(".safetensors"): v for v in VARIANTS}
     for case in _cases(args.models, args.variants, args.models_dir):
+        variant = case.variant or by_file.get(case.name)
         first = None
         for side in sizes:
             image = _image(args.image, side)
-            ours, shares = _timed(case, image, args.repeat, warm_up=cuda)
+            configure_engine(default)
+            upscaler = case.load()
+            place = default.placement(case.variant)
+            by = f"{place.backend} {place.precision}" if case.variant else ""
+            ours, shares = _timed(case, upscaler, image, args.repeat, warm_up=cuda)
             first = first or ours
-            windows = _windows(case.upscaler, side)
-            row = f"{case.name:25} {case.scale:>1} {side:>5}"
+            windows = _windows(upscaler, side)
+            row = f"{case.name:25} {case.scale:>1} {side:>5} {ours:>8.4f} {by:>12}"
             row += f" {windows[0]:>4} {windows[1]:>5.2f}" if windows else f" {'':>4} {'':>5}"
-            row += f" {ours:>8.4f} {ours / first:>6.2f}"
-            theirs = _theirs(case, by_file.get(case.name), image, args.models_dir, args.repeat)
-            row += f" {theirs:>9.4f} {ours / theirs:>5.2f}" if theirs else f" {'':>9} {'':>5}"
-            print(row + "  " + " ".join(f"{shares[stage]:>6.1f}" for stage in _STAGES), flush=True)
+            row += f" {ours / first:>6.2f}  " + " ".join(f"{shares[stage]:>5.1f}" for stage in _STAGES) + "  "
+            others = {} if args.no_backends else _backends(default, case, args.vulkan)
+            for column in columns:
+                if column in others:
+                    configure_engine(others[column])
+                    row += f" {_timed(case, case.load(), image, args.repeat, warm_up=False)[0]:>8.4f}"
+                else:
+                    row += f" {'':>8}"
+            configure_engine(default)
+            theirs = _theirs(case, variant, upscaler, image, args.models_dir, args.repeat)
+            row += f" {theirs:>8.4f} {ours / theirs:>5.2f}" if theirs else f" {'':>8} {'':>5}"
+            print(row, flush=True)
 
 
-def _timed(case: Case, image: np.ndarray, repeat: int, warm_up: bool) -> tuple[float, dict[str, float]]:
+def _timed(
+    case: Case, upscaler: Upscaler, image: np.ndarray, repeat: int, warm_up: bool
+) -> tuple[float, dict[str, float]]:
     """Input MP/s of the fastest of `repeat` runs, and that run's time per stage in percent."""
     if warm_up:
         case.run(image)  # cuDNN picks its algorithms on the first call
     best, shares = float("inf"), {}
     for _ in range(repeat):
         clock = StageClock()
-        with instrumented(clock, case.upscaler):
+        with instrumented(clock, upscaler):
             start = time.perf_counter()
             clock.function("quant", case.run)(image)  # what the stages below leave: quantising
             seconds = time.perf_counter() - start
@@ -359,7 +420,12 @@ def _timed(case: Case, image: np.ndarray, repeat: int, warm_up: bool) -> tuple[f
 
 
 def _theirs(
-    case: Case, variant: WeightVariant | None, image: np.ndarray, models_dir: Path, repeat: int
+    case: Case,
+    variant: WeightVariant | None,
+    upscaler: Upscaler,
+    image: np.ndarray,
+    models_dir: Path,
+    repeat: int,
 ) -> float | None:
     """ncnn's input MP/s on the same image (the reference tiling's on CUDA), where there is one to run."""
     in_mp: float = image.shape[0] * image.shape[1] / 1e6
@@ -367,8 +433,7 @@ def _theirs(
         return None
     if torch.cuda.is_available():
         return in_mp / _reference_seconds(case.name, image, models_dir, repeat)
-    upscaler = case.upscaler
-    rrdb = isinstance(upscaler, SpandrelUpscaler) and upscaler.descriptor.architecture.id == "ESRGAN"
+    rrdb = isinstance(upscaler, TiledUpscaler) and upscaler.architecture == "ESRGAN"
     if rrdb and image.shape[0] > 512:
         return None
     return in_mp / _ncnn_seconds(variant, image, torch.get_num_threads(), repeat)

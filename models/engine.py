@@ -17,23 +17,54 @@ from pathlib import Path
 import numpy as np
 
 from models.bands import Band, assemble, band_rows, in_bands_of, resize_rows
+from models.devices import Engine, default_engine, variant_of
 from models.registry import PLAIN, ModelSpec, Options, ProgressFn, Upscaler, WeightsMissing
 from models.resample import Filter
+
+_engine: Engine | None = None
+
+
+def configure_engine(engine: Engine) -> None:
+    """Run models from now on where `engine` says (a worker's settings, resolved by models.devices)."""
+    global _engine
+    from models.spandrel_upscaler import set_cpu_precision
+
+    _engine = engine
+    set_cpu_precision(engine.cpu_precision)
+    load_upscaler.cache_clear()
+
+
+def current_engine() -> Engine:
+    """The configured engine; unconfigured (tests, tools), torch on CUDA if present, else the CPU in fp32."""
+    return _engine or default_engine()
 
 
 @lru_cache(maxsize=8)
 def load_upscaler(spec: ModelSpec, models_dir: Path, weights: str | None = None) -> Upscaler:
-    """Load a model (one of its weight files, for a family) once per worker process."""
+    """Load a model (one of its weight files, for a family) once per worker process, on the backend and
+    device the engine places it (models/devices.py)."""
     if weights is None:
         if spec.load is None:
             raise ValueError(f"model {spec.id} needs a weight file")
         return spec.load(models_dir)
+    engine = current_engine()
+    variant = variant_of(weights)
+    place = engine.placement(variant)
+    if place.backend == "ncnn" and variant is not None:
+        from models.ncnn_convert import ncnn_files
+        from models.ncnn_upscaler import load_ncnn
+
+        try:
+            param, bin_file = ncnn_files(variant)
+        except FileNotFoundError as exc:
+            raise WeightsMissing(f"{exc}: reinstall the project (`make install`)") from exc
+        return load_ncnn(param, bin_file, engine.vulkan.index if engine.vulkan else None)
     from models.spandrel_upscaler import load_spandrel
 
     path = models_dir / weights
     if not path.is_file():
         raise WeightsMissing(f"{path} is missing: run `mindrender models install`")
-    return load_spandrel(path)
+    return load_spandrel(path, place.device)
 
 
 def reuse_freed_memory() -> None:

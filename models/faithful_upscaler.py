@@ -105,6 +105,8 @@ def _crop(bands: Iterable[Band], margin: int, height: int, width: int) -> Iterat
 
 
 def load(_models_dir: Path | None = None) -> FaithfulUpscaler:
-    """The registry's loader (`ModelSpec.load`): the committed weights, on CUDA where present."""
-    device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+    """The registry's loader (`ModelSpec.load`): the committed weights, on the engine's torch device."""
+    from models.engine import current_engine
+
+    device = torch.device(current_engine().torch_device)
     return FaithfulUpscaler(load_faithful(WEIGHTS_PATH), device)

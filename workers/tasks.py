@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 import time
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from celery import Task, signals
 
@@ -18,6 +21,9 @@ from app.ops.logs import job_context
 from app.runtime import Runtime
 from workers.celery_app import JOB_QUEUES, app
 
+if TYPE_CHECKING:
+    from models.devices import Engine
+
 log = logging.getLogger(__name__)
 _settings = get_settings()
 
@@ -29,11 +35,47 @@ def worker_runtime() -> Runtime:
 
 
 @lru_cache
-def _device() -> str:
-    """This worker's device, as estimates key speeds by it (torch is imported only where jobs run)."""
-    import torch
+def _engine() -> Engine:
+    """This worker's engine: MR_DEVICE, MR_ENGINE_BACKEND and MR_CPU_PRECISION resolved on this machine, and
+    configured once per process that runs jobs (torch is imported here, not in the maintenance worker).
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    A device the settings name and the machine lacks raises `DeviceUnavailable`: never the CPU instead.
+    """
+    from models.devices import resolve
+    from models.engine import configure_engine
+
+    settings = get_settings()
+    engine = resolve(settings.device, settings.engine_backend, settings.cpu_precision)
+    configure_engine(engine)
+    return engine
+
+
+_checked_device: str | None = None
+
+
+def _device() -> str:
+    """This worker's device (cpu, cuda, vulkan, mps), as estimates key speeds by it."""
+    return _checked_device or _engine().device
+
+
+@signals.worker_init.connect
+def _check_device(sender: object, **_: object) -> None:
+    """A job worker whose settings name a missing device stops before it takes a job.
+
+    Checked in a child process: the pool's processes are forked from this one, and CUDA or a Vulkan
+    instance opened before a fork is unusable after it.
+    """
+    global _checked_device
+    if not set(app.amqp.queues.consume_from or {}) & set(JOB_QUEUES):
+        return
+    check = subprocess.run(
+        [sys.executable, "-m", "models.devices", "--check"], capture_output=True, text=True, check=False
+    )
+    if check.returncode != 0:
+        log.critical("worker not started: %s", check.stderr.strip() or f"exit status {check.returncode}")
+        raise SystemExit(2)
+    _checked_device, _sep, described = check.stdout.strip().partition(" ")
+    log.info("jobs run with %s", described)
 
 
 HEARTBEAT_SECONDS = 30.0
@@ -59,14 +101,6 @@ def _start_heartbeat(sender: object, **_: object) -> None:
     threading.Thread(target=beat, name="heartbeat", daemon=True).start()
 
 
-@lru_cache
-def _configure_engine(cpu_precision: str) -> None:
-    """Once per process that runs jobs (torch is imported here, not in the maintenance worker)."""
-    from models.spandrel_upscaler import set_cpu_precision
-
-    set_cpu_precision(cpu_precision)
-
-
 @app.task(
     name="mindrender.upscale",
     bind=True,
@@ -79,7 +113,6 @@ def _configure_engine(cpu_precision: str) -> None:
 def upscale_job(self: Task, job_id: str) -> None:  # type: ignore[type-arg]
     """Run one upscale job; idempotent (a duplicate delivery finds the job claimed or done and returns)."""
     runtime = worker_runtime()
-    _configure_engine(runtime.settings.cpu_precision)
     with job_context(job_id):
         claim = run_job(runtime, job_id, WorkerIdentity(self.request.hostname or "worker", _device()))
     if claim.outcome is ClaimOutcome.BUSY:

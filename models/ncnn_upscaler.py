@@ -1,0 +1,170 @@
+"""The ncnn backend: the official Real-ESRGAN .param/.bin files, run by ncnn on the CPU or a Vulkan GPU.
+
+Our torch weights are converted from these very files (models/ncnn_convert.py), so both backends compute
+one network; the windows, bands, flat guard and alpha are models/tiled_upscaler.py's, as for torch. Like
+the torch path, an RRDB graph runs in two parts: the trunk on whole windows (extracted at the blob the
+first upsampling reads), then the upsampler fed that blob for the kept region only; ncnn computes nothing
+upstream of a blob it is given.
+
+On the CPU ncnn runs fp32 with its Winograd convolutions (0.61-0.89x faster than torch fp32 on the 2-core
+VM, docs/benchmarks.md); on Vulkan it keeps ncnn's defaults (fp16 storage and arithmetic where the device
+has them), as realesrgan-ncnn-vulkan does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from models.engine import release_freed_memory, reuse_freed_memory
+from models.ncnn_format import NcnnLayer, parse_param
+from models.tiled_upscaler import CPU_ACTIVATION_BUDGET, SizeRule, TiledUpscaler
+from models.tiling import Network, Region, RegionNetwork, Tile
+
+# Peak resident memory of one fp32 ncnn pass per window pixel over what the loaded net holds, on 256 and
+# 384 pixel windows (2 threads): an RRDB trunk 13.6 / 12.6 KB (12 KB per added pixel: ncnn's Winograd
+# buffers of the dense blocks' 192-channel inputs; torch's trunk needs 3.9), a whole Compact x4 graph 2.9.
+# Windows keep within the CPU activation budget as torch's do, so an RRDB graph runs in smaller windows.
+_BYTES_PER_PIXEL = {"ESRGAN": 12_000, "Compact": 2_900}
+# On Vulkan, windows take at most this share of the device's heap budget (what ncnn says it may use).
+_VULKAN_HEAP_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class NcnnGraph:
+    """What the engine needs of a Real-ESRGAN .param: its architecture and the blobs it reads and extracts."""
+
+    architecture: str  # ESRGAN (RRDBNet) or Compact (SRVGGNetCompact), as spandrel names them
+    input: str
+    output: str
+    trunk: str | None  # an RRDB graph's trunk output: what its first upsampling reads
+    reach: int  # input pixels the upsampler reads beyond its own, over all its convolutions
+
+    @classmethod
+    def read(cls, param: Path) -> NcnnGraph:
+        layers = parse_param(param.read_text(encoding="utf-8"))
+        compact = any(layer.type == "PReLU" for layer in layers)
+        inputs = [layer.outputs[0] for layer in layers if layer.type == "Input"]
+        output = layers[-1].outputs[0]
+        if compact:
+            return cls("Compact", inputs[0], output, None, 0)
+        first_interp = next(i for i, layer in enumerate(layers) if layer.type == "Interp")
+        return cls("ESRGAN", inputs[0], output, layers[first_interp].inputs[0], _reach(layers[first_interp:]))
+
+
+def _reach(upsampler: Sequence[NcnnLayer]) -> int:
+    reach, resolution = 0.0, 1.0
+    for layer in upsampler:
+        if layer.type == "Interp":
+            resolution *= float(layer.params.get(1, "1"))
+        elif layer.type == "Convolution":
+            kernel, dilation = int(layer.params.get(1, "1")), int(layer.params.get(2, "1"))
+            reach += (kernel // 2) * dilation / resolution
+    return math.ceil(reach)
+
+
+class NcnnUpscaler(TiledUpscaler):
+    """One Real-ESRGAN graph (x4) on ncnn: the CPU (`vulkan` None) or the Vulkan device of that index."""
+
+    def __init__(
+        self, param: Path, weights: Path, vulkan: int | None = None, threads: int | None = None
+    ) -> None:
+        import ncnn
+
+        self.graph = NcnnGraph.read(param)
+        super().__init__(self.graph.architecture, 4, SizeRule(), "cpu" if vulkan is None else "vulkan")
+        self._ncnn = ncnn
+        net = ncnn.Net()
+        if vulkan is None:
+            net.opt.use_vulkan_compute = False
+            # fp32 as torch's exact path; x86 CPUs without fp16 arithmetic would gain nothing from fp16.
+            net.opt.use_fp16_storage = False
+            net.opt.use_fp16_packed = False
+            net.opt.use_fp16_arithmetic = False
+            if threads is None:
+                import torch
+
+                threads = torch.get_num_threads()
+            net.opt.num_threads = threads
+            reuse_freed_memory()
+        else:
+            net.opt.use_vulkan_compute = True
+            net.set_vulkan_device(vulkan)
+        self.vulkan = vulkan
+        net.load_param(str(param))
+        net.load_model(str(weights))
+        self.net = net
+
+    def window_budget(self) -> tuple[int, int]:
+        per_pixel = _BYTES_PER_PIXEL[self.architecture]
+        if self.vulkan is None:
+            return CPU_ACTIVATION_BUDGET // per_pixel, 1
+        heap = self._ncnn.get_gpu_device(self.vulkan).get_heap_budget() * 2**20  # ncnn says MiB
+        # fp16 storage halves what fp32 measured; one window at a time, as ncnn's own tools run.
+        return int(heap * _VULKAN_HEAP_SHARE // (per_pixel // 2)), 1
+
+    def network(self, rgb: np.ndarray, grid: list[Tile], batch: int) -> Network:
+        if self.graph.trunk is None:
+            return self._forward
+        window = max(grid[0].py1 - grid[0].py0, grid[0].px1 - grid[0].px0)
+        side = window if self.vulkan is not None else self.upsampler_tile()
+        return RegionNetwork(partial(self._run_parts, side=side))
+
+    def release(self) -> None:
+        if self.vulkan is None:
+            release_freed_memory()
+
+    def _extract(self, blob: str, data: np.ndarray, output: str) -> np.ndarray:
+        """The `output` blob (C x H x W float32) with `data` (C x H x W) given as `blob`."""
+        data = np.ascontiguousarray(data)  # ncnn.Mat wraps this memory: it must outlive the extraction
+        with self.net.create_extractor() as extractor:
+            extractor.input(blob, self._ncnn.Mat(data))
+            status, out = extractor.extract(output)
+            if status != 0:
+                raise RuntimeError(f"ncnn failed to compute {output} (status {status})")
+            result = np.array(out)
+            del out
+        return result
+
+    def _forward(self, windows: np.ndarray) -> np.ndarray:
+        """N x H x W x 3 windows to N x 4H x 4W x 3, one at a time."""
+        return np.stack([self._whole(window) for window in windows])
+
+    def _whole(self, window: np.ndarray) -> np.ndarray:
+        out = self._extract(self.graph.input, window.transpose(2, 0, 1), self.graph.output)
+        result: np.ndarray = np.clip(out, 0.0, 1.0, out=out).transpose(1, 2, 0)
+        return result
+
+    def _run_parts(self, windows: np.ndarray, regions: Sequence[Region], side: int) -> list[np.ndarray]:
+        """The kept regions' output: each window's trunk, then the upsampler on sub-tiles of its region."""
+        assert self.graph.trunk is not None
+        results = []
+        for window, (y0, y1, x0, x1) in zip(windows, regions, strict=True):
+            features = self._extract(self.graph.input, window.transpose(2, 0, 1), self.graph.trunk)
+            height, width = features.shape[1:]
+            out = np.empty(((y1 - y0) * 4, (x1 - x0) * 4, 3), np.float32)
+            reach = self.graph.reach
+            for sy0 in range(y0, y1, side):
+                sy1 = min(y1, sy0 + side)
+                my0, my1 = max(0, sy0 - reach), min(height, sy1 + reach)
+                for sx0 in range(x0, x1, side):
+                    sx1 = min(x1, sx0 + side)
+                    mx0, mx1 = max(0, sx0 - reach), min(width, sx1 + reach)
+                    part = self._extract(self.graph.trunk, features[:, my0:my1, mx0:mx1], self.graph.output)
+                    np.clip(part, 0.0, 1.0, out=part)
+                    kept = part[:, (sy0 - my0) * 4 : (sy1 - my0) * 4, (sx0 - mx0) * 4 : (sx1 - mx0) * 4]
+                    out[(sy0 - y0) * 4 : (sy1 - y0) * 4, (sx0 - x0) * 4 : (sx1 - x0) * 4] = kept.transpose(
+                        1, 2, 0
+                    )
+            results.append(out)
+        return results
+
+
+def load_ncnn(param: Path, weights: Path, vulkan: int | None = None) -> NcnnUpscaler:
+    """Load a Real-ESRGAN .param/.bin pair for the CPU (`vulkan` None) or that Vulkan device."""
+    return NcnnUpscaler(param, weights, vulkan)
