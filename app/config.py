@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         description="Where a worker runs neural models: auto = CUDA, else MPS, else a Vulkan GPU, else CPU. "
         "A device named here that the machine lacks stops the worker at start.",
     )
+    vulkan_device: int | None = Field(
+        default=None,
+        ge=0,
+        description="The Vulkan device (its index in `mindrender devices`) a worker uses: one worker per "
+        "GPU. Unset: a discrete GPU, else an integrated one, else (MR_DEVICE=vulkan) the first.",
+    )
     engine_backend: Literal["auto", "torch", "ncnn"] = Field(
         default="auto",
         description="torch or ncnn for the models both run (Real-ESRGAN); auto = the faster on this device, "

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 from models.weight_variants import VARIANTS, WeightVariant
 
 if TYPE_CHECKING:
+    from app.config import Settings
     from models.registry import ModelSpec
 
 DeviceName = Literal["cpu", "cuda", "vulkan", "mps"]
@@ -39,16 +40,20 @@ _NATIVE_BF16 = ("avx512_bf16", "amx_bf16")
 # ncnn's GpuInfo.type(): what kind of Vulkan device it is.
 _VULKAN_KINDS = {0: "discrete", 1: "integrated", 2: "virtual", 3: "cpu"}
 
-# Our torch path's input MP/s over ncnn's on the same CPU, same image and threads, in fp32 and bf16
-# (bench/engine.py; docs/benchmarks.md, "Runtimes"). `auto` on a CPU runs torch where it is >= 1, else ncnn.
-# realsr-df2k is x4plus's network (23 RRDB blocks) and takes its figures.
+# Our torch path's input MP/s over our ncnn backend's (both in the engine's windows, with its flat guard and
+# quantising) on the same CPU, 512 x 512 input, same threads: bench/engine.py on the 2-core AMD EPYC VM
+# (AVX512-BF16), 2026-11-26; docs/benchmarks.md, "Runtimes". `auto` on a CPU runs torch where this is >= 1,
+# else ncnn. ncnn wins on Compact (its Winograd convolutions); on RRDB it needs 12 KB per window pixel
+# against torch's 3.9, so within the same 1 GiB its windows are smaller and their context costs more than
+# its convolutions save (with one 512 window, 3.2 GB, it merely equalled torch fp32). realsr-df2k is
+# x4plus's network (23 RRDB blocks) and takes its figures.
 _TORCH_OVER_NCNN: dict[tuple[str, Precision], float] = {
-    ("realesrgan-x4plus", "fp32"): 0.61,
-    ("realesrgan-x4plus", "bf16"): 1.33,
-    ("realesrgan-x4plus-anime", "fp32"): 0.64,
-    ("realesrgan-x4plus-anime", "bf16"): 1.17,
-    ("realesr-animevideov3", "fp32"): 0.89,
-    ("realesr-animevideov3", "bf16"): 1.59,
+    ("realesrgan-x4plus", "fp32"): 1.68,
+    ("realesrgan-x4plus", "bf16"): 3.06,
+    ("realesrgan-x4plus-anime", "fp32"): 1.54,
+    ("realesrgan-x4plus-anime", "bf16"): 2.98,
+    ("realesr-animevideov3", "fp32"): 0.66,
+    ("realesr-animevideov3", "bf16"): 1.62,
 }
 _SAME_NETWORK = {"realsr-df2k": "realesrgan-x4plus"}
 
@@ -198,6 +203,7 @@ def resolve(
     backend: BackendSetting = "auto",
     precision: PrecisionSetting = "auto",
     machine: Machine | None = None,
+    vulkan_index: int | None = None,
 ) -> Engine:
     """The engine these settings give on this machine; `DeviceUnavailable` says what is missing.
 
@@ -207,7 +213,9 @@ def resolve(
     machine = machine or probe()
     vulkan = None
     if device == "auto":
-        vulkan = machine.best_vulkan(hardware_only=True)
+        vulkan = None if vulkan_index is not None else machine.best_vulkan(hardware_only=True)
+        if vulkan_index is not None and any(d.index == vulkan_index for d in machine.vulkan):
+            vulkan = next(d for d in machine.vulkan if d.index == vulkan_index)
         chosen: DeviceName = (
             "cuda" if machine.cuda else "mps" if machine.mps else "vulkan" if vulkan else "cpu"
         )
@@ -222,6 +230,13 @@ def resolve(
             "MR_DEVICE=mps, but torch finds no Apple GPU (MPS needs macOS on Apple silicon)."
         )
     if chosen == "vulkan":
+        if vulkan_index is not None:
+            vulkan = next((d for d in machine.vulkan if d.index == vulkan_index), None)
+            if vulkan is None:
+                raise DeviceUnavailable(
+                    f"MR_VULKAN_DEVICE={vulkan_index}, but the Vulkan devices here are "
+                    f"{', '.join(f'{d.index}: {d.name}' for d in machine.vulkan) or 'none'}."
+                )
         vulkan = vulkan or machine.best_vulkan(hardware_only=False)
         if vulkan is None:
             raise DeviceUnavailable(
@@ -239,6 +254,16 @@ def resolve(
         ("bf16" if machine.native_bf16 else "fp32") if precision == "auto" else precision
     )
     return Engine(chosen, backend, cpu_precision, vulkan if chosen == "vulkan" else None, machine)
+
+
+def from_settings(settings: Settings) -> Engine:
+    """The engine of MR_DEVICE, MR_ENGINE_BACKEND, MR_CPU_PRECISION and MR_VULKAN_DEVICE on this machine."""
+    return resolve(
+        settings.device,
+        settings.engine_backend,
+        settings.cpu_precision,
+        vulkan_index=settings.vulkan_device,
+    )
 
 
 def default_engine() -> Engine:
@@ -301,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = get_settings()
     try:
-        engine = resolve(settings.device, settings.engine_backend, settings.cpu_precision)
+        engine = from_settings(settings)
     except DeviceUnavailable as exc:
         print(f"mindrender: {exc}", file=sys.stderr)
         return 2

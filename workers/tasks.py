@@ -41,11 +41,10 @@ def _engine() -> Engine:
 
     A device the settings name and the machine lacks raises `DeviceUnavailable`: never the CPU instead.
     """
-    from models.devices import resolve
+    from models.devices import from_settings
     from models.engine import configure_engine
 
-    settings = get_settings()
-    engine = resolve(settings.device, settings.engine_backend, settings.cpu_precision)
+    engine = from_settings(get_settings())
     configure_engine(engine)
     return engine
 

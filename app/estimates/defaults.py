@@ -4,7 +4,8 @@ Measured on the 2-core AMD EPYC VM (fp32, 192-512 px inputs through the engine, 
 is also what `mindrender serve` runs on a laptop of that class. A worker replaces a figure with its own
 moving average after its first real job of the model, so these only need the right order of magnitude.
 No GPU has been measured yet (issue #19): CUDA figures are the CPU ones divided by 50, a deliberately
-cautious guess (the Real-ESRGAN target on an H100 is 100-200x this VM); the first jobs correct them.
+cautious guess (the Real-ESRGAN target on an H100 is 100-200x this VM), Vulkan and MPS ones by 10; the
+first jobs correct them.
 """
 
 from __future__ import annotations
@@ -30,8 +31,11 @@ CPU_SECONDS_PER_MEGAPIXEL: dict[str, float] = {
 # that it cannot keep.
 UNKNOWN_MODEL_SECONDS_PER_MEGAPIXEL = 16.0
 GPU_SPEEDUP_GUESS = 50.0
+# Vulkan (ncnn, fp16) and Apple's MPS workers: consumer GPUs, a more cautious guess than a CUDA server GPU's.
+# A Vulkan worker may even be Mesa's software device; its first job replaces the guess either way.
+DEVICE_SPEEDUP_GUESS = {"cpu": 1.0, "cuda": GPU_SPEEDUP_GUESS, "vulkan": 10.0, "mps": 10.0}
 
 
 def default_seconds_per_megapixel(model: str, device: str) -> float:
     seconds = CPU_SECONDS_PER_MEGAPIXEL.get(model, UNKNOWN_MODEL_SECONDS_PER_MEGAPIXEL)
-    return seconds if device == "cpu" else seconds / GPU_SPEEDUP_GUESS
+    return seconds / DEVICE_SPEEDUP_GUESS.get(device, GPU_SPEEDUP_GUESS)

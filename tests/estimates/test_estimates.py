@@ -66,3 +66,15 @@ def test_the_time_limit_is_the_operators_to_raise(configure, signup):
     # Two hours allowed: the same 3000x2500 job now fits, and is refused only for its price.
     refused = submit(user, _png_claiming(3000, 2500), model="realesrgan-x4plus", scale=4)
     assert refused.status_code == 402, refused.text
+
+
+def test_a_vulkan_worker_starts_from_a_guess_between_the_cpus_and_cudas(signup, settings):
+    """A worker advertises its device in its heartbeat; until it measures, its device sets the default."""
+    user = signup()
+    with current_runtime().unit_of_work() as session:
+        heartbeat(session, "worker-v", ["gpu"], "vulkan")
+    shown = {m["id"]: m["seconds_per_output_megapixel"] for m in user.get("/v1/models").json()}
+    from app.estimates.defaults import CPU_SECONDS_PER_MEGAPIXEL, GPU_SPEEDUP_GUESS
+
+    cpu = CPU_SECONDS_PER_MEGAPIXEL["realesrgan-x4plus"]
+    assert cpu / GPU_SPEEDUP_GUESS < shown["realesrgan-x4plus"] < cpu

@@ -27,6 +27,9 @@ def test_auto_uses_cuda_then_mps_then_a_hardware_vulkan_gpu_then_the_cpu() -> No
     # A software Vulkan device is slower than the CPU backends: auto never picks it, an explicit ask does.
     assert resolve(machine=Machine("c", (), vulkan=(LAVAPIPE,))).device == "cpu"
     assert resolve("vulkan", machine=Machine("c", (), vulkan=(LAVAPIPE,))).vulkan == LAVAPIPE
+    # One worker per GPU: MR_VULKAN_DEVICE names it.
+    both = Machine("c", (), vulkan=(LAVAPIPE, RADEON))
+    assert resolve("vulkan", machine=both, vulkan_index=0).vulkan == LAVAPIPE
 
 
 def test_a_device_the_machine_lacks_is_refused_never_replaced_by_the_cpu() -> None:
@@ -40,6 +43,8 @@ def test_a_device_the_machine_lacks_is_refused_never_replaced_by_the_cpu() -> No
         resolve("cuda", "ncnn", machine=Machine("c", (), cuda=("H100",)))
     with pytest.raises(DeviceUnavailable, match="excludes"):
         resolve("vulkan", "torch", machine=Machine("c", (), vulkan=(RADEON,)))
+    with pytest.raises(DeviceUnavailable, match="MR_VULKAN_DEVICE=3"):
+        resolve("vulkan", machine=Machine("c", (), vulkan=(LAVAPIPE, RADEON)), vulkan_index=3)
     # ncnn asked for on a CUDA machine runs on its CPU: the operator chose the backend.
     assert resolve("auto", "ncnn", machine=Machine("c", (), cuda=("H100",))).device == "cpu"
 
@@ -51,11 +56,15 @@ def test_cpu_precision_is_bf16_only_where_the_cpu_has_it_natively() -> None:
     assert resolve(precision="fp32", machine=BF16_CPU).cpu_precision == "fp32"  # the override holds
 
 
-@pytest.mark.parametrize("model", REAL_ESRGAN)
-def test_auto_picks_the_backend_the_measured_table_says_is_faster(model: str) -> None:
+@pytest.mark.parametrize(
+    ("model", "on_fp32_cpus"),
+    [("realesrgan-x4plus", "torch"), ("realesrgan-x4plus-anime", "torch"), ("realesr-animevideov3", "ncnn")],
+)
+def test_auto_picks_the_backend_the_measured_table_says_is_faster(model: str, on_fp32_cpus: str) -> None:
     variant = find_variant(model, 4)
-    # fp32 torch measured 0.61-0.89x ncnn; bf16 torch 1.17-1.59x.
-    assert resolve(machine=PLAIN_CPU).placement(variant).backend == "ncnn"
+    # At 512 px, torch fp32 measured 1.68x / 1.54x our ncnn backend on RRDB and 0.66x on Compact; bf16 torch
+    # 1.62-3.06x.
+    assert resolve(machine=PLAIN_CPU).placement(variant).backend == on_fp32_cpus
     assert resolve(machine=BF16_CPU).placement(variant).backend == "torch"
     assert resolve("cpu", "torch", machine=PLAIN_CPU).placement(variant).backend == "torch"
     assert resolve("cpu", "ncnn", machine=BF16_CPU).placement(variant).backend == "ncnn"
