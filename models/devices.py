@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
-from models.weight_variants import VARIANTS, WeightVariant
+from models.weight_variants import VARIANTS, NcnnGraph, WeightVariant
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -46,7 +46,7 @@ _VULKAN_KINDS = {0: "discrete", 1: "integrated", 2: "virtual", 3: "cpu"}
 # else ncnn. ncnn wins on Compact (its Winograd convolutions); on RRDB it needs 12 KB per window pixel
 # against torch's 3.9, so within the same 1 GiB its windows are smaller and their context costs more than
 # its convolutions save (with one 512 window, 3.2 GB, it merely equalled torch fp32). realsr-df2k is
-# x4plus's network (23 RRDB blocks) and takes its figures.
+# x4plus's network (23 RRDB blocks) and takes its figures; waifu2x-anime is waifu2x-photo's (upconv_7).
 _TORCH_OVER_NCNN: dict[tuple[str, Precision], float] = {
     ("realesrgan-x4plus", "fp32"): 1.68,
     ("realesrgan-x4plus", "bf16"): 3.06,
@@ -54,8 +54,14 @@ _TORCH_OVER_NCNN: dict[tuple[str, Precision], float] = {
     ("realesrgan-x4plus-anime", "bf16"): 2.98,
     ("realesr-animevideov3", "fp32"): 0.66,
     ("realesr-animevideov3", "bf16"): 1.62,
+    ("waifu2x-photo", "fp32"): 0.43,
+    ("waifu2x-photo", "bf16"): 0.86,
 }
-_SAME_NETWORK = {"realsr-df2k": "realesrgan-x4plus"}
+_SAME_NETWORK = {"realsr-df2k": "realesrgan-x4plus", "waifu2x-anime": "waifu2x-photo"}
+# The graphs the ncnn backend runs (models/ncnn_upscaler.py): Real-ESRGAN's (RRDB and Compact) and waifu2x's
+# upconv_7. Real-CUGAN and waifu2x cunet share squeeze-excitation means across windows (models/se_sync.py),
+# which only our torch modules do.
+NCNN_GRAPHS: tuple[NcnnGraph, ...] = ("realesrgan", "waifu2x-upconv7")
 
 
 class DeviceUnavailable(RuntimeError):
@@ -168,7 +174,7 @@ class Engine:
 
     def placement(self, variant: WeightVariant | None) -> Placement:
         """Where a weight file runs. `variant` None: a model without an ncnn graph (torch only)."""
-        ncnn_graph = variant is not None and variant.graph == "realesrgan"
+        ncnn_graph = variant is not None and variant.graph in NCNN_GRAPHS
         torch_precision = "fp16" if self.device in ("cuda", "mps") else self.cpu_precision
         if self.device == "vulkan":
             if ncnn_graph:
@@ -183,10 +189,11 @@ class Engine:
             return Placement("ncnn", "cpu", "fp32", "MR_ENGINE_BACKEND=ncnn")
         assert variant is not None
         ratio = _TORCH_OVER_NCNN.get((_SAME_NETWORK.get(variant.family, variant.family), self.cpu_precision))
-        if ratio is not None and ratio >= 1:
+        if ratio is None:
+            return Placement("torch", "cpu", self.cpu_precision, "auto: not measured, torch")
+        if ratio >= 1:
             return Placement("torch", "cpu", self.cpu_precision, f"auto: torch {ratio:.2f}x ncnn measured")
-        measured = f"torch {ratio:.2f}x ncnn measured" if ratio is not None else "not measured"
-        return Placement("ncnn", "cpu", "fp32", f"auto: {measured}")
+        return Placement("ncnn", "cpu", "fp32", f"auto: torch {ratio:.2f}x ncnn measured")
 
     @property
     def torch_device(self) -> DeviceName:

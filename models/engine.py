@@ -58,7 +58,7 @@ def load_upscaler(spec: ModelSpec, models_dir: Path, weights: str | None = None)
             param, bin_file = ncnn_files(variant)
         except FileNotFoundError as exc:
             raise WeightsMissing(f"{exc}: reinstall the project (`make install`)") from exc
-        return load_ncnn(param, bin_file, engine.vulkan.index if engine.vulkan else None)
+        return load_ncnn(param, bin_file, engine.vulkan.index if engine.vulkan else None, variant.graph)
     from models.spandrel_upscaler import load_spandrel
 
     path = models_dir / weights

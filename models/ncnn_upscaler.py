@@ -25,36 +25,46 @@ from models.engine import release_freed_memory, reuse_freed_memory
 from models.ncnn_format import NcnnLayer, parse_param
 from models.tiled_upscaler import CPU_ACTIVATION_BUDGET, SizeRule, TiledUpscaler
 from models.tiling import Network, Region, RegionNetwork, Tile
+from models.weight_variants import NcnnGraph as NcnnGraphKind
 
 # Peak resident memory of one fp32 ncnn pass per window pixel over what the loaded net holds, on 256 and
 # 384 pixel windows (2 threads): an RRDB trunk 13.6 / 12.6 KB (12 KB per added pixel: ncnn's Winograd
 # buffers of the dense blocks' 192-channel inputs; torch's trunk needs 3.9), a whole Compact x4 graph 2.9.
 # Windows keep within the CPU activation budget as torch's do, so an RRDB graph runs in smaller windows.
-_BYTES_PER_PIXEL = {"ESRGAN": 12_000, "Compact": 2_900}
+# waifu2x upconv_7 (up to 256 channels at input resolution): 5.9 / 5.2 KB.
+_BYTES_PER_PIXEL = {"ESRGAN": 12_000, "Compact": 2_900, "Waifu2xUpConv7": 5_500}
 # On Vulkan, windows take at most this share of the device's heap budget (what ncnn says it may use).
 _VULKAN_HEAP_SHARE = 0.5
 
 
 @dataclass(frozen=True)
 class NcnnGraph:
-    """What the engine needs of a Real-ESRGAN .param: its architecture and the blobs it reads and extracts."""
+    """What the engine needs of an ncnn .param: its network, scale, and the blobs it reads and extracts."""
 
-    architecture: str  # ESRGAN (RRDBNet) or Compact (SRVGGNetCompact), as spandrel names them
+    architecture: str  # ESRGAN (RRDBNet), Compact (SRVGGNetCompact), Waifu2xUpConv7, as spandrel names them
+    scale: int
     input: str
     output: str
     trunk: str | None  # an RRDB graph's trunk output: what its first upsampling reads
     reach: int  # input pixels the upsampler reads beyond its own, over all its convolutions
+    prepad: int = 0  # edge pixels repeated around a window, for a graph of unpadded convolutions
 
     @classmethod
-    def read(cls, param: Path) -> NcnnGraph:
+    def read(cls, param: Path, kind: NcnnGraphKind = "realesrgan") -> NcnnGraph:
         layers = parse_param(param.read_text(encoding="utf-8"))
-        compact = any(layer.type == "PReLU" for layer in layers)
         inputs = [layer.outputs[0] for layer in layers if layer.type == "Input"]
         output = layers[-1].outputs[0]
-        if compact:
-            return cls("Compact", inputs[0], output, None, 0)
+        if kind == "waifu2x-upconv7":
+            # Seven unpadded 3x3 convolutions and a 4x4 stride-2 transposed one, as waifu2x-ncnn-vulkan
+            # feeds it: the window with 7 edge pixels repeated around it (models/arch/waifu2x.py).
+            return cls("Waifu2xUpConv7", 2, inputs[0], output, None, 0, prepad=7)
+        if kind != "realesrgan":
+            raise ValueError(f"the ncnn backend has no {kind} graphs")
+        if any(layer.type == "PReLU" for layer in layers):
+            return cls("Compact", 4, inputs[0], output, None, 0)
         first_interp = next(i for i, layer in enumerate(layers) if layer.type == "Interp")
-        return cls("ESRGAN", inputs[0], output, layers[first_interp].inputs[0], _reach(layers[first_interp:]))
+        trunk = layers[first_interp].inputs[0]
+        return cls("ESRGAN", 4, inputs[0], output, trunk, _reach(layers[first_interp:]))
 
 
 def _reach(upsampler: Sequence[NcnnLayer]) -> int:
@@ -69,15 +79,21 @@ def _reach(upsampler: Sequence[NcnnLayer]) -> int:
 
 
 class NcnnUpscaler(TiledUpscaler):
-    """One Real-ESRGAN graph (x4) on ncnn: the CPU (`vulkan` None) or the Vulkan device of that index."""
+    """One official graph on ncnn: the CPU (`vulkan` None) or the Vulkan device of that index."""
 
     def __init__(
-        self, param: Path, weights: Path, vulkan: int | None = None, threads: int | None = None
+        self,
+        param: Path,
+        weights: Path,
+        vulkan: int | None = None,
+        threads: int | None = None,
+        kind: NcnnGraphKind = "realesrgan",
     ) -> None:
         import ncnn
 
-        self.graph = NcnnGraph.read(param)
-        super().__init__(self.graph.architecture, 4, SizeRule(), "cpu" if vulkan is None else "vulkan")
+        self.graph = NcnnGraph.read(param, kind)
+        device = "cpu" if vulkan is None else "vulkan"
+        super().__init__(self.graph.architecture, self.graph.scale, SizeRule(), device)
         self._ncnn = ncnn
         net = ncnn.Net()
         if vulkan is None:
@@ -136,6 +152,9 @@ class NcnnUpscaler(TiledUpscaler):
         return np.stack([self._whole(window) for window in windows])
 
     def _whole(self, window: np.ndarray) -> np.ndarray:
+        if self.graph.prepad:
+            pad = self.graph.prepad
+            window = np.pad(window, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
         out = self._extract(self.graph.input, window.transpose(2, 0, 1), self.graph.output)
         result: np.ndarray = np.clip(out, 0.0, 1.0, out=out).transpose(1, 2, 0)
         return result
@@ -165,6 +184,8 @@ class NcnnUpscaler(TiledUpscaler):
         return results
 
 
-def load_ncnn(param: Path, weights: Path, vulkan: int | None = None) -> NcnnUpscaler:
-    """Load a Real-ESRGAN .param/.bin pair for the CPU (`vulkan` None) or that Vulkan device."""
-    return NcnnUpscaler(param, weights, vulkan)
+def load_ncnn(
+    param: Path, weights: Path, vulkan: int | None = None, kind: NcnnGraphKind = "realesrgan"
+) -> NcnnUpscaler:
+    """Load an official .param/.bin pair for the CPU (`vulkan` None) or that Vulkan device."""
+    return NcnnUpscaler(param, weights, vulkan, kind=kind)

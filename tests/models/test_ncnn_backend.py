@@ -60,6 +60,10 @@ def test_the_graph_is_read_from_the_official_param_files() -> None:
     assert x4plus.trunk is not None and x4plus.trunk != "data"
     compact = NcnnGraph.read(ncnn_files(find_variant("realesr-animevideov3", 4))[0])
     assert (compact.architecture, compact.trunk) == ("Compact", None)
+    upconv7 = NcnnGraph.read(ncnn_files(find_variant("waifu2x-photo", 2, 1))[0], "waifu2x-upconv7")
+    assert (upconv7.architecture, upconv7.scale, upconv7.prepad) == ("Waifu2xUpConv7", 2, 7)
+    with pytest.raises(ValueError, match="no realcugan graphs"):
+        NcnnGraph.read(ncnn_files(find_variant("realcugan-se", 2))[0], "realcugan")
 
 
 def test_the_rrdb_upsampler_reach_is_the_torch_paths(models_dir: Path) -> None:
@@ -70,22 +74,25 @@ def test_the_rrdb_upsampler_reach_is_the_torch_paths(models_dir: Path) -> None:
     assert graph.reach == _reach(parts.upsampler)
 
 
-@pytest.mark.parametrize("model_id", ["realesr-animevideov3", "realesrgan-x4plus-anime"])
+@pytest.mark.parametrize(
+    ("family", "scale"), [("realesr-animevideov3", 4), ("realesrgan-x4plus-anime", 4), ("waifu2x-photo", 2)]
+)
 def test_ncnn_on_the_cpu_equals_torch_in_the_engines_windows(
-    model_id: str, models_dir: Path, monkeypatch: pytest.MonkeyPatch
+    family: str, scale: int, models_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two windows side by side (a smaller budget), RRDB upsamplers on sub-tiles: the same image."""
     image = photo(48, 200)
-    ncnn_model = load_ncnn(*ncnn_files(find_variant(model_id, 4)))
+    variant = find_variant(family, scale)
+    ncnn_model = load_ncnn(*ncnn_files(variant), kind=variant.graph)
     per_pixel = models.ncnn_upscaler._BYTES_PER_PIXEL[ncnn_model.architecture]
     monkeypatch.setattr(models.ncnn_upscaler, "CPU_ACTIVATION_BUDGET", 48 * 170 * per_pixel)
     monkeypatch.setattr(NcnnUpscaler, "upsampler_tile", lambda self: 24)
     tile, _batch, height, width = ncnn_model.plan(48, 200)
     assert len(tile_grid(height, width, tile, ncnn_model.pad)) == 2
-    ours = assemble(ncnn_model.bands(image, 4, noop), 48 * 4)
-    torch_model = load_spandrel(models_dir / f"{model_id}.safetensors")
-    reference = assemble(torch_model.bands(image, 4, noop), 48 * 4)
-    assert ours.shape == reference.shape == (192, 800, 3)
+    ours = assemble(ncnn_model.bands(image, scale, noop), 48 * scale)
+    torch_model = load_spandrel(models_dir / variant.file_name)
+    reference = assemble(torch_model.bands(image, scale, noop), 48 * scale)
+    assert ours.shape == reference.shape == (48 * scale, 200 * scale, 3)
     assert np.abs(ours - reference).max() * 255 < 0.05  # fp32 both: float rounding, far below a level
 
 
@@ -108,8 +115,12 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 10 * np.log10(255.0**2 / mse)
 
 
-@pytest.mark.parametrize("model", ["realesr-animevideov3", "realesrgan-x4plus-anime"])
-def test_a_job_on_vulkan_gives_the_cpu_paths_image(model: str, signup, settings, engine: None) -> None:
+@pytest.mark.parametrize(
+    ("model", "scale"), [("realesr-animevideov3", 4), ("realesrgan-x4plus-anime", 4), ("waifu2x-photo", 2)]
+)
+def test_a_job_on_vulkan_gives_the_cpu_paths_image(
+    model: str, scale: int, signup, settings, engine: None
+) -> None:
     """A whole job through the service with MR_DEVICE=vulkan (lavapipe), against the CPU path's result."""
     require_vulkan()
     rng = np.random.default_rng(7)
@@ -122,11 +133,11 @@ def test_a_job_on_vulkan_gives_the_cpu_paths_image(model: str, signup, settings,
     results = {}
     for device in ("cpu", "vulkan"):
         configure_engine(resolve(device, "auto", "fp32"))
-        job = submit(user, buffer.getvalue(), model=model, scale=4).json()
+        job = submit(user, buffer.getvalue(), model=model, scale=scale).json()
         run(job["id"])
         done = user.get(f"/v1/jobs/{job['id']}").json()
         assert done["status"] == "succeeded", done
         result = user.get(f"/v1/jobs/{job['id']}/result").content
         results[device] = np.asarray(Image.open(io.BytesIO(result)))
-    assert results["vulkan"].shape == results["cpu"].shape == (160, 144, 3)
+    assert results["vulkan"].shape == results["cpu"].shape == (40 * scale, 36 * scale, 3)
     assert psnr(results["vulkan"], results["cpu"]) >= 40  # fp16 on the device, fp32 on the CPU
