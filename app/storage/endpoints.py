@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from app.errors import ErrorBody, NotFound
-from app.runtime import RuntimeDep
-from app.storage.base import ObjectInfo, Storage
+from app.runtime import Runtime, RuntimeDep
+from app.storage.base import ObjectInfo
 from app.storage.byte_ranges import byte_range
 from app.storage.disposition import attachment
 from app.storage.signed_urls import SignedObject, signing_key, verify
@@ -43,23 +43,41 @@ def download_file(
         str | None, Header(alias="If-Range", description="The ETag of a partly downloaded copy.")
     ] = None,
 ) -> StreamingResponse:
+    signed, info = _stored(runtime, token)
+    # If-Range (RFC 9110 13.1.5): a range only of the version the client holds; otherwise the whole file.
+    span = byte_range(range_header, info.size) if if_range in (None, info.etag) else None
+    return StreamingResponse(
+        runtime.storage.read_chunks(signed.key, *(span or (0, info.size))),
+        status_code=status.HTTP_206_PARTIAL_CONTENT if span else status.HTTP_200_OK,
+        media_type=signed.content_type,
+        headers=_headers(signed, info, span),
+    )
+
+
+@files_router.head(
+    "/{token}",
+    summary="A stored result's headers (size, type, name, ETag) without its body",
+    responses={404: {"description": "Unknown, forged or expired link, or the file was deleted"}},
+)
+def file_headers(token: str, runtime: RuntimeDep) -> Response:
+    """What download managers and media players ask first: the size, that ranges work, the name."""
+    signed, info = _stored(runtime, token)
+    return Response(media_type=signed.content_type, headers=_headers(signed, info, None))
+
+
+def _stored(runtime: Runtime, token: str) -> tuple[SignedObject, ObjectInfo]:
     signed = verify(signing_key(runtime.settings), token)
     if signed is None:
         raise NotFound("This download link is invalid or has expired.")
     try:
-        info = runtime.storage.stat(signed.key)
+        return signed, runtime.storage.stat(signed.key)
     except FileNotFoundError:
         raise NotFound("This file has been deleted.") from None
     except ValueError:  # a key outside storage: only a leaked secret key could sign one
         raise NotFound("This download link is invalid or has expired.") from None
-    # If-Range (RFC 9110 13.1.5): a range only of the version the client holds; otherwise the whole file.
-    span = byte_range(range_header, info.size) if if_range in (None, info.etag) else None
-    return _streamed(runtime.storage, signed, info, span)
 
 
-def _streamed(
-    storage: Storage, signed: SignedObject, info: ObjectInfo, span: tuple[int, int] | None
-) -> StreamingResponse:
+def _headers(signed: SignedObject, info: ObjectInfo, span: tuple[int, int] | None) -> dict[str, str]:
     headers = {
         "Accept-Ranges": "bytes",
         "Content-Disposition": attachment(signed.filename),
@@ -71,9 +89,4 @@ def _streamed(
     headers["Content-Length"] = str(end - start)
     if span is not None:
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{info.size}"
-    return StreamingResponse(
-        storage.read_chunks(signed.key, start, end),
-        status_code=status.HTTP_206_PARTIAL_CONTENT if span else status.HTTP_200_OK,
-        media_type=signed.content_type,
-        headers=headers,
-    )
+    return headers

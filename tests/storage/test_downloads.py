@@ -119,8 +119,16 @@ def test_a_stored_file_is_streamed_with_byte_ranges(settings, live_api):
         other = http.get(link, headers={"Range": "bytes=0-9", "If-Range": '"another"'})
         assert (other.status_code, len(other.content)) == (200, size)
 
+        # HEAD, as download managers and players ask first: the GET's headers, no body.
+        head = http.head(link)
+        assert (head.status_code, head.content) == (200, b"")
+        for name in ("content-length", "content-type", "accept-ranges", "etag", "content-disposition"):
+            assert head.headers[name] == whole.headers[name]
+
         support.current_runtime().storage.delete("results/clip.mp4")
         assert http.get(link).status_code == 404
+        assert http.head(link).status_code == 404
+        assert http.head(link.replace("/v1/files/", "/v1/files/x")).status_code == 404
 
 
 def test_a_video_result_plays_from_its_link_in_ranges(signup, settings, live_api):
