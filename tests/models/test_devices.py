@@ -10,7 +10,7 @@ import pytest
 
 from models.devices import DeviceUnavailable, Machine, VulkanDevice, probe, resolve, variant_of
 from models.weight_variants import find_variant
-from tests.support import ROOT, mindrender, service_env, worker_args
+from tests.support import ROOT, free_port, mindrender, service_env, worker_args
 
 PLAIN_CPU = Machine("a CPU", ("avx2", "fma"))
 BF16_CPU = Machine("a CPU with bf16", ("avx2", "avx512f", "avx512_bf16"))
@@ -109,13 +109,19 @@ def test_mindrender_devices_lists_devices_and_where_each_model_runs() -> None:
     assert "llvmpipe" not in shown.stderr  # ncnn's own device report stays off the terminal
 
 
-@pytest.mark.parametrize("command", ["mindrender worker", "celery worker"])
+@pytest.mark.parametrize("command", ["mindrender worker", "celery worker", "mindrender serve"])
 def test_a_worker_asked_for_vulkan_without_a_driver_refuses_to_start(command: str, tmp_path: Path) -> None:
     env = service_env(device="vulkan", data_dir=str(tmp_path))
     env["VK_ICD_FILENAMES"] = str(tmp_path / "no-driver.json")  # the Vulkan loader finds no device
-    args = mindrender("worker", "--queues", "gpu") if command == "mindrender worker" else worker_args("gpu")
+    args = {
+        "mindrender worker": mindrender("worker", "--queues", "gpu"),
+        "celery worker": worker_args("gpu"),
+        "mindrender serve": mindrender("serve", "--port", str(free_port())),
+    }[command]
     start = time.monotonic()
     done = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "MR_DEVICE=vulkan, but no Vulkan device was found" in done.stdout + done.stderr
     assert time.monotonic() - start < 60  # at start, not after a job
+    if command == "mindrender serve":
+        assert not (tmp_path / "mindrender.db").exists()  # before migrations: nothing was started
