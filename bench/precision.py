@@ -1,9 +1,10 @@
 """What each faster path costs in accuracy: its output against torch fp32's, in 8-bit levels, on photos.
 
-    python bench/precision.py [--models realesrgan-x4plus,...] [--vulkan] [--models-dir var/models]
+    python -m bench.precision [--models realesrgan-x4plus,...] [--vulkan] [--models-dir var/models]
 
 Inputs are the quality bench's held-out photos (bench/ground_truth.py: four 184 x 184 crops of
-scikit-image's photographs), each upscaled at x4 as a worker does (`upscale`, clipped), once per path:
+scikit-image's photographs), each upscaled at the model's native scale as a worker does (`upscale`,
+clipped), once per path:
 - `bf16`: torch with MR_CPU_PRECISION=bf16 (the CPU default where bf16 is native);
 - `ncnn`: the ncnn backend on the CPU (fp32, the official .param/.bin);
 - `vulkan` (with --vulkan): the ncnn backend on the first Vulkan device (fp16 where the device has it).
@@ -35,7 +36,7 @@ def _ignore(_fraction: float) -> None:
 def _outputs(engine: Engine, model_id: str, photos: list[np.ndarray], models_dir: Path) -> list[np.ndarray]:
     configure_engine(engine)
     spec = builtin(model_id)
-    return [upscale(photo, spec, 4, models_dir, _ignore) for photo in photos]
+    return [upscale(photo, spec, spec.native_scale, models_dir, _ignore) for photo in photos]
 
 
 def _row(reference: list[np.ndarray], other: list[np.ndarray]) -> str:
@@ -58,7 +59,7 @@ def main() -> None:
     paths = {"bf16": resolve("cpu", "torch", "bf16"), "ncnn": resolve("cpu", "ncnn", "fp32")}
     if args.vulkan:
         paths["vulkan"] = resolve("vulkan")
-    print(f"{len(photos)} photos ({', '.join(s.name for s in samples() if s.content == 'photo')}), x4")
+    print(f"{len(photos)} photos ({', '.join(s.name for s in samples() if s.content == 'photo')})")
     print(f"against torch fp32 on the CPU; levels of 255; torch {torch.__version__}")
     print(f"{'model':25} {'path':7} {'mean':>6} {'p99.9':>7} {'max':>6} {'PSNR':>6}")
     for model_id in filter(None, args.models.split(",")):
