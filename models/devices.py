@@ -2,9 +2,10 @@
 and the measured table that `auto` picks a backend by.
 
 A model runs on torch (CUDA, MPS or the CPU, through spandrel) or on ncnn (the CPU or any Vulkan GPU: AMD,
-Intel, Apple through MoltenVK, NVIDIA), the official Real-ESRGAN .param/.bin files that our weights are
-converted from (models/ncnn_upscaler.py). `resolve` turns the settings into an `Engine` once per worker;
-asking for a device this machine lacks fails there, at start, and never falls back to the CPU.
+Intel, Apple through MoltenVK, NVIDIA), which runs the official .param/.bin files our weights are converted
+from, for Real-ESRGAN and waifu2x upconv_7 (models/ncnn_upscaler.py). `resolve` turns the settings into an
+`Engine` once per worker; asking for a device this machine lacks fails there, at start, and never falls
+back to the CPU.
 
     python -m models.devices            # what `mindrender devices` prints
     python -m models.devices --check    # exit 2 with a message if the settings name a missing device

@@ -1,4 +1,4 @@
-"""The ncnn backend: the official Real-ESRGAN .param/.bin files, run by ncnn on the CPU or a Vulkan GPU.
+"""The ncnn backend: official .param/.bin files (Real-ESRGAN, waifu2x upconv_7) on the CPU or a Vulkan GPU.
 
 Our torch weights are converted from these very files (models/ncnn_convert.py), so both backends compute
 one network; the windows, bands, flat guard and alpha are models/tiled_upscaler.py's, as for torch. Like
@@ -6,9 +6,9 @@ the torch path, an RRDB graph runs in two parts: the trunk on whole windows (ext
 first upsampling reads), then the upsampler fed that blob for the kept region only; ncnn computes nothing
 upstream of a blob it is given.
 
-On the CPU ncnn runs fp32 with its Winograd convolutions (0.61-0.89x faster than torch fp32 on the 2-core
-VM, docs/benchmarks.md); on Vulkan it keeps ncnn's defaults (fp16 storage and arithmetic where the device
-has them), as realesrgan-ncnn-vulkan does.
+On the CPU ncnn runs fp32 with its Winograd convolutions (docs/benchmarks.md, "Runtimes": faster than torch
+fp32 on Compact and upconv_7, not on RRDB within the same memory); on Vulkan it keeps ncnn's defaults (fp16
+storage and arithmetic where the device has them), as realesrgan-ncnn-vulkan does.
 """
 
 from __future__ import annotations
