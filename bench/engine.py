@@ -323,8 +323,8 @@ def _image(kind: str, side: int) -> np.ndarray:
 
 def _backends(default: Engine, case: Case, vulkan: bool) -> dict[str, Engine]:
     """The other engines to time this model on (CPU only): each backend it has, and Vulkan if asked."""
-    if default.device == "cuda":
-        return {}
+    if default.device == "cuda" or case.variant is None:
+        return {}  # classical filters, SRCNN and faithful run one way only
     engines = {"torch32": resolve("cpu", "torch", "fp32")}
     if default.machine is not None and default.machine.native_bf16:
         engines["torch16"] = resolve("cpu", "torch", "bf16")

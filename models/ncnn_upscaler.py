@@ -23,7 +23,7 @@ import numpy as np
 
 from models.engine import release_freed_memory, reuse_freed_memory
 from models.ncnn_format import NcnnLayer, parse_param
-from models.tiled_upscaler import CPU_ACTIVATION_BUDGET, SizeRule, TiledUpscaler
+from models.tiled_upscaler import CPU_ACTIVATION_BUDGET, SizeRule, TiledUpscaler, in_sub_tiles
 from models.tiling import Network, Region, RegionNetwork, Tile
 from models.weight_variants import NcnnGraph as NcnnGraphKind
 
@@ -161,26 +161,20 @@ class NcnnUpscaler(TiledUpscaler):
 
     def _run_parts(self, windows: np.ndarray, regions: Sequence[Region], side: int) -> list[np.ndarray]:
         """The kept regions' output: each window's trunk, then the upsampler on sub-tiles of its region."""
-        assert self.graph.trunk is not None
+        trunk, scale = self.graph.trunk, self.graph.scale
+        assert trunk is not None
         results = []
-        for window, (y0, y1, x0, x1) in zip(windows, regions, strict=True):
-            features = self._extract(self.graph.input, window.transpose(2, 0, 1), self.graph.trunk)
-            height, width = features.shape[1:]
-            out = np.empty(((y1 - y0) * 4, (x1 - x0) * 4, 3), np.float32)
-            reach = self.graph.reach
-            for sy0 in range(y0, y1, side):
-                sy1 = min(y1, sy0 + side)
-                my0, my1 = max(0, sy0 - reach), min(height, sy1 + reach)
-                for sx0 in range(x0, x1, side):
-                    sx1 = min(x1, sx0 + side)
-                    mx0, mx1 = max(0, sx0 - reach), min(width, sx1 + reach)
-                    part = self._extract(self.graph.trunk, features[:, my0:my1, mx0:mx1], self.graph.output)
-                    np.clip(part, 0.0, 1.0, out=part)
-                    kept = part[:, (sy0 - my0) * 4 : (sy1 - my0) * 4, (sx0 - mx0) * 4 : (sx1 - mx0) * 4]
-                    out[(sy0 - y0) * 4 : (sy1 - y0) * 4, (sx0 - x0) * 4 : (sx1 - x0) * 4] = kept.transpose(
-                        1, 2, 0
-                    )
-            results.append(out)
+        for window, region in zip(windows, regions, strict=True):
+            features = self._extract(self.graph.input, window.transpose(2, 0, 1), trunk)
+
+            def run(context: Region, kept: Region, features: np.ndarray = features) -> np.ndarray:
+                (my0, my1, mx0, mx1), (ky0, ky1, kx0, kx1) = context, kept
+                part = self._extract(trunk, features[:, my0:my1, mx0:mx1], self.graph.output)
+                kept_part = part[:, ky0 * scale : ky1 * scale, kx0 * scale : kx1 * scale]
+                result: np.ndarray = np.clip(kept_part, 0.0, 1.0).transpose(1, 2, 0)
+                return result
+
+            results.append(in_sub_tiles(region, features.shape[1:], scale, side, self.graph.reach, run))
         return results
 
 

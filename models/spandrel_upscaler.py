@@ -24,7 +24,7 @@ from torch import nn
 from models.arch import register_architectures
 from models.engine import release_freed_memory, reuse_freed_memory
 from models.se_sync import SESync, sample_windows
-from models.tiled_upscaler import CPU_ACTIVATION_BUDGET, SizeRule, TiledUpscaler
+from models.tiled_upscaler import CPU_ACTIVATION_BUDGET, SizeRule, TiledUpscaler, in_sub_tiles
 from models.tiling import Network, Region, RegionNetwork, Tile
 
 # CPU windows hold as many pixels as keep one pass's activations within CPU_ACTIVATION_BUDGET. Bytes per
@@ -123,26 +123,15 @@ class _RRDBParts:
 
     def upsample(self, features: torch.Tensor, region: Region, scale: int, side: int) -> np.ndarray:
         """The output of `region` of one window's trunk features (1 x C x H x W), sub-tiles of `side`."""
-        y0, y1, x0, x1 = region
-        height, width = features.shape[2:]
-        out = np.empty(((y1 - y0) * scale, (x1 - x0) * scale, 3), np.float32)
-        for sy0 in range(y0, y1, side):
-            sy1 = min(y1, sy0 + side)
-            my0, my1 = max(0, sy0 - self.reach), min(height, sy1 + self.reach)
-            for sx0 in range(x0, x1, side):
-                sx1 = min(x1, sx0 + side)
-                mx0, mx1 = max(0, sx0 - self.reach), min(width, sx1 + self.reach)
-                result = self.upsampler(features[:, :, my0:my1, mx0:mx1])
-                kept = result[
-                    :,
-                    :,
-                    (sy0 - my0) * scale : (sy1 - my0) * scale,
-                    (sx0 - mx0) * scale : (sx1 - mx0) * scale,
-                ]
-                out[(sy0 - y0) * scale : (sy1 - y0) * scale, (sx0 - x0) * scale : (sx1 - x0) * scale] = (
-                    _to_numpy(kept)[0]
-                )
-        return out
+
+        def run(context: Region, kept: Region) -> np.ndarray:
+            (my0, my1, mx0, mx1), (ky0, ky1, kx0, kx1) = context, kept
+            result = self.upsampler(features[:, :, my0:my1, mx0:mx1])
+            out: np.ndarray = _to_numpy(result[:, :, ky0 * scale : ky1 * scale, kx0 * scale : kx1 * scale])[0]
+            return out
+
+        size = (int(features.shape[2]), int(features.shape[3]))
+        return in_sub_tiles(region, size, scale, side, self.reach, run)
 
 
 def _reach(upsampler: nn.Module) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +23,7 @@ from models.bands import Band, resize_bands
 from models.flat_guard import flat_mask, keep_flat_rows
 from models.registry import ProgressFn
 from models.resample import Filter
-from models.tiling import Network, Tile, crop_bands, padded_size, plan_tiles, tile_grid, tiled_bands
+from models.tiling import Network, Region, Tile, crop_bands, padded_size, plan_tiles, tile_grid, tiled_bands
 
 # Context around each tile (input pixels) by spandrel architecture, and the cross-fade band at inner tile
 # edges. Measured as tiled against whole on a natural photo (bench/seams.py, docs/benchmarks.md): Compact
@@ -41,6 +41,36 @@ CPU_ACTIVATION_BUDGET = 2**30
 # An RRDB upsampler's peak per output pixel (64-channel maps at 2x and 4x: 10.5 KB per input pixel at 4x);
 # its sub-tiles get half the budget.
 UPSAMPLER_BYTES_PER_OUTPUT_PIXEL = 660
+
+
+def in_sub_tiles(
+    region: Region,
+    size: tuple[int, int],
+    scale: int,
+    side: int,
+    reach: int,
+    run: Callable[[Region, Region], np.ndarray],
+) -> np.ndarray:
+    """The output of `region` of a window of `size` (rows, columns), computed in sub-tiles of `side`.
+
+    For a network part that sees only `reach` pixels around each one (an RRDB upsampler): each sub-tile runs
+    on itself plus that context, clamped to the window. `run(context, kept)` gets the context region (in the
+    window) and the sub-tile within it, and returns the sub-tile's output, H x W x 3 at `scale`.
+    """
+    y0, y1, x0, x1 = region
+    height, width = size
+    out = np.empty(((y1 - y0) * scale, (x1 - x0) * scale, 3), np.float32)
+    for sy0 in range(y0, y1, side):
+        sy1 = min(y1, sy0 + side)
+        my0, my1 = max(0, sy0 - reach), min(height, sy1 + reach)
+        for sx0 in range(x0, x1, side):
+            sx1 = min(x1, sx0 + side)
+            mx0, mx1 = max(0, sx0 - reach), min(width, sx1 + reach)
+            kept = (sy0 - my0, sy1 - my0, sx0 - mx0, sx1 - mx0)
+            out[(sy0 - y0) * scale : (sy1 - y0) * scale, (sx0 - x0) * scale : (sx1 - x0) * scale] = run(
+                (my0, my1, mx0, mx1), kept
+            )
+    return out
 
 
 @dataclass(frozen=True)
