@@ -53,7 +53,8 @@ _checked_device: str | None = None
 
 
 def _device() -> str:
-    """This worker's device (cpu, cuda, vulkan, mps), as estimates key speeds by it."""
+    """This worker's device (cpu, cuda, vulkan, mps), as its heartbeat reports it (from the parent process,
+    which never opens a device: `_check_device` asked a child)."""
     return _checked_device or _engine().device
 
 
@@ -112,8 +113,9 @@ def _start_heartbeat(sender: object, **_: object) -> None:
 def upscale_job(self: Task, job_id: str) -> None:  # type: ignore[type-arg]
     """Run one upscale job; idempotent (a duplicate delivery finds the job claimed or done and returns)."""
     runtime = worker_runtime()
+    engine = _engine()  # the settings' device, backend and precision, configured once per pool process
     with job_context(job_id):
-        claim = run_job(runtime, job_id, WorkerIdentity(self.request.hostname or "worker", _device()))
+        claim = run_job(runtime, job_id, WorkerIdentity(self.request.hostname or "worker", engine.device))
     if claim.outcome is ClaimOutcome.BUSY:
         # Another worker's lease is still live: come back when it may have lapsed (the worker may be dead).
         raise self.retry(countdown=claim.retry_in)

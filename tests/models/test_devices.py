@@ -10,7 +10,7 @@ import pytest
 
 from models.devices import DeviceUnavailable, Machine, VulkanDevice, probe, resolve, variant_of
 from models.weight_variants import find_variant
-from tests.support import ROOT, free_port, mindrender, service_env, worker_args
+from tests.support import ROOT, free_port, mindrender, service_env, wait_job, worker_args
 
 PLAIN_CPU = Machine("a CPU", ("avx2", "fma"))
 BF16_CPU = Machine("a CPU with bf16", ("avx2", "avx512f", "avx512_bf16"))
@@ -125,3 +125,43 @@ def test_a_worker_asked_for_vulkan_without_a_driver_refuses_to_start(command: st
     assert time.monotonic() - start < 60  # at start, not after a job
     if command == "mindrender serve":
         assert not (tmp_path / "mindrender.db").exists()  # before migrations: nothing was started
+
+
+def test_a_served_worker_runs_jobs_with_the_settings_engine(tmp_path: Path, http_client_factory) -> None:
+    """`mindrender serve`'s worker configures its pool processes from MR_CPU_PRECISION and MR_ENGINE_BACKEND:
+    its result is the in-process engine's under the same settings, not the unconfigured default's."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from models.builtin import builtin
+    from models.engine import configure_engine, default_engine, upscale_to_integers
+    from tests.e2e.conftest import embedded
+
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (24, 28, 3), dtype=np.uint8)
+    png = io.BytesIO()
+    Image.fromarray(pixels).save(png, "PNG")
+    with embedded(tmp_path, device="cpu", engine_backend="torch", cpu_precision="bf16") as service:
+        anonymous = http_client_factory(service.url)
+        body = anonymous.post("/v1/accounts", json={"email": "e@example.com", "password": "correct horse"})
+        user = http_client_factory(service.url, body.json()["api_key"])
+        files = {"file": ("in.png", png.getvalue(), "image/png")}
+        job = user.post("/v1/jobs", files=files, data={"model": "realesr-animevideov3", "scale": "4"}).json()
+        assert wait_job(user, job["id"])["status"] == "succeeded"
+        served = np.asarray(Image.open(io.BytesIO(user.get(f"/v1/jobs/{job['id']}/result").content)))
+        models_dir = service.data_dir / "models"
+
+    spec, image = builtin("realesr-animevideov3"), pixels.astype(np.float32) / 255
+    results = {}
+    try:
+        for precision in ("bf16", "fp32"):
+            configure_engine(resolve("cpu", "torch", precision))  # type: ignore[arg-type]
+            results[precision] = upscale_to_integers(image, spec, 4, models_dir, lambda _: None, 8)
+    finally:
+        configure_engine(default_engine())
+    assert served.shape == results["bf16"].shape == (96, 112, 3)
+    bf16_gap = np.abs(served.astype(int) - results["bf16"]).mean()
+    fp32_gap = np.abs(served.astype(int) - results["fp32"]).mean()
+    assert bf16_gap < 0.01 < fp32_gap  # the worker ran bf16, as set; fp32 differs on many pixels
