@@ -181,8 +181,7 @@ def cmd_api(ns: argparse.Namespace) -> int:
 
 
 def cmd_worker(ns: argparse.Namespace) -> int:
-    if not _device_usable():
-        return 2
+    # A device the settings name and the machine lacks stops the Celery worker at start (workers/tasks.py).
     _install_missing_weights()
     args = _worker_args(ns.queues, ns.concurrency or get_settings().worker_concurrency)
     os.execv(args[0], args)
@@ -206,7 +205,8 @@ def cmd_devices(_: argparse.Namespace) -> int:
 
 
 def _device_usable() -> bool:
-    """Whether the worker's MR_DEVICE exists here (a child process: the API never loads torch)."""
+    """Whether the embedded worker's MR_DEVICE exists here, checked before `serve` starts anything (a child
+    process: the API never loads torch)."""
     check = subprocess.run(
         [sys.executable, "-m", "models.devices", "--check"], capture_output=True, text=True, check=False
     )
