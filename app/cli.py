@@ -205,14 +205,13 @@ def cmd_devices(_: argparse.Namespace) -> int:
 
 
 def _device_usable() -> bool:
-    """Whether the embedded worker's MR_DEVICE exists here, checked before `serve` starts anything (a child
-    process: the API never loads torch)."""
-    check = subprocess.run(
-        [sys.executable, "-m", "models.devices", "--check"], capture_output=True, text=True, check=False
-    )
-    if check.returncode != 0:
-        print(check.stderr.strip() or "mindrender: the device check failed", file=sys.stderr)
-    return check.returncode == 0
+    """Whether the embedded worker's MR_DEVICE exists here, checked before `serve` starts anything."""
+    from models.devices import check_in_child
+
+    device, described = check_in_child()
+    if device is None:
+        print(described, file=sys.stderr)
+    return device is not None
 
 
 def cmd_models(ns: argparse.Namespace) -> int:

@@ -219,11 +219,10 @@ def resolve(
     the CPU has it natively (AVX512-BF16 or AMX), else fp32.
     """
     machine = machine or probe()
+    named = next((d for d in machine.vulkan if d.index == vulkan_index), None)
     vulkan = None
     if device == "auto":
-        vulkan = None if vulkan_index is not None else machine.best_vulkan(hardware_only=True)
-        if vulkan_index is not None and any(d.index == vulkan_index for d in machine.vulkan):
-            vulkan = next(d for d in machine.vulkan if d.index == vulkan_index)
+        vulkan = named if vulkan_index is not None else machine.best_vulkan(hardware_only=True)
         chosen: DeviceName = (
             "cuda" if machine.cuda else "mps" if machine.mps else "vulkan" if vulkan else "cpu"
         )
@@ -238,14 +237,12 @@ def resolve(
             "MR_DEVICE=mps, but torch finds no Apple GPU (MPS needs macOS on Apple silicon)."
         )
     if chosen == "vulkan":
-        if vulkan_index is not None:
-            vulkan = next((d for d in machine.vulkan if d.index == vulkan_index), None)
-            if vulkan is None:
-                raise DeviceUnavailable(
-                    f"MR_VULKAN_DEVICE={vulkan_index}, but the Vulkan devices here are "
-                    f"{', '.join(f'{d.index}: {d.name}' for d in machine.vulkan) or 'none'}."
-                )
-        vulkan = vulkan or machine.best_vulkan(hardware_only=False)
+        if vulkan_index is not None and named is None:
+            raise DeviceUnavailable(
+                f"MR_VULKAN_DEVICE={vulkan_index}, but the Vulkan devices here are "
+                f"{', '.join(f'{d.index}: {d.name}' for d in machine.vulkan) or 'none'}."
+            )
+        vulkan = named or vulkan or machine.best_vulkan(hardware_only=False)
         if vulkan is None:
             raise DeviceUnavailable(
                 "MR_DEVICE=vulkan, but no Vulkan device was found: install the GPU's Vulkan driver and "
@@ -326,6 +323,23 @@ def report(engine: Engine, rows: list[tuple[str, Placement]]) -> str:
         lines.append(f"{row}  {place.why}")
     lines += ["", "Classical filters (nearest, bilinear, bicubic, lanczos) run with numpy on the CPU."]
     return "\n".join(lines)
+
+
+def check_in_child() -> tuple[str | None, str]:
+    """Resolve the settings in a child process: (device, description), or (None, why it cannot run).
+
+    For processes that must not open a device themselves: the API never loads torch, and a Celery worker's
+    pool is forked from its parent, where CUDA or a Vulkan instance opened before the fork is unusable after.
+    """
+    import subprocess
+
+    check = subprocess.run(
+        [sys.executable, "-m", "models.devices", "--check"], capture_output=True, text=True, check=False
+    )
+    if check.returncode != 0:
+        return None, check.stderr.strip() or f"the device check failed (exit status {check.returncode})"
+    device, _, described = check.stdout.strip().partition(" ")
+    return device, described
 
 
 def main(argv: list[str] | None = None) -> int:

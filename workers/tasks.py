@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 import threading
 import time
 from functools import lru_cache
@@ -60,21 +58,17 @@ def _device() -> str:
 
 @signals.worker_init.connect
 def _check_device(sender: object, **_: object) -> None:
-    """A job worker whose settings name a missing device stops before it takes a job.
-
-    Checked in a child process: the pool's processes are forked from this one, and CUDA or a Vulkan
-    instance opened before a fork is unusable after it.
-    """
+    """A job worker whose settings name a missing device stops before it takes a job (checked in a child
+    process: this one's pool is forked from it and must find no device opened)."""
     global _checked_device
     if not set(app.amqp.queues.consume_from or {}) & set(JOB_QUEUES):
         return
-    check = subprocess.run(
-        [sys.executable, "-m", "models.devices", "--check"], capture_output=True, text=True, check=False
-    )
-    if check.returncode != 0:
-        log.critical("worker not started: %s", check.stderr.strip() or f"exit status {check.returncode}")
+    from models.devices import check_in_child
+
+    _checked_device, described = check_in_child()
+    if _checked_device is None:
+        log.critical("worker not started: %s", described)
         raise SystemExit(2)
-    _checked_device, _sep, described = check.stdout.strip().partition(" ")
     log.info("jobs run with %s", described)
 
 
