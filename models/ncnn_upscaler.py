@@ -86,14 +86,12 @@ class NcnnUpscaler(TiledUpscaler):
         param: Path,
         weights: Path,
         vulkan: int | None = None,
-        threads: int | None = None,
         kind: NcnnGraphKind = "realesrgan",
     ) -> None:
         import ncnn
 
         self.graph = NcnnGraph.read(param, kind)
-        device = "cpu" if vulkan is None else "vulkan"
-        super().__init__(self.graph.architecture, self.graph.scale, SizeRule(), device)
+        super().__init__(self.graph.architecture, self.graph.scale, SizeRule())
         self._ncnn = ncnn
         net = ncnn.Net()
         if vulkan is None:
@@ -102,11 +100,9 @@ class NcnnUpscaler(TiledUpscaler):
             net.opt.use_fp16_storage = False
             net.opt.use_fp16_packed = False
             net.opt.use_fp16_arithmetic = False
-            if threads is None:
-                import torch
+            import torch
 
-                threads = torch.get_num_threads()
-            net.opt.num_threads = threads
+            net.opt.num_threads = torch.get_num_threads()  # the worker's thread count, as torch's
             reuse_freed_memory()
         else:
             net.opt.use_vulkan_compute = True
@@ -115,6 +111,10 @@ class NcnnUpscaler(TiledUpscaler):
         net.load_param(str(param))
         net.load_model(str(weights))
         self.net = net
+
+    @property
+    def device_type(self) -> str:
+        return "cpu" if self.vulkan is None else "vulkan"
 
     def window_budget(self) -> tuple[int, int]:
         per_pixel = _BYTES_PER_PIXEL[self.architecture]
@@ -127,9 +127,7 @@ class NcnnUpscaler(TiledUpscaler):
     def network(self, rgb: np.ndarray, grid: list[Tile], batch: int) -> Network:
         if self.graph.trunk is None:
             return self._forward
-        window = max(grid[0].py1 - grid[0].py0, grid[0].px1 - grid[0].px0)
-        side = window if self.vulkan is not None else self.upsampler_tile()
-        return RegionNetwork(partial(self._run_parts, side=side))
+        return RegionNetwork(partial(self._run_parts, side=self.upsampler_side(grid)))
 
     def release(self) -> None:
         if self.vulkan is None:
@@ -182,4 +180,4 @@ def load_ncnn(
     param: Path, weights: Path, vulkan: int | None = None, kind: NcnnGraphKind = "realesrgan"
 ) -> NcnnUpscaler:
     """Load an official .param/.bin pair for the CPU (`vulkan` None) or that Vulkan device."""
-    return NcnnUpscaler(param, weights, vulkan, kind=kind)
+    return NcnnUpscaler(param, weights, vulkan, kind)

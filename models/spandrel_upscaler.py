@@ -22,6 +22,7 @@ from spandrel.architectures.ESRGAN import ESRGAN
 from torch import nn
 
 from models.arch import register_architectures
+from models.devices import default_engine
 from models.engine import release_freed_memory, reuse_freed_memory
 from models.se_sync import SESync, sample_windows
 from models.tiled_upscaler import CPU_ACTIVATION_BUDGET, SizeRule, TiledUpscaler, in_sub_tiles
@@ -59,10 +60,6 @@ def set_cpu_precision(precision: str) -> None:
     """
     global _cpu_dtype
     _cpu_dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[precision]
-
-
-def _device() -> torch.device:
-    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
 
 
 def activation_bytes_per_pixel(scale: int, half: bool) -> int:
@@ -153,7 +150,7 @@ class SpandrelUpscaler(TiledUpscaler):
     def __init__(self, descriptor: ImageModelDescriptor, device: torch.device) -> None:
         rule = descriptor.size_requirements
         sizes = SizeRule(rule.minimum, rule.multiple_of, rule.square)
-        super().__init__(descriptor.architecture.id, int(descriptor.scale), sizes, device.type)
+        super().__init__(descriptor.architecture.id, int(descriptor.scale), sizes)
         self.descriptor = descriptor
         self.device = device
         self.half = device.type in ("cuda", "mps") and descriptor.supports_half
@@ -169,6 +166,10 @@ class SpandrelUpscaler(TiledUpscaler):
         descriptor.model.to(memory_format=torch.channels_last)
         if device.type == "cpu":
             reuse_freed_memory()
+
+    @property
+    def device_type(self) -> str:
+        return self.device.type
 
     def window_budget(self) -> tuple[int, int]:
         """On CUDA from the free memory (`plan_gpu_tiles`); on CPU from the activation budget, one window at
@@ -187,11 +188,7 @@ class SpandrelUpscaler(TiledUpscaler):
         """The whole network; an RRDB network in parts; tiles of a squeeze-excitation network share its
         means (models/se_sync.py)."""
         if self.parts is not None:
-            # On CUDA `plan_gpu_tiles` sized the memory for a batch of whole-network windows, more than the
-            # trunk (at input resolution) plus one window's upsampler ever hold at once.
-            window = max(grid[0].py1 - grid[0].py0, grid[0].px1 - grid[0].px0)
-            side = window if self.device.type == "cuda" else self.upsampler_tile()
-            return RegionNetwork(partial(self._run_parts, self.parts, side=side))
+            return RegionNetwork(partial(self._run_parts, self.parts, side=self.upsampler_side(grid)))
         if self.se_sync is not None and len(grid) > 1:
             return partial(self._forward, se_means=self._shared_se_means(self.se_sync, rgb, grid, batch))
         return self._forward
@@ -256,4 +253,4 @@ def load_descriptor(path: Path) -> ImageModelDescriptor:
 
 def load_spandrel(path: Path, device: str | None = None) -> SpandrelUpscaler:
     """Load a model file for running on `device` (cpu, cuda, mps; None: CUDA if present, else the CPU)."""
-    return SpandrelUpscaler(load_descriptor(path), torch.device(device) if device else _device())
+    return SpandrelUpscaler(load_descriptor(path), torch.device(device or default_engine().torch_device))

@@ -88,16 +88,20 @@ class TiledUpscaler(ABC):
     `architecture` is spandrel's id of the network (ESRGAN, Compact, RealCUGAN, ...): it sets the context.
     """
 
-    def __init__(self, architecture: str, native_scale: int, sizes: SizeRule, device_type: str) -> None:
+    def __init__(self, architecture: str, native_scale: int, sizes: SizeRule) -> None:
         self.architecture = architecture
         self._native_scale = native_scale
         self.sizes = sizes
-        self.device_type = device_type
         self.pad = _PADS.get(architecture, _DEFAULT_PAD)
 
     @property
     def native_scale(self) -> int:
         return self._native_scale
+
+    @property
+    @abstractmethod
+    def device_type(self) -> str:
+        """Where the windows run: cpu, cuda, mps or vulkan."""
 
     @abstractmethod
     def window_budget(self) -> tuple[int, int]:
@@ -144,6 +148,14 @@ class TiledUpscaler(ABC):
         """Side of an RRDB upsampler's sub-tiles on CPU: half the activation budget."""
         per_pixel = UPSAMPLER_BYTES_PER_OUTPUT_PIXEL * self.native_scale**2
         return math.isqrt(CPU_ACTIVATION_BUDGET // 2 // per_pixel)
+
+    def upsampler_side(self, grid: list[Tile]) -> int:
+        """Side of an RRDB upsampler's sub-tiles for this grid: a whole window on a GPU (CUDA's and Vulkan's
+        window budgets were sized for whole-network windows, more than the trunk plus one window's upsampler
+        ever hold at once), `upsampler_tile` elsewhere."""
+        if self.device_type in ("cuda", "vulkan"):
+            return max(grid[0].py1 - grid[0].py0, grid[0].px1 - grid[0].px0)
+        return self.upsampler_tile()
 
     def _native(self, rgb: np.ndarray, progress: ProgressFn) -> Iterator[Band]:
         """One native pass in tiles, streamed in bands: the windows meet the network's size requirements.
