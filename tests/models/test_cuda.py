@@ -1,0 +1,132 @@
+"""On a CUDA GPU every neural model gives the CPU path's image: fp16 windows in batches against fp32.
+
+CI has no GPU, so these skip there; they run where a GPU is lent (docs/benchmarks.md says when they last
+ran). The module needs nothing of the service (no database, no broker), so it also runs alone on a GPU
+machine with `pytest --noconftest tests/models/test_cuda.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from models.builtin import builtin
+from models.devices import default_engine, resolve, variant_of
+from models.engine import configure_engine, current_engine, load_upscaler, upscale
+from models.install import install_official_weights
+from models.registry import PLAIN, ModelSpec
+from models.tiled_upscaler import TiledUpscaler
+from models.tiling import tile_grid
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
+]
+
+# Model, scale: every neural family once, at its native scale; Real-CUGAN for its shared
+# squeeze-excitation means, x4plus for its RRDB upsampler on sub-tiles.
+CASES = [
+    ("realesrgan-x4plus", 4),
+    ("realesrgan-x4plus-anime", 4),
+    ("realesr-animevideov3", 4),
+    ("realsr-df2k", 4),
+    ("realcugan-se", 2),
+    ("waifu2x-photo", 2),
+    ("waifu2x-cunet", 2),
+    ("faithful", 4),
+    ("srcnn", 2),
+]
+
+
+def noop(_fraction: float) -> None:
+    return None
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+def installed(model: str, scale: int, models_dir: Path) -> tuple[ModelSpec, str | None]:
+    """The model and its weight file for `scale`, converted into `models_dir` (that file alone)."""
+    spec = builtin(model)
+    weights = spec.weights_for(scale, PLAIN)
+    variant = variant_of(weights)
+    if variant is not None:
+        install_official_weights(models_dir, [variant])
+    return spec, weights
+
+
+@pytest.fixture
+def engine() -> Iterator[None]:
+    yield
+    configure_engine(default_engine())
+
+
+def photo(height: int, width: int) -> np.ndarray:
+    """scikit-image's astronaut (512 x 512), mirrored at its edges to the size asked."""
+    from skimage import data
+
+    astronaut: np.ndarray = data.astronaut()  # type: ignore[no-untyped-call]
+    mirrored = np.pad(astronaut, ((0, max(0, height - 512)), (0, max(0, width - 512)), (0, 0)), "symmetric")
+    return np.ascontiguousarray(mirrored[:height, :width], dtype=np.float32) / 255
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float(10 * np.log10(1.0 / max(mse, 1e-20)))
+
+
+def test_auto_places_neural_models_on_the_gpu_in_fp16(engine: None) -> None:
+    configure_engine(resolve("auto"))
+    chosen = current_engine()
+    assert chosen.device == "cuda"
+    spec = builtin("realesrgan-x4plus")
+    place = chosen.placement(variant_of(spec.weights_for(4, PLAIN)))
+    assert (place.backend, place.device, place.precision) == ("torch", "cuda", "fp16")
+
+
+@pytest.mark.parametrize(("model", "scale"), CASES)
+def test_cuda_gives_the_cpu_paths_image(
+    model: str, scale: int, models_dir: Path, engine: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An image of several CUDA windows, so that windows run as a batch and are cross-faded.
+
+    The CPU runs the same windows: squeeze-excitation models (Real-CUGAN, waifu2x cunet) share means
+    sampled from the windows (models/se_sync.py), so their result depends on the grid by design.
+    """
+    image = photo(600, 1100)
+    spec, weights = installed(model, scale, models_dir)
+    configure_engine(resolve("cuda"))
+    upscaler = load_upscaler(spec, models_dir, weights)
+    on_gpu = upscale(image, spec, scale, models_dir, noop)
+    configure_engine(resolve("cpu", "torch", "fp32"))
+    if isinstance(upscaler, TiledUpscaler):
+        plan = upscaler.plan(*image.shape[:2])
+        tile, _batch, height, width = plan
+        assert len(tile_grid(height, width, tile, upscaler.pad)) > 1
+        monkeypatch.setattr(TiledUpscaler, "plan", lambda _self, _height, _width: plan)
+    on_cpu = upscale(image, spec, scale, models_dir, noop)
+    assert on_gpu.shape == on_cpu.shape == (600 * scale, 1100 * scale, 3)
+    assert np.isfinite(on_gpu).all()
+    assert psnr(on_gpu, on_cpu) >= 40  # fp16 on the GPU against fp32 on the CPU
+
+
+def test_a_large_image_runs_in_batched_windows_within_memory(models_dir: Path, engine: None) -> None:
+    """2048 px with an RRDB net: windows in batches sized from free memory, no out-of-memory error."""
+    spec, weights = installed("realesrgan-x4plus-anime", 4, models_dir)
+    configure_engine(resolve("cuda"))
+    upscaler = load_upscaler(spec, models_dir, weights)
+    assert isinstance(upscaler, TiledUpscaler)
+    tile, batch, height, width = upscaler.plan(2048, 2048)
+    assert len(tile_grid(height, width, tile, upscaler.pad)) > 1 and batch >= 1
+    rng = np.random.default_rng(3)
+    image = rng.random((2048, 2048, 3), dtype=np.float32)
+    torch.cuda.reset_peak_memory_stats()
+    out = upscale(image, spec, 4, models_dir, noop)
+    assert out.shape == (8192, 8192, 3) and np.isfinite(out).all()
+    assert torch.cuda.max_memory_allocated() < torch.cuda.mem_get_info()[1]
