@@ -8,7 +8,7 @@ EXTRAS ?= [dev]
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: install browser vulkan run test lint format bench clean
+.PHONY: install browser vulkan fonts run test lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,7 +44,16 @@ vulkan:
 	        mesa-vulkan-drivers libvulkan1; }; }; } || \
 	  echo "Mesa's lavapipe is not installed: the Vulkan tests will skip (and fail under CI=true)"
 
-test: install browser vulkan
+# The DejaVu fonts draw the text pages that models/train_faithful.py can train on (a test draws one).
+fonts:
+	@test -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || \
+	  { test "$$(id -u)" = 0 && command -v apt-get >/dev/null && \
+	    { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-dejavu-core || \
+	      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	        fonts-dejavu-core; }; }; } || \
+	  echo "fonts-dejavu-core is not installed: the text-page test will fail"
+
+test: install browser vulkan fonts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app workers models bench

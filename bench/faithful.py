@@ -1,16 +1,22 @@
 """The faithful model against bicubic, SRCNN and the creative models, on held-out photos.
 
-    python bench/faithful.py [--models-dir var/models] [--no-photos]
-    python bench/faithful.py sheet [--out docs/contact-sheet-faithful.png]
-    python bench/faithful.py throughput [--size 256] [--repeat 3]
+    python bench/faithful.py [--models-dir var/models] [--no-photos] [--candidate NAME=PATH ...]
+    python bench/faithful.py [--candidate NAME=PATH ...] sheet [--out docs/contact-sheet-faithful.png]
+    python bench/faithful.py [--candidate NAME=PATH ...] text [--out docs/faithful-text.png]
+    python bench/faithful.py [--candidate NAME=PATH ...] throughput [--size 256] [--repeat 3]
 
 Without a command: luma PSNR / SSIM (border = scale) of every method at x2, x3, x4 and x8 on the whole
 held-out images of models/faithful_data.py (SRCNN's 4 validation images and 2 photos from Debian's
 mate-backgrounds that no model here trained on; `--no-photos`, or a machine without the package, leaves
 the 2 photos out), each downscaled with bicubic by the scale and brought back by the method. For contrast,
 waifu2x-photo at x2 and realesrgan-x4plus at x4 (GAN-trained, so they pay in PSNR for invented texture).
-`sheet` draws x4 crops through each method beside the truth; `throughput` times the faithful model's
-input megapixels per second through its tiled upscaler (SRCNN's beside it), for pricing.
+`sheet` draws x4 crops through each method beside the truth; `text` draws the held-out page at x2, x3
+and x4 through faithful and each candidate (whether letters come back right or are invented);
+`throughput` times the faithful model's input megapixels per second through its tiled upscaler (SRCNN's
+beside it), for pricing. A `--candidate`
+is a weight file that `python -m models.train_faithful --out PATH` wrote, run beside the committed one
+through the same upscaler (its name heads its row or column): how a new training is judged before it
+replaces models/weights/faithful.safetensors.
 """
 
 from __future__ import annotations
@@ -28,8 +34,9 @@ from skimage.metrics import structural_similarity
 from models.bands import assemble
 from models.builtin import builtin
 from models.engine import upscale
+from models.faithful import load_faithful
 from models.faithful_data import PhotosMissing, degrade, held_out_images, luma
-from models.faithful_upscaler import load
+from models.faithful_upscaler import FaithfulUpscaler, load
 from models.install import install_official_weights
 from models.resample import Filter, resize
 from models.train_srcnn import psnr
@@ -44,15 +51,14 @@ def _ignore(_fraction: float) -> None:
     return None
 
 
-def methods(models_dir: Path) -> dict[str, Method]:
-    """Each method as (low-resolution RGB, scale) -> RGB at scale x the size."""
-    faithful = load()
+def methods(models_dir: Path, candidates: dict[str, Path] | None = None) -> dict[str, Method]:
+    """Each method as (low-resolution RGB, scale) -> RGB at scale x the size; candidates after faithful."""
 
     def engine(model_id: str) -> Method:
         return lambda low, scale: upscale(low, builtin(model_id), scale, models_dir, _ignore)
 
-    def run_faithful(low: np.ndarray, scale: int) -> np.ndarray:
-        return assemble(faithful.bands(low, scale, _ignore), low.shape[0] * scale)
+    def tiled(upscaler: FaithfulUpscaler) -> Method:
+        return lambda low, scale: assemble(upscaler.bands(low, scale, _ignore), low.shape[0] * scale)
 
     def classical(low: np.ndarray, scale: int) -> np.ndarray:
         return resize(low, low.shape[1] * scale, low.shape[0] * scale, Filter.BICUBIC)
@@ -60,7 +66,8 @@ def methods(models_dir: Path) -> dict[str, Method]:
     return {
         "bicubic": classical,
         "srcnn": engine("srcnn"),
-        "faithful": run_faithful,
+        "faithful": tiled(load()),
+        **{name: tiled(FaithfulUpscaler(load_faithful(path))) for name, path in (candidates or {}).items()},
         **{model_id: engine(model_id) for model_id in CONTRAST},
     }
 
@@ -81,10 +88,10 @@ def _images(photos: bool) -> dict[str, np.ndarray]:
         return held_out_images(photos=False)
 
 
-def quality(models_dir: Path, photos: bool) -> None:
+def quality(models_dir: Path, photos: bool, candidates: dict[str, Path]) -> None:
     """Print PSNR / SSIM per method, scale and image, and the gain over bicubic per scale."""
     images = _images(photos)
-    runs = methods(models_dir)
+    runs = methods(models_dir, candidates)
     print("Luma PSNR dB / SSIM, border = scale, whole held-out images; gain = mean PSNR gain over bicubic")
     print(f"{'method':18} {'x':>2} " + " ".join(f"{name:>16}" for name in images) + "     gain")
     for scale in SCALES:
@@ -108,11 +115,14 @@ SHEET_CROPS = (("astronaut", 40, 180), ("page", 40, 100), ("coffee", 220, 300), 
 SHEET_ZOOM = 2
 
 
-def sheet(models_dir: Path, out: Path, photos: bool = True) -> None:
-    """Draw each crop's x4 input (enlarged), bicubic, SRCNN, faithful, realesrgan-x4plus and the truth."""
+def sheet(
+    models_dir: Path, out: Path, photos: bool = True, candidates: dict[str, Path] | None = None
+) -> None:
+    """Draw each crop's x4 input (enlarged), bicubic, SRCNN, faithful (and candidates), realesrgan-x4plus
+    and the truth."""
     images = _images(photos)
-    runs = methods(models_dir)
-    columns = ["input", "bicubic", "srcnn", "faithful", "realesrgan-x4plus", "truth"]
+    runs = methods(models_dir, candidates)
+    columns = ["input", "bicubic", "srcnn", "faithful", *(candidates or {}), "realesrgan-x4plus", "truth"]
     side, label = 96 * SHEET_ZOOM, 18
     crops = [crop for crop in SHEET_CROPS if crop[0] in images]
     canvas = Image.new("RGB", (side * len(columns), (side + label) * len(crops) + label), "white")
@@ -146,12 +156,47 @@ def sheet(models_dir: Path, out: Path, photos: bool = True) -> None:
     print(f"wrote {out}")
 
 
-def throughput(models_dir: Path, size: int, repeat: int) -> None:
-    """Input MP/s of the faithful upscaler (and SRCNN, for scale) per scale, best of `repeat` runs."""
-    runs = methods(models_dir)
+TEXT_CROP = (40, 100, 96, 200)  # the page's truth window: top, left, height, width
+
+
+def text_sheet(models_dir: Path, out: Path, candidates: dict[str, Path]) -> None:
+    """The page's words at x2, x3 and x4: the input (enlarged), faithful, each candidate, the truth."""
+    page = held_out_images(photos=False)["page"]
+    runs = methods(models_dir, candidates)
+    columns = ["input", "faithful", *candidates, "truth"]
+    top, left, height, width = TEXT_CROP
+    label = 18
+    canvas = Image.new("RGB", (width * len(columns), (height + label) * 3 + label), "white")
+    draw = ImageDraw.Draw(canvas)
+    for col, title in enumerate(columns):
+        draw.text((col * width + 4, 3), title, fill="black")
+    for row, scale in enumerate((2, 3, 4)):
+        truth, low = degrade(page, scale)
+        outputs = {
+            "input": resize(low, truth.shape[1], truth.shape[0], Filter.NEAREST),
+            "truth": truth,
+            **{column: runs[column](low, scale) for column in columns[1:-1]},
+        }
+        y = label + row * (height + label)
+        for col, column in enumerate(columns):
+            tile = np.clip(outputs[column][top : top + height, left : left + width], 0.0, 1.0)
+            canvas.paste(Image.fromarray(np.rint(tile * 255).astype(np.uint8)), (col * width, y))
+            caption = f"x{scale} input" if column == "input" else ""
+            if column not in ("input", "truth"):
+                caption = f"x{scale} {score(outputs[column], truth, scale)[0]:.2f} dB"
+            draw.text((col * width + 4, y + height + 2), caption, fill="black")
+    canvas = canvas.resize((canvas.width * SHEET_ZOOM, canvas.height * SHEET_ZOOM), Image.Resampling.NEAREST)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(out, optimize=True)
+    print(f"wrote {out}")
+
+
+def throughput(models_dir: Path, size: int, repeat: int, candidates: dict[str, Path]) -> None:
+    """Input MP/s of the faithful upscaler (candidates, and SRCNN for scale) per scale, best of `repeat`."""
+    runs = methods(models_dir, candidates)
     image = np.random.default_rng(0).random((size, size, 3), dtype=np.float32)
     print(f"{torch.get_num_threads()} threads, input {size}x{size}, best of {repeat}")
-    for name in ("faithful", "srcnn"):
+    for name in ("faithful", *candidates, "srcnn"):
         for scale in SCALES:
             best = float("inf")
             for _ in range(repeat):
@@ -159,7 +204,7 @@ def throughput(models_dir: Path, size: int, repeat: int) -> None:
                 runs[name](image, scale)
                 best = min(best, time.perf_counter() - started)
             rate = size * size / 1e6 / best
-            print(f"{name:9} x{scale}: {rate:.3f} in MP/s  {rate * scale**2:.3f} out MP/s")
+            print(f"{name:14} x{scale}: {rate:.3f} in MP/s  {rate * scale**2:.3f} out MP/s")
 
 
 def main() -> None:
@@ -168,20 +213,37 @@ def main() -> None:
     )
     parser.add_argument("--models-dir", type=Path, default=Path("var/models"))
     parser.add_argument("--no-photos", action="store_true", help="only SRCNN's 4 validation images")
+    parser.add_argument(
+        "--candidate",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="a trained weight file to run beside the committed one (repeatable)",
+    )
     commands = parser.add_subparsers(dest="command")
     drawn = commands.add_parser("sheet", help="x4 crops through each method, beside the truth")
     drawn.add_argument("--out", type=Path, default=Path("docs/contact-sheet-faithful.png"))
+    text = commands.add_parser("text", help="the page's words at x2, x3 and x4, beside the truth")
+    text.add_argument("--out", type=Path, default=Path("docs/faithful-text.png"))
     timed = commands.add_parser("throughput", help="input megapixels per second")
     timed.add_argument("--size", type=int, default=256)
     timed.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    candidates = {}
+    for given in args.candidate:
+        name, separator, path = given.partition("=")
+        if not separator or not name or not Path(path).is_file():
+            parser.error(f"--candidate {given!r}: expected NAME=PATH of a weight file")
+        candidates[name] = Path(path)
     install_official_weights(args.models_dir)
     if args.command == "throughput":
-        throughput(args.models_dir, args.size, args.repeat)
+        throughput(args.models_dir, args.size, args.repeat, candidates)
+    elif args.command == "text":
+        text_sheet(args.models_dir, args.out, candidates)
     elif args.command == "sheet":
-        sheet(args.models_dir, args.out, not args.no_photos)
+        sheet(args.models_dir, args.out, not args.no_photos, candidates)
     else:
-        quality(args.models_dir, not args.no_photos)
+        quality(args.models_dir, not args.no_photos, candidates)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The images the faithful model learns from and is judged on, and the degradation it undoes.
 
-Training: the 15 scikit-image pictures SRCNN trains on (models/train_srcnn.py) and 10 of the 12 nature
-photos in Debian's `mate-backgrounds` package (1.26.0-1, GPL-2+; `apt-get install mate-backgrounds`).
+Training: the 15 scikit-image pictures SRCNN trains on (models/train_srcnn.py), 10 of the 12 nature
+photos in Debian's `mate-backgrounds` package (1.26.0-1, GPL-2+; `apt-get install mate-backgrounds`) and
+drawn pages of random words in the DejaVu fonts (`text_page`; Debian's fonts-dejavu-core).
 Held out, never trained on: SRCNN's 4 validation images (astronaut, coffee, chelsea, page) and 2 of the
 photos (Dune, LadyBird), chosen by content before any result was seen: a sunlit grass and sea landscape and
 a macro shot.
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from models.resample import Filter, resize
 from models.srcnn import rgb_to_ycbcr
@@ -42,6 +43,14 @@ TRAIN_PHOTOS = {
 HELD_OUT_PHOTOS = {"Dune": "8a67c2cb0be8c46b", "LadyBird": "e35a9a4126ef969c"}
 
 
+# Text pages are drawn, not photographed: documents are what the faithful preset is for, and the photos
+# hold no letters. Fonts from Debian's fonts-dejavu-core (Bitstream Vera licence).
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+FONTS = ("DejaVuSans.ttf", "DejaVuSerif.ttf", "DejaVuSansMono.ttf", "DejaVuSans-Bold.ttf")
+PAGE_SIDE = 768
+_LETTERS = "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzeeeeaaoottiinnss0123456789.,;:-'()"
+
+
 class PhotosMissing(FileNotFoundError):
     """The mate-backgrounds photos are not installed, or are not the pinned version."""
 
@@ -59,10 +68,39 @@ def load_photo(name: str, digest: str, photo_dir: Path = PHOTO_DIR) -> np.ndarra
     return np.asarray(halved, dtype=np.float32) / np.float32(255.0)
 
 
-def training_images(photo_dir: Path = PHOTO_DIR) -> dict[str, np.ndarray]:
-    """Every training image by name, as float32 RGB."""
+def text_page(seed: int, font_dir: Path = FONT_DIR) -> np.ndarray:
+    """A drawn page of random words as float32 RGB (gray): dark ink on paper, one font and size per line.
+
+    Sizes run from 10 to 40 pixels, so at x4 the smallest letters are 2-3 input pixels high, as on a
+    scanned page; the paper's level and the ink's vary per page, and some pages are softened by up to a
+    pixel of blur, as a scan is.
+    """
+    rng = np.random.default_rng(seed)
+    paper, ink = int(rng.integers(200, 256)), int(rng.integers(0, 90))
+    page = Image.new("L", (PAGE_SIDE, PAGE_SIDE), paper)
+    draw = ImageDraw.Draw(page)
+    y = int(rng.integers(4, 24))
+    while y < PAGE_SIDE:
+        size = int(rng.integers(10, 41))
+        font = ImageFont.truetype(str(font_dir / FONTS[int(rng.integers(len(FONTS)))]), size)
+        words = (
+            "".join(_LETTERS[int(i)] for i in rng.integers(len(_LETTERS), size=int(rng.integers(1, 10))))
+            for _ in range(PAGE_SIDE // (2 * size) + 4)
+        )
+        draw.text((int(rng.integers(-size, 3 * size)), y), " ".join(words), fill=ink, font=font)
+        y += int(size * rng.uniform(1.15, 1.6))
+    blurred = page.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.0, 1.0))))
+    gray = np.asarray(blurred, dtype=np.float32) / np.float32(255.0)
+    return np.repeat(gray[:, :, None], 3, axis=2)
+
+
+def training_images(
+    photo_dir: Path = PHOTO_DIR, text_pages: int = 0, font_dir: Path = FONT_DIR
+) -> dict[str, np.ndarray]:
+    """Every training image by name, as float32 RGB; `text_pages` drawn pages (seeds 0, 1, ...) last."""
     images = {name: load_rgb(loader) for name, loader in TRAIN_IMAGES.items()}
     images |= {name: load_photo(name, digest, photo_dir) for name, digest in TRAIN_PHOTOS.items()}
+    images |= {f"text{seed}": text_page(seed, font_dir) for seed in range(text_pages)}
     return images
 
 

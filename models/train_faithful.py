@@ -1,15 +1,20 @@
 """Train the faithful weights (models/faithful.py): 12000 steps of 64 patches, 5 min on a GPU.
 
     python -m models.train_faithful [--device cuda|cpu] [--steps N] [--batch N] [--minutes N] [--seed S]
-                                    [--out PATH]
+                                    [--channels C] [--blocks B] [--lr LR] [--text-pages N]
+                                    [--photos DIR] [--fonts DIR] [--out PATH]
 
 The committed weights are this command's output with its defaults on an NVIDIA H200 (4.9 min,
 2026-11-26; WEIGHTS_SHA256 in models/faithful.py). The device defaults to CUDA where there is one. On
 the 2-core VM a step of 16 patches took 3.3 s, so the same run would take about two days there: use a
 GPU, or fewer steps (`--steps 2400 --batch 16`, 2 h 15 min, trains the same network less far).
+`--channels`, `--blocks`, `--lr` and `--text-pages` train the candidates that docs/benchmarks.md
+measured and did not take (a 64 x 16 network; drawn text pages); `--out` elsewhere, then
+`python bench/faithful.py --candidate NAME=PATH` runs one beside the committed weights.
 
 Needs Debian's mate-backgrounds photos (`apt-get install mate-backgrounds`; models/faithful_data.py says
-which images train and which are held out). One network serves x2, x3 and x4: steps cycle through the
+which images train and which are held out; `--photos` points elsewhere), and with `--text-pages` the
+DejaVu fonts (fonts-dejavu-core; `--fonts`). One network serves x2, x3 and x4: steps cycle through the
 scales x4, x2, x4, x3 (x4, the hardest, gets half). L1 loss on luma, Adam, a short warm-up then a cosine
 decay. At the end it prints the held-out PSNR of bicubic and of the network per image and scale, and
 writes the weights.
@@ -29,7 +34,7 @@ import torch
 from safetensors.torch import save_file
 
 from models.faithful import NATIVE_SCALES, WEIGHTS_PATH, FaithfulNet
-from models.faithful_data import LumaPair, held_out_images, make_pair, training_images
+from models.faithful_data import FONT_DIR, PHOTO_DIR, LumaPair, held_out_images, make_pair, training_images
 from models.train_srcnn import psnr
 
 SCALE_CYCLE = (4, 2, 4, 3)
@@ -46,6 +51,11 @@ WARMUP = 100
 FLAT_STD = 0.02
 REDRAWS = 4
 THREADS = 2
+# The committed network. 64 x 16 (1.2 M parameters, 4.4x these) gained +0.10 dB more at x4 for 4.3x the
+# CPU time; with 8 drawn text pages it draws letters that are not there at x3 and x4 (docs/benchmarks.md,
+# "Faithful preset"): neither was taken. Both trained at --lr 4e-4 and 6000 steps.
+CHANNELS, BLOCKS = 48, 6
+TEXT_PAGES = 0
 
 
 def _patch(pair: LumaPair, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -79,12 +89,12 @@ def sample_batch(
     return torch.from_numpy(low), torch.from_numpy(bicubic), torch.from_numpy(truth)
 
 
-def learning_rate(step: int, steps: int) -> float:
-    """Linear warm-up to PEAK_LR, then a cosine decay to FINAL_LR at `steps`."""
+def learning_rate(step: int, steps: int, peak: float = PEAK_LR) -> float:
+    """Linear warm-up to `peak`, then a cosine decay to FINAL_LR at `steps`."""
     if step < WARMUP:
-        return PEAK_LR * (step + 1) / WARMUP
+        return peak * (step + 1) / WARMUP
     progress = (step - WARMUP) / max(1, steps - WARMUP)
-    return FINAL_LR + 0.5 * (PEAK_LR - FINAL_LR) * (1.0 + math.cos(math.pi * progress))
+    return FINAL_LR + 0.5 * (peak - FINAL_LR) * (1.0 + math.cos(math.pi * progress))
 
 
 @torch.inference_mode()
@@ -133,15 +143,17 @@ def train(
     held_out: Sequence[LumaPair],
     device: str = "cpu",
     batch: int = BATCH,
+    shape: tuple[int, int] = (CHANNELS, BLOCKS),
+    peak_lr: float = PEAK_LR,
 ) -> tuple[FaithfulNet, int, float]:
     """Adam on L1; returns the network (on the CPU), the steps done and the seconds taken."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    network = FaithfulNet().to(device)
+    network = FaithfulNet(*shape).to(device)
     network.train()
     # channels_last: 1.7x faster training steps on this CPU (oneDNN's convolutions prefer NHWC).
     network.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(network.parameters(), lr=PEAK_LR, betas=(0.9, 0.99))
+    optimizer = torch.optim.Adam(network.parameters(), lr=peak_lr, betas=(0.9, 0.99))
     weights = {s: np.array([p.truth.size for p in ps], np.float64) for s, ps in pairs.items()}
     started, running, done = time.monotonic(), 0.0, 0
     for step in range(steps):
@@ -154,7 +166,7 @@ def train(
             for t in sample_batch(pairs[scale], weights[scale] / weights[scale].sum(), rng, batch)
         )
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, steps)
+            group["lr"] = learning_rate(step, steps, peak_lr)
         low = low.contiguous(memory_format=torch.channels_last)
         loss = torch.nn.functional.l1_loss(bicubic + network(low, scale), truth)
         optimizer.zero_grad(set_to_none=True)
@@ -163,7 +175,7 @@ def train(
         done, running = step + 1, running + loss.item()
         if done % 200 == 0:
             elapsed = time.monotonic() - started
-            lr = learning_rate(step, steps)
+            lr = learning_rate(step, steps, peak_lr)
             print(f"step {done:6d}  L1 {running / 200:.4e}  lr {lr:.1e}  {elapsed:7.1f} s", flush=True)
             running = 0.0
         if done % 1000 == 0 and done < steps:
@@ -196,6 +208,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="cuda (the default where there is one) or cpu: the same run, other rounding",
     )
     parser.add_argument("--batch", type=int, default=BATCH, help="patches per step")
+    parser.add_argument("--channels", type=int, default=CHANNELS, help="feature channels")
+    parser.add_argument("--blocks", type=int, default=BLOCKS, help="residual blocks")
+    parser.add_argument("--lr", type=float, default=PEAK_LR, help="peak learning rate")
+    parser.add_argument("--text-pages", type=int, default=TEXT_PAGES, help="drawn text pages to train on")
+    parser.add_argument("--photos", type=Path, default=PHOTO_DIR, help="mate-backgrounds' nature folder")
+    parser.add_argument("--fonts", type=Path, default=FONT_DIR, help="fonts-dejavu-core's folder")
     args = parser.parse_args(argv)
 
     # Two threads (the reference machine's cores) and deterministic kernels: the same run on the same
@@ -206,11 +224,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.use_deterministic_algorithms(True)
 
     prepared = time.monotonic()
-    train_images = training_images()
+    train_images = training_images(args.photos, args.text_pages, args.fonts)
     pairs = {s: [make_pair(name, rgb, s) for name, rgb in train_images.items()] for s in NATIVE_SCALES}
     # An image smaller than a patch at some scale (scikit-image's text, 172 rows, at x4) sits that scale out.
     pairs = {s: [p for p in ps if min(p.low.shape) >= PATCH] for s, ps in pairs.items()}
-    held_out = [make_pair(name, rgb, s) for s in NATIVE_SCALES for name, rgb in held_out_images().items()]
+    held_images = held_out_images(args.photos)
+    held_out = [make_pair(name, rgb, s) for s in NATIVE_SCALES for name, rgb in held_images.items()]
     pixels = sum(rgb.shape[0] * rgb.shape[1] for rgb in train_images.values())
     held = len(held_out) // len(NATIVE_SCALES)
     took = time.monotonic() - prepared
@@ -219,10 +238,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     network, steps, seconds = train(
-        pairs, args.steps, args.minutes, args.seed, held_out, args.device, args.batch
+        pairs,
+        args.steps,
+        args.minutes,
+        args.seed,
+        held_out,
+        args.device,
+        args.batch,
+        (args.channels, args.blocks),
+        args.lr,
     )
     print(
-        f"trained {steps} steps of {args.batch} low-resolution {PATCH}x{PATCH} patches on {args.device} "
+        f"trained {args.channels}x{args.blocks} for {steps} steps of {args.batch} low-resolution "
+        f"{PATCH}x{PATCH} patches on {args.device} "
         f"in {seconds / 60:.1f} min"
     )
     print("held out, luma PSNR, border of `scale` pixels cropped:")

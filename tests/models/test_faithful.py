@@ -14,7 +14,7 @@ from models.bands import assemble
 from models.builtin import FAITHFUL_SCALES, builtin
 from models.engine import upscale
 from models.faithful import NATIVE_SCALES, WEIGHTS_PATH, WEIGHTS_SHA256, FaithfulNet, load_faithful
-from models.faithful_data import HELD_OUT_PHOTOS, TRAIN_PHOTOS, degrade, luma
+from models.faithful_data import HELD_OUT_PHOTOS, PAGE_SIDE, TRAIN_PHOTOS, degrade, luma, text_page
 from models.faithful_upscaler import FaithfulUpscaler
 from models.resample import Filter, resize
 from models.train_srcnn import TRAIN_IMAGES, VALIDATION_IMAGES, load_rgb, psnr
@@ -103,3 +103,12 @@ def test_saved_file_reproduces_the_trained_module(tmp_path):
             # Flat stays flat even for random weights: the projection, not the training, guarantees it.
             inner = slice(16 * scale, 24 * scale)
             assert trained(torch.full((1, 1, 40, 40), 0.7), scale)[..., inner, inner].abs().max() < 1e-5
+
+
+def test_drawn_text_pages_are_reproducible_dark_ink_on_paper():
+    page = text_page(3)
+    assert page.shape == (PAGE_SIDE, PAGE_SIDE, 3) and page.dtype == np.float32
+    assert np.array_equal(page, text_page(3)) and not np.array_equal(page, text_page(4))
+    assert np.array_equal(page[..., 0], page[..., 2])  # gray
+    paper, ink = np.percentile(page[..., 0], [90, 1])
+    assert paper - ink > 0.3 and page.min() >= 0.0 and page.max() <= 1.0
