@@ -3,9 +3,10 @@
 Measured on the 2-core AMD EPYC VM (fp32, 192-512 px inputs through the engine, docs/benchmarks.md), which
 is also what `mindrender serve` runs on a laptop of that class. A worker replaces a figure with its own
 moving average after its first real job of the model, so these only need the right order of magnitude.
-No GPU has been measured yet (issue #19): CUDA figures are the CPU ones divided by 50, a deliberately
-cautious guess (the Real-ESRGAN target on an H100 is 100-200x this VM), Vulkan and MPS ones by 10; the
-first jobs correct them.
+CUDA figures are the CPU ones divided by 50: on an H200 (docs/benchmarks.md, "CUDA") the engine ran
+realesr-animevideov3 about 14x and realesrgan-x4plus-anime about 180x faster than this VM, so one factor
+errs both ways and 50 sits between them. Vulkan and MPS ones are divided by 10; the first jobs correct
+them all.
 """
 
 from __future__ import annotations
