@@ -495,6 +495,19 @@ def test_a_clip_is_previewed_priced_upscaled_and_compared_on_a_paused_frame(brow
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways"
     card.scroll_into_view_if_needed()
     shoot(page, "12-video-result-phone", full_page=False)
+    # The paused frames are PNGs held by object URLs: logging out (which clears the results) frees them.
+    frames = [viewer.locator(f"img.{side}").get_attribute("src") for side in ("before", "after")]
+    assert all(url and url.startswith("blob:") for url in frames), frames
+    readable = """url => new Promise((resolve) => {
+        const image = new Image();
+        image.onload = () => resolve(true);
+        image.onerror = () => resolve(false);
+        image.src = url;
+    })"""
+    assert all(page.evaluate(readable, url) for url in frames)
+    page.get_by_role("button", name="Log out").click()
+    expect(page.locator(".result")).to_have_count(0)
+    assert not any(page.evaluate(readable, url) for url in frames)
     page.context.close()
 
     # On another device the result plays too; the original stayed in the tab that uploaded it.

@@ -81,6 +81,7 @@ function createView(job, name, before) {
     body: el("div", { className: "result-body" }),
     actions: el("div", { className: "row actions" }),
     shown: 0, deadline: null, runningSince: null, ticker: null, stopped: false,
+    release: null, // a video result's: frees its paused frames when the body is redrawn or cleared
   };
   view.li = el("li", { className: "result" }, el("div", { className: "result-head" }, select, title),
     view.meta, view.status, bar, view.body, view.actions);
@@ -206,8 +207,10 @@ function finished(view) {
   if (job.video) {
     // The player is the view; the before/after viewer comes with each pause.
     view.actions.append(download, remove, problem);
-    view.body.append(createVideoResult({ before: view.before, after: job.output.url, width: job.output.width,
-      height: job.output.height, name: view.name }));
+    const video = createVideoResult({ before: view.before, after: job.output.url, width: job.output.width,
+      height: job.output.height, name: view.name });
+    view.release = video.release;
+    view.body.append(video.element);
     return;
   }
   view.actions.append(download, open, remove, problem);
@@ -221,6 +224,8 @@ function finished(view) {
 function render(view) {
   const { job, bar } = view;
   view.meta.textContent = describe(job);
+  view.release?.();
+  view.release = null;
   view.body.replaceChildren();
   view.actions.replaceChildren();
   view.li.classList.remove("failed", "expired");
@@ -292,6 +297,7 @@ export function clearResults() {
   for (const view of state.views.values()) {
     view.stopped = true;
     window.clearInterval(view.ticker);
+    view.release?.();
     if (view.before) URL.revokeObjectURL(view.before);
   }
   state.views.clear();

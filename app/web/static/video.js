@@ -68,7 +68,9 @@ const at = (seconds) => `${seconds.toFixed(2)} s`;
 /**
  * The result as a <video controls>; with `before` (an object URL of the uploaded clip) a before/after
  * viewer of the paused frame under it, redrawn on every pause or seek and hidden while playing.
+ * `release()` frees the paused frames' PNGs (object URLs) when the result leaves the page.
  * @param {{before: string|null, after: string, width: number, height: number, name: string}} options
+ * @returns {{element: HTMLElement, release: () => void}}
  */
 export function createVideoResult({ before, after, width, height, name }) {
   const player = el("video", { src: after, controls: true, preload: "auto", className: "player" });
@@ -80,7 +82,7 @@ export function createVideoResult({ before, after, width, height, name }) {
   const slot = el("div", { className: "paused-frame" });
   const root = el("div", { className: "video-result" }, player, note, slot);
   root.style.setProperty("--ratio", `${width} / ${height}`);
-  if (!before) return root;
+  if (!before) return { element: root, release: () => {} };
 
   const original = el("video", { src: before, muted: true, preload: "auto" });
   const shown = [];
@@ -120,5 +122,10 @@ export function createVideoResult({ before, after, width, height, name }) {
   player.addEventListener("seeked", () => { if (player.paused) compare(); });
   player.addEventListener("pause", () => { if (!player.seeking) compare(); });
   player.addEventListener("loadeddata", () => { if (player.paused) compare(); }, { once: true });
-  return root;
+  function release() {
+    turn += 1; // a comparison still drawing sees it is stale and frees its own frames
+    for (const url of shown.splice(0)) URL.revokeObjectURL(url);
+    slot.replaceChildren();
+  }
+  return { element: root, release };
 }
