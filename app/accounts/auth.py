@@ -38,6 +38,12 @@ def current_account(
 ) -> Account:
     """The authenticated account, or 401."""
     account = _authenticate(request, credentials, session, runtime)
+    # The request's first read ends here, and its connection goes back to the pool before the rate
+    # limiter (Redis) or the route's own units of work (an Idempotency-Key's claim) may wait on something
+    # else: a request never holds one connection while it waits for another, so a burst of requests
+    # larger than the pool cannot hold every connection and wait for more (tests/hardening/
+    # test_connection_pool.py). The route's next statement takes a connection again.
+    session.commit()
     limits_of(request).per_account(account.id)
     return account
 
@@ -51,7 +57,9 @@ def _authenticate(
             raise Unauthorized("Invalid or revoked API key.")
         if holder.touch_due:
             # Its own short unit, committed now: the request's unit must not hold SQLite's write lock for
-            # a bookkeeping write while the route's own work opens units of its own.
+            # a bookkeeping write while the route's own work opens units of its own. The read above ends
+            # first, so its connection is free for this unit (see current_account).
+            session.commit()
             with runtime.unit_of_work() as own:
                 touch_api_key(own, holder.key_id)
         return holder.account
