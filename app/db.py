@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from app.config import Settings
@@ -135,7 +135,12 @@ _AFTER_ROLLBACK = "after_rollback"
 
 
 def after_commit(session: Session, action: Callable[[], None]) -> None:
-    """Run `action` once the session's transaction commits (dropped if it rolls back)."""
+    """Run `action` once the session's transaction commits (dropped if it rolls back).
+
+    Actions after a commit or a rollback run once the transaction has ended and its connection is back in
+    the pool: an action that waits (a broker, object storage) or opens a unit of its own never holds a
+    connection meanwhile, so a burst of them cannot hold every connection while each waits for another.
+    """
     session.info.setdefault(_AFTER_COMMIT, []).append(action)
 
 
@@ -153,13 +158,29 @@ def _run(actions: list[Callable[[], None]] | None, when: str) -> None:
             log.exception("an action %s failed", when)
 
 
+_DUE = "due_actions"
+
+
+def _due(session: Session, actions: list[Callable[[], None]] | None, when: str) -> None:
+    if actions:
+        session.info.setdefault(_DUE, []).append((actions, when))
+
+
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
     session.info.pop(_AFTER_ROLLBACK, None)
-    _run(session.info.pop(_AFTER_COMMIT, None), "after commit")
+    _due(session, session.info.pop(_AFTER_COMMIT, None), "after commit")
 
 
 @event.listens_for(Session, "after_rollback")
 def _rolled_back(session: Session) -> None:
     session.info.pop(_AFTER_COMMIT, None)
-    _run(session.info.pop(_AFTER_ROLLBACK, None), "after rollback")
+    _due(session, session.info.pop(_AFTER_ROLLBACK, None), "after rollback")
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    """The outermost transaction has ended and given its connection back: run what its end made due."""
+    if transaction.parent is None:
+        for actions, when in session.info.pop(_DUE, []):
+            _run(actions, when)

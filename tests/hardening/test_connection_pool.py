@@ -56,5 +56,11 @@ def test_authenticated_requests_need_one_connection_at_a_time(one_connection, co
         assert first.status_code == 202, first.text
         again = client.post("/v1/jobs", files=files, data=form, headers={**auth, "Idempotency-Key": "one"})
         assert again.status_code == 202 and again.json()["id"] == first.json()["id"], again.text
+        # A refused submission gives its claimed key back in a unit of its own, after its unit rolled back.
+        bad = {"file": ("b.png", b"not an image", "image/png")}
+        refused = client.post("/v1/jobs", files=bad, data=form, headers={**auth, "Idempotency-Key": "two"})
+        assert refused.status_code == 415, refused.text
+        retried = client.post("/v1/jobs", files=files, data=form, headers={**auth, "Idempotency-Key": "two"})
+        assert retried.status_code == 202, retried.text
         keys = client.get("/v1/api-keys", headers=auth).json()
         assert keys[0]["last_used_at"] is not None
