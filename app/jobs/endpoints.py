@@ -239,10 +239,16 @@ def _submit(
         upload_id,
         filename=file.filename if file is not None else None,
     )
+    # Committed here, in this thread, not by the request's teardown: from the reservation on, the unit holds
+    # the lock on the account's balance row, and the teardown first waits for a free thread, which a burst of
+    # submissions for one account could all be holding while they wait for that lock (a deadlock until the
+    # pool's 30-s timeout; tests/hardening/test_broker_outage.py).
     if wait:
         # The response waits on the job, so the job must be committed and sent now, not after the response.
         with send_at_commit():
             session.commit()
+    else:
+        session.commit()
     return submission
 
 
