@@ -3,9 +3,10 @@
 A request's unit of work reads the caller's API key first. If it kept that connection while opening a unit
 of its own (the key's last-used touch, an Idempotency-Key's claim) or while asking Redis for its rate
 limit, a burst of requests with more threads than pooled connections would leave every connection held by
-a request waiting for a second one: nothing moves until the pool's timeout answers them 500 (seen in CI,
-45 submissions against a pool of 30 while Redis was frozen). With a pool of one connection, any such
-nesting waits on itself, so these requests pass only if each connection is given back first.
+a request waiting for a second one: nothing moves until the pool's timeout answers them 500 (one cause
+of the stall that tests/hardening/test_broker_outage.py met in CI, 45 submissions against a pool of 30
+while Redis was frozen). With a pool of one connection, any such nesting waits on itself, so these
+requests pass only if each connection is given back first.
 """
 
 from __future__ import annotations
