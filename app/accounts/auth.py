@@ -14,7 +14,7 @@ from app.accounts.models import Account
 from app.accounts.service import account_for_api_key, account_for_session, touch_api_key
 from app.errors import Unauthorized
 from app.limits.policy import limits_of
-from app.runtime import DbSession, Runtime, RuntimeDep
+from app.runtime import DbSession, RuntimeDep
 
 SESSION_COOKIE = "mr_session"
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer mr_...`")
@@ -37,38 +37,37 @@ def current_account(
     runtime: RuntimeDep,
 ) -> Account:
     """The authenticated account, or 401."""
-    account = _authenticate(request, credentials, session, runtime)
-    # The request's first read ends here, and its connection goes back to the pool before the rate
-    # limiter (Redis) or the route's own units of work (an Idempotency-Key's claim) may wait on something
-    # else: a request never holds one connection while it waits for another, so a burst of requests
-    # larger than the pool cannot hold every connection and wait for more (tests/hardening/
+    account, key_to_touch = _authenticate(request, credentials, session)
+    # The request's first read ends here, and its connection goes back to the pool before the key's touch,
+    # the rate limiter (Redis) or the route's own units of work (an Idempotency-Key's claim) may wait on
+    # something else: a request never holds one connection while it waits for another, so a burst of
+    # requests larger than the pool cannot hold every connection and wait for more (tests/hardening/
     # test_connection_pool.py). The route's next statement takes a connection again.
     session.commit()
+    if key_to_touch is not None:
+        # Its own short unit, committed now: the request's unit must not hold SQLite's write lock for a
+        # bookkeeping write while the route's own work opens units of its own.
+        with runtime.unit_of_work() as own:
+            touch_api_key(own, key_to_touch)
     limits_of(request).per_account(account.id)
     return account
 
 
 def _authenticate(
-    request: Request, credentials: HTTPAuthorizationCredentials | None, session: Session, runtime: Runtime
-) -> Account:
+    request: Request, credentials: HTTPAuthorizationCredentials | None, session: Session
+) -> tuple[Account, str | None]:
+    """The caller's account, and the id of its API key where that key's last-used time is due a write."""
     if credentials is not None:
         holder = account_for_api_key(session, credentials.credentials)
         if holder is None:
             raise Unauthorized("Invalid or revoked API key.")
-        if holder.touch_due:
-            # Its own short unit, committed now: the request's unit must not hold SQLite's write lock for
-            # a bookkeeping write while the route's own work opens units of its own. The read above ends
-            # first, so its connection is free for this unit (see current_account).
-            session.commit()
-            with runtime.unit_of_work() as own:
-                touch_api_key(own, holder.key_id)
-        return holder.account
+        return holder.account, holder.key_id if holder.touch_due else None
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         account = account_for_session(session, token)
         if account is not None:
             _check_same_origin(request)
-            return account
+            return account, None
     raise Unauthorized()
 
 
