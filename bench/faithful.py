@@ -113,6 +113,24 @@ def quality(models_dir: Path, photos: bool, candidates: dict[str, Path]) -> None
 # x4 crops for the sheet: (image, top, left) of a 96x96 truth window, picked for faces, text and texture.
 SHEET_CROPS = (("astronaut", 40, 180), ("page", 40, 100), ("coffee", 220, 300), ("Dune", 200, 380))
 SHEET_ZOOM = 2
+LABEL = 18  # pixels of caption under each row and of titles above the first
+
+
+def _blank_sheet(
+    columns: list[str], width: int, height: int, rows: int
+) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+    """A white sheet of `rows` rows of cells, each with a caption line under it, and the column titles."""
+    canvas = Image.new("RGB", (width * len(columns), (height + LABEL) * rows + LABEL), "white")
+    draw = ImageDraw.Draw(canvas)
+    for col, title in enumerate(columns):
+        draw.text((col * width + 4, 3), title, fill="black")
+    return canvas, draw
+
+
+def _save(canvas: Image.Image, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(out, optimize=True)
+    print(f"wrote {out}")
 
 
 def sheet(
@@ -123,12 +141,9 @@ def sheet(
     images = _images(photos)
     runs = methods(models_dir, candidates)
     columns = ["input", "bicubic", "srcnn", "faithful", *(candidates or {}), "realesrgan-x4plus", "truth"]
-    side, label = 96 * SHEET_ZOOM, 18
+    side = 96 * SHEET_ZOOM
     crops = [crop for crop in SHEET_CROPS if crop[0] in images]
-    canvas = Image.new("RGB", (side * len(columns), (side + label) * len(crops) + label), "white")
-    draw = ImageDraw.Draw(canvas)
-    for col, title in enumerate(columns):
-        draw.text((col * side + 4, 3), title, fill="black")
+    canvas, draw = _blank_sheet(columns, side, side, len(crops))
     for row, (name, top, left) in enumerate(crops):
         # The window plus a margin of context, so no method sees the crop's edge as the image's.
         window = images[name][max(0, top - 32) : top + 128, max(0, left - 32) : left + 128]
@@ -139,7 +154,7 @@ def sheet(
             **{column: runs[column](low, 4) for column in columns[1:-1]},
         }
         y0, x0 = top - max(0, top - 32), left - max(0, left - 32)
-        y = label + row * (side + label)
+        y = LABEL + row * (side + LABEL)
         for col, column in enumerate(columns):
             tile = np.clip(outputs[column][y0 : y0 + 96, x0 : x0 + 96], 0.0, 1.0)
             picture = Image.fromarray(np.rint(tile * 255).astype(np.uint8)).resize(
@@ -151,9 +166,7 @@ def sheet(
                 draw.text((col * side + 4, y + side + 2), f"{name} {value:.2f} dB", fill="black")
             elif column == "input":
                 draw.text((col * side + 4, y + side + 2), f"{name} (x4 input)", fill="black")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(out, optimize=True)
-    print(f"wrote {out}")
+    _save(canvas, out)
 
 
 TEXT_CROP = (40, 100, 96, 200)  # the page's truth window: top, left, height, width
@@ -165,11 +178,7 @@ def text_sheet(models_dir: Path, out: Path, candidates: dict[str, Path]) -> None
     runs = methods(models_dir, candidates)
     columns = ["input", "faithful", *candidates, "truth"]
     top, left, height, width = TEXT_CROP
-    label = 18
-    canvas = Image.new("RGB", (width * len(columns), (height + label) * 3 + label), "white")
-    draw = ImageDraw.Draw(canvas)
-    for col, title in enumerate(columns):
-        draw.text((col * width + 4, 3), title, fill="black")
+    canvas, draw = _blank_sheet(columns, width, height, 3)
     for row, scale in enumerate((2, 3, 4)):
         truth, low = degrade(page, scale)
         outputs = {
@@ -177,7 +186,7 @@ def text_sheet(models_dir: Path, out: Path, candidates: dict[str, Path]) -> None
             "truth": truth,
             **{column: runs[column](low, scale) for column in columns[1:-1]},
         }
-        y = label + row * (height + label)
+        y = LABEL + row * (height + LABEL)
         for col, column in enumerate(columns):
             tile = np.clip(outputs[column][top : top + height, left : left + width], 0.0, 1.0)
             canvas.paste(Image.fromarray(np.rint(tile * 255).astype(np.uint8)), (col * width, y))
@@ -185,10 +194,9 @@ def text_sheet(models_dir: Path, out: Path, candidates: dict[str, Path]) -> None
             if column not in ("input", "truth"):
                 caption = f"x{scale} {score(outputs[column], truth, scale)[0]:.2f} dB"
             draw.text((col * width + 4, y + height + 2), caption, fill="black")
-    canvas = canvas.resize((canvas.width * SHEET_ZOOM, canvas.height * SHEET_ZOOM), Image.Resampling.NEAREST)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(out, optimize=True)
-    print(f"wrote {out}")
+    _save(
+        canvas.resize((canvas.width * SHEET_ZOOM, canvas.height * SHEET_ZOOM), Image.Resampling.NEAREST), out
+    )
 
 
 def throughput(models_dir: Path, size: int, repeat: int, candidates: dict[str, Path]) -> None:
