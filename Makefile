@@ -8,12 +8,15 @@ EXTRAS ?= [dev]
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: install browser vulkan fonts run test lint format bench clean
+.PHONY: install browser vulkan fonts ocr bench-data run test lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.$(EXTRAS)'
+	@# PIQE for the perception bench; its own requirement is the GUI build of OpenCV, the headless one
+	@# (a dev dependency) gives the same cv2 without libGL.
+	test -z '$(EXTRAS)' || $(BIN)/python -m pip install --quiet --no-deps pypiqe==1.2
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -53,16 +56,30 @@ fonts:
 	        fonts-dejavu-core; }; }; } || \
 	  echo "fonts-dejavu-core is not installed: the text-page test will fail"
 
-test: install browser vulkan fonts
+# Tesseract reads text for the perception bench's character error rate (training/perception.py).
+ocr:
+	@command -v tesseract >/dev/null || \
+	  { test "$$(id -u)" = 0 && command -v apt-get >/dev/null && \
+	    { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tesseract-ocr || \
+	      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	        tesseract-ocr; }; }; } || \
+	  echo "tesseract-ocr is not installed: the OCR test will skip (and fail under CI=true)"
+
+# The held-out wallpaper photos of bench/perception.py (one per Debian package; see its WALLPAPERS).
+bench-data:
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	  mate-backgrounds lomiri-wallpapers-20.04 lxqt-themes
+
+test: install browser vulkan fonts ocr
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app workers models bench
+	$(BIN)/mypy app workers models bench training
 	$(BIN)/python -m pytest -q -ra --durations=15
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app workers models bench
+	$(BIN)/mypy app workers models bench training
 
 format: install
 	$(BIN)/ruff format .

@@ -1,0 +1,423 @@
+"""Perception and distortion together, on inputs made the way real uploads are made.
+
+    python -m bench.perception run [--scales 2,4] [--sets bicubic,web,...] [--methods ...] [--out FILE]
+    python -m bench.perception tables FILE        # the tables again, from a saved run
+    python -m bench.perception plot FILE OUT.png  # the perception-distortion plane, one panel per set
+    python -m bench.perception text [--scales 2,4]  # OCR of a drawn page: character error rates
+
+Held-out photos (never trained on): scikit-image's validation photographs and one photo from each Debian
+wallpaper package (`make bench-data` installs them), area-downscaled so their long side is 1024 px (what
+is left is sharp and free of the original's JPEG), then cut into the most textured 192-px crops. Each set
+degrades the crops as uploads are degraded (`SETS`): the classical bicubic shrink, and the web's area
+shrink with JPEG at q90 to q30, or camera-like blur and noise. Each method runs on every crop; the table
+gives the luma PSNR over bicubic (higher is more faithful), NIQE on a mosaic of the crops and PIQE (both
+lower look more natural), seconds per input megapixel on this machine and the credits a 1-MP upload
+costs. A method is a pipeline of stages: `waifu2x-cunet:d1@1 > realsr-df2k` cleans up at 1x with denoise
+1, then upscales.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from app.catalog.prices import BUILTIN_TERMS
+from models.builtin import builtin
+from models.engine import upscale
+from models.registry import PLAIN, Options
+from models.srcnn import rgb_to_ycbcr
+from models.train_srcnn import VALIDATION_IMAGES, load_rgb, psnr
+from training.perception import mosaic, niqe, piqe
+
+CROP = 192  # two NIQE blocks a side at x1; at x4 the model sees 48 px
+CROPS_PER_PHOTO = 2
+LONG_SIDE = 1024
+BORDER = 4
+# One held-out photo per Debian package whose photos may train our networks (issue #30), plus scikit-image's.
+WALLPAPERS: dict[str, Path] = {
+    "ladybird": Path("/usr/share/backgrounds/mate/nature/LadyBird.jpg"),  # mate-backgrounds
+    "kleiber": Path("/usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg"),  # lomiri-wallpapers-20.04
+    "after-the-rain": Path("/usr/share/lxqt/wallpapers/after-the-rain.jpg"),  # lxqt-themes
+}
+SKIMAGE_PHOTOS = ("astronaut", "coffee", "chelsea")
+
+
+@dataclass(frozen=True)
+class Damage:
+    """How an upload was made from the clean picture: the shrink, then blur, noise and JPEG."""
+
+    name: str
+    shrink: Image.Resampling = Image.Resampling.BICUBIC  # BOX: the area average of most web tools
+    blur_sigma: float = 0.0  # Gaussian, in input pixels: a soft lens or a phone's processing
+    noise_sigma: float = 0.0  # 8-bit levels, per channel
+    jpeg_quality: int | None = None
+
+
+SETS: tuple[Damage, ...] = (
+    Damage("bicubic"),
+    Damage("web", Image.Resampling.BOX, jpeg_quality=80),
+    Damage("jpeg90", Image.Resampling.BOX, jpeg_quality=90),
+    Damage("jpeg50", Image.Resampling.BOX, jpeg_quality=50),
+    Damage("jpeg30", Image.Resampling.BOX, jpeg_quality=30),
+    Damage("camera", Image.Resampling.BOX, blur_sigma=0.7, noise_sigma=4.0, jpeg_quality=90),
+)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One model run of a pipeline: `scale` None means the job's scale."""
+
+    model: str
+    options: Options = PLAIN
+    scale: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Stage:
+        """`model`, `model:d2` (denoise 2), `model:c` (conservative), with `@1` for a 1x clean-up."""
+        text, _, at = text.partition("@")
+        model, _, option = text.partition(":")
+        options = PLAIN
+        if option.startswith("d"):
+            options = Options(denoise=int(option[1:]))
+        elif option == "c":
+            options = Options(conservative=True)
+        return cls(model, options, int(at) if at else None)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A method as the tables name it: its stages, run one after the other."""
+
+    label: str
+    stages: tuple[Stage, ...] = field(default=())
+
+    @classmethod
+    def parse(cls, text: str) -> Recipe:
+        return cls(text, tuple(Stage.parse(part.strip()) for part in text.split(">")))
+
+
+DEFAULT_METHODS = (
+    "bicubic",
+    "lanczos",
+    "srcnn",
+    "faithful",
+    "waifu2x-photo",
+    "waifu2x-photo:d1",
+    "waifu2x-photo:d3",
+    "waifu2x-cunet",
+    "realcugan-pro:c",
+    "realcugan-se",
+    "realesr-animevideov3",
+    "realesrgan-x4plus",
+    "realsr-df2k",
+    "waifu2x-cunet:d1@1 > realsr-df2k",
+    "waifu2x-cunet:d2@1 > realsr-df2k",
+    "waifu2x-cunet:d1@1 > realesrgan-x4plus",
+)
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A clean crop: CROP x CROP float32 RGB in [0, 1]."""
+
+    name: str
+    rgb: np.ndarray
+
+
+def _most_textured(rgb: np.ndarray, count: int) -> list[tuple[int, int]]:
+    """Top-left corners of the `count` non-overlapping crops with the most gradient energy."""
+    luma = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    energy = np.abs(np.diff(luma, axis=0))[:, :-1] + np.abs(np.diff(luma, axis=1))[:-1, :]
+    cells = [
+        (float(energy[y : y + CROP, x : x + CROP].mean()), y, x)
+        for y in range(0, energy.shape[0] - CROP + 1, CROP)
+        for x in range(0, energy.shape[1] - CROP + 1, CROP)
+    ]
+    return [(y, x) for _, y, x in sorted(cells, reverse=True)[:count]]
+
+
+def photos() -> dict[str, np.ndarray]:
+    """The held-out photos, long side LONG_SIDE (scikit-image's are smaller and stay as they are)."""
+    found = {name: load_rgb(VALIDATION_IMAGES[name]) for name in SKIMAGE_PHOTOS}
+    for name, path in WALLPAPERS.items():
+        if not path.exists():
+            print(f"{path} is missing (make bench-data): {name} left out", file=sys.stderr)
+            continue
+        picture = Image.open(path).convert("RGB")
+        ratio = LONG_SIDE / max(picture.size)
+        picture = picture.resize(
+            (round(picture.width * ratio), round(picture.height * ratio)), Image.Resampling.BOX
+        )
+        found[name] = np.asarray(picture, dtype=np.float32) / 255.0
+    return found
+
+
+def crops() -> list[Crop]:
+    """CROPS_PER_PHOTO crops of every held-out photo."""
+    return [
+        Crop(f"{name}-{index}", rgb[y : y + CROP, x : x + CROP])
+        for name, rgb in photos().items()
+        for index, (y, x) in enumerate(_most_textured(rgb, CROPS_PER_PHOTO))
+    ]
+
+
+def degrade(clean: np.ndarray, scale: int, damage: Damage, key: str) -> np.ndarray:
+    """The upload: shrunk by `scale`, blurred, in 8-bit levels with noise, then JPEG (4:2:0); seeded."""
+    size = clean.shape[0] // scale
+    pixels = Image.fromarray(np.rint(np.clip(clean, 0.0, 1.0) * 255.0).astype(np.uint8))
+    if scale > 1:
+        pixels = pixels.resize((size, size), damage.shrink)
+    if damage.blur_sigma:
+        pixels = pixels.filter(ImageFilter.GaussianBlur(damage.blur_sigma))
+    levels = np.asarray(pixels, dtype=np.float64)
+    if damage.noise_sigma:
+        rng = np.random.default_rng(zlib.crc32(key.encode()))
+        levels = levels + rng.normal(0.0, damage.noise_sigma, levels.shape)
+    pixels = Image.fromarray(np.clip(np.rint(levels), 0, 255).astype(np.uint8))
+    if damage.jpeg_quality is not None:
+        buffer = io.BytesIO()
+        pixels.save(buffer, "JPEG", quality=damage.jpeg_quality)
+        pixels = Image.open(buffer).convert("RGB")
+    return np.asarray(pixels, dtype=np.float32) / 255.0
+
+
+def _ignore_progress(_fraction: float) -> None:
+    return None
+
+
+def run_recipe(recipe: Recipe, image: np.ndarray, scale: int, models_dir: Path) -> np.ndarray:
+    """The recipe's output, in 8-bit levels as a job delivers it, exactly `scale` times the input."""
+    out = image
+    for stage in recipe.stages:
+        out = upscale(
+            out, builtin(stage.model), stage.scale or scale, models_dir, _ignore_progress, stage.options
+        )
+    delivered: np.ndarray = np.rint(np.clip(out, 0.0, 1.0) * 255.0).astype(np.float32) / 255.0
+    return delivered
+
+
+def luma_psnr(estimate: np.ndarray, truth: np.ndarray) -> float:
+    """PSNR of the luma, BORDER pixels left out on each side."""
+    return psnr(rgb_to_ycbcr(estimate)[:, :, 0], rgb_to_ycbcr(truth)[:, :, 0], BORDER)
+
+
+def credits_per_mp(recipe: Recipe, scale: int) -> int:
+    """What a 1-MP upload at this scale costs, the stages' prices summed (a 1x stage at its own size)."""
+    return sum(
+        BUILTIN_TERMS[stage.model].pricing.credits_for(1_000_000 * (stage.scale or scale) ** 2)
+        for stage in recipe.stages
+    )
+
+
+@dataclass(frozen=True)
+class Point:
+    """One method on one set at one scale: a point of the perception-distortion plane, and its cost."""
+
+    scale: int
+    set: str
+    method: str
+    psnr: float
+    psnr_gain: float  # over bicubic on the same inputs
+    niqe: float
+    piqe: float
+    seconds_per_mp: float
+    credits_per_mp: int
+
+
+def measure(
+    recipes: list[Recipe], sets: list[Damage], scales: list[int], models_dir: Path, log: Callable[[str], None]
+) -> list[Point]:
+    """Every recipe on every set and scale."""
+    truths = crops()
+    points = []
+    for scale in scales:
+        for damage in sets:
+            inputs = [degrade(c.rgb, scale, damage, f"{c.name}/{damage.name}/x{scale}") for c in truths]
+            reference = Recipe.parse("bicubic")
+            baseline = np.mean(
+                [
+                    luma_psnr(run_recipe(reference, i, scale, models_dir), c.rgb)
+                    for i, c in zip(inputs, truths, strict=True)
+                ]
+            )
+            for recipe in recipes:
+                started = time.perf_counter()
+                outputs = [run_recipe(recipe, image, scale, models_dir) for image in inputs]
+                seconds = time.perf_counter() - started
+                megapixels = sum(i.shape[0] * i.shape[1] for i in inputs) / 1e6
+                score = float(np.mean([luma_psnr(o, c.rgb) for o, c in zip(outputs, truths, strict=True)]))
+                sheet = mosaic(outputs, columns=4)
+                point = Point(
+                    scale=scale,
+                    set=damage.name,
+                    method=recipe.label,
+                    psnr=round(score, 3),
+                    psnr_gain=round(score - float(baseline), 3),
+                    niqe=round(niqe(sheet), 3),
+                    piqe=round(piqe(sheet), 2),
+                    seconds_per_mp=round(seconds / megapixels, 1),
+                    credits_per_mp=credits_per_mp(recipe, scale),
+                )
+                points.append(point)
+                log(
+                    f"x{scale} {damage.name:8} {recipe.label:42} {point.psnr_gain:+6.2f} dB "
+                    f"NIQE {point.niqe:5.2f} PIQE {point.piqe:5.1f} {point.seconds_per_mp:7.1f} s/MP"
+                )
+    return points
+
+
+# A page of plain sentences (not the random words faithful may train on), set at three sizes: at x4 the
+# smallest is 7 px tall in the upload, the size of a caption in a phone screenshot.
+PAGE_LINES = (
+    "Please return the signed form before Friday, 14 March.",
+    "The museum opens at 9:30 and closes at 17:00 daily.",
+    "Tickets cost 12 euros; children under six enter free.",
+    "Platform 3 for trains to Lyon, Geneva and Turin.",
+    "Keep this receipt as proof of purchase: no. 480-2271.",
+    "Shake well before use. Store below 25 C, away from light.",
+)
+PAGE_SIZES = (28, 36, 44)
+PAGE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def text_page(size: int) -> np.ndarray:
+    """The page's lines at one font size, dark ink on paper, as float32 RGB; its width a multiple of 8."""
+    from PIL import ImageDraw, ImageFont
+
+    font = ImageFont.truetype(str(PAGE_FONT), size)
+    width = max(round(font.getlength(line)) for line in PAGE_LINES) + 2 * size
+    height = round(len(PAGE_LINES) * size * 1.5) + size
+    page = Image.new("RGB", ((width + 7) // 8 * 8, (height + 7) // 8 * 8), (246, 243, 236))
+    draw = ImageDraw.Draw(page)
+    for row, line in enumerate(PAGE_LINES):
+        draw.text((size, size // 2 + round(row * size * 1.5)), line, fill=(28, 28, 32), font=font)
+    return np.asarray(page, dtype=np.float32) / 255.0
+
+
+@dataclass(frozen=True)
+class TextPoint:
+    """How one method's result reads: character error rate against the original page's reading."""
+
+    scale: int
+    size: int
+    method: str
+    cer: float
+    reading: str
+
+
+def measure_text(recipes: list[Recipe], scales: list[int], models_dir: Path) -> list[TextPoint]:
+    """OCR every recipe's result on the page at every size (web-like upload: area shrink, JPEG q90)."""
+    from training.perception import ocr, read_against
+
+    found = []
+    upload = Damage("text", Image.Resampling.BOX, jpeg_quality=90)
+    for size in PAGE_SIZES:
+        page = text_page(size)
+        reference = ocr(page)
+        for scale in scales:
+            small = degrade_page(page, scale, upload)
+            for recipe in recipes:
+                reading = read_against(reference, run_recipe(recipe, small, scale, models_dir))
+                found.append(TextPoint(scale, size, recipe.label, round(reading.cer, 3), reading.result))
+                _log(f"x{scale} {size}px {recipe.label:42} CER {reading.cer:.3f}  {reading.result[:60]}")
+    return found
+
+
+def degrade_page(page: np.ndarray, scale: int, damage: Damage) -> np.ndarray:
+    """A page shrunk by `scale` (any aspect), then damaged as `degrade` does."""
+    pixels = Image.fromarray(np.rint(page * 255.0).astype(np.uint8))
+    small = pixels.resize((pixels.width // scale, pixels.height // scale), damage.shrink)
+    buffer = io.BytesIO()
+    small.save(buffer, "JPEG", quality=damage.jpeg_quality or 95)
+    return np.asarray(Image.open(buffer).convert("RGB"), dtype=np.float32) / 255.0
+
+
+def text_table(points: list[TextPoint]) -> str:
+    """Markdown: character error rate per method, one column per scale and font size."""
+    columns = sorted({(p.scale, p.size) for p in points})
+    methods = list(dict.fromkeys(p.method for p in points))
+    cer = {(p.method, p.scale, p.size): p.cer for p in points}
+    lines = [
+        "| method | " + " | ".join(f"x{s}, {z} px" for s, z in columns) + " |",
+        "|---|" + "---:|" * len(columns),
+    ]
+    lines += [f"| {m} | " + " | ".join(f"{cer[m, s, z]:.2f}" for s, z in columns) + " |" for m in methods]
+    return "\n".join(lines)
+
+
+def table(points: list[Point]) -> str:
+    """Markdown: one table per scale and set, best NIQE first."""
+    lines = []
+    for scale in sorted({p.scale for p in points}):
+        for name in [d.name for d in SETS if any(p.set == d.name and p.scale == scale for p in points)]:
+            lines += [
+                f"\n**x{scale}, {name}**\n",
+                "| method | dB over bicubic | NIQE | PIQE | s per input MP | credits per MP |",
+                "|---|---:|---:|---:|---:|---:|",
+            ]
+            chosen = sorted((p for p in points if p.scale == scale and p.set == name), key=lambda p: p.niqe)
+            lines += [
+                f"| {p.method} | {p.psnr_gain:+.2f} | {p.niqe:.2f} | {p.piqe:.1f} | "
+                f"{p.seconds_per_mp:.0f} | {p.credits_per_mp} |"
+                for p in chosen
+            ]
+    return "\n".join(lines)
+
+
+def _log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="measure, print the tables, save the points")
+    run.add_argument("--scales", default="2,4")
+    run.add_argument("--sets", default=",".join(d.name for d in SETS))
+    run.add_argument("--methods", default=";".join(DEFAULT_METHODS), help="recipes separated by ';'")
+    run.add_argument("--models-dir", type=Path, default=Path("var/models"))
+    run.add_argument("--out", type=Path, default=Path("var/bench/perception.json"))
+    text = commands.add_parser("text", help="OCR of the drawn page: character error rate per method")
+    text.add_argument("--scales", default="2,4")
+    text.add_argument("--methods", default=";".join(DEFAULT_METHODS), help="recipes separated by ';'")
+    text.add_argument("--models-dir", type=Path, default=Path("var/models"))
+    tables = commands.add_parser("tables", help="print the tables of a saved run")
+    tables.add_argument("file", type=Path)
+    plot = commands.add_parser("plot", help="draw the perception-distortion plane of a saved run")
+    plot.add_argument("file", type=Path)
+    plot.add_argument("out", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        recipes = [Recipe.parse(text) for text in args.methods.split(";") if text.strip()]
+        sets = [d for d in SETS if d.name in args.sets.split(",")]
+        scales = [int(s) for s in args.scales.split(",")]
+        points = measure(recipes, sets, scales, args.models_dir, _log)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps([asdict(p) for p in points], indent=1))
+        print(table(points))
+    elif args.command == "text":
+        recipes = [Recipe.parse(text) for text in args.methods.split(";") if text.strip()]
+        scales = [int(s) for s in args.scales.split(",")]
+        print(text_table(measure_text(recipes, scales, args.models_dir)))
+    elif args.command == "tables":
+        print(table([Point(**p) for p in json.loads(args.file.read_text())]))
+    else:
+        from bench.perception_plot import draw_plane
+
+        draw_plane([Point(**p) for p in json.loads(args.file.read_text())], args.out)
+
+
+if __name__ == "__main__":
+    main()
