@@ -44,11 +44,13 @@ class Limits:
         self._take(f"quotes:{account_id}", self.settings.job_submissions_per_minute, MINUTE)
 
     def redelivery(self, account_id: str, message_id: str) -> None:
-        """A manual webhook redelivery: once a minute per message, a quota per hour per account.
+        """A manual webhook redelivery of one of the account's messages: once a minute per message, a
+        quota per hour per account.
 
         Each one POSTs to a URL of the account's choosing: unlimited, they made us a free load generator.
+        The cooldown is the owner's own (keyed on the account too), so no other account can use it up.
         """
-        self._take(f"redeliver:{message_id}", 1, self.settings.webhook_redelivery_cooldown)
+        self._take(f"redeliver:{account_id}:{message_id}", 1, self.settings.webhook_redelivery_cooldown)
         self._take(f"redeliver-acct:{account_id}", self.settings.webhook_redeliveries_per_hour, HOUR)
 
     def signup(self, ip: str) -> None:

@@ -120,9 +120,10 @@ def list_deliveries(
 def redeliver(
     endpoint_id: str, delivery_id: str, request: Request, account: CurrentAccount, session: DbSession
 ) -> DeliveryOut:
-    limits_of(request).redelivery(account.id, delivery_id)
-    message = service.redeliver(session, account.id, endpoint_id, delivery_id)
-    return _delivery_out(message, [])
+    # Found first, then limited: another account's message id is a 404 that counts nothing of its owner's.
+    message = service.get_delivery(session, account.id, endpoint_id, delivery_id)
+    limits_of(request).redelivery(account.id, message.id)
+    return _delivery_out(service.redeliver(session, message), [])
 
 
 @router.get(

@@ -103,12 +103,17 @@ def list_deliveries(
     return result
 
 
-def redeliver(session: Session, account_id: str, endpoint_id: str, message_id: str) -> WebhookMessage:
-    """One more attempt now, with the same webhook-id (also after the schedule gave up)."""
+def get_delivery(session: Session, account_id: str, endpoint_id: str, message_id: str) -> WebhookMessage:
+    """One message of the account's endpoint; another account's is not found (nothing of it is touched)."""
     endpoint = get_endpoint(session, account_id, endpoint_id)
     message = session.get(WebhookMessage, message_id)
     if message is None or message.endpoint_id != endpoint.id:
         raise DeliveryNotFound()
+    return message
+
+
+def redeliver(session: Session, message: WebhookMessage) -> WebhookMessage:
+    """One more attempt now, with the same webhook-id (also after the schedule gave up)."""
     if message.status != MessageStatus.DELIVERING:
         message.status = MessageStatus.PENDING
         message.next_attempt_at = utcnow()

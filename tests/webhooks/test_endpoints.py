@@ -67,3 +67,33 @@ def test_list_delete_and_isolation(configure, signup):
     assert mallory.get("/v1/webhook-endpoints").json() == []
     assert alice.delete(f"/v1/webhook-endpoints/{created['id']}").status_code == 204
     assert alice.get("/v1/webhook-endpoints").json() == []
+
+
+@pytest.fixture(params=["memory", "redis"])
+def shared_counters(request, configure):
+    """One API process counting in memory, or replicas sharing Redis: B's requests meet A's counts."""
+    url = "" if request.param == "memory" else request.getfixturevalue("redis_url")
+    return configure(webhook_allow_private="true", **({"rate_limit_url": url} if url else {}))
+
+
+def test_another_accounts_message_is_a_404_that_leaves_its_cooldown_alone(shared_counters, signup):
+    from tests.webhooks.test_delivery import _finished_job, _messages, _register
+
+    alice = signup()
+    created = alice.post("/v1/accounts", json={"email": "mallory@example.com", "password": "correct horse"})
+    mallory = {"Authorization": f"Bearer {created.json()['api_key']}"}  # on the same process as alice
+    alice_endpoint = _register(alice, "http://127.0.0.1:9/hook")
+    mallory_endpoint = alice.post(
+        "/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/other"}, headers=mallory
+    ).json()
+    _finished_job(alice)
+    [message] = _messages("job.succeeded")
+    for endpoint in (alice_endpoint, mallory_endpoint):
+        stolen = f"/v1/webhook-endpoints/{endpoint['id']}/deliveries/{message.id}/redeliver"
+        for _ in range(3):
+            response = alice.post(stolen, headers=mallory)
+            assert response.status_code == 404, response.text
+    [untouched] = _messages("job.succeeded")
+    assert (untouched.status, untouched.max_attempts) == (message.status, message.max_attempts)
+    mine = alice.post(f"/v1/webhook-endpoints/{alice_endpoint['id']}/deliveries/{message.id}/redeliver")
+    assert mine.status_code == 202, mine.text  # mallory's tries used none of alice's once-a-minute
