@@ -46,6 +46,12 @@ class _Chunks:
         return out
 
 
+def still_stored(storage: Storage, keys: list[str]) -> list[bool]:
+    """Whether each result is still in storage: one whose retention ended (or that the bucket's lifecycle
+    rule took) can be gone while its job still says succeeded, until the sweep records it."""
+    return [storage.exists(key) for key in keys]
+
+
 def _entry_info(entry: ArchiveEntry, size: int) -> zipfile.ZipInfo:
     # A zip stores local time without a zone: the UTC time is shown, the same for every reader.
     moment = (entry.modified or datetime.now(UTC)).astimezone(UTC)

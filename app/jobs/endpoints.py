@@ -15,7 +15,7 @@ from app.accounts.auth import CurrentAccount
 from app.config import Settings
 from app.estimates.service import eta_seconds, model_speed
 from app.jobs import checks, lifecycle, service
-from app.jobs.archive import ArchiveEntry, zip_stream
+from app.jobs.archive import ArchiveEntry, still_stored, zip_stream
 from app.jobs.errors import FileOrUploadRequired, FileTooLarge, InvalidArchive, ResultNotReady
 from app.jobs.file_names import distinct_names, requested_name, result_name
 from app.jobs.image_codec import OUTPUT_FORMATS
@@ -272,7 +272,9 @@ MAX_ARCHIVE_JOBS = 100
     summary="Download finished results as one zip, streamed (jobs without a result are left out)",
     description="The jobs named in `ids`, or with `all=true` your newest 100 results, in one zip written "
     "as it is sent. Each entry is named after its upload (`photo_x4.png`; the job id when the upload had no "
-    "name); names that would clash, ignoring case, get ` (2)`, ` (3)`, ...",
+    "name); names that would clash, ignoring case, get ` (2)`, ` (3)`, .... Jobs without a result and "
+    "results no longer stored (their retention ended) are left out; with none left, 409 "
+    "`result_not_available`.",
     response_class=StreamingResponse,
     responses={
         200: {"content": {"application/zip": {}}, "description": "A zip of the results"},
@@ -302,6 +304,14 @@ def get_archive(
         jobs = service.finished_jobs(session, account.id, wanted)
     if not jobs:
         raise ResultNotReady("None of these jobs has a result to download.")
+    # Checked before the answer starts: once the zip is under way, a 200 is all it can say. Those gone are
+    # left out before naming, so what remains is named as if it were alone.
+    stored = still_stored(runtime.storage, [job.output_key or "" for job in jobs])
+    jobs = [job for job, kept in zip(jobs, stored, strict=True) if kept]
+    if not jobs:
+        raise ResultNotReady(
+            "None of these jobs' results is stored any more: their retention ended or they were deleted."
+        )
     names = distinct_names(_result_name(job) for job in jobs)
     entries = [
         ArchiveEntry(name, job.output_key or "", job.finished_at)

@@ -261,3 +261,30 @@ def test_finished_results_download_as_one_streamed_zip(signup, settings):
     assert nothing.status_code == 409 and nothing.json()["error"]["code"] == "result_not_available"
     too_many = user.get("/v1/jobs/archive", params={"ids": ",".join(str(i) for i in range(101))})
     assert too_many.status_code == 422
+
+
+def test_an_archive_of_results_no_longer_stored_is_a_409_and_a_mix_holds_those_left(signup, settings):
+    """A result can be gone from storage while its job still says succeeded (its retention ended between
+    the sweep's delete and its update, or the bucket's lifecycle rule took it): an archive of only such
+    results answered 200 with an empty zip."""
+    import zipfile
+
+    user = signup()
+    jobs = [submit(user, png_bytes(20 + i, 10), scale=2).json() for i in range(3)]
+    for job in jobs:
+        run(job["id"])
+    with current_runtime().unit_of_work() as session:
+        for job in jobs[:2]:
+            stored = session.get(Job, job["id"])
+            assert stored is not None and stored.output_key is not None
+            current_runtime().storage.delete(stored.output_key)
+    gone = user.get("/v1/jobs/archive", params={"ids": ",".join(job["id"] for job in jobs[:2])})
+    assert gone.status_code == 409, gone.text
+    assert gone.json()["error"]["code"] == "result_not_available"
+    assert "is stored any more" in gone.json()["error"]["message"]
+    mixed = user.get("/v1/jobs/archive", params={"ids": ",".join(job["id"] for job in jobs)})
+    assert mixed.status_code == 200, mixed.text
+    with zipfile.ZipFile(io.BytesIO(mixed.content)) as archive:
+        # The one still stored, named as if it were alone (no " (3)" for the two that are gone).
+        assert archive.namelist() == ["in_x2.png"]
+        assert Image.open(io.BytesIO(archive.read("in_x2.png"))).size == (44, 20)
