@@ -122,7 +122,9 @@ class Settings(BaseSettings):
     signup_credit_grants_per_ip_per_day: int = Field(
         default=5, ge=0, description="Accounts a day per address that get the free signup credits."
     )
-    login_failures_per_15_minutes: int = Field(default=10, ge=1, description="Per email; x5 per address.")
+    login_failures_per_15_minutes: int = Field(
+        default=10, ge=1, description="Per address and email; x5 per address, x10 per email."
+    )
 
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto", description="json: one object per line; text; auto: text on a terminal, else json."

@@ -13,6 +13,9 @@ from app.limits.errors import LoginThrottled, RateLimited
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
 LOGIN_WINDOW = 15 * MINUTE
+# An account's own ceiling on failed logins, in multiples of the per-address limit: the number of addresses
+# an attacker needs to lock its user out for a window, and the bound on guesses from all of them together.
+ACCOUNT_LOGIN_CEILING = 10
 
 
 class Limits:
@@ -69,15 +72,24 @@ class Limits:
         self.counters.hit(f"grant:{address_key(ip)}", DAY, -1)
 
     def _login_keys(self, ip: str, email: str) -> tuple[tuple[str, int], ...]:
-        limit = self.settings.login_failures_per_15_minutes
-        return (f"login:{email}", limit), (f"login-ip:{address_key(ip)}", limit * 5)
+        """The counts a login attempt takes, in order: the address over every account (spraying), the
+        address on this account, then the account's own ceiling, ten times the pair's (docs/operations.md:
+        one address cannot lock the user out, and many addresses together are still bounded)."""
+        limit, address = self.settings.login_failures_per_15_minutes, address_key(ip)
+        return (
+            (f"login-ip:{address}", limit * 5),
+            (f"login-pair:{address}:{email}", limit),
+            (f"login:{email}", limit * ACCOUNT_LOGIN_CEILING),
+        )
 
     def take_login_attempt(self, ip: str, email: str) -> None:
-        """Count a login attempt before its password is checked; LoginThrottled past the limit.
+        """Count a login attempt before its password is checked; LoginThrottled past a limit.
 
         Counting first is what makes the limit hold under a burst: checked first and counted after, 60
-        concurrent guesses all passed the check. A successful login gives its count back
-        (`login_succeeded`), so the limit is on failures.
+        concurrent guesses all passed the check. The counts are taken in order and the first one over its
+        limit stops the rest: an address refused for this account adds nothing to the account's ceiling,
+        so its guesses cannot use the ceiling up for the user. A successful login gives its counts back
+        (`login_succeeded`), so the limits are on failures.
         """
         for key, allowed in self._login_keys(ip, email):
             count = self.counters.hit(key, LOGIN_WINDOW)

@@ -47,7 +47,7 @@ def test_a_burst_of_wrong_passwords_has_at_most_the_limit_checked(configure):
             statuses = Counter(pool.map(guess, range(40)))
         assert statuses[401] <= 10, statuses  # checked (and wrong)
         assert statuses[401] + statuses[429] == 40, statuses
-        # The right password is throttled too now: the limit is on the email, whoever guesses.
+        # The right password is throttled too now, from this address: the limit is on it and the email.
         right = app.post("/v1/sessions", json={"email": "burst@example.com", "password": PASSWORD})
         assert right.status_code == 429 and right.json()["error"]["code"] == "login_throttled"
 
@@ -157,3 +157,39 @@ def test_forwarded_addresses_count_only_behind_a_trusted_proxy(tmp_path, trusted
         assert statuses == ([200] * 4 if separate else [200, 200, 429, 429]), statuses
     finally:
         support.stop_process(process)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def login_counters(request, configure):
+    """Login throttling counted in the process (the embedded default) or in Redis shared by replicas."""
+    url = "" if request.param == "memory" else request.getfixturevalue("redis_url")
+    return configure(login_failures_per_15_minutes="3", **({"rate_limit_url": url} if url else {}))
+
+
+def test_one_address_guessing_cannot_lock_the_user_out_but_many_addresses_stay_bounded(login_counters):
+    """Behind a proxy the service does not trust, or from any one address, 50 wrong passwords locked the
+    real user out for 15 minutes: the limit was on the email alone."""
+    with TestClient(create_app(login_counters)) as app:
+        _sign_up(app, "victim@example.com")
+
+        def from_address(address: str) -> TestClient:
+            return TestClient(app.app, client=(address, 50000))  # the same process, another client address
+
+        def log_in(client: TestClient, password: str) -> int:
+            body = {"email": "victim@example.com", "password": password}
+            return client.post("/v1/sessions", json=body).status_code
+
+        attacker = from_address("203.0.113.66")
+        statuses = [log_in(attacker, f"wrong guess {i}") for i in range(50)]
+        assert statuses == [401] * 3 + [429] * 47  # 3 for this address and this account
+        assert log_in(attacker, PASSWORD) == 429  # that address stays locked out of this account
+        assert log_in(from_address("198.51.100.7"), PASSWORD) == 200  # the user, from their own address
+
+        # Many addresses together meet the account's own ceiling (10x): 30 guesses in 15 minutes, then
+        # every address is refused, the user's too (the bound a distributed attack gets).
+        checked = 3  # the first attacker's
+        for i in range(1, 20):
+            checked += [log_in(from_address(f"192.0.2.{i}"), "wrong guess") for _ in range(3)].count(401)
+        assert checked == 30
+        assert log_in(from_address("192.0.2.200"), "wrong guess") == 429
+        assert log_in(from_address("198.51.100.7"), PASSWORD) == 429
