@@ -8,8 +8,9 @@ pick for every scale (waifu2x runs its x2 weights at any scale), and no denoise 
 the content and the damage from the image itself (models/analysis.py) and picks from the preset named
 after that content (photo, anime, text): `faithful` is a choice of purpose, not of content, so `auto`
 never makes it (tests/catalog/test_auto_preset.py). A `denoise` hint on a content preset names the
-damage: 0 light, 1 medium, 2 and 3 heavy; `faithful` runs the same model at every level (it has no
-denoise weights: it neither removes nor invents anything).
+damage: 0 light, 1 medium, 2 and 3 heavy (on `auto` too, in place of the damage it reads); `faithful` runs
+the same model at every level (it has no denoise weights: it neither removes nor invents anything). A
+preset picks the variant too: `conservative` beside one is refused, not dropped.
 """
 
 from __future__ import annotations

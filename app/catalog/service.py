@@ -33,6 +33,23 @@ class _ManifestTerms(BaseModel):
         return Terms(Pricing(self.credits.minimum, self.credits.megapixels_per_credit), self.queue)
 
 
+def check_auto_request(model: str | None, conservative: bool) -> None:
+    """Refuse what `preset=auto` would otherwise drop, before it reads the image: a model named beside it
+    (as beside any preset) and `conservative` (it picks the variant itself). `denoise` it takes as the
+    damage, as the content presets do."""
+    if model is not None:
+        raise errors.ModelOrPresetRequired()
+    if conservative:
+        raise errors.UnsupportedOption(_preset_has_no_conservative(AUTO))
+
+
+def _preset_has_no_conservative(preset: str) -> str:
+    return (
+        f"`conservative` is a model's variant, and preset {preset!r} picks its own, which has none; "
+        "name a model with a conservative variant instead (GET /v1/models lists each model's options)."
+    )
+
+
 @dataclass(frozen=True)
 class Choice:
     """What a request runs: the model and its options, the weight file they select, and why (a preset)."""
@@ -117,6 +134,8 @@ class Catalog:
                 known = ", ".join([AUTO, *PRESETS])
                 raise errors.UnknownPreset(f"No preset named {preset!r}; use one of {known}.") from None
             pick = chosen.pick(level)
+            if conservative and not pick.conservative:
+                raise errors.UnsupportedOption(_preset_has_no_conservative(preset))
             model, denoise, conservative = pick.model, pick.denoise, pick.conservative
             # A damage level is named only where the preset acts on it (`faithful` runs one pick at all).
             acts = len(set(chosen.picks)) > 1

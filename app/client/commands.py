@@ -364,12 +364,13 @@ def add_client_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         "--denoise",
         type=int,
         choices=(0, 1, 2, 3),
-        help="remove noise and JPEG artefacts, 0 (light) to 3 (heavy), where the model has it",
+        help="remove noise and JPEG artefacts, 0 (light) to 3 (heavy): the model's level with --model, "
+        "else the damage the preset (auto too) picks for",
     )
     upscale.add_argument(
         "--conservative",
         action="store_true",
-        help="the model's conservative variant: invents less (Real-CUGAN)",
+        help="the model's conservative variant: invents less (Real-CUGAN; with --model only)",
     )
     upscale.add_argument(
         "--format",

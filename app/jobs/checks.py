@@ -10,9 +10,9 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
-from app.catalog.presets import AUTO, PRESETS, Pick, get_preset
+from app.catalog.presets import AUTO, PRESETS, Pick, get_preset, level_of_hint
 from app.catalog.prices import Queue
-from app.catalog.service import Choice
+from app.catalog.service import Choice, check_auto_request
 from app.credits.errors import InsufficientCredits
 from app.credits.service import balance_of, check_balance
 from app.estimates.service import Alternative, encoding_seconds_per_megapixel, model_speed, refuse_if_too_slow
@@ -218,8 +218,10 @@ def _resolve_auto(
 
     Reading needs the pixels, so the balance is first checked against the cheapest model `auto` could
     pick (a request that cannot pay costs no decode), and the one decode also validates the upload. A
-    video is read from its first frame.
+    video is read from its first frame. A `denoise` hint names the damage instead of the reading, as on
+    a content preset (0 light, 1 medium, 2 and 3 heavy); the content is still read.
     """
+    check_auto_request(request.model, request.conservative)
     info = read_media_header(runtime.settings, data)
     output_pixels = info.width * info.height * request.scale**2 * frames_of(info)
     candidates = {pick.model for preset in PRESETS.values() for pick in preset.picks} | {AUTO_CLEAN_UP}
@@ -228,7 +230,7 @@ def _resolve_auto(
     check_media_decodes(decode_budget, data, info)
     with decode_budget.hold(info.width * info.height):
         analysis = analyse(still_of(data, info))
-    level = analysis.damage.level
+    level = analysis.damage.level if request.denoise is None else level_of_hint(request.denoise)
     if request.scale == 1:  # clean-up only: the one model with 1x weights, at the damage's strength
         pick = Pick(AUTO_CLEAN_UP, denoise=_CLEAN_UP_DENOISE[level])
     else:
@@ -236,4 +238,7 @@ def _resolve_auto(
     resolved = replace(
         request, model=pick.model, preset=None, denoise=pick.denoise, conservative=pick.conservative
     )
-    return AutoPick(resolved, f"{analysis.reason()}: {pick.describe()}"[:200])
+    read = analysis.reason()
+    if request.denoise is not None:
+        read = f"{analysis.content}; damage level {level} from denoise {request.denoise}"
+    return AutoPick(resolved, f"{read}: {pick.describe()}"[:200])

@@ -58,16 +58,28 @@ def job_request_form(
     scale: Annotated[int, Form(description="2, 3, 4 or 8; 1 (clean-up only) for models with 1x weights.")],
     model: Annotated[str | None, Form(description="A model id from GET /v1/models.")] = None,
     preset: Annotated[
-        str | None, Form(description="Instead of `model`: auto (read from the image), photo, anime or text.")
+        str | None,
+        Form(
+            description="Instead of `model` (not with it): auto (read from the image), photo, anime, text "
+            "or faithful."
+        ),
     ] = None,
     denoise: Annotated[
         int | None,
         Form(
-            ge=0, le=3, description="Noise and JPEG-artefact removal, 0 (light) to 3, where the model has it."
+            ge=0,
+            le=3,
+            description="With `model`: noise and JPEG-artefact removal, 0 (light) to 3, where the model has "
+            "it. With a preset (auto included): the damage to clean up, 0 light, 1 medium, 2 and 3 heavy, "
+            "and the preset picks the model and level for it (auto still reads the content, not the damage).",
         ),
     ] = None,
     conservative: Annotated[
-        bool, Form(description="The model's conservative variant, which invents less (Real-CUGAN).")
+        bool,
+        Form(
+            description="With `model`: its conservative variant, which invents less (Real-CUGAN). A preset "
+            "picks its own variant: with one, 422 `unsupported_option`."
+        ),
     ] = False,
     output_format: Annotated[
         OutputFormat | None,

@@ -5,13 +5,15 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 from PIL import Image
 from skimage import data
 
 from app.catalog.presets import PRESETS
 from bench.ground_truth import ILLUSTRATION_DIR, rendered_text
 from tests.hardening.test_upload_costs import _png_claiming
-from tests.jobs.test_submit import submit
+from tests.jobs.test_quote import nothing_changes
+from tests.jobs.test_submit import assert_nothing_kept, submit
 
 
 def _encoded(rgb: np.ndarray, fmt: str, **options: object) -> bytes:
@@ -75,3 +77,48 @@ def test_presets_list_auto_and_what_each_picks_by_damage(signup):
     presets = {p["id"]: p for p in signup().get("/v1/presets").json()}
     assert next(iter(presets)) == "auto" and presets["auto"]["model"] is None
     assert len(presets["anime"]["picks"]) == 4
+
+
+def _auto_form(path: str, user, image: bytes, **fields: str):
+    files = {"file": ("in.png", image, "image/png")}
+    return user.post(path, files=files, data={"preset": "auto", "scale": "2", **fields})
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"model": "realesrgan-x4plus"}, "model_or_preset_required"),
+        ({"conservative": "true"}, "unsupported_option"),
+    ],
+    ids=["with-a-model", "conservative"],
+)
+def test_auto_refuses_what_it_would_drop_before_reading_or_charging(signup, settings, fields, code):
+    """`auto` picks the model and its variant from the image: a model named beside it (ignored before) is
+    refused as beside any preset, and so is `conservative`, which none of auto's picks has."""
+    user = signup()
+    with nothing_changes(user, settings):
+        for path in ("/v1/jobs/quote", "/v1/jobs"):
+            response = _auto_form(path, user, _encoded(PHOTO, "PNG"), **fields)
+            assert response.status_code == 422, (path, response.text)
+            assert response.json()["error"]["code"] == code
+    if code == "unsupported_option":
+        assert "conservative" in response.json()["error"]["message"]
+    assert_nothing_kept(user, settings)
+
+
+def test_a_denoise_hint_on_auto_names_the_damage_as_on_a_content_preset(signup, settings):
+    """Auto dropped `denoise` without a word. It reads the content from the image and takes the damage from
+    the hint, as the content presets do (0 light, 1 medium, 2 and 3 heavy): stronger or weaker than it
+    would read, in the quote and in the job alike."""
+    user = signup()
+    clean, damaged = _encoded(PHOTO, "PNG"), _encoded(PHOTO, "JPEG", quality=25)
+    photo = PRESETS["photo"]
+    for image, hint, level in ((clean, "2", 3), (damaged, "0", 1)):
+        priced = _auto_form("/v1/jobs/quote", user, image, denoise=hint).json()
+        job = _auto_form("/v1/jobs", user, image, denoise=hint).json()
+        pick = photo.pick(level)
+        for answer in (priced, job):
+            assert (answer["model"], answer["denoise"]) == (pick.model, pick.denoise), answer
+            assert answer["reason"].startswith(f"photo; damage level {level} from denoise {hint}:"), answer
+    unhinted = _auto(user, clean)
+    assert (unhinted["denoise"], unhinted["reason"]) == (None, "clean; photo: waifu2x-photo")

@@ -89,8 +89,9 @@ def test_preset_faithful_at_x4_runs_the_faithful_model_and_is_charged(signup, se
         ({"preset": "landscape"}, "unknown_preset"),
         ({"preset": "photo", "model": "bicubic"}, "model_or_preset_required"),
         ({}, "model_or_preset_required"),
+        ({"preset": "photo", "conservative": "true"}, "unsupported_option"),  # was dropped without a word
     ],
-    ids=["unknown", "both", "neither"],
+    ids=["unknown", "both", "neither", "conservative"],
 )
 def test_preset_misuse_is_a_422_that_charges_nothing(signup, settings, fields, code):
     user = signup()
