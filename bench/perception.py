@@ -3,7 +3,7 @@
     python -m bench.perception run [--scales 2,4] [--sets bicubic,web,...] [--methods ...] [--out FILE]
     python -m bench.perception tables FILE        # the tables again, from a saved run
     python -m bench.perception plot FILE OUT.png  # the perception-distortion plane, one panel per set
-    python -m bench.perception text [--scales 2,4]  # OCR of a drawn page: character error rates
+    python -m bench.perception sheet OUT.png [--scale 4] [--sets ...] [--methods ...]  # a contact sheet
 
 Held-out photos (never trained on): scikit-image's validation photographs and one photo from each Debian
 wallpaper package (`make bench-data` installs them), area-downscaled so their long side is 1024 px (what
@@ -32,6 +32,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from app.catalog.prices import BUILTIN_TERMS
+from bench.perception_plot import draw_plane
 from models.builtin import builtin
 from models.engine import upscale
 from models.registry import PLAIN, Options
@@ -276,83 +277,50 @@ def measure(
     return points
 
 
-# A page of plain sentences (not the random words faithful may train on), set at three sizes: at x4 the
-# smallest is 7 px tall in the upload, the size of a caption in a phone screenshot.
-PAGE_LINES = (
-    "Please return the signed form before Friday, 14 March.",
-    "The museum opens at 9:30 and closes at 17:00 daily.",
-    "Tickets cost 12 euros; children under six enter free.",
-    "Platform 3 for trains to Lyon, Geneva and Turin.",
-    "Keep this receipt as proof of purchase: no. 480-2271.",
-    "Shake well before use. Store below 25 C, away from light.",
-)
-PAGE_SIZES = (28, 36, 44)
-PAGE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+# What the sheet shows: a face (plastic skin shows first there), bark and feathers, a cat's fur.
+SHEET_CROPS: dict[str, tuple[str, int, int]] = {
+    "face": ("astronaut", 40, 150),
+    "bird": ("kleiber", 196, 380),
+    "fur": ("chelsea", 60, 130),
+}
+TILE = 128
 
 
-def text_page(size: int) -> np.ndarray:
-    """The page's lines at one font size, dark ink on paper, as float32 RGB; its width a multiple of 8."""
-    from PIL import ImageDraw, ImageFont
+def draw_sheet(recipes: list[Recipe], sets: list[Damage], scale: int, models_dir: Path, out: Path) -> None:
+    """A contact sheet: for each crop and set, the truth, the upload (nearest, to see it) and each
+    recipe's result, the middle TILE px at 1:1, labelled with its PSNR over bicubic on that crop."""
+    from PIL import ImageDraw
 
-    font = ImageFont.truetype(str(PAGE_FONT), size)
-    width = max(round(font.getlength(line)) for line in PAGE_LINES) + 2 * size
-    height = round(len(PAGE_LINES) * size * 1.5) + size
-    page = Image.new("RGB", ((width + 7) // 8 * 8, (height + 7) // 8 * 8), (246, 243, 236))
-    draw = ImageDraw.Draw(page)
-    for row, line in enumerate(PAGE_LINES):
-        draw.text((size, size // 2 + round(row * size * 1.5)), line, fill=(28, 28, 32), font=font)
-    return np.asarray(page, dtype=np.float32) / 255.0
-
-
-@dataclass(frozen=True)
-class TextPoint:
-    """How one method's result reads: character error rate against the original page's reading."""
-
-    scale: int
-    size: int
-    method: str
-    cer: float
-    reading: str
-
-
-def measure_text(recipes: list[Recipe], scales: list[int], models_dir: Path) -> list[TextPoint]:
-    """OCR every recipe's result on the page at every size (web-like upload: area shrink, JPEG q90)."""
-    from training.perception import ocr, read_against
-
-    found = []
-    upload = Damage("text", Image.Resampling.BOX, jpeg_quality=90)
-    for size in PAGE_SIZES:
-        page = text_page(size)
-        reference = ocr(page)
-        for scale in scales:
-            small = degrade_page(page, scale, upload)
+    pictures = photos()
+    cells = []
+    for crop_name, (photo, top, left) in SHEET_CROPS.items():
+        if photo not in pictures:
+            continue
+        truth = pictures[photo][top : top + CROP, left : left + CROP]
+        for damage in sets:
+            upload = degrade(truth, scale, damage, f"sheet/{crop_name}/{damage.name}/x{scale}")
+            bicubic = luma_psnr(run_recipe(Recipe.parse("bicubic"), upload, scale, models_dir), truth)
+            shown = np.repeat(np.repeat(upload, scale, axis=0), scale, axis=1)
+            row = [(truth, f"{crop_name}: original", ""), (shown, f"upload ({damage.name})", "")]
             for recipe in recipes:
-                reading = read_against(reference, run_recipe(recipe, small, scale, models_dir))
-                found.append(TextPoint(scale, size, recipe.label, round(reading.cer, 3), reading.result))
-                _log(f"x{scale} {size}px {recipe.label:42} CER {reading.cer:.3f}  {reading.result[:60]}")
-    return found
-
-
-def degrade_page(page: np.ndarray, scale: int, damage: Damage) -> np.ndarray:
-    """A page shrunk by `scale` (any aspect), then damaged as `degrade` does."""
-    pixels = Image.fromarray(np.rint(page * 255.0).astype(np.uint8))
-    small = pixels.resize((pixels.width // scale, pixels.height // scale), damage.shrink)
-    buffer = io.BytesIO()
-    small.save(buffer, "JPEG", quality=damage.jpeg_quality or 95)
-    return np.asarray(Image.open(buffer).convert("RGB"), dtype=np.float32) / 255.0
-
-
-def text_table(points: list[TextPoint]) -> str:
-    """Markdown: character error rate per method, one column per scale and font size."""
-    columns = sorted({(p.scale, p.size) for p in points})
-    methods = list(dict.fromkeys(p.method for p in points))
-    cer = {(p.method, p.scale, p.size): p.cer for p in points}
-    lines = [
-        "| method | " + " | ".join(f"x{s}, {z} px" for s, z in columns) + " |",
-        "|---|" + "---:|" * len(columns),
-    ]
-    lines += [f"| {m} | " + " | ".join(f"{cer[m, s, z]:.2f}" for s, z in columns) + " |" for m in methods]
-    return "\n".join(lines)
+                result = run_recipe(recipe, upload, scale, models_dir)
+                row.append((result, recipe.label, f"{luma_psnr(result, truth) - bicubic:+.2f} dB"))
+            cells.append(row)
+    label_h = 30
+    width = max(len(row) for row in cells) * (TILE + 4)
+    sheet = Image.new("RGB", (width, len(cells) * (TILE + label_h)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for r, row in enumerate(cells):
+        for c, (image, first, second) in enumerate(row):
+            x, y = c * (TILE + 4), r * (TILE + label_h)
+            middle = (CROP - TILE) // 2
+            tile = np.rint(np.clip(image[middle : middle + TILE, middle : middle + TILE], 0, 1) * 255)
+            sheet.paste(Image.fromarray(tile.astype(np.uint8)), (x, y))
+            draw.text((x, y + TILE + 2), first[:24], fill="black")
+            draw.text((x, y + TILE + 14), (first[24:] + " " + second).strip(), fill="#444")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out, optimize=True)
+    print(f"{out}: {sheet.width}x{sheet.height}")
 
 
 def table(points: list[Point]) -> str:
@@ -374,7 +342,7 @@ def table(points: list[Point]) -> str:
     return "\n".join(lines)
 
 
-def _log(line: str) -> None:
+def log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
@@ -389,10 +357,12 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--methods", default=";".join(DEFAULT_METHODS), help="recipes separated by ';'")
     run.add_argument("--models-dir", type=Path, default=Path("var/models"))
     run.add_argument("--out", type=Path, default=Path("var/bench/perception.json"))
-    text = commands.add_parser("text", help="OCR of the drawn page: character error rate per method")
-    text.add_argument("--scales", default="2,4")
-    text.add_argument("--methods", default=";".join(DEFAULT_METHODS), help="recipes separated by ';'")
-    text.add_argument("--models-dir", type=Path, default=Path("var/models"))
+    sheet = commands.add_parser("sheet", help="a contact sheet of the recipes on a face, a bird and fur")
+    sheet.add_argument("out", type=Path)
+    sheet.add_argument("--scale", type=int, default=4)
+    sheet.add_argument("--sets", default="bicubic,web,jpeg30")
+    sheet.add_argument("--methods", default=";".join(DEFAULT_METHODS), help="recipes separated by ';'")
+    sheet.add_argument("--models-dir", type=Path, default=Path("var/models"))
     tables = commands.add_parser("tables", help="print the tables of a saved run")
     tables.add_argument("file", type=Path)
     plot = commands.add_parser("plot", help="draw the perception-distortion plane of a saved run")
@@ -403,19 +373,17 @@ def main(argv: list[str] | None = None) -> None:
         recipes = [Recipe.parse(text) for text in args.methods.split(";") if text.strip()]
         sets = [d for d in SETS if d.name in args.sets.split(",")]
         scales = [int(s) for s in args.scales.split(",")]
-        points = measure(recipes, sets, scales, args.models_dir, _log)
+        points = measure(recipes, sets, scales, args.models_dir, log)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps([asdict(p) for p in points], indent=1))
         print(table(points))
-    elif args.command == "text":
+    elif args.command == "sheet":
         recipes = [Recipe.parse(text) for text in args.methods.split(";") if text.strip()]
-        scales = [int(s) for s in args.scales.split(",")]
-        print(text_table(measure_text(recipes, scales, args.models_dir)))
+        sets = [d for d in SETS if d.name in args.sets.split(",")]
+        draw_sheet(recipes, sets, args.scale, args.models_dir, args.out)
     elif args.command == "tables":
         print(table([Point(**p) for p in json.loads(args.file.read_text())]))
     else:
-        from bench.perception_plot import draw_plane
-
         draw_plane([Point(**p) for p in json.loads(args.file.read_text())], args.out)
 
 

@@ -5,13 +5,27 @@ trade-offs sit at the bottom right."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PIL import Image, ImageDraw, ImageFont
 
-if TYPE_CHECKING:
-    from bench.perception import Point
+
+class Point(Protocol):
+    """What the plane needs of a measured point (bench/perception.py's Point)."""
+
+    @property
+    def scale(self) -> int: ...
+    @property
+    def set(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def psnr_gain(self) -> float: ...
+    @property
+    def niqe(self) -> float: ...
+
 
 PANEL_W, PANEL_H = 520, 400
 MARGIN_L, MARGIN_B, MARGIN_T, MARGIN_R = 56, 40, 30, 16
@@ -35,7 +49,7 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
     return [first + i * step for i in range(int((high - first) / step) + 1)]
 
 
-def _panel(points: list[Point], title: str) -> Image.Image:
+def _panel(points: Sequence[Point], title: str) -> Image.Image:
     panel = Image.new("RGB", (PANEL_W, PANEL_H), "white")
     draw = ImageDraw.Draw(panel)
     small, label = _font(11), _font(13)
@@ -74,7 +88,7 @@ def _panel(points: list[Point], title: str) -> Image.Image:
     return panel
 
 
-def draw_plane(points: list[Point], out: Path) -> None:
+def draw_plane(points: Sequence[Point], out: Path) -> None:
     """Every (scale, set) of the run as a panel, sets across, scales down; pipelines in red."""
     scales = sorted({p.scale for p in points})
     sets = list(dict.fromkeys(p.set for p in points))

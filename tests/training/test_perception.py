@@ -67,7 +67,7 @@ def test_ocr_reads_a_clear_page_and_scores_invented_letters() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail("tesseract-ocr is required in CI (make test installs it)")
         pytest.skip("tesseract-ocr is not installed")
-    from bench.perception import text_page
+    from bench.perception_text import text_page
 
     page = text_page(36)
     reading = ocr(page)
