@@ -31,6 +31,11 @@ from models.registry import Options, ProgressFn, WeightsMissing
 log = logging.getLogger(__name__)
 
 
+# Least seconds between two progress writes (each also checks the job is still ours): one UPDATE of the
+# job's row, so a model with windows of a few milliseconds does not write once per window.
+CHECK_SECONDS = 0.5
+
+
 class JobAborted(Exception):
     """The job stopped being ours (canceled, or taken over after our lease lapsed)."""
 
@@ -73,14 +78,16 @@ class _Lease:
             log.warning("lease renewal failed for job %s", self.job_id, exc_info=True)
 
     def report(self, fraction: float) -> None:
-        """Progress callback from the engine: raises JobAborted when the job is no longer ours."""
-        if self.lost:
-            raise JobAborted()
+        """Progress callback from the engine, after each window (frame, band): raises JobAborted when the
+        job is no longer ours, in the very call whose check learns it, so a cancel stops the work at the end
+        of the window it landed in (and at most `CHECK_SECONDS` later), not one window after that."""
         self.progress = min(max(fraction, 0.0), 1.0)
         now = time.monotonic()
-        if now - self._last_write >= 0.5:
+        if now - self._last_write >= CHECK_SECONDS:
             self._last_write = now
             self._renew()
+        if self.lost:
+            raise JobAborted()
 
 
 def _error_for(exc: BaseException) -> tuple[str, str]:
@@ -142,7 +149,14 @@ def run_job(runtime: Runtime, job_id: str, worker: WorkerIdentity | None = None)
                     session, worker.name, worker.device, job.model, seconds - encoding, job.output_pixels
                 )
     except JobAborted:
-        log.info("job %s attempt %s aborted: no longer ours", job_id, claim.attempt)
+        # The progress says how much of the work ran after all: the cancel's refund and status stand.
+        log.info(
+            "job %s attempt %s stopped at progress %.4f: no longer ours (canceled or taken over)",
+            job_id,
+            claim.attempt,
+            lease.progress,
+            extra={"attempt": claim.attempt, "progress": lease.progress},
+        )
     except BaseException as exc:
         code, message = _error_for(exc)
         log.error("job %s failed: %s", job_id, code, exc_info=code == "internal_error")
