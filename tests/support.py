@@ -126,7 +126,12 @@ def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) ->
             process.wait(timeout=10)
 
 
-def wait_http(url: str, timeout: float = 60.0) -> None:
+# A service on a fresh data folder converts the official weights before it answers: over 60 s on a loaded
+# 2-core machine (CI's may be slower still). Only a service that never starts waits this long.
+STARTUP_SECONDS = 300.0
+
+
+def wait_http(url: str, timeout: float = STARTUP_SECONDS) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
