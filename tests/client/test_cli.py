@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
 
 from tests import support
+from tests.e2e.conftest import Service
 
 pytestmark = pytest.mark.slow
 
@@ -134,23 +139,52 @@ def _as_in_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def _job_worker_processes(service: Service) -> list[int]:
+    """The service's job worker and its pool processes (not beat's maintenance worker nor other services')."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if f"MR_DATA_DIR={service.data_dir}".encode() in environ and b"gpu,cpu" in cmdline:
+            pids.append(int(proc.name))
+    return pids
+
+
+@contextmanager
+def _frozen_job_worker(service: Service) -> Iterator[None]:
+    """The job worker stopped (SIGSTOP) until the block ends: no job it takes can end, on any CPU."""
+    pids = _job_worker_processes(service)
+    assert pids, "no job worker found"
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+
 def test_ctrl_c_cancels_the_running_jobs_with_a_refund(embedded_service, account, tmp_path):
-    big = tmp_path / "big.png"
-    big.write_bytes(support.png_bytes(384, 384))  # x4plus for tens of seconds on 2 cores
+    image = tmp_path / "in.png"
+    image.write_bytes(support.png_bytes(64, 64))
     env = support.service_env(api_url=embedded_service.url, api_key=account)
-    process = subprocess.Popen(
-        support.mindrender(
-            "upscale", str(big), "--model", "realesrgan-x4plus", "--scale", "2", "--out", str(tmp_path)
-        ),
-        env=env, cwd=support.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=_as_in_a_terminal,
-    )  # fmt: skip
-    user = httpx.Client(base_url=embedded_service.url, headers={"Authorization": f"Bearer {account}"})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not user.get("/v1/jobs").json()["jobs"]:
-        time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    with _frozen_job_worker(embedded_service):  # the job is in flight when Ctrl-C comes, however fast the CPU
+        process = subprocess.Popen(
+            support.mindrender(
+                "upscale", str(image), "--model", "realesrgan-x4plus", "--scale", "2", "--out", str(tmp_path)
+            ),
+            env=env, cwd=support.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=_as_in_a_terminal,
+        )  # fmt: skip
+        user = httpx.Client(base_url=embedded_service.url, headers={"Authorization": f"Bearer {account}"})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not user.get("/v1/jobs").json()["jobs"]:
+            time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr and "1 job canceled and refunded" in stderr
     [job] = user.get("/v1/jobs").json()["jobs"]
