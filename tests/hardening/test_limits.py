@@ -100,16 +100,23 @@ def test_with_the_limiter_store_down_free_credits_and_logins_stay_limited(config
         assert statuses == [401, 401, 401, 429, 429]
 
 
-def test_a_hung_limiter_store_does_not_slow_every_request(configure, hung_redis):
-    configure(rate_limit_url=hung_redis)
+def _seconds_for_ten_requests() -> float:
     with TestClient(create_app(get_settings())) as app:
         started = time.monotonic()
         for _ in range(10):
             assert app.get("/v1/models").status_code == 200
-        elapsed = time.monotonic() - started
-    # Before the breaker each request waited 2 s on the dead store; now the first waits its short timeout
-    # and the rest count in memory.
-    assert elapsed < 3.0, elapsed
+        return time.monotonic() - started
+
+
+def test_a_hung_limiter_store_does_not_slow_every_request(configure, hung_redis):
+    configure()
+    baseline = _seconds_for_ten_requests()  # the same requests counted in memory, on this machine now
+    configure(rate_limit_url=hung_redis)
+    elapsed = _seconds_for_ten_requests()
+    print(f"10 requests: {elapsed:.2f} s with the store hung, {baseline:.2f} s counted in memory")
+    # Before the breaker each request waited 2 s on the dead store (20 s in all); now the first waits its
+    # short timeout (0.5 s) and the rest count in memory. The rest of the bound is room for a loaded machine.
+    assert elapsed < baseline + 5.0, (elapsed, baseline)
 
 
 def test_ipv6_addresses_are_limited_per_64_network():
