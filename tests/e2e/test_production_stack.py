@@ -10,13 +10,17 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
 from PIL import Image
 
 from tests import support
+from tests.hardening.held_input import HeldInput, held_input, input_path
 from tests.hardening.invariants import check_invariants
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.chaos]
@@ -117,22 +121,40 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def _slow_job(stack: Stack, user) -> dict:
-    # SRCNN at x8 on 400x300 produces 7.7 MP through the network: several seconds on two cores.
-    job = post_job(user, support.png_bytes(400, 300, seed=7), "srcnn", 8).json()
-    running = support.wait_job(user, job["id"], timeout=60, until=("running", "succeeded", "failed"))
+@contextmanager
+def _held_job(stack: Stack, user) -> Iterator[tuple[dict, HeldInput]]:
+    """A queued job held at its input: the worker that takes it runs it until the test releases it (any CPU;
+    a job made long by a slow model ends early on a fast one)."""
+    job = post_job(user, support.png_bytes(64, 48, seed=7), "srcnn", 2).json()
+    with held_input(input_path(stack.database_url, stack.tmp_path / "var" / "storage", job["id"])) as held:
+        yield job, held
+
+
+def _wait_running(user, job: dict) -> None:
+    running = support.wait_job(user, job["id"], timeout=120, until=("running", "succeeded", "failed"))
     assert running["status"] == "running", running
-    return job
+
+
+def _wait_attempt(stack: Stack, job: dict, attempt: int) -> None:
+    deadline = time.monotonic() + 120
+    with psycopg.connect(stack.database_url.replace("+psycopg", ""), autocommit=True) as conn:
+        while conn.execute("SELECT attempts FROM jobs WHERE id = %s", (job["id"],)).fetchone() != (attempt,):
+            assert time.monotonic() < deadline, f"attempt {attempt} never started"
+            time.sleep(0.2)
 
 
 def test_a_killed_worker_process_is_replaced_and_the_job_completes(stack, http_client_factory):
     stack.start_api()
-    worker = stack.start_worker()
     user = sign_up(stack, http_client_factory, "kill-child@example.com")
-    job = _slow_job(stack, user)
-
-    for child in _children(worker.pid):
-        os.kill(child, signal.SIGKILL)  # the pool process running the job dies mid-job
+    with _held_job(stack, user) as (job, held):
+        worker = stack.start_worker()
+        _wait_running(user, job)
+        for child in _children(worker.pid):
+            os.kill(child, signal.SIGKILL)  # the pool process running the job dies mid-job
+        # Released to the next attempt: bytes written while the killed process still held the pipe would
+        # go down with it.
+        _wait_attempt(stack, job, 2)
+        held.release()
 
     done = support.wait_job(user, job["id"], timeout=180)
     assert done["status"] == "succeeded", done
@@ -143,14 +165,14 @@ def test_a_killed_worker_process_is_replaced_and_the_job_completes(stack, http_c
 def test_a_worker_killed_outright_fails_the_job_with_one_refund(stack, http_client_factory):
     stack.start_api()
     stack.start("beat", support.mindrender("beat"))
-    worker = stack.start_worker()
     user = sign_up(stack, http_client_factory, "kill-all@example.com")
-    job = _slow_job(stack, user)
+    with _held_job(stack, user) as (job, _):
+        worker = stack.start_worker()
+        _wait_running(user, job)
+        stack.start_worker()  # another machine's worker, which runs the sweeps from now on
+        os.killpg(worker.pid, signal.SIGKILL)  # the first worker's machine is gone
 
-    stack.start_worker()  # another machine's worker, which runs the sweeps from now on
-    os.killpg(worker.pid, signal.SIGKILL)  # the first worker's machine is gone
-
-    failed = support.wait_job(user, job["id"], timeout=60)
+        failed = support.wait_job(user, job["id"], timeout=60)
     assert failed["status"] == "failed", failed
     assert failed["error"]["code"] == "worker_lost"
     assert failed["credits_refunded"] == failed["credits_charged"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,44 +25,66 @@ def input_path(database_url: str, storage_root: Path, job_id: str) -> Path:
     return storage_root / row[0]
 
 
-def _write_to_reader(pipe: Path, data: bytes, timeout: float) -> bool:
-    """Hand `data` to the process reading `pipe`; False when nobody opened it for reading in time."""
+def _open_for_reader(pipe: Path, timeout: float) -> int | None:
+    """A blocking write end of `pipe` once a process reads it; None when nobody opened it in time."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             fd = os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
-            break
         except OSError as error:  # ENXIO: no reader yet
             if error.errno != errno.ENXIO or time.monotonic() > deadline:
-                return False
+                return None
             time.sleep(0.05)
-    os.set_blocking(fd, True)
-    with os.fdopen(fd, "wb") as writer:
-        writer.write(data)
-    return True
+            continue
+        os.set_blocking(fd, True)
+        return fd
+
+
+class HeldInput:
+    """A job's input as a named pipe: `connect` once its worker waits on it, then `release` the bytes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.data = path.read_bytes()
+        self._fd: int | None = None
+        self.released = False
+        path.unlink()
+        os.mkfifo(path)
+
+    def connect(self, timeout: float = 120) -> None:
+        """Wait until the worker opens the input; from then on it waits on the bytes alone (the file's name
+        may go, as a cancel deletes it)."""
+        if self._fd is None:
+            self._fd = _open_for_reader(self.path, timeout)
+            assert self._fd is not None, f"no worker opened {self.path.name}"
+
+    def release(self) -> None:
+        """Give the worker the input's bytes: the job runs on from there."""
+        self.connect()
+        assert self._fd is not None
+        with os.fdopen(self._fd, "wb") as writer:
+            writer.write(self.data)
+        self.released = True
+
+    def let_go(self) -> None:
+        """Release an input still held, or put the file back when no worker reads it."""
+        if self.released:
+            return
+        if self._fd is None:
+            self._fd = _open_for_reader(self.path, timeout=5)
+        if self._fd is not None:
+            self.release()
+        elif self.path.exists():
+            self.path.unlink()
+            self.path.write_bytes(self.data)
 
 
 @contextmanager
-def held_input(database_url: str, storage_root: Path, job_id: str) -> Iterator[Callable[[], None]]:
-    """Hold a queued job at its input; yields `release`, which gives the input to the worker that waits.
-
-    Call it before any worker can claim the job. On exit an unreleased input is released (or put back when
-    no worker reads it), so that no worker is left blocked at shutdown.
-    """
-    path = input_path(database_url, storage_root, job_id)
-    data = path.read_bytes()
-    path.unlink()
-    os.mkfifo(path)
-    released = False
-
-    def release() -> None:
-        nonlocal released
-        assert _write_to_reader(path, data, timeout=60), f"no worker read job {job_id}'s input"
-        released = True
-
+def held_input(path: Path) -> Iterator[HeldInput]:
+    """Hold a queued job at its stored input (`path`); call it before any worker can claim the job. On exit
+    an input still held is let go, so that no worker is left blocked at shutdown."""
+    held = HeldInput(path)
     try:
-        yield release
+        yield held
     finally:
-        if not released and not _write_to_reader(path, data, timeout=5) and path.exists():
-            path.unlink()
-            path.write_bytes(data)
+        held.let_go()

@@ -13,7 +13,7 @@ import pytest
 from models.bands import band_rows
 from tests import support
 from tests.e2e.test_production_stack import Stack, post_job, sign_up
-from tests.hardening.held_input import held_input
+from tests.hardening.held_input import held_input, input_path
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 # 300x1000 at x4 with bicubic: two bands of output (models/bands.py), so two progress reports, the second
@@ -57,7 +57,7 @@ def test_a_canceled_running_job_stops_at_the_end_of_its_window(
         stack.start_api()
         user = sign_up(stack, http_client_factory, "cancel@example.com")
         job = post_job(user, support.png_bytes(WIDTH, HEIGHT), "bicubic", SCALE).json()
-        with held_input(postgres_url, tmp_path / "var" / "storage", job["id"]) as release:
+        with held_input(input_path(postgres_url, tmp_path / "var" / "storage", job["id"])) as held:
             stack.start_worker()
             assert support.wait_job(user, job["id"], until=("running",))["status"] == "running"
             # The job's row is locked, so the cancel waits on it first and the worker's first progress report
@@ -70,7 +70,7 @@ def test_a_canceled_running_job_stops_at_the_end_of_its_window(
                 )
                 canceller.start()
                 _wait_for_waiters(database, 1)
-                release()
+                held.release()
                 _wait_for_waiters(database, 2)
                 lock.rollback()
             canceller.join(timeout=60)

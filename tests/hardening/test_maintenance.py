@@ -10,7 +10,7 @@ import pytest
 
 from tests import support
 from tests.e2e.test_production_stack import Stack, post_job, sign_up
-from tests.hardening.held_input import held_input
+from tests.hardening.held_input import held_input, input_path
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 # Long enough for the one job worker to go from the quick job to the held one before the quick result is due
@@ -40,13 +40,13 @@ def test_results_expire_on_time_while_a_long_job_runs(tmp_path, postgres_url, re
         second = post_job(user, support.png_bytes(16, 16, seed=1), "bicubic", 2).json()
         storage = tmp_path / "var" / "storage"
         with (
-            held_input(postgres_url, storage, first["id"]) as release_first,
-            held_input(postgres_url, storage, second["id"]) as release_second,
+            held_input(input_path(postgres_url, storage, first["id"])) as held_first,
+            held_input(input_path(postgres_url, storage, second["id"])) as held_second,
         ):
             stack.start_worker()
             quick, long = _first_running(user, first, second)
-            (release_first if quick is first else release_second)()
-            release = release_second if quick is first else release_first
+            (held_first if quick is first else held_second).release()
+            held_long = held_second if quick is first else held_first
             done = support.wait_job(user, quick["id"])
             assert done["status"] == "succeeded"
             running = support.wait_job(user, long["id"], until=("running",))
@@ -59,7 +59,7 @@ def test_results_expire_on_time_while_a_long_job_runs(tmp_path, postgres_url, re
             assert datetime.fromisoformat(running["started_at"]) < datetime.fromisoformat(due)
             assert user.get(f"/v1/jobs/{long['id']}").json()["status"] == "running"
             assert late < SWEEP_LATENESS_BOUND, late
-            release()
+            held_long.release()
         assert support.wait_job(user, long["id"])["status"] == "succeeded"
         stack.ledger_matches_balances()
     finally:
