@@ -23,6 +23,10 @@ from tests.hardening.test_chaos import own_redis  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.chaos]
 SUBMISSIONS = 45
+# A probe that waited on the frozen broker would wait out its 5-s socket timeout (workers/celery_app.py), and
+# one behind a request thread that waits on it, longer. Below that, room for a loaded 2-core machine: a probe
+# took 1.04 s there, with 45 submissions and the test's own threads on the same cores.
+PROBE_BOUND = 3.0
 
 
 def _job_ids(postgres_url: str) -> set[str]:
@@ -53,7 +57,7 @@ def test_a_frozen_broker_neither_stalls_the_api_nor_charges_unanswered_submissio
             while not done.is_set():
                 started = time.monotonic()
                 try:
-                    httpx.get(f"{stack.url}/healthz", timeout=1.0).raise_for_status()
+                    httpx.get(f"{stack.url}/healthz", timeout=2 * PROBE_BOUND).raise_for_status()
                     probes.append(time.monotonic() - started)
                 except httpx.HTTPError:
                     probes.append(float("inf"))
@@ -80,7 +84,9 @@ def test_a_frozen_broker_neither_stalls_the_api_nor_charges_unanswered_submissio
             prober.join()
             os.kill(holder["process"].pid, signal.SIGCONT)
 
-        assert probes and max(probes) < 1.0, probes
+        assert probes
+        print(f"/healthz with the broker frozen: {len(probes)} probes, slowest {max(probes):.2f} s")
+        assert max(probes) < PROBE_BOUND, probes
         assert len(answered) == SUBMISSIONS  # nothing waits on the frozen broker
         assert _job_ids(postgres_url) == set(answered)  # and nothing exists that was not answered 202
         balance = user.get("/v1/account").json()["credits_balance"]
