@@ -124,14 +124,22 @@ UploadedFile = Annotated[
 ]
 UploadId = Annotated[str | None, Form(description="Instead of `file`: an id from POST /v1/uploads.")]
 
-_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
+# RFC 7240's wait is delta-seconds: whole digits, up to the next preference (`,`) or parameter (`;`).
+_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)\s*(?:[,;]|$)", re.IGNORECASE)
 MAX_WAIT_SECONDS = 60
 
 
 def _wait_seconds(prefer: str | None) -> int:
-    """`Prefer: wait=N` (RFC 7240), at most a minute; 0 when absent."""
+    """`Prefer: wait=N` (RFC 7240), at most a minute; 0 when absent or invalid (`wait=1.5`, `wait=x`).
+
+    A longer N is clamped to the minute without converting it, so that thousands of digits (past Python's
+    int limit) are a minute too, not an error.
+    """
     found = _WAIT.search(prefer or "")
-    return min(int(found.group(1)), MAX_WAIT_SECONDS) if found else 0
+    if found is None:
+        return 0
+    digits = found.group(1).lstrip("0") or "0"
+    return MAX_WAIT_SECONDS if len(digits) > 2 else min(int(digits), MAX_WAIT_SECONDS)
 
 
 @router.post(
@@ -151,7 +159,11 @@ async def create_job(
     upload_id: UploadId = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
     prefer: Annotated[
-        str | None, Header(description="`wait=N` (N <= 60): answer when the job ends or after N seconds.")
+        str | None,
+        Header(
+            description="`wait=N`: answer when the job ends or after N seconds. N is whole seconds, "
+            "a larger N counts as 60; anything else (`wait=1.5`) is ignored, as RFC 7240 asks."
+        ),
     ] = None,
 ) -> JSONResponse:
     limits_of(request).job_submission(account.id)
