@@ -95,7 +95,7 @@ def quote_job(session: Session, runtime: Runtime, request: JobRequest, data: byt
         check_webhook_url(settings, request.webhook_url)
     info = read_media_header(settings, data)
     output_format = request.output_format or default_output_of(info)
-    check_output(settings, info, request.scale, output_format)
+    check_output(settings, data, info, request.scale, output_format)
     frames = frames_of(info)
     output_pixels = info.width * info.height * request.scale**2 * frames
     queue = choice.offer.queue_for(settings, info.width * info.height * frames)

@@ -21,6 +21,10 @@ from app.jobs.errors import AnimatedImage, CorruptImage, EmptyFile, ImageTooLarg
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 OUTPUT_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+# The longest side each output format can hold: WebP's is a 14-bit field (Pillow: "Image size exceeds
+# WebP limit of 16383 pixels"), libjpeg's JPEG_MAX_DIMENSION is 65,500 (Pillow: "Maximum supported image
+# dimension is 65500 pixels"), PNG's a 31-bit field.
+MAX_OUTPUT_SIDE = {"png": 2**31 - 1, "jpeg": 65_500, "webp": 16_383}
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _ORIENTATION_TAG = 0x0112
 

@@ -12,7 +12,14 @@ from PIL import Image
 from app.config import Settings
 from app.jobs.decode_budget import DecodeBudget
 from app.jobs.errors import ImageTooLarge, OutputTooLarge, UnsupportedOutputFormat
-from app.jobs.image_codec import OUTPUT_FORMATS, ImageInfo, check_decodes, default_output_format, read_header
+from app.jobs.image_codec import (
+    MAX_OUTPUT_SIDE,
+    OUTPUT_FORMATS,
+    ImageInfo,
+    check_decodes,
+    default_output_format,
+    read_header,
+)
 from app.jobs.video_probe import (
     VideoInfo,
     VideoLimits,
@@ -24,6 +31,7 @@ from app.jobs.video_probe import (
     read_video_header,
     video_container,
 )
+from app.jobs.video_upscale import check_container_carries
 
 MediaInfo = ImageInfo | VideoInfo
 # Decoding a video holds its reference frames (up to 16 in H.264, 1.5 bytes a pixel) and a frame per
@@ -64,8 +72,9 @@ def default_output_of(info: MediaInfo) -> str:
     return default_output_format(info.format)
 
 
-def check_output(settings: Settings, info: MediaInfo, scale: int, output_format: str) -> None:
-    """Refuse an output that is too large (per frame for a video) or in a format that does not fit."""
+def check_output(settings: Settings, data: bytes, info: MediaInfo, scale: int, output_format: str) -> None:
+    """Refuse an output the worker could not write: too large (for this service, or for the format) or in
+    a format that does not fit (for a video, one whose container cannot carry its streams)."""
     width, height = info.width * scale, info.height * scale
     if isinstance(info, VideoInfo):
         check_output_format(info, output_format, scale)
@@ -74,6 +83,7 @@ def check_output(settings: Settings, info: MediaInfo, scale: int, output_format:
                 f"At x{scale} each frame would be {width}x{height}; at most "
                 f"{settings.max_video_output_pixels:,} pixels per video frame are allowed."
             )
+        check_container_carries(data, info, scale, output_format)
         return
     if output_format not in OUTPUT_FORMATS:
         raise UnsupportedOutputFormat(
@@ -83,6 +93,13 @@ def check_output(settings: Settings, info: MediaInfo, scale: int, output_format:
         raise OutputTooLarge(
             f"At x{scale} the result would be {width}x{height}; "
             f"at most {settings.max_output_pixels:,} output pixels are allowed."
+        )
+    most = MAX_OUTPUT_SIDE[output_format]
+    if max(width, height) > most:
+        fits = [fmt for fmt, side in MAX_OUTPUT_SIDE.items() if side >= max(width, height)]
+        raise OutputTooLarge(
+            f"At x{scale} the result would be {width}x{height}, and a {output_format.upper()} image is at "
+            f"most {most:,} pixels a side: pick a smaller scale, or output_format={' or '.join(fits)}."
         )
 
 

@@ -21,7 +21,13 @@ import av
 import av.container
 from av.video.stream import VideoStream
 
-from app.jobs.errors import CorruptVideo, UnsupportedOutputFormat, UnsupportedVideo, VideoTooLong
+from app.jobs.errors import (
+    CorruptVideo,
+    OutputTooLarge,
+    UnsupportedOutputFormat,
+    UnsupportedVideo,
+    VideoTooLong,
+)
 
 # The video codecs accepted, by FFmpeg's decoder names (AV1 through libdav1d in PyAV's wheels).
 VIDEO_CODECS = ("h264", "hevc", "vp8", "vp9", "av1")
@@ -73,7 +79,12 @@ class VideoInfo:
         return self.width * self.height
 
 
-_CONTAINER_NAMES = {"mp4": "MP4", "webm": "WebM"}
+CONTAINER_NAMES = {"mp4": "MP4", "webm": "WebM"}
+_ENCODER_NAMES = {"mp4": "H.264", "webm": "VP9"}
+# The largest side each encoder opens at, measured with PyAV's libx264 and libvpx-vp9: x264 refuses
+# 16x16400 ("Generic error in an external library") and opens 16x16384; libvpx opens 16x65536 and
+# refuses 16x65600 (its sizes are 16-bit fields).
+ENCODER_MAX_SIDE = {"mp4": 16384, "webm": 65536}
 
 
 def video_container(data: bytes) -> str | None:
@@ -95,12 +106,22 @@ def default_video_format(input_format: str) -> str:
 
 
 @contextmanager
-def open_video(data: bytes, container_format: str) -> Iterator[av.container.InputContainer]:
-    """The clip opened with its own demuxer only; a file FFmpeg cannot parse is `corrupt_video`."""
+def open_video(
+    data: bytes, container_format: str, options: dict[str, str] | None = None
+) -> Iterator[av.container.InputContainer]:
+    """The clip opened with its own demuxer only; a file FFmpeg cannot parse is `corrupt_video`.
+
+    `options` go to the demuxer and every stream's decoder (`skip_frame` spares the frames FFmpeg decodes
+    to fill in the streams' parameters on opening).
+    """
     try:
         # Tags are arbitrary bytes in a damaged file: undecodable ones are replaced, not an error.
         container = av.open(
-            io.BytesIO(data), mode="r", format=_DEMUXERS[container_format], metadata_errors="replace"
+            io.BytesIO(data),
+            mode="r",
+            format=_DEMUXERS[container_format],
+            metadata_errors="replace",
+            options=options or {},
         )
     except av.error.FFmpegError as exc:
         raise CorruptVideo() from exc
@@ -249,8 +270,9 @@ def check_video_decodes(data: bytes, info: VideoInfo) -> None:
 
 
 def check_output_format(info: VideoInfo, output_format: str, scale: int) -> None:
-    """Refuse an output container that cannot carry the clip's audio and subtitles unchanged, or, for
-    H.264, an odd frame size (4:2:0 needs even sides)."""
+    """Refuse an output container that cannot carry the clip's audio and subtitles unchanged, or a frame
+    size its encoder cannot take: for H.264, odd sides (4:2:0 needs even ones) or past 16,384 pixels; for
+    VP9, past 65,536. (`video_upscale.check_container_carries` then writes the container in memory.)"""
     if output_format not in VIDEO_OUTPUT_FORMATS:
         raise UnsupportedOutputFormat(
             f"A video comes back as {' or '.join(VIDEO_OUTPUT_FORMATS)}, not {output_format}."
@@ -261,11 +283,18 @@ def check_output_format(info: VideoInfo, output_format: str, scale: int) -> None
     if foreign:
         other = next(fmt for fmt in VIDEO_OUTPUT_FORMATS if fmt != output_format)
         raise UnsupportedOutputFormat(
-            f"A {_CONTAINER_NAMES[output_format]} result cannot carry this clip's "
+            f"A {CONTAINER_NAMES[output_format]} result cannot carry this clip's "
             f"{', '.join(name.upper() for name in foreign)} streams unchanged: choose "
-            f"{_CONTAINER_NAMES[other]} (output_format={other})."
+            f"{CONTAINER_NAMES[other]} (output_format={other})."
         )
     width, height = info.width * scale, info.height * scale
+    most = ENCODER_MAX_SIDE[output_format]
+    if max(width, height) > most:
+        raise OutputTooLarge(
+            f"At x{scale} the frames would be {width}x{height}, and {_ENCODER_NAMES[output_format]} "
+            f"frames are at most {most:,} pixels a side: pick a smaller scale"
+            + (", or output_format=webm (VP9: 65,536)." if output_format == "mp4" else ".")
+        )
     if output_format == "mp4" and (width % 2 or height % 2):
         raise UnsupportedOutputFormat(
             f"At x{scale} the frames would be {width}x{height}, and H.264 needs even sides: pick an even "

@@ -10,7 +10,9 @@ encoder.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -18,11 +20,19 @@ from pathlib import Path
 import av
 import av.container
 import numpy as np
+from av.audio.codeccontext import AudioCodecContext
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
-from app.jobs.errors import CorruptVideo
-from app.jobs.video_probe import OUTPUT_CODECS, VideoInfo, copied_streams, main_video_stream, open_video
+from app.jobs.errors import CorruptVideo, UnsupportedOutputFormat
+from app.jobs.video_probe import (
+    CONTAINER_NAMES,
+    OUTPUT_CODECS,
+    VideoInfo,
+    copied_streams,
+    main_video_stream,
+    open_video,
+)
 
 Progress = Callable[[float], None]
 # Upscales one frame: HxWx3 float32 RGB in [0, 1] -> (H*scale)x(W*scale)x3 uint8, reporting its progress.
@@ -41,6 +51,12 @@ _LOOKAHEAD_FRAMES = 10
 _FILE_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder"}
 _STREAM_TAGS = ("language", "title", "handler_name")
 _UNSPECIFIED = 2  # AVCOL_*_UNSPECIFIED for primaries, transfer and matrix alike
+_RGB_MATRIX, _BT709 = 0, 1  # AVCOL_SPC_RGB (libx264rgb, gbrp) and AVCOL_SPC_BT709
+# Packets read to find each copied stream's first one for `check_container_carries`: a muxer interleaves
+# its streams within a second or two, a few hundred packets even for 1,000-packet-a-second audio.
+_FIRST_PACKETS_READ = 2048
+# The result's video codec per container (what OUTPUT_CODECS' encoders write).
+_VIDEO_CODECS = {"mp4": "h264", "webm": "vp9"}
 _HIGH_DEPTH = ("10", "12", "16")
 
 
@@ -121,8 +137,12 @@ def _add_encoder(
     context = stream.codec_context
     if video.time_base is not None:
         context.time_base = video.time_base
-    for tag in ("color_primaries", "color_trc", "colorspace"):
+    for tag in ("color_primaries", "color_trc"):
         setattr(context, tag, getattr(source, tag))
+    # Every frame is written as 4:2:0 YUV, so an RGB clip is converted like any other; its RGB matrix tag
+    # would say the YUV is RGB (libvpx refuses the first frame, H.264 players show wrong colours), so the
+    # result says BT.709, the matrix `_upscaled` converts it with.
+    context.colorspace = _BT709 if source.colorspace == _RGB_MATRIX else source.colorspace
     context.color_range = source.color_range or 1  # unspecified is limited (MPEG) range
     if video.sample_aspect_ratio:
         context.sample_aspect_ratio = video.sample_aspect_ratio
@@ -136,7 +156,82 @@ def _add_copy(sink: av.container.OutputContainer, stream: av.stream.Stream) -> a
     copy = sink.add_stream_from_template(stream)
     _copy_stream_tags(stream, copy)
     copy.disposition = stream.disposition
+    context = copy.codec_context
+    if isinstance(context, AudioCodecContext):
+        layout = context.layout
+        # Channels without an order (Matroska's PCM: "2 channels") get the usual layout for their count
+        # ("2c" is stereo): MP4 takes such a stream's header, then refuses it when writing its trailer.
+        if layout.name == f"{layout.nb_channels} channels":
+            with contextlib.suppress(ValueError):  # no usual layout for 9 channels: MP4 refuses them
+                context.layout = av.AudioLayout(f"{layout.nb_channels}c")
     return copy
+
+
+def check_container_carries(data: bytes, info: VideoInfo, scale: int, output_format: str) -> None:
+    """Refuse a result the output container cannot write, by writing it in memory as the worker will:
+    the video stream at its size and the copied streams as `upscale_video` adds them, the header, each
+    copied stream's first packet, the trailer. No encoder is opened (libvpx takes 0.5 s and 450 MB for a
+    4K frame): their size limits are checked by `video_probe.check_output_format`.
+
+    A container's list of codecs is not enough: MP4 lists PCM, then refuses Matroska's PCM in its trailer.
+    """
+    # The video is not decoded, so FFmpeg's opening need not decode its first frames (200 ms at 1080p).
+    with open_video(data, info.format, options={"skip_frame": "all"}) as source:
+        sink = av.open(io.BytesIO(), mode="w", format=output_format)
+        try:
+            video = main_video_stream(source)
+            sink.add_mux_stream(
+                _VIDEO_CODECS[output_format],
+                rate=video.average_rate or video.guessed_rate or Fraction(25),
+                width=video.codec_context.width * scale,
+                height=video.codec_context.height * scale,
+            )
+            copies = copied_streams(source)
+            outputs = {stream.index: _add_copy(sink, stream) for stream in copies}
+            sink.start_encoding()
+            for packet in _first_packets(source, copies):
+                packet.stream = outputs[packet.stream.index]
+                sink.mux(packet)
+            sink.close()
+        except (av.error.FFmpegError, ValueError) as exc:
+            _close_quietly(sink)
+            raise UnsupportedOutputFormat(
+                f"A {CONTAINER_NAMES[output_format]} result cannot carry this clip's "
+                f"{', '.join(name.upper() for name in info.copied_codecs)} streams unchanged "
+                f"({_muxer_says(exc)}): upload the clip with stereo AAC audio for MP4, or Opus for WebM."
+            ) from exc
+
+
+def _first_packets(
+    source: av.container.InputContainer, streams: list[av.stream.Stream]
+) -> Iterator[av.Packet[av.stream.Stream]]:
+    """Each stream's first packet with a timestamp, within the first `_FIRST_PACKETS_READ` packets."""
+    if not streams:
+        return
+    waiting = {stream.index for stream in streams}
+    for read, packet in enumerate(source.demux(*streams)):
+        if read >= _FIRST_PACKETS_READ:
+            return
+        if packet.stream.index in waiting and packet.dts is not None and packet.size:
+            waiting.discard(packet.stream.index)
+            yield packet
+            if not waiting:
+                return
+
+
+def _muxer_says(exc: Exception) -> str:
+    """FFmpeg's own line about a refusal ("unsupported channel layout") where PyAV kept it."""
+    log = getattr(exc, "log", None)
+    if isinstance(log, tuple) and len(log) == 3 and str(log[2]).strip():
+        return f"the muxer says: {str(log[2]).strip()}"
+    # PyAV's own refusals ("'mp4' format does not support 'tta' codec") say why; FFmpeg's codes do not.
+    return "the muxer refuses them" if isinstance(exc, av.error.FFmpegError) else str(exc)
+
+
+def _close_quietly(sink: av.container.OutputContainer) -> None:
+    # A refused dry run's trailer may fail too; the error that refused it is the one to report.
+    with contextlib.suppress(av.error.FFmpegError):
+        sink.close()
 
 
 def _copy_stream_tags(source: av.stream.Stream, target: av.stream.Stream) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 
 AUDIO_RATE = 48000
 BT709 = 1
+RGB_MATRIX = 0  # AVCOL_SPC_RGB: what libx264rgb writes
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class Clip:
     container: str = "mp4"
     codec: str = "libx264"
     audio: str | None = "aac"
+    layout: str = "stereo"
+    pix_fmt: str = "yuv420p"
     width: int = 64
     height: int = 48
     frames: int = 24
@@ -41,12 +44,13 @@ def make_clip(clip: Clip = Clip()) -> bytes:
                 out.metadata[key] = value
             video = out.add_stream(clip.codec, rate=clip.fps)
             assert isinstance(video, av.video.stream.VideoStream)
-            video.width, video.height, video.pix_fmt = clip.width, clip.height, "yuv420p"
+            video.width, video.height, video.pix_fmt = clip.width, clip.height, clip.pix_fmt
             context = video.codec_context
-            context.color_primaries = context.color_trc = context.colorspace = BT709
+            context.color_primaries = context.color_trc = BT709
+            context.colorspace = BT709 if clip.pix_fmt.startswith("yuv") else RGB_MATRIX
             if clip.rotation:
                 video.set_display_rotation(clip.rotation)
-            audio = _add_audio(out, clip.audio)
+            audio = _add_audio(out, clip.audio, clip.layout)
             subtitles = out.add_mux_stream(clip.subtitles) if clip.subtitles else None
             for index, frame in enumerate(_frames(clip)):
                 frame.pts = index
@@ -68,11 +72,11 @@ def _frames(clip: Clip):
         yield av.VideoFrame.from_ndarray(np.ascontiguousarray(shifted), format="rgb24")
 
 
-def _add_audio(out: av.container.OutputContainer, codec: str | None):
+def _add_audio(out: av.container.OutputContainer, codec: str | None, layout: str):
     if codec is None:
         return None
     stream = out.add_stream(codec, rate=AUDIO_RATE)
-    stream.layout = "stereo"
+    stream.layout = layout
     return stream
 
 
@@ -82,9 +86,11 @@ def _write_tone(out: av.container.OutputContainer, stream, seconds: Fraction) ->
     for start in range(0, total, size):
         count = min(size, total - start)
         wave = 0.2 * np.sin(2 * np.pi * 440 * np.arange(start, start + count) / AUDIO_RATE)
-        frame = av.AudioFrame.from_ndarray(
-            np.repeat(wave.astype(np.float32)[None], 2, axis=0), format="fltp", layout="stereo"
-        )
+        layout = stream.codec_context.layout
+        # Packed 16-bit samples, every channel the same: PyAV's planar from_ndarray fails on layouts
+        # without an order ("9 channels").
+        samples = np.repeat(np.rint(wave * 32767).astype(np.int16), layout.nb_channels)
+        frame = av.AudioFrame.from_ndarray(samples[None], format="s16", layout=layout)
         frame.sample_rate, frame.pts = AUDIO_RATE, start
         out.mux(stream.encode(frame))
     out.mux(stream.encode())
