@@ -74,9 +74,20 @@ def jpeg_quality(image: Image.Image) -> int | None:
     return min(range(1, 101), key=lambda q: abs(float(np.sum(_scaled_table(q))) - luma))
 
 
+def _viewable(image: Image.Image) -> Image.Image:
+    """The image in a mode Pillow converts to L and RGB, at the scale the decoder reads it: float grey
+    from [0, 1] (Pillow's own conversion clips it at 1 of 255), LAB through RGB (Pillow has no LAB to L)."""
+    if image.mode == "F":
+        values = np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
+        return Image.fromarray(np.rint(values * 255).astype(np.uint8))
+    if image.mode == "LAB":
+        return image.convert("RGB")
+    return image
+
+
 def _luma_sample(image: Image.Image) -> np.ndarray:
     """The centre of the image, at most 512 x 512, as float luma in 0..255 (noise is measured unscaled)."""
-    gray = image.convert("L")
+    gray = _viewable(image).convert("L")
     width, height = gray.size
     left, top = max(0, (width - SAMPLE_SIDE) // 2), max(0, (height - SAMPLE_SIDE) // 2)
     crop = gray.crop((left, top, min(width, left + SAMPLE_SIDE), min(height, top + SAMPLE_SIDE)))
@@ -152,7 +163,7 @@ class ContentFigures:
 
 
 def content_figures(image: Image.Image) -> ContentFigures:
-    sample = image.convert("RGB")
+    sample = _viewable(image).convert("RGB")
     factor = max(1, max(sample.size) // SAMPLE_SIDE)
     if factor > 1:
         sample = sample.reduce(factor)

@@ -166,7 +166,9 @@ def _to_float(image: Image.Image) -> tuple[np.ndarray, int]:
         has_alpha = mode == "PA" or "transparency" in image.info
         image = image.convert("RGBA" if has_alpha else "RGB")
     elif mode not in ("RGB", "RGBA"):
-        image = image.convert("RGBA" if "A" in mode or "a" in mode else "RGB")
+        # CMYK, YCbCr, LAB, HSV, RGBX: colour without alpha (the "A" of LAB is its a* axis, not alpha:
+        # taken as alpha, Pillow's LAB to RGBA made every pixel transparent); RGBa: premultiplied alpha.
+        image = image.convert("RGBA" if mode == "RGBa" else "RGB")
     return np.asarray(image, dtype=np.float32) / 255.0, 8
 
 
