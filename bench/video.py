@@ -2,6 +2,7 @@
 
     python -m bench.video speed    # frames/s and output MP/s: decode, upscale, encode, mux (audio copied)
     python -m bench.video flicker  # frame-to-frame change a model adds on a still shot with camera noise
+    python -m bench.video output-check  # what the submission's dry run of the result's container costs
 
 `speed` writes a clip of a slow pan over scikit-image's astronaut photo (with an AAC track) and runs it
 through `app.jobs.video_upscale.upscale_video` with the engine, exactly as a worker does; `nearest` shows
@@ -9,7 +10,9 @@ what decoding and encoding alone cost. `flicker` feeds each model the same photo
 per frame (sigma 2 levels, what a camera adds to a still shot) and divides the mean absolute change between
 consecutive output frames by the input's own (a mean per pixel, so the sizes compare; nearest keeps it
 exactly). 1.0: the model passes the noise on as it came; under 1 it smooths it; GAN models turn the
-noise into texture that differs from frame to frame.
+noise into texture that differs from frame to frame. `output-check` times `check_container_carries` (the
+in-memory mux a submission runs so that nothing is charged that the worker cannot write) beside the header
+read it follows, on the same clip.
 """
 
 from __future__ import annotations
@@ -27,7 +30,13 @@ import torch
 from PIL import Image
 
 from app.jobs.video_probe import VideoLimits, read_video_header, video_container
-from app.jobs.video_upscale import FrameUpscaler, Progress, VideoTarget, upscale_video
+from app.jobs.video_upscale import (
+    FrameUpscaler,
+    Progress,
+    VideoTarget,
+    check_container_carries,
+    upscale_video,
+)
 from models.builtin import builtin, builtin_models
 from models.engine import upscale_to_integers
 from models.install import install_official_weights
@@ -122,6 +131,25 @@ def speed(
             )
 
 
+def output_check(width: int, height: int, frames: int, scale: int, repeat: int = 20) -> None:
+    """Median milliseconds of the container's dry run and of the header read before it."""
+    with tempfile.TemporaryDirectory() as folder:
+        clip = Path(folder) / "clip.mp4"
+        write_clip(clip, width, height, frames)
+        data = clip.read_bytes()
+        header, dry_run = [], []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            info = read_video_header(data, "mp4", LIMITS)
+            header.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            check_container_carries(data, info, scale, "mp4")
+            dry_run.append(time.perf_counter() - started)
+    print(f"{frames} frames of {width}x{height} with AAC at x{scale} -> mp4, median of {repeat}:")
+    print(f"  read_video_header       {np.median(header) * 1000:8.2f} ms")
+    print(f"  check_container_carries {np.median(dry_run) * 1000:8.2f} ms")
+
+
 def flicker(models: list[str], width: int, height: int, frames: int, scale: int, models_dir: Path) -> None:
     still = _photo(width, height).astype(np.float32)
     rng = np.random.default_rng(0)
@@ -147,7 +175,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", choices=("speed", "flicker"))
+    parser.add_argument("what", choices=("speed", "flicker", "output-check"))
     parser.add_argument("--models", default=",".join(spec.id for spec in builtin_models()))
     parser.add_argument(
         "--size", default=None, help="WxH of the input frames (speed 320x180, flicker 128x96)"
@@ -157,6 +185,10 @@ def main() -> None:
     parser.add_argument("--format", choices=("mp4", "webm"), default="mp4")
     parser.add_argument("--models-dir", type=Path, default=Path("var/models"))
     args = parser.parse_args()
+    if args.what == "output-check":
+        width, height = (int(side) for side in (args.size or "1920x1080").split("x"))
+        output_check(width, height, args.frames or 48, args.scale)
+        return
     set_cpu_precision("fp32")
     install_official_weights(args.models_dir)
     device = (

@@ -81,9 +81,9 @@ class VideoInfo:
 
 CONTAINER_NAMES = {"mp4": "MP4", "webm": "WebM"}
 _ENCODER_NAMES = {"mp4": "H.264", "webm": "VP9"}
-# The largest side each encoder opens at, measured with PyAV's libx264 and libvpx-vp9: x264 refuses
-# 16x16400 ("Generic error in an external library") and opens 16x16384; libvpx opens 16x65536 and
-# refuses 16x65600 (its sizes are 16-bit fields).
+# The largest side each encoder opens at, measured with PyAV 18.1's libx264 and libvpx-vp9: x264 opens
+# 16x16384 and 16384x16 and refuses 16x16386 ("Generic error in an external library"); libvpx opens
+# 16x65536 and refuses 16x65538.
 ENCODER_MAX_SIDE = {"mp4": 16384, "webm": 65536}
 
 
