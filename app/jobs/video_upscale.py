@@ -180,11 +180,13 @@ def check_container_carries(data: bytes, info: VideoInfo, scale: int, output_for
         sink = av.open(io.BytesIO(), mode="w", format=output_format)
         try:
             video = main_video_stream(source)
+            # The coded size, as `_add_encoder` sets it (the display size, turned back by the rotation).
+            width, height = (info.height, info.width) if info.rotation % 180 else (info.width, info.height)
             sink.add_mux_stream(
                 _VIDEO_CODECS[output_format],
                 rate=video.average_rate or video.guessed_rate or Fraction(25),
-                width=video.codec_context.width * scale,
-                height=video.codec_context.height * scale,
+                width=width * scale,
+                height=height * scale,
             )
             copies = copied_streams(source)
             outputs = {stream.index: _add_copy(sink, stream) for stream in copies}
