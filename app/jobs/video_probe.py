@@ -277,15 +277,18 @@ def check_output_format(info: VideoInfo, output_format: str, scale: int) -> None
         raise UnsupportedOutputFormat(
             f"A video comes back as {' or '.join(VIDEO_OUTPUT_FORMATS)}, not {output_format}."
         )
-    with av.open(io.BytesIO(), mode="w", format=output_format) as probe:
-        supported = probe.supported_codecs
-    foreign = sorted({codec for codec in info.copied_codecs if codec not in supported})
+    foreign = _foreign_codecs(info, output_format)
     if foreign:
         other = next(fmt for fmt in VIDEO_OUTPUT_FORMATS if fmt != output_format)
+        # Name the other container only where it lists them all (TTA audio fits neither).
+        remedy = (
+            f"choose {CONTAINER_NAMES[other]} (output_format={other})."
+            if not _foreign_codecs(info, other)
+            else "upload the clip with AAC audio for MP4, or Opus for WebM."
+        )
         raise UnsupportedOutputFormat(
             f"A {CONTAINER_NAMES[output_format]} result cannot carry this clip's "
-            f"{', '.join(name.upper() for name in foreign)} streams unchanged: choose "
-            f"{CONTAINER_NAMES[other]} (output_format={other})."
+            f"{', '.join(name.upper() for name in foreign)} streams unchanged: {remedy}"
         )
     width, height = info.width * scale, info.height * scale
     most = ENCODER_MAX_SIDE[output_format]
@@ -300,3 +303,10 @@ def check_output_format(info: VideoInfo, output_format: str, scale: int) -> None
             f"At x{scale} the frames would be {width}x{height}, and H.264 needs even sides: pick an even "
             "scale, or output_format=webm."
         )
+
+
+def _foreign_codecs(info: VideoInfo, output_format: str) -> list[str]:
+    """The clip's copied codecs that the output container does not list (FFmpeg's own table)."""
+    with av.open(io.BytesIO(), mode="w", format=output_format) as probe:
+        supported = probe.supported_codecs
+    return sorted({codec for codec in info.copied_codecs if codec not in supported})

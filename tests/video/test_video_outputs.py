@@ -96,3 +96,23 @@ def test_an_rgb_clip_is_converted_to_yuv_and_keeps_its_colours(signup, settings,
     # 4:2:0 halves the chroma of 8-pixel blocks of random colours: a few levels on average, not a
     # wrong matrix's tens.
     assert np.abs(_first_frame(result) - expected).mean() < 8
+
+
+@pytest.mark.parametrize(
+    ("clip", "fields", "remedy"),
+    [
+        (Clip(container="matroska", audio="tta"), {}, "Opus for WebM"),  # fits neither container
+        (Clip(), {"output_format": "webm"}, "output_format=mp4"),  # AAC fits MP4
+    ],
+    ids=["tta", "aac-in-webm"],
+)
+def test_a_refusal_names_the_other_container_only_where_the_clip_fits_it(
+    signup, settings, clip, fields, remedy
+):
+    user = signup()
+    response = submit_video(user, make_clip(clip), model="nearest", **fields)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "unsupported_output_format"
+    assert remedy in error["message"]
+    assert_nothing_kept(user, settings)
