@@ -44,15 +44,17 @@ def video_limits(settings: Settings) -> VideoLimits:
         max_seconds=settings.max_video_seconds,
         max_frames=settings.max_video_frames,
         max_output_pixels=settings.max_video_output_pixels,
+        max_frame_pixels=settings.max_input_pixels,
     )
 
 
-def read_media_header(settings: Settings, data: bytes) -> MediaInfo:
-    """What an upload is, from its header (and, for a video, its packets): cheap, nothing decoded."""
+def read_media_header(settings: Settings, data: bytes, *, count_frames: bool = True) -> MediaInfo:
+    """What an upload is, from its header (and, for a video whose header does not count its frames, its
+    packets, unless `count_frames` is False): cheap, nothing decoded."""
     container = video_container(data)
     if container is None:
         return read_header(data, settings.max_input_pixels)
-    info = read_video_header(data, container, video_limits(settings))
+    info = read_video_header(data, container, video_limits(settings), count_frames=count_frames)
     if info.pixels > settings.max_input_pixels:
         raise ImageTooLarge(
             f"The video's frames are {info.width}x{info.height}; at most {settings.max_input_pixels:,} "

@@ -1,11 +1,13 @@
 """Recognising and checking uploaded videos with PyAV (FFmpeg), before anything is charged or stored.
 
 A video is recognised by its first bytes, never by its name: ISO base media (MP4, MOV) or EBML (WebM,
-Matroska). It is opened with that one demuxer, so FFmpeg never probes other formats (playlists that name
-other files, image sequences). The header gives the codec, size and frame rate; the frames are counted by
-demuxing, which reads packets without decoding them (milliseconds for a 25 MB file), so a clip is priced
-and its limits checked cheaply; `check_video_decodes` then decodes every frame once (the costly half, about
-500 frames/s at 720p on the 2-core VM).
+Matroska). Its container's headers are read first in Python (`container_header`), and a clip claiming more
+frames, seconds, pixels or packets than allowed is refused before FFmpeg opens it. It is then opened with
+its one demuxer, so FFmpeg never probes other formats (playlists that name other files, image sequences).
+The header gives the codec, size, rotation and frame rate; an MP4's frames are counted from its sample
+tables, other clips' by demuxing, which reads a bounded number of packets without decoding them, so a clip
+is priced and its limits checked cheaply; `check_video_decodes` then decodes every frame once (the costly
+half, about 500 frames/s at 720p on the 2-core VM).
 """
 
 from __future__ import annotations
@@ -21,15 +23,17 @@ import av
 import av.container
 from av.video.stream import VideoStream
 
+from app.jobs.container_header import ContainerHeader, TrackHeader, read_container_header, sample_data_end
 from app.jobs.errors import (
     CorruptVideo,
+    ImageTooLarge,
     OutputTooLarge,
     UnsupportedOutputFormat,
     UnsupportedVideo,
     VideoTooLong,
 )
 
-# The video codecs accepted, by FFmpeg's decoder names (AV1 through libdav1d in PyAV's wheels).
+# The video codecs accepted, by FFmpeg's codec names (AV1 is decoded by libdav1d in PyAV's wheels).
 VIDEO_CODECS = ("h264", "hevc", "vp8", "vp9", "av1")
 VIDEO_OUTPUT_FORMATS = {"mp4": "video/mp4", "webm": "video/webm"}
 # What the result is encoded with, per output container.
@@ -42,9 +46,14 @@ _STILL_IMAGE_BRANDS = {
 # Old QuickTime files may start without `ftyp`, with one of these boxes.
 _QUICKTIME_FIRST_BOXES = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
 _EBML_MAGIC = b"\x1a\x45\xdf\xa3"
+# Decoder options while FFmpeg probes a clip whose frames are not wanted (`open_video(headers_only=True)`).
+_HEADERS_ONLY = {"skip_frame": "all", "threads": "1"}
 # A Matroska file is taken as truncated when its streams end this long before the duration in its header
 # (plus two frames): a writer's declared duration and its last packet agree to a few milliseconds.
 _TRUNCATION_TOLERANCE_SECONDS = 0.2
+# Packets a second the sound and subtitle streams may add to a clip's frames: AAC and Opus send about 50
+# a second per track, so 250 leaves room for several tracks; a million tiny ones are refused.
+PACKETS_PER_SECOND = 250
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,14 @@ class VideoLimits:
     max_seconds: float
     max_frames: int
     max_output_pixels: int
+    # Pixels of one input frame, checked from the header before FFmpeg opens the file (None: unchecked).
+    max_frame_pixels: int | None = None
+
+    @property
+    def max_packets(self) -> int:
+        """Packets of all streams a clip may hold: its frames, and sound and subtitles at
+        `PACKETS_PER_SECOND` for its longest allowed length."""
+        return self.max_frames + int(min(self.max_seconds * PACKETS_PER_SECOND, 2**62))
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,9 @@ class VideoInfo:
     duration: float
     rotation: int
     copied_codecs: tuple[str, ...]
+    # False when `frames` and `duration` are estimated from the declared length (read_video_header's
+    # `count_frames=False` on a clip whose headers do not count its frames).
+    frames_exact: bool = True
 
     @property
     def pixels(self) -> int:
@@ -107,21 +127,24 @@ def default_video_format(input_format: str) -> str:
 
 @contextmanager
 def open_video(
-    data: bytes, container_format: str, options: dict[str, str] | None = None
+    data: bytes, container_format: str, *, headers_only: bool = False
 ) -> Iterator[av.container.InputContainer]:
     """The clip opened with its own demuxer only; a file FFmpeg cannot parse is `corrupt_video`.
 
-    `options` go to the demuxer and every stream's decoder (`skip_frame` spares the frames FFmpeg decodes
-    to fill in the streams' parameters on opening).
+    `headers_only` is for reading the streams' parameters, not their frames: the decoders FFmpeg opens to
+    probe the streams then parse headers without decoding pictures (H.264's probe otherwise decodes
+    several frames, outside the decode budget: +54 MB for 4096x4096, +3 MB with it). Its decoders leave
+    some fields unset (an H.264 stream's pix_fmt): decode from a container opened without it.
     """
+    options = _HEADERS_ONLY if headers_only else {}
     try:
         # Tags are arbitrary bytes in a damaged file: undecodable ones are replaced, not an error.
         container = av.open(
             io.BytesIO(data),
             mode="r",
             format=_DEMUXERS[container_format],
+            options=options,
             metadata_errors="replace",
-            options=options or {},
         )
     except av.error.FFmpegError as exc:
         raise CorruptVideo() from exc
@@ -144,15 +167,27 @@ def copied_streams(container: av.container.InputContainer) -> list[av.stream.Str
     return [stream for stream in container.streams if stream.type in ("audio", "subtitle")]
 
 
-def read_video_header(data: bytes, container_format: str, limits: VideoLimits) -> VideoInfo:
-    """What a clip is, from its header and its packets (no decoding but the first frame's).
+def read_video_header(
+    data: bytes, container_format: str, limits: VideoLimits, *, count_frames: bool = True
+) -> VideoInfo:
+    """What a clip is, from its headers and, where they do not give the frame count, its packets; nothing
+    is decoded.
 
-    Refuses what is not an accepted codec, longer than the limits, or truncated (fewer packets than the
-    header announces), so a clip is priced and refused before anything costly runs.
+    The container's own headers are read first (`container_header`): a clip whose tables claim more
+    frames, seconds, pixels or packets than the limits is refused before FFmpeg opens it, since FFmpeg
+    indexes every claimed sample on opening. An MP4's frames are then counted from its sample tables;
+    a Matroska/WebM or fragmented clip's by demuxing, which reads at most `limits.max_packets` packets.
+    With `count_frames` False such a clip is not demuxed: its frames are estimated from its declared
+    length and `frames_exact` is False (a quote the balance cannot cover needs no more).
+
+    Refuses what is not an accepted codec, longer than the limits, or truncated (samples or packets
+    short of what the header announces), so a clip is priced and refused before anything costly runs.
     """
-    with open_video(data, container_format) as container:
+    header = read_container_header(data, container_format)
+    track = _check_claims(data, header, limits)
+    with open_video(data, container_format, headers_only=True) as container:
         stream = main_video_stream(container)
-        codec = stream.codec_context.name
+        codec = codec_name(stream)
         if codec not in VIDEO_CODECS:
             raise UnsupportedVideo(
                 f"The video is {codec}; accepted are H.264, H.265, VP8, VP9 and AV1 in MP4, MOV or WebM."
@@ -162,13 +197,19 @@ def read_video_header(data: bytes, container_format: str, limits: VideoLimits) -
             raise VideoTooLong(_too_long(f"{declared:.1f} s long", limits))
         if stream.frames > limits.max_frames:
             raise VideoTooLong(_too_long(f"{stream.frames:,} frames long", limits))
-        counted = _count_packets(container, stream, declared, limits)
         fps = float(_rate(stream))
-        rotation = _first_frame_rotation(data, container_format)
+        counted = _count_from_tables(data, header, track, stream)
+        if counted is None and not count_frames:
+            counted = _estimate(track, declared, fps)
+        if counted is None:
+            counted = _count_packets(container, stream, declared, limits)
         copied = tuple(s.codec_context.name for s in copied_streams(container))
     width, height = stream.codec_context.width, stream.codec_context.height
     if width < 1 or height < 1:
         raise CorruptVideo("The video has no picture size.")
+    # The display rotation from the header (MP4 `tkhd` matrix, Matroska Projection), as FFmpeg reads it
+    # and attaches it to frames: nothing is decoded to learn it.
+    rotation = track.rotation if track is not None else 0
     if rotation % 180:
         width, height = height, width
     return VideoInfo(
@@ -181,6 +222,53 @@ def read_video_header(data: bytes, container_format: str, limits: VideoLimits) -
         duration=counted.seconds,
         rotation=rotation,
         copied_codecs=copied,
+        frames_exact=counted.exact,
+    )
+
+
+def codec_name(stream: VideoStream) -> str:
+    """The stream's codec as FFmpeg names the format (`av1`), not the decoder that reads it (`libdav1d`)."""
+    return str(stream.codec_context.codec.canonical_name or stream.codec_context.name)
+
+
+def _check_claims(data: bytes, header: ContainerHeader, limits: VideoLimits) -> TrackHeader | None:
+    """Refuse what the container's headers claim beyond the limits, before FFmpeg reads them; the video
+    track's header, when the container has one."""
+    track = header.video
+    if track is not None:
+        pixels = track.width * track.height
+        if limits.max_frame_pixels is not None and pixels > limits.max_frame_pixels:
+            width, height = track.width, track.height
+            if track.rotation % 180:
+                width, height = height, width
+            raise ImageTooLarge(
+                f"The video's frames are {width}x{height}; at most {limits.max_frame_pixels:,} pixels are "
+                "accepted."
+            )
+        frames = max(track.samples, track.timed_samples)
+        if frames > limits.max_frames:
+            raise VideoTooLong(_too_long(f"{frames:,} frames long", limits))
+        seconds = track.seconds
+        if seconds is not None and seconds > limits.max_seconds:
+            raise VideoTooLong(_too_long(f"{seconds:.1f} s long", limits))
+    if header.duration is not None and header.duration > limits.max_seconds:
+        raise VideoTooLong(_too_long(f"{header.duration:.1f} s long", limits))
+    for each in header.tracks:
+        if each.sample_bytes * each.samples > len(data):
+            raise CorruptVideo(
+                f"The file's sample tables claim {each.sample_bytes * each.samples:,} bytes of samples; "
+                f"it holds {len(data):,} bytes."
+            )
+    packets = max([header.packets] + [each.chunks for each in header.tracks])
+    if packets > limits.max_packets:
+        raise UnsupportedVideo(_too_many_packets(f"{packets:,}", limits))
+    return track
+
+
+def _too_many_packets(count: str, limits: VideoLimits) -> str:
+    return (
+        f"The clip's streams hold {count} packets; at most {limits.max_packets:,} are accepted (its frames "
+        f"and {PACKETS_PER_SECOND} a second for sound and subtitles)."
     )
 
 
@@ -198,16 +286,49 @@ def _rate(stream: VideoStream) -> Fraction:
 class _Count:
     frames: int
     seconds: float
+    exact: bool = True
+
+
+def _count_from_tables(
+    data: bytes, header: ContainerHeader, track: TrackHeader | None, stream: VideoStream
+) -> _Count | None:
+    """An MP4's frames and length from its sample tables, where they hold every sample (not fragmented,
+    and FFmpeg's count agrees); refuses samples the file does not hold."""
+    if track is None or header.fragmented or not track.samples or track.seconds is None:
+        return None
+    if track.timed_samples != track.samples:
+        raise CorruptVideo(
+            f"The video's sample tables disagree: {track.samples} sizes, {track.timed_samples} times."
+        )
+    if stream.frames and stream.frames != track.samples:
+        return None  # read differently from FFmpeg: the packets decide
+    end = max(sample_data_end(data, each) for each in header.tracks)
+    if end > len(data):
+        raise CorruptVideo(f"The file is truncated: its samples run to byte {end:,}, it holds {len(data):,}.")
+    return _Count(track.samples, track.seconds)
+
+
+def _estimate(track: TrackHeader | None, declared: float | None, fps: float) -> _Count | None:
+    """Frames as the declared length implies (Matroska's frame duration, else the frame rate); None when
+    the file declares no length."""
+    if declared is None:
+        return None
+    frame_seconds = track.frame_seconds if track is not None and track.frame_seconds > 0 else 1 / fps
+    return _Count(max(1, round(declared / frame_seconds)), declared, exact=False)
 
 
 def _count_packets(
     container: av.container.InputContainer, stream: VideoStream, declared: float | None, limits: VideoLimits
 ) -> _Count:
-    """Frames of the video stream and its length, from its packets; refuses a truncated file."""
-    frames, first, end, streams_end = 0, math.inf, -math.inf, -math.inf
+    """Frames of the video stream and its length, from its packets; refuses a truncated file, and stops
+    at `limits.max_packets` packets of all streams (a million tiny audio packets took 8-13 s)."""
+    frames, packets, first, end, streams_end = 0, 0, math.inf, -math.inf, -math.inf
     frame_seconds = float(1 / _rate(stream))
     try:
         for packet in container.demux():
+            packets += 1
+            if packets > limits.max_packets:
+                raise UnsupportedVideo(_too_many_packets(f"more than {limits.max_packets:,}", limits))
             if packet.size == 0 or packet.pts is None or packet.time_base is None:
                 continue
             start = float(packet.pts * packet.time_base)
@@ -238,17 +359,6 @@ def _count_packets(
             f"its streams end at {streams_end:.2f} s."
         )
     return _Count(frames, seconds)
-
-
-def _first_frame_rotation(data: bytes, container_format: str) -> int:
-    """The display rotation (0, 90, 180 or 270), which decoders attach to frames."""
-    with open_video(data, container_format) as container:
-        try:
-            for frame in container.decode(main_video_stream(container)):
-                return int(frame.rotation) % 360
-        except av.error.FFmpegError as exc:
-            raise CorruptVideo() from exc
-    raise CorruptVideo("No frame of the video decodes.")
 
 
 def check_video_decodes(data: bytes, info: VideoInfo) -> None:

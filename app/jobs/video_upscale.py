@@ -176,7 +176,7 @@ def check_container_carries(data: bytes, info: VideoInfo, scale: int, output_for
     A container's list of codecs is not enough: MP4 lists PCM, then refuses Matroska's PCM in its trailer.
     """
     # The video is not decoded, so FFmpeg's opening need not decode its first frames (200 ms at 1080p).
-    with open_video(data, info.format, options={"skip_frame": "all"}) as source:
+    with open_video(data, info.format, headers_only=True) as source:
         sink = av.open(io.BytesIO(), mode="w", format=output_format)
         try:
             video = main_video_stream(source)
