@@ -27,6 +27,7 @@ from app.jobs.media import (
     read_media_header,
     still_of,
 )
+from app.jobs.video_probe import VideoInfo
 from app.runtime import Runtime
 from app.webhooks.service import check_webhook_url
 from models.analysis import analyse
@@ -80,12 +81,15 @@ class Quote:
     seconds: float
 
 
-def quote_job(session: Session, runtime: Runtime, request: JobRequest, data: bytes) -> Quote:
+def quote_job(
+    session: Session, runtime: Runtime, request: JobRequest, data: bytes, *, count_frames: bool = True
+) -> Quote:
     """Validate a request and its upload's header, price it and estimate its run time; nothing is
     decoded, charged or stored. A job that could not finish within the time limit is refused here.
 
     A video is priced per output megapixel-frame: the image price of one frame's output pixels times
-    its frames, one `minimum` per clip.
+    its frames, one `minimum` per clip. With `count_frames` False a clip whose header does not count its
+    frames (Matroska, WebM, fragmented MP4) is priced from its declared length, without demuxing it.
     """
     settings = runtime.settings
     choice = runtime.catalog.choose(
@@ -93,7 +97,7 @@ def quote_job(session: Session, runtime: Runtime, request: JobRequest, data: byt
     )
     if request.webhook_url:
         check_webhook_url(settings, request.webhook_url)
-    info = read_media_header(settings, data)
+    info = read_media_header(settings, data, count_frames=count_frames)
     output_format = request.output_format or default_output_of(info)
     check_output(settings, data, info, request.scale, output_format)
     frames = frames_of(info)
@@ -168,16 +172,22 @@ def check_job(
     Cheapest checks first: parameters and the header (limits, price, time); then the balance, before the
     costly full decode (bounded by `decode_budget`): a submission it cannot pay is refused (402), and a
     quote it does not cover is answered from the header alone, so an account without credits cannot make
-    the service decode for free. What the balance covers is decoded, so a quote refuses what a submission
-    of the same upload would refuse for its content. `preset=auto` needs the pixels to pick: both refuse
-    (402) when the balance cannot pay even the cheapest model it could pick.
+    the service decode for free. A clip whose header does not count its frames is first priced from its
+    declared length; its packets are counted (a bounded demux) only once the balance covers that price,
+    or for a submission that can pay at least one frame. What the balance covers is decoded, so a quote
+    refuses what a submission of the same upload would refuse for its content. `preset=auto` needs the
+    pixels to pick: both refuse (402) when the balance cannot pay even the cheapest model it could pick.
     """
     auto: AutoPick | None = None
     if request.preset == AUTO:
         auto = _resolve_auto(session, runtime, decode_budget, account_id, request, data)
         request = auto.request
-    quote = quote_job(session, runtime, request, data)
+    quote = quote_job(session, runtime, request, data, count_frames=False)
     balance = balance_of(session, account_id)
+    if isinstance(quote.info, VideoInfo) and not quote.info.frames_exact:
+        one_frame = quote.choice.offer.terms.pricing.credits_for(quote.info.pixels * request.scale**2)
+        if balance >= quote.price or (charging and balance >= one_frame):
+            quote = quote_job(session, runtime, request, data)
     covered = balance >= quote.price
     if charging and not covered:
         raise InsufficientCredits()
@@ -222,10 +232,15 @@ def _resolve_auto(
     a content preset (0 light, 1 medium, 2 and 3 heavy); the content is still read.
     """
     check_auto_request(request.model, request.conservative)
-    info = read_media_header(runtime.settings, data)
-    output_pixels = info.width * info.height * request.scale**2 * frames_of(info)
     candidates = {pick.model for preset in PRESETS.values() for pick in preset.picks} | {AUTO_CLEAN_UP}
     pricings = [runtime.catalog.offer(model).terms.pricing for model in candidates]
+    # A clip whose header does not count its frames is counted (demuxed) only once one frame can be paid.
+    info = read_media_header(runtime.settings, data, count_frames=False)
+    if isinstance(info, VideoInfo) and not info.frames_exact:
+        one_frame = info.width * info.height * request.scale**2
+        check_balance(session, account_id, min(pricing.credits_for(one_frame) for pricing in pricings))
+        info = read_media_header(runtime.settings, data)
+    output_pixels = info.width * info.height * request.scale**2 * frames_of(info)
     check_balance(session, account_id, min(pricing.credits_for(output_pixels) for pricing in pricings))
     check_media_decodes(decode_budget, data, info)
     with decode_budget.hold(info.width * info.height):
