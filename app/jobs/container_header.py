@@ -116,7 +116,8 @@ def read_container_header(data: bytes, container_format: str) -> ContainerHeader
 
 
 def sample_data_end(data: bytes, track: TrackHeader) -> int:
-    """The furthest byte an MP4 track's samples reach, from its chunk offsets, `stsc` and sizes.
+    """The furthest byte an MP4 track's samples reach, from its chunk offsets, `stsc` and sizes; for raw
+    audio, whose sample size may not be its bytes (an old QuickTime description), the furthest chunk start.
 
     Linear in the track's samples and chunks: call it once their counts are known to be within limits.
     """
@@ -135,7 +136,7 @@ def sample_data_end(data: bytes, track: TrackHeader) -> int:
                 return end
             at = chunk_at + (chunk - 1) * offset_bytes
             start = int.from_bytes(view[at : at + offset_bytes], "big")
-            fixed = per_chunk * track.sample_bytes
+            fixed = 0 if track.raw_audio else per_chunk * track.sample_bytes
             size = fixed if sizes is None else sum(sizes[sample : sample + per_chunk])
             sample += per_chunk
             end = max(end, start + size)

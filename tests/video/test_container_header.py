@@ -90,6 +90,19 @@ def test_samples_the_file_cannot_hold_are_refused():
         read_video_header(data, "mp4", LIMITS)
 
 
+def test_raw_audio_is_bounded_by_its_chunks_not_its_sample_size():
+    """An old QuickTime sound description may say 1 byte a sample for compressed audio (IMA4 packs 64
+    samples in 34 bytes): such a track's samples are not refused by bytes, and FFmpeg indexes it by chunk."""
+    data = bytearray(make_clip(Clip(container="mov", audio="pcm_s16le")))
+    audio_stsz = data.index(b"stsz", data.index(b"stsz") + 4)
+    assert struct.unpack_from(">II", data, audio_stsz + 8) == (4, 48_000)  # 4 bytes a sample, 48,000 of them
+    struct.pack_into(">I", data, audio_stsz + 8, 1000)  # 48 MB claimed in a 0.2 MB file
+    header = read_container_header(bytes(data), "mov")
+    assert [track.raw_audio for track in header.tracks] == [False, True]
+    assert sample_data_end(bytes(data), header.tracks[1]) < len(data)
+    assert read_video_header(bytes(data), "mov", LIMITS).frames == 24
+
+
 def test_more_packets_than_a_clip_needs_are_refused_from_the_header():
     # One size per sample, written out: the tables are real, but 100,000 audio packets for 24 frames is
     # more than the packets bound (18,000 frames + 250 a second for 10 s).
