@@ -24,9 +24,14 @@ _MAX_BOXES = 500_000
 # Entries of one time-to-sample table read; an honest clip has at most one per frame (18,000).
 _MAX_TABLE_ENTRIES = 1_000_000
 # Boxes the walk descends into, MP4/MOV: the rest (mdat, free, udta...) is skipped by its size.
-_MOOV_CHILDREN = {b"trak", b"mvex", b"mvhd"}
-_TRAK_CHILDREN = {b"tkhd", b"mdia"}
-_MDIA_CHILDREN = {b"mdhd", b"hdlr", b"minf"}
+# Boxes FFmpeg reads as lists of boxes (`mov_read_default` and its kin), wherever they appear; `trak` and
+# `meta` are handled on their own.
+_CONTAINERS = {
+    b"moov", b"hoov", b"mdia", b"minf", b"stbl", b"dinf", b"edts", b"mvex", b"moof", b"traf", b"tref",
+    b"udta", b"sinf", b"schi", b"wave",
+}  # fmt: skip
+# FFmpeg refuses boxes nested deeper than 10; the walk stops a little past that.
+_MAX_DEPTH = 12
 _STBL_TABLES = {b"stsd", b"stsz", b"stz2", b"stts", b"stsc", b"stco", b"co64"}
 _HANDLERS = {
     b"vide": "video", b"soun": "audio", b"sbtl": "subtitle", b"text": "subtitle", b"subt": "subtitle"
@@ -116,6 +121,14 @@ def read_container_header(data: bytes, container_format: str) -> ContainerHeader
 
 
 def sample_data_end(data: bytes, track: TrackHeader) -> int:
+    """See `_sample_data_end`; a parsing slip is `corrupt_video`, never a 500."""
+    try:
+        return _sample_data_end(data, track)
+    except (struct.error, ValueError, IndexError, OverflowError) as exc:
+        raise CorruptVideo() from exc
+
+
+def _sample_data_end(data: bytes, track: TrackHeader) -> int:
     """The furthest byte an MP4 track's samples reach, from its chunk offsets, `stsc` and sizes; for raw
     audio, whose sample size may not be its bytes (an old QuickTime description), the furthest chunk start.
 
@@ -194,30 +207,31 @@ def _boxes(view: memoryview, start: int, end: int, walk: _Walk) -> Iterator[tupl
         at = body_end
 
 
+class _Mp4Walk(_Walk):
+    """What the walk has read so far, as FFmpeg's parser holds it: a table applies to the track read last,
+    a fragment's run to the track its `tfhd` names."""
+
+    def __init__(self, view: memoryview) -> None:
+        super().__init__()
+        self.view = view
+        self.header = ContainerHeader()
+        self.movie_matrix: tuple[float, float, float, float] = (1.0, 0.0, 0.0, 1.0)
+        self.fragments: dict[int, int] = {}
+        self.fragment_track = 0
+
+    @property
+    def current(self) -> TrackHeader | None:
+        return self.header.tracks[-1] if self.header.tracks else None
+
+
 def _read_mp4(view: memoryview) -> ContainerHeader:
-    header, walk = ContainerHeader(), _Walk()
-    movie_matrix: tuple[float, float, float, float] = (1.0, 0.0, 0.0, 1.0)
+    walk = _Mp4Walk(view)
+    _walk_boxes(walk, 0, len(view), depth=0)
+    header = walk.header
     by_id: dict[int, TrackHeader] = {}
-    fragments: dict[int, int] = {}
-    for kind, start, end in _boxes(view, 0, len(view), walk):
-        if kind == b"cmov" or (kind == b"moov" and _has_child(view, start, end, b"cmov", walk)):
-            # A compressed header would hide its tables from this walk, not from FFmpeg.
-            raise UnsupportedVideo("The clip's movie header is compressed (QuickTime cmov): save it as MP4.")
-        if kind in (b"moov", b"hoov"):  # FFmpeg reads a `hoov` box as the movie header
-            for child, child_start, child_end in _boxes(view, start, end, walk):
-                if child == b"mvhd":
-                    header.duration, movie_matrix = _mvhd(view, child_start, child_end)
-                elif child == b"trak":
-                    track = _trak(view, child_start, child_end, walk, movie_matrix)
-                    header.tracks.append(track)
-                    by_id.setdefault(track.track_id, track)
-                elif child == b"mvex":
-                    header.fragmented = True
-        elif kind == b"moof":
-            header.fragmented = True
-            for track_id, count in _moof_samples(view, start, end, walk):
-                fragments[track_id] = fragments.get(track_id, 0) + count
-    for track_id, count in fragments.items():
+    for track in header.tracks:
+        by_id.setdefault(track.track_id, track)
+    for track_id, count in walk.fragments.items():
         if track_id not in by_id:  # samples of a track the movie header does not declare count all the same
             by_id[track_id] = TrackHeader(track_id=track_id)
             header.tracks.append(by_id[track_id])
@@ -226,8 +240,121 @@ def _read_mp4(view: memoryview) -> ContainerHeader:
     return header
 
 
-def _has_child(view: memoryview, start: int, end: int, wanted: bytes, walk: _Walk) -> bool:
-    return any(kind == wanted for kind, _, _ in _boxes(view, start, end, walk))
+def _walk_boxes(walk: _Mp4Walk, start: int, end: int, depth: int) -> None:
+    """Every box in [start, end), descending into containers wherever they are: FFmpeg dispatches a box
+    by its type alone (a `stsz` or `moof` misplaced inside another box is still read), so this walk does
+    too, and nests as deep as FFmpeg allows (it refuses past 10 levels)."""
+    if depth > _MAX_DEPTH:
+        return
+    view = walk.view
+    for kind, body, body_end in _boxes(view, start, end, walk):
+        if kind == b"cmov":
+            # A compressed header would hide its tables from this walk, not from FFmpeg.
+            raise UnsupportedVideo("The clip's movie header is compressed (QuickTime cmov): save it as MP4.")
+        if kind == b"trak":
+            walk.header.tracks.append(TrackHeader())
+            _walk_boxes(walk, body, body_end, depth + 1)
+        elif kind in _CONTAINERS:
+            if kind in (b"mvex", b"moof"):
+                walk.header.fragmented = True
+            _walk_boxes(walk, body, body_end, depth + 1)
+        elif kind == b"meta":
+            # FFmpeg looks for the handler 4 bytes at a time (a full box in MP4, a plain one in QuickTime).
+            for at in range(body, body_end - 7, 4):
+                if bytes(view[at + 4 : at + 8]) == b"hdlr":
+                    _walk_boxes(walk, at, body_end, depth + 1)
+                    break
+        elif kind == b"mvhd":
+            walk.header.duration, walk.movie_matrix = _mvhd(view, body, body_end)
+        elif kind == b"tfhd" and body + 8 <= body_end:
+            walk.fragment_track = struct.unpack_from(">I", view, body + 4)[0]
+        elif kind == b"trun" and body + 8 <= body_end:
+            count = struct.unpack_from(">I", view, body + 4)[0]
+            walk.fragments[walk.fragment_track] = walk.fragments.get(walk.fragment_track, 0) + count
+            walk.header.fragmented = True
+        elif walk.current is not None:  # FFmpeg ignores a track's boxes before the first track
+            _track_box(walk, walk.current, kind, body, body_end, depth)
+
+
+def _track_box(walk: _Mp4Walk, track: TrackHeader, kind: bytes, body: int, body_end: int, depth: int) -> None:
+    view = walk.view
+    if kind == b"tkhd":
+        version = _full_box(view, body, body_end, 80)
+        if version is not None:
+            track.track_id = struct.unpack_from(">I", view, body + (20 if version == 1 else 12))[0]
+            a, b, c, d = _matrix(view, body + 4 + (32 if version == 1 else 20) + 8 + 8, body_end)
+            # FFmpeg multiplies the track's matrix by the movie's, then reads the rotation from the product.
+            ma, mb, mc, md = walk.movie_matrix
+            track.rotation = _rotation(a * ma + b * mc, a * mb + b * md, c * ma + d * mc, c * mb + d * md)
+    elif kind == b"mdhd":
+        version = _full_box(view, body, body_end, 20)
+        if version == 1 and body_end - body >= 32:
+            track.timescale = struct.unpack_from(">I", view, body + 20)[0]
+        elif version is not None:
+            track.timescale = struct.unpack_from(">I", view, body + 12)[0]
+    elif kind == b"hdlr" and body_end - body >= 12:
+        track.kind = _HANDLERS.get(bytes(view[body + 8 : body + 12]), track.kind)
+    elif kind in _STBL_TABLES and _full_box(view, body, body_end, 4) is not None:
+        _table(walk, track, kind, body, body_end, depth)
+
+
+def _table(walk: _Mp4Walk, track: TrackHeader, kind: bytes, body: int, body_end: int, depth: int) -> None:
+    view = walk.view
+    count = struct.unpack_from(">I", view, body + 4)[0]
+    if kind == b"stsd":
+        _sample_entries(walk, track, body + 8, body_end, count, depth)
+    elif kind == b"stsz" and body + 12 <= body_end:
+        sample_size, count = struct.unpack_from(">II", view, body + 4)
+        # A second `stsz` overrides the first's count in FFmpeg: the larger claim is the one to bound.
+        track.samples = max(track.samples, count)
+        track.sample_bytes = sample_size
+        track._sizes = None if sample_size else (body + 12, min(count, (body_end - body - 12) // 4), 32)
+    elif kind == b"stz2" and body + 12 <= body_end:
+        bits, count = view[body + 7], struct.unpack_from(">I", view, body + 8)[0]
+        track.samples = max(track.samples, count)
+        if bits in (4, 8, 16):
+            track._sizes = (body + 12, min(count, (body_end - body - 12) * 8 // bits), bits)
+    elif kind == b"stts":
+        entries = min(count, (body_end - body - 8) // 8)
+        timed = ticks = delta = 0
+        # Each entry times at least one sample in an honest file: past the cap the claim is refused
+        # anyway, so the entries beyond it are only counted, not read.
+        read = min(entries, _MAX_TABLE_ENTRIES)
+        for samples, delta in struct.iter_unpack(">II", view[body + 8 : body + 8 + 8 * read]):
+            timed += samples
+            ticks += samples * delta
+        track.timed_samples = max(track.timed_samples, timed if entries == read else entries)
+        track.ticks = ticks
+        # FFmpeg reads uncompressed audio by chunk when `stts` gives every sample a duration of 1.
+        track.raw_audio = entries == 1 and delta == 1 and track.kind == "audio"
+    elif kind == b"stsc":
+        track._stsc = (body + 8, min(count, (body_end - body - 8) // 12))
+    elif kind in (b"stco", b"co64"):
+        width = 8 if kind == b"co64" else 4
+        track._chunks = (body + 8, min(count, (body_end - body - 8) // width), width)
+
+
+def _sample_entries(walk: _Mp4Walk, track: TrackHeader, start: int, end: int, count: int, depth: int) -> None:
+    """The sample descriptions: the first one's codec and coded frame size; and the boxes after each one's
+    fixed fields (avcC, colr...), which FFmpeg reads like any other, misplaced tables included."""
+    view = walk.view
+    for index, (kind, body, body_end) in enumerate(_boxes(view, start, end, walk)):
+        if index >= count:
+            break
+        entry = body - 8
+        if index == 0:
+            track.codec = _VISUAL_ENTRIES.get(kind, kind.decode("latin-1"))
+            # A visual entry: 8 bytes of box header, 6 reserved, 2 index, 16 pre-defined, width, height.
+            if track.kind == "video" and entry + 36 <= body_end:
+                track.width, track.height = struct.unpack_from(">HH", view, entry + 32)
+        if track.kind == "video":
+            fixed = 86
+        elif track.kind == "audio" and entry + 18 <= body_end:
+            # A sound entry's fixed fields grow with its version: 0, 1 (16 more bytes), 2 (36 more).
+            fixed = 36 + {1: 16, 2: 36}.get(struct.unpack_from(">H", view, entry + 16)[0], 0)
+        else:
+            continue
+        _walk_boxes(walk, entry + fixed, body_end, depth + 1)
 
 
 def _full_box(view: memoryview, start: int, end: int, need: int) -> int | None:
@@ -260,27 +387,6 @@ def _matrix(view: memoryview, at: int, end: int) -> tuple[float, float, float, f
     return (a / 65536, b / 65536, c / 65536, d / 65536)
 
 
-def _trak(
-    view: memoryview, start: int, end: int, walk: _Walk, movie: tuple[float, float, float, float]
-) -> TrackHeader:
-    track = TrackHeader()
-    matrix = (1.0, 0.0, 0.0, 1.0)
-    for kind, child_start, child_end in _boxes(view, start, end, walk):
-        if kind == b"tkhd":
-            version = _full_box(view, child_start, child_end, 80)
-            if version is not None:
-                track.track_id = struct.unpack_from(">I", view, child_start + (20 if version == 1 else 12))[0]
-                matrix_at = child_start + 4 + (32 if version == 1 else 20) + 8 + 8
-                matrix = _matrix(view, matrix_at, child_end)
-        elif kind == b"mdia":
-            _mdia(view, child_start, child_end, walk, track)
-    # FFmpeg multiplies the track's matrix by the movie's, then reads the rotation from the product.
-    a, b, c, d = matrix
-    ma, mb, mc, md = movie
-    track.rotation = _rotation(a * ma + b * mc, a * mb + b * md, c * ma + d * mc, c * mb + d * md)
-    return track
-
-
 def _rotation(a: float, b: float, c: float, d: float) -> int:
     """FFmpeg's av_display_rotation_get on a matrix, to the nearest quarter turn, as 0-359 degrees."""
     scale_x, scale_y = math.hypot(a, c), math.hypot(b, d)
@@ -288,84 +394,6 @@ def _rotation(a: float, b: float, c: float, d: float) -> int:
         return 0
     degrees = -math.degrees(math.atan2(b / scale_y, a / scale_x))
     return int(round(degrees / 90) * 90) % 360
-
-
-def _mdia(view: memoryview, start: int, end: int, walk: _Walk, track: TrackHeader) -> None:
-    for kind, child_start, child_end in _boxes(view, start, end, walk):
-        if kind == b"mdhd":
-            version = _full_box(view, child_start, child_end, 20)
-            if version == 1 and child_end - child_start >= 32:
-                track.timescale = struct.unpack_from(">I", view, child_start + 20)[0]
-            elif version is not None:
-                track.timescale = struct.unpack_from(">I", view, child_start + 12)[0]
-        elif kind == b"hdlr" and child_end - child_start >= 12:
-            track.kind = _HANDLERS.get(bytes(view[child_start + 8 : child_start + 12]), track.kind)
-        elif kind == b"minf":
-            for grandchild, stbl_start, stbl_end in _boxes(view, child_start, child_end, walk):
-                if grandchild == b"stbl":
-                    _stbl(view, stbl_start, stbl_end, walk, track)
-
-
-def _stbl(view: memoryview, start: int, end: int, walk: _Walk, track: TrackHeader) -> None:
-    for kind, body, body_end in _boxes(view, start, end, walk):
-        if kind not in _STBL_TABLES or _full_box(view, body, body_end, 4) is None:
-            continue
-        count = struct.unpack_from(">I", view, body + 4)[0]
-        if kind == b"stsd" and count and body + 16 <= body_end:
-            _sample_entry(view, body + 8, body_end, track)
-        elif kind == b"stsz" and body + 12 <= body_end:
-            sample_size, count = struct.unpack_from(">II", view, body + 4)
-            # A second `stsz` overrides the first's count in FFmpeg: the larger claim is the one to bound.
-            track.samples = max(track.samples, count)
-            track.sample_bytes = sample_size
-            track._sizes = None if sample_size else (body + 12, min(count, (body_end - body - 12) // 4), 32)
-        elif kind == b"stz2" and body + 12 <= body_end:
-            bits, count = view[body + 7], struct.unpack_from(">I", view, body + 8)[0]
-            track.samples = max(track.samples, count)
-            if bits in (4, 8, 16):
-                track._sizes = (body + 12, min(count, (body_end - body - 12) * 8 // bits), bits)
-        elif kind == b"stts":
-            entries = min(count, (body_end - body - 8) // 8)
-            timed = ticks = delta = 0
-            # Each entry times at least one sample in an honest file: past the cap the claim is refused
-            # anyway, so the entries beyond it are only counted, not read.
-            read = min(entries, _MAX_TABLE_ENTRIES)
-            for samples, delta in struct.iter_unpack(">II", view[body + 8 : body + 8 + 8 * read]):
-                timed += samples
-                ticks += samples * delta
-            track.timed_samples = max(track.timed_samples, timed if entries == read else entries)
-            track.ticks = ticks
-            # FFmpeg reads uncompressed audio by chunk when `stts` gives every sample a duration of 1.
-            track.raw_audio = entries == 1 and delta == 1 and track.kind == "audio"
-        elif kind == b"stsc":
-            track._stsc = (body + 8, min(count, (body_end - body - 8) // 12))
-        elif kind in (b"stco", b"co64"):
-            width = 8 if kind == b"co64" else 4
-            track._chunks = (body + 8, min(count, (body_end - body - 8) // width), width)
-
-
-def _sample_entry(view: memoryview, at: int, end: int, track: TrackHeader) -> None:
-    """The first sample description: its codec and, for a visual entry, its coded frame size."""
-    if at + 8 > end:
-        return
-    fourcc = bytes(view[at + 4 : at + 8])
-    track.codec = _VISUAL_ENTRIES.get(fourcc, fourcc.decode("latin-1"))
-    # A visual sample entry: 8 bytes of box header, 6 reserved, 2 index, 16 pre-defined, then width, height.
-    if track.kind == "video" and at + 36 <= end:
-        track.width, track.height = struct.unpack_from(">HH", view, at + 32)
-
-
-def _moof_samples(view: memoryview, start: int, end: int, walk: _Walk) -> Iterator[tuple[int, int]]:
-    """(track id, samples) of each run in a movie fragment (`traf`: `tfhd` then `trun`s)."""
-    for kind, traf_start, traf_end in _boxes(view, start, end, walk):
-        if kind != b"traf":
-            continue
-        track_id = 0
-        for child, body, body_end in _boxes(view, traf_start, traf_end, walk):
-            if child == b"tfhd" and body + 8 <= body_end:
-                track_id = struct.unpack_from(">I", view, body + 4)[0]
-            elif child == b"trun" and body + 8 <= body_end:
-                yield track_id, struct.unpack_from(">I", view, body + 4)[0]
 
 
 # Matroska / WebM

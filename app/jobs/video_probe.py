@@ -200,10 +200,10 @@ def read_video_header(
         fps = float(_rate(stream))
         counted = _count_from_tables(data, header, track, stream)
         if counted is None and not count_frames:
-            counted = _estimate(track, declared, fps)
+            counted = _estimate(track, declared, fps, limits)
         if counted is None:
             counted = _count_packets(container, stream, declared, limits)
-        copied = tuple(s.codec_context.name for s in copied_streams(container))
+        copied = tuple(_decoder_name(s) for s in copied_streams(container))
     width, height = stream.codec_context.width, stream.codec_context.height
     if width < 1 or height < 1:
         raise CorruptVideo("The video has no picture size.")
@@ -226,9 +226,19 @@ def read_video_header(
     )
 
 
-def codec_name(stream: VideoStream) -> str:
-    """The stream's codec as FFmpeg names the format (`av1`), not the decoder that reads it (`libdav1d`)."""
-    return str(stream.codec_context.codec.canonical_name or stream.codec_context.name)
+def codec_name(stream: av.stream.Stream) -> str:
+    """The stream's codec as FFmpeg names the format (`av1`), not the decoder that reads it (`libdav1d`);
+    `unknown` for one no decoder in this FFmpeg reads."""
+    context = stream.codec_context
+    if context is None or context.codec is None:
+        return "unknown"
+    return str(context.codec.canonical_name or context.name)
+
+
+def _decoder_name(stream: av.stream.Stream) -> str:
+    """A copied stream's decoder name (what `check_output_format` compares), `unknown` without one."""
+    context = stream.codec_context
+    return "unknown" if context is None or context.codec is None else str(context.name)
 
 
 def _check_claims(data: bytes, header: ContainerHeader, limits: VideoLimits) -> TrackHeader | None:
@@ -310,13 +320,16 @@ def _count_from_tables(
     return _Count(track.samples, track.seconds)
 
 
-def _estimate(track: TrackHeader | None, declared: float | None, fps: float) -> _Count | None:
-    """Frames as the declared length implies (Matroska's frame duration, else the frame rate); None when
-    the file declares no length."""
+def _estimate(
+    track: TrackHeader | None, declared: float | None, fps: float, limits: VideoLimits
+) -> _Count | None:
+    """Frames as the declared length implies (Matroska's frame duration, else the frame rate), at most the
+    limit (the count decides past it); None when the file declares no length."""
     if declared is None:
         return None
     frame_seconds = track.frame_seconds if track is not None and track.frame_seconds > 0 else 1 / fps
-    return _Count(max(1, round(declared / frame_seconds)), declared, exact=False)
+    frames = min(max(1, round(declared / frame_seconds)), limits.max_frames)
+    return _Count(frames, declared, exact=False)
 
 
 def _count_packets(

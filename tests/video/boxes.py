@@ -186,3 +186,24 @@ def lying_mkv(*, width: int = 64, height: int = 64, seconds: float = 1.0, roll: 
         0xAE, uint(0xD7, 1) + uint(0x83, 1) + element(0x86, b"V_MPEG4/ISO/AVC") + element(0xE0, video)
     )
     return ebml + element(0x18538067, info + element(0x1654AE6B, entry))
+
+
+def into_first_track(data: bytes, extra: bytes) -> bytes:
+    """A real clip (its `moov` last, as PyAV writes it) with `extra` appended inside its first `trak`,
+    after the track's own tables."""
+    out = bytearray(data)
+    moov, trak = out.index(b"moov") - 4, out.index(b"trak") - 4
+    trak_end = trak + struct.unpack_from(">I", out, trak)[0]
+    out[trak_end:trak_end] = extra
+    for at in (moov, trak):
+        struct.pack_into(">I", out, at, struct.unpack_from(">I", out, at)[0] + len(extra))
+    return bytes(out)
+
+
+def swallowing_moov(data: bytes) -> bytes:
+    """A file whose `moov` (right after `ftyp`) claims to run to the end, so the boxes after it, fragments
+    included, are read as its children, as FFmpeg reads them."""
+    out = bytearray(data)
+    moov = out.index(b"moov") - 4
+    struct.pack_into(">I", out, moov, len(out) - moov)
+    return bytes(out)

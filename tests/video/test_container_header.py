@@ -23,7 +23,16 @@ import pytest
 from app.jobs.container_header import read_container_header, sample_data_end
 from app.jobs.errors import CorruptVideo, ImageTooLarge, UnsupportedVideo, VideoTooLong
 from app.jobs.video_probe import VideoLimits, read_video_header, video_container
-from tests.video.boxes import ROTATE_90, box, fragmented_mp4, lying_mkv, lying_mp4
+from tests.video.boxes import (
+    ROTATE_90,
+    box,
+    fragmented_mp4,
+    full_box,
+    into_first_track,
+    lying_mkv,
+    lying_mp4,
+    swallowing_moov,
+)
 from tests.video.clips import Clip, make_clip, probe
 
 # The service's defaults (app/config.py): 300 s, 18,000 frames, 4K output, 25 MP input.
@@ -81,6 +90,16 @@ def test_fragments_that_claim_millions_of_frames_are_refused():
     assert len(data) < 2_000
     with pytest.raises(VideoTooLong, match="20,000,000 frames long"):
         read_video_header(data, "mp4", LIMITS)
+
+
+def test_tables_out_of_place_are_read_where_ffmpeg_reads_them():
+    """FFmpeg dispatches a box by its type wherever it is: a `stsz` in a track's `udta` after its own
+    tables sets its sample count, and fragments inside an oversized `moov` are read as fragments."""
+    hidden = box(b"udta", full_box(b"stsz", struct.pack(">II", 1, 20_000_000)))
+    with pytest.raises(VideoTooLong, match="20,000,000 frames long"):
+        read_video_header(into_first_track(make_clip(Clip(audio=None)), hidden), "mp4", LIMITS)
+    with pytest.raises(VideoTooLong, match="20,000,000 frames long"):
+        read_video_header(swallowing_moov(fragmented_mp4(20_000_000)), "mp4", LIMITS)
 
 
 def test_samples_the_file_cannot_hold_are_refused():
@@ -241,6 +260,15 @@ def _child(path: str) -> tuple[str | None, int]:
         ("50-million-frames", lying_mp4(50_000_000), "video_too_long"),
         ("20-million-audio-samples", lying_mp4(24, audio_samples=20_000_000), "corrupt_video"),
         ("20-million-fragment-samples", fragmented_mp4(20_000_000), "video_too_long"),
+        ("fragments-inside-moov", swallowing_moov(fragmented_mp4(20_000_000)), "video_too_long"),
+        (
+            "stsz-in-udta",
+            into_first_track(
+                make_clip(Clip(audio=None)),
+                box(b"udta", full_box(b"stsz", struct.pack(">II", 1, 20_000_000))),
+            ),
+            "video_too_long",
+        ),
     ],
     ids=lambda value: value if isinstance(value, str) else "",
 )
