@@ -98,7 +98,7 @@ def _bytes_file(path: Path, data: bytes) -> str:
     return str(source)
 
 
-def test_a_million_tiny_audio_packets_are_read_only_up_to_a_bound(configure, signup, settings, tmp_path):
+def test_tiny_audio_packets_are_read_only_up_to_a_bound(configure, signup, settings, tmp_path):
     """The packets read to count a clip's frames are bounded (its frames plus 250 a second of its longest
     allowed length), and an account that cannot pay is quoted from the header without reading any."""
     # The bound here: 100 frames + 250 x 60 s = 15,100 packets; the clip holds 20,024.
