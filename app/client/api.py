@@ -74,6 +74,18 @@ class ApiClient:
         job: dict[str, Any] = _json(response)
         return job
 
+    def quote(self, path: Path, fields: dict[str, str]) -> dict[str, Any]:
+        """What submitting this file with these fields would run, charge and take (POST /v1/jobs/quote):
+        the same form and checks as the submission, nothing charged or kept."""
+        with path.open("rb") as handle:
+            response = self.http.post(
+                "/v1/jobs/quote",
+                files={"file": (path.name, handle, "application/octet-stream")},
+                data=fields,
+            )
+        quote: dict[str, Any] = _json(response)
+        return quote
+
     def job(self, job_id: str) -> dict[str, Any]:
         job: dict[str, Any] = _json(self.http.get(f"/v1/jobs/{job_id}"))
         return job
@@ -105,6 +117,11 @@ class ApiClient:
     def models(self) -> list[dict[str, Any]]:
         models: list[dict[str, Any]] = _json(self.http.get("/v1/models"))
         return models
+
+    def presets(self) -> list[dict[str, Any]]:
+        """The presets the service offers (GET /v1/presets): auto and the named use cases."""
+        presets: list[dict[str, Any]] = _json(self.http.get("/v1/presets"))
+        return presets
 
     def cancel(self, job_id: str) -> dict[str, Any]:
         """Cancel a queued or running job (refunded) and delete its files."""

@@ -6,12 +6,13 @@ import argparse
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
-from PIL import Image
 
 from app.client.api import SUFFIXES, ApiClient, ApiError
 from app.client.progress import ProgressBoard
@@ -26,18 +27,10 @@ from app.jobs.video_probe import (
     video_container,
 )
 
-# The quote reads a clip whatever its length: the service applies its own limits when it is submitted.
+# A clip is named whatever its length: the service applies its own limits when it is submitted.
 _NO_LIMITS = VideoLimits(max_seconds=float("inf"), max_frames=2**62, max_output_pixels=2**62)
 
 FINAL = {"succeeded", "failed", "canceled", "expired"}
-# What a preset runs on a clean image, for the quote before submitting (`auto` is priced as the photo model,
-# the dearest it picks; the job says what it really ran).
-PRESET_MODELS = {
-    "auto": "realesrgan-x4plus",
-    "photo": "realesrgan-x4plus",
-    "anime": "realesrgan-x4plus-anime",
-    "text": "realesr-animevideov3",
-}
 POLL_SECONDS = 0.5
 EXIT_INTERRUPTED = 130
 
@@ -106,55 +99,34 @@ def _target(path: Path, out_dir: Path, scale: int, output_format: str | None) ->
     return out_dir / f"{path.stem}_x{scale}.{SUFFIXES.get(output_format or '', kept)}"
 
 
-def _size_of(path: Path) -> tuple[int, int, VideoInfo | None] | None:
-    """Width, height and, for a video, its header; None when the file cannot be read here."""
-    video = _video_of(path)
-    if video is not None:
-        return video.width, video.height, video
-    try:
-        with Image.open(path) as image:
-            return image.size[0], image.size[1], None
-    except (OSError, ValueError):
-        return None
-
-
-def _quote(models: list[dict[str, Any]], fields: dict[str, str], path: Path) -> str:
-    """`2 credits, about 40 s`: what the API's catalog says a file will cost and take (before submitting).
-    A video is priced per output megapixel-frame, and its encoding adds to the time."""
-    by_id = {model["id"]: model for model in models}
-    model = by_id.get(fields.get("model") or PRESET_MODELS.get(fields.get("preset", ""), ""))
-    found = _size_of(path)
-    if found is None:
-        return ""
-    width, height, video = found
-    clip = f", {video.frames} frames" if video else ""
-    if model is None:
-        return f"{width}x{height}{clip}"
-    scale = int(fields["scale"])
-    pixels = width * height * scale * scale * (video.frames if video else 1)
-    pricing = model["credits"]
-    credits = max(pricing["minimum"], -(-pixels // int(pricing["megapixels_per_credit"] * 1e6)))
-    per_megapixel = model.get("seconds_per_output_megapixel", 0)
-    if video:
-        output_format = fields.get("output_format") or default_video_format(video.format)
-        per_megapixel += (
-            model.get("video", {}).get("encode_seconds_per_output_megapixel", {}).get(output_format, 0)
-        )
-    seconds = 1 + pixels / 1e6 * per_megapixel
-    size = f"{width}x{height} -> {width * scale}x{height * scale}{clip}"
-    return f"{size}, {plural(credits, 'credit')}, {duration(seconds)}"
-
-
-def _submit(client: ApiClient, item: Upscale, fields: dict[str, str]) -> None:
-    """Submit once, retrying a dropped connection under the same idempotency key (never charged twice)."""
+def _retried(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A request whose connection may drop: tried three times (a submission under one idempotency key, so
+    never charged twice; a quote charges nothing)."""
     for attempt in range(3):
         try:
-            item.job = client.submit(item.path, fields, item.idempotency_key)
-            return
+            return call()
         except httpx.TransportError:
             if attempt == 2:
                 raise
             time.sleep(1 + attempt)
+    raise AssertionError("unreachable")
+
+
+def _quote_line(quote: dict[str, Any], fields: dict[str, str]) -> str:
+    """`30x20 -> 60x40, 1 credit, about 1 s`: the service's own price and time for a file, from its quote
+    (POST /v1/jobs/quote), so what is shown before submitting is what the submission charges."""
+    source, result = quote["input"], quote["output"]
+    clip = f", {quote['video']['frames']} frames" if quote.get("video") else ""
+    size = f"{source['width']}x{source['height']} -> {result['width']}x{result['height']}{clip}"
+    picked = f" ({quote['preset']}: {quote['model']})" if "preset" in fields and quote.get("preset") else ""
+    short = "" if quote["covered_by_balance"] else f"; balance {quote['credits_balance']}: not enough"
+    credits = plural(quote["credits"], "credit")
+    return f"{size}, {credits}, {duration(quote['estimated_seconds'])}{picked}{short}"
+
+
+def _submit(client: ApiClient, item: Upscale, fields: dict[str, str]) -> None:
+    """Submit once, retrying a dropped connection under the same idempotency key (never charged twice)."""
+    item.job = _retried(lambda: client.submit(item.path, fields, item.idempotency_key))
 
 
 def _finish(client: ApiClient, item: Upscale, target: Path) -> str:
@@ -231,14 +203,17 @@ def cmd_upscale(ns: argparse.Namespace) -> int:
     fields = _fields(ns)
     with _client(ns) as client:
         try:
-            models = client.models()
+            if ns.preset is not None and not _known_preset(client, ns.preset):
+                return 2
             for index, item in enumerate(items):
                 if ns.skip_existing and targets[index].exists():
                     item.skipped = True
                     board.note(index, f"skipped: {targets[index]} exists")
                     continue
-                board.update(index, "submitting", 0.0, _quote(models, fields, item.path))
                 try:
+                    # The same form through the same checks: a file the quote refuses, the job would too.
+                    quote = _retried(partial(client.quote, item.path, fields))
+                    board.update(index, "submitting", 0.0, _quote_line(quote, fields))
                     _submit(client, item, fields)
                     board.update(index, "queued", 0.0, _time_left(item.job or {}))
                 except ApiError as exc:
@@ -259,6 +234,15 @@ def cmd_upscale(ns: argparse.Namespace) -> int:
             return 1
     print(_summary(items), file=sys.stderr)
     return 1 if any(item.failed for item in items) else 0
+
+
+def _known_preset(client: ApiClient, preset: str) -> bool:
+    """Whether the service offers this preset (GET /v1/presets); says which it does when not."""
+    offered = [offer["id"] for offer in client.presets()]
+    if preset in offered:
+        return True
+    print(f"mindrender: no preset {preset!r}; the service offers {', '.join(offered)}", file=sys.stderr)
+    return False
 
 
 def _run(ns: argparse.Namespace, action: Any, key_required: bool = True) -> int:
@@ -294,7 +278,7 @@ def cmd_account(ns: argparse.Namespace) -> int:
 
 
 def cmd_models_list(ns: argparse.Namespace) -> int:
-    """Every model with its scales, options and price, as the service lists them."""
+    """Every model with its scales, options and price, and the presets, as the service lists them."""
 
     def show(client: ApiClient) -> int:
         for model in client.models():
@@ -311,6 +295,10 @@ def cmd_models_list(ns: argparse.Namespace) -> int:
             print(f"{model['id']:24} {model['content']:7} x{scales:11} {price}{state}")
             if options:
                 print(f"{'':24} {'; '.join(dict.fromkeys(options))}")
+        print("\npresets (--preset; what each runs by damage: clean, light, medium, heavy):")
+        for preset in client.presets():
+            picks = " | ".join(dict.fromkeys(preset["picks"])) or "reads each image, then picks as a preset"
+            print(f"{preset['id']:24} {picks}")
         return 0
 
     return _run(ns, show, key_required=False)
@@ -350,20 +338,18 @@ def add_client_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     choice.add_argument("--model", help="a model id (mindrender models list)")
     choice.add_argument(
         "--preset",
-        choices=("auto", "photo", "anime", "text"),
-        help="default: auto (the service reads each image and picks the model and denoise level)",
+        help="one the service offers (mindrender models list); default: auto (the service reads each image "
+        "and picks the model and denoise level)",
     )
     upscale.add_argument(
         "--scale",
         type=int,
-        choices=(1, 2, 3, 4, 8),
         default=4,
-        help="1: clean-up only (models with 1x weights)",
+        help="the model's scales (mindrender models list); 1: clean-up only (models with 1x weights)",
     )
     upscale.add_argument(
         "--denoise",
         type=int,
-        choices=(0, 1, 2, 3),
         help="remove noise and JPEG artefacts, 0 (light) to 3 (heavy): the model's level with --model, "
         "else the damage the preset (auto too) picks for",
     )

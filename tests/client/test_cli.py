@@ -190,3 +190,34 @@ def test_ctrl_c_cancels_the_running_jobs_with_a_refund(embedded_service, account
     [job] = user.get("/v1/jobs").json()["jobs"]
     assert job["status"] == "canceled" and job["credits_refunded"] == job["credits_charged"]
     user.close()
+
+
+def test_the_price_before_submitting_is_the_charge_for_every_preset_the_service_offers(
+    embedded_service, account, tmp_path
+):
+    user = httpx.Client(base_url=embedded_service.url, headers={"Authorization": f"Bearer {account}"})
+    presets = [preset["id"] for preset in user.get("/v1/presets").json()]
+    assert {"auto", "photo", "anime", "text", "faithful"} <= set(presets)
+    image = tmp_path / "small.png"
+    image.write_bytes(support.png_bytes(24, 24, seed=3))
+    quoted = re.compile(
+        r"small\.png: submitting, 24x24 -> 48x48, (\d+) credits?, about \d+ s \((\S+): (\S+)\)"
+    )
+    for preset in presets:
+        done = run_cli(
+            "upscale", str(image), "--preset", preset, "--scale", "2", "--out", str(tmp_path / preset),
+            api_url=embedded_service.url, api_key=account,
+        )  # fmt: skip
+        assert done.returncode == 0, f"{preset}: {done.stderr}"
+        [(credits, named, model)] = quoted.findall(done.stderr)
+        job = user.get("/v1/jobs", params={"limit": 1}).json()["jobs"][0]
+        assert (job["preset"], job["status"]) == (preset, "succeeded")
+        assert (named, model) == (preset, job["model"])
+        assert int(credits) == job["credits_charged"], f"{preset}: quoted {credits}, charged {job}"
+
+    unknown = run_cli(
+        "upscale", str(image), "--preset", "portrait", api_url=embedded_service.url, api_key=account
+    )
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert f"no preset 'portrait'; the service offers {', '.join(presets)}" in unknown.stderr
+    user.close()
