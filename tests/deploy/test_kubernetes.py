@@ -27,7 +27,7 @@ MANIFESTS = {
 }
 RESOURCES = [doc for docs in MANIFESTS.values() for doc in docs]
 KEDA = "keda.sh/v1alpha1"
-# The oldest Kubernetes still supported upstream when these were written, and the newest the package carries.
+# The oldest Kubernetes the manifests are meant for (docs/operations.md) and the newest the package carries.
 KUBERNETES_VERSIONS = ("1.29.0", kubernetes_validate.utils.latest_version())
 # boto3 reads the S3 credentials itself; every other variable must be a setting.
 BOTO_VARIABLES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"}
