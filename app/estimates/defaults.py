@@ -1,8 +1,9 @@
 """Seconds per output megapixel before a worker has measured a model itself.
 
 Measured on the 2-core AMD EPYC VM (fp32, 192-512 px inputs through the engine, docs/benchmarks.md), which
-is also what `mindrender serve` runs on a laptop of that class. A worker replaces a figure with its own
-moving average after its first real job of the model, so these only need the right order of magnitude.
+is also what `mindrender serve` runs on a laptop of that class. A worker's own jobs replace a figure (the
+median of its recent ones, from its second job of the model on), so these only need the right order of
+magnitude.
 CUDA figures are the CPU ones divided by 50: on an H200 (docs/benchmarks.md, "CUDA") the engine ran
 realesr-animevideov3 about 14x and realesrgan-x4plus-anime about 180x faster than this VM, so one factor
 errs both ways and 50 sits between them. Vulkan and MPS ones are divided by 10; the first jobs correct
@@ -38,5 +39,23 @@ DEVICE_SPEEDUP_GUESS = {"cpu": 1.0, "cuda": GPU_SPEEDUP_GUESS, "vulkan": 10.0, "
 
 
 def default_seconds_per_megapixel(model: str, device: str) -> float:
+    """Seconds per output megapixel before a worker has measured a model itself, for its device."""
     seconds = CPU_SECONDS_PER_MEGAPIXEL.get(model, UNKNOWN_MODEL_SECONDS_PER_MEGAPIXEL)
     return seconds / DEVICE_SPEEDUP_GUESS.get(device, GPU_SPEEDUP_GUESS)
+
+
+# Seconds per frame on top of the pixels: decoding and encoding a frame, and one call through the engine
+# (bands, tiling, the network's fixed cost), whatever the frame's size. Measured through `run_job` on the
+# 2-core VM while it was shared with other work (bench/video.py estimates, docs/benchmarks.md): 12,000
+# frames of 16x16 at x4 in 18.7 s with bicubic (3,000 in 4.8 s), 1.4 ms a frame once the pixels' 2.5 s
+# are taken out; 300 frames of 16x16 at x4 in 31 s with realesr-animevideov3, 0.1 s a frame, which the
+# other networks are taken to share (their pixels dominate any frame they run). Decoding and encoding stay
+# on the CPU whatever the device, so the figure is not divided for a GPU; its first jobs correct it.
+CPU_SECONDS_PER_FRAME_CLASSICAL = 0.0015
+CPU_SECONDS_PER_FRAME_NETWORK = 0.1
+_CLASSICAL = ("nearest", "bilinear", "bicubic", "lanczos")
+
+
+def default_seconds_per_frame(model: str, device: str) -> float:
+    """Seconds per frame before a worker has measured a model itself (the same on every device)."""
+    return CPU_SECONDS_PER_FRAME_CLASSICAL if model in _CLASSICAL else CPU_SECONDS_PER_FRAME_NETWORK

@@ -1,16 +1,20 @@
 """Estimates: a model's speed on this service, a job's run time and wait, and refusing what cannot finish.
 
-Workers report a heartbeat (queues, device) and, after each job, the seconds it took per output megapixel
-(a moving average per worker and model). A queue's speed for a model is its fastest live worker's own
-figure, or the default for that worker's device until it has measured one; with no live worker, the last
-figure any worker measured, or the CPU default.
+A job's run time is a fixed overhead, plus seconds per frame (decoding and encoding a video's frame, one
+call through the engine), plus seconds per output megapixel (the network's work, and encoding). Workers
+report a heartbeat (queues, device) and, after each job, its run time: a sample. A worker's speed for a
+model is fitted from its recent samples, term by term, as medians (see `fit_speed`), so that no one job,
+and no one account, can move it far. A queue's speed for a model is its fastest live worker's own figure,
+or the default for that worker's device until it has measured one; with no live worker, the last figure
+any worker measured, or the CPU default.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, select
@@ -19,19 +23,26 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import utcnow
-from app.estimates.defaults import default_seconds_per_megapixel
+from app.estimates.defaults import default_seconds_per_frame, default_seconds_per_megapixel
 from app.estimates.errors import JobTooSlow
-from app.estimates.models import ModelSpeed, WorkerSeen
+from app.estimates.models import ModelSpeed, SpeedSample, WorkerSeen
 from app.jobs.models import Job, JobStatus
 
 # A worker is live while its heartbeat (every 30 s) is this recent.
 LIVE_FOR = timedelta(minutes=2)
-# Decoding, storing and encoding around the network: about a second for a small job on the VM.
-OVERHEAD_SECONDS = 1.0
+# Reading the input, storing the result and recording the job around the frames: 0.07 s for a 2-frame
+# 16x16 clip through `run_job` on the 2-core VM (bench/video.py estimates); a little more for an image.
+OVERHEAD_SECONDS = 0.1
 # Estimates err: a job is refused when its estimate passes this share of the soft time limit.
 LIMIT_SHARE = 0.8
-# Weight of a new measurement in a worker's moving average.
-NEW_SAMPLE_WEIGHT = 0.3
+# The samples a worker's speed is fitted from: its latest jobs of the model, at most `PER_ACCOUNT` of them
+# from any one account, so one account's clips cannot fill the window and outvote everyone else's.
+WINDOW = 15
+PER_ACCOUNT = 3
+# Each term is a median of at least this many votes: the device's default fills the missing ones, so a
+# single job never moves a figure by itself; two that agree do. The default always keeps one vote, which
+# breaks a tie between two accounts' jobs in favour of the default's side.
+MIN_VOTES = 3
 # Jobs smaller than this are mostly overhead: they say little about the network's speed.
 MEASURED_ABOVE_PIXELS = 100_000
 # Encoding a video result, seconds per output megapixel-frame on the 2-core VM (bench/video.py): x264 at
@@ -52,11 +63,26 @@ class Speed:
     seconds_per_megapixel: float
     measured: bool
     live_workers: int
+    seconds_per_frame: float = 0.0
 
-    def seconds_for(self, output_pixels: int, encoding: float = 0.0) -> float:
-        """A job's run time for its output pixels (every frame's, for a video), plus `encoding` seconds
-        per output megapixel for writing a video."""
-        return OVERHEAD_SECONDS + output_pixels / 1e6 * (self.seconds_per_megapixel + encoding)
+    def seconds_for(self, output_pixels: int, encoding: float = 0.0, frames: int = 1) -> float:
+        """A job's run time for its output pixels (every frame's, for a video) and frames, plus `encoding`
+        seconds per output megapixel for writing a video."""
+        return (
+            OVERHEAD_SECONDS
+            + frames * self.seconds_per_frame
+            + output_pixels / 1e6 * (self.seconds_per_megapixel + encoding)
+        )
+
+
+def default_speed(model: str, device: str, live_workers: int = 0) -> Speed:
+    """A model's speed on a device before any worker measured it (app/estimates/defaults.py)."""
+    return Speed(
+        default_seconds_per_megapixel(model, device),
+        False,
+        live_workers,
+        default_seconds_per_frame(model, device),
+    )
 
 
 def _upsert(session: Session, row: WorkerSeen | ModelSpeed) -> None:
@@ -73,24 +99,103 @@ def heartbeat(session: Session, name: str, queues: list[str], device: str) -> No
     _upsert(session, WorkerSeen(name=name, queues=",".join(queues), device=device, seen_at=utcnow()))
 
 
+@dataclass(frozen=True)
+class Sample:
+    """One job's run time on a worker (a video's encoding left out), with its frames and output pixels."""
+
+    seconds: float
+    frames: int
+    output_pixels: int
+
+    @property
+    def megapixels(self) -> float:
+        return self.output_pixels / 1e6
+
+
+def _median_votes(votes: list[float], default: float) -> float:
+    """The median of `votes` and enough copies of `default` to make `MIN_VOTES` (at least one); none is
+    below zero."""
+    padded = [max(vote, 0.0) for vote in votes] + [default] * max(MIN_VOTES - len(votes), 1)
+    return statistics.median(padded)
+
+
+def fit_speed(samples: Sequence[Sample], default: Speed) -> tuple[float, float]:
+    """Seconds per output megapixel and per frame that explain the samples, robustly.
+
+    Each sample votes for the term that dominates its time by the defaults' measure: an image or a clip of
+    large frames for the per-megapixel term, a clip of many tiny frames for the per-frame one. Its vote is
+    its time less the overhead and the other term's share, per unit of its own term, and each term is the
+    median of its votes (two rounds, each term using the other's latest figure). A median moves by at most
+    one neighbouring vote per job, however far off that job was.
+    """
+    per_mp, per_frame = default.seconds_per_megapixel, default.seconds_per_frame
+    by_pixels = [s for s in samples if s.megapixels * per_mp >= s.frames * per_frame]
+    by_frames = [s for s in samples if s not in by_pixels]
+    for _ in range(2):
+        per_mp = _median_votes(
+            [(s.seconds - OVERHEAD_SECONDS - s.frames * per_frame) / s.megapixels for s in by_pixels],
+            default.seconds_per_megapixel,
+        )
+        per_frame = _median_votes(
+            [(s.seconds - OVERHEAD_SECONDS - s.megapixels * per_mp) / s.frames for s in by_frames],
+            default.seconds_per_frame,
+        )
+    return per_mp, per_frame
+
+
 def record_job_speed(
-    session: Session, worker: str, device: str, model: str, seconds: float, output_pixels: int
+    session: Session,
+    worker: str,
+    device: str,
+    model: str,
+    seconds: float,
+    output_pixels: int,
+    frames: int = 1,
+    account_id: str | None = None,
 ) -> None:
-    """Fold one finished job's run time into the worker's moving average for the model."""
+    """Keep one finished job's run time as a sample and refit the worker's speed for the model."""
     if output_pixels < MEASURED_ABOVE_PIXELS:
         return
-    sample = max(seconds - OVERHEAD_SECONDS, 0.0) / (output_pixels / 1e6)
-    known = session.get(ModelSpeed, (worker, model))
-    if known is None:
-        _upsert(
-            session,
-            ModelSpeed(worker=worker, model=model, device=device, seconds_per_megapixel=sample, samples=1),
+    session.add(
+        SpeedSample(
+            worker=worker,
+            model=model,
+            account_id=account_id,
+            frames=frames,
+            output_pixels=output_pixels,
+            seconds=seconds,
         )
-        return
-    known.seconds_per_megapixel += NEW_SAMPLE_WEIGHT * (sample - known.seconds_per_megapixel)
-    known.samples += 1
-    known.device = device
-    known.updated_at = utcnow()
+    )
+    session.flush()
+    recent = session.execute(
+        select(SpeedSample)
+        .where(SpeedSample.worker == worker, SpeedSample.model == model)
+        .order_by(SpeedSample.id.desc())
+    ).scalars()
+    window: list[SpeedSample] = []
+    per_account: dict[str | None, int] = {}
+    for row in recent:
+        if per_account.get(row.account_id, 0) < PER_ACCOUNT and len(window) < WINDOW:
+            per_account[row.account_id] = per_account.get(row.account_id, 0) + 1
+            window.append(row)
+        else:
+            # Never in a window again (its account, or the window, has newer ones): a worker keeps at most
+            # `WINDOW` rows a model, and one account's flood cannot push the others' samples out.
+            session.delete(row)
+    samples = [Sample(row.seconds, row.frames, row.output_pixels) for row in window]
+    per_mp, per_frame = fit_speed(samples, default_speed(model, device))
+    _upsert(
+        session,
+        ModelSpeed(
+            worker=worker,
+            model=model,
+            device=device,
+            seconds_per_megapixel=per_mp,
+            seconds_per_frame=per_frame,
+            samples=len(samples),
+            updated_at=utcnow(),
+        ),
+    )
 
 
 def _live_workers(session: Session, queue: str, now: datetime) -> list[WorkerSeen]:
@@ -102,21 +207,20 @@ def model_speed(session: Session, queue: str, model: str) -> Speed:
     """This service's speed for a model on a queue (see the module's docstring for the order of sources)."""
     workers = _live_workers(session, queue, utcnow())
     measured = {
-        row.worker: row.seconds_per_megapixel
+        row.worker: Speed(row.seconds_per_megapixel, True, 0, row.seconds_per_frame)
         for row in session.execute(select(ModelSpeed).where(ModelSpeed.model == model)).scalars()
     }
+
+    # The fastest per megapixel: what most of a job's time is, but for clips of tiny frames.
+    def fastest(speeds: list[Speed]) -> Speed:
+        return min(speeds, key=lambda speed: (speed.seconds_per_megapixel, speed.seconds_per_frame))
+
     if workers:
-        figures = [
-            (measured[w.name], True)
-            if w.name in measured
-            else (default_seconds_per_megapixel(model, w.device), False)
-            for w in workers
-        ]
-        seconds, was_measured = min(figures)
-        return Speed(seconds, was_measured, len(workers))
+        best = fastest([measured.get(w.name) or default_speed(model, w.device) for w in workers])
+        return replace(best, live_workers=len(workers))
     if measured:
-        return Speed(min(measured.values()), True, 0)
-    return Speed(default_seconds_per_megapixel(model, "cpu"), False, 0)
+        return fastest(list(measured.values()))
+    return default_speed(model, "cpu")
 
 
 def _minutes(seconds: float) -> str:
@@ -149,7 +253,7 @@ def refuse_if_too_slow(
     """
     width, height = size
     output_pixels = width * height * scale * scale * frames
-    seconds = speed.seconds_for(output_pixels, encoding)
+    seconds = speed.seconds_for(output_pixels, encoding, frames)
     budget = settings.job_soft_time_limit * LIMIT_SHARE
     if seconds <= budget:
         return seconds
@@ -173,7 +277,7 @@ def eta_seconds(session: Session, job: Job, speed: Speed) -> float | None:
     time of the jobs ahead of it on its queue shared among the queue's live workers. None once it ended."""
     now = utcnow()
     own = job.estimated_seconds or speed.seconds_for(
-        job.output_pixels, encoding_seconds_per_megapixel(job.output_format)
+        job.output_pixels, encoding_seconds_per_megapixel(job.output_format), job.input_frames or 1
     )
     if job.status == JobStatus.RUNNING:
         elapsed = (now - job.started_at).total_seconds() if job.started_at else 0.0

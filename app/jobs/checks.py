@@ -128,7 +128,7 @@ def _faster_alternatives(
     found = []
     for smaller in sorted((s for s in choice.offer.spec.scales if 1 < s < scale), reverse=True):
         speed = model_speed(session, choice.offer.queue_for(settings, pixels), choice.offer.id)
-        seconds = speed.seconds_for(pixels * smaller**2, encoding)
+        seconds = speed.seconds_for(pixels * smaller**2, encoding, frames)
         found.append(Alternative(f"{choice.offer.id} at x{smaller}", seconds))
     others = []
     for offer in runtime.catalog:
@@ -140,7 +140,7 @@ def _faster_alternatives(
             and runtime.catalog.available(offer)
         ):
             speed = model_speed(session, offer.queue_for(settings, pixels), offer.id)
-            seconds = speed.seconds_for(pixels * scale**2, encoding)
+            seconds = speed.seconds_for(pixels * scale**2, encoding, frames)
             others.append(Alternative(f"{offer.id} at x{scale}", seconds))
     return found + sorted(others, key=lambda a: a.seconds)
 

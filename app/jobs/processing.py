@@ -146,7 +146,14 @@ def run_job(runtime: Runtime, job_id: str, worker: WorkerIdentity | None = None)
             encoding = encoding_seconds_per_megapixel(job.output_format) * job.output_pixels / 1e6
             with runtime.unit_of_work() as session:
                 record_job_speed(
-                    session, worker.name, worker.device, job.model, seconds - encoding, job.output_pixels
+                    session,
+                    worker.name,
+                    worker.device,
+                    job.model,
+                    seconds - encoding,
+                    job.output_pixels,
+                    frames=job.input_frames or 1,
+                    account_id=job.account_id,
                 )
     except JobAborted:
         # The progress says how much of the work ran after all: the cancel's refund and status stand.

@@ -7,11 +7,13 @@ import io
 import numpy as np
 from PIL import Image
 
-from app.estimates.service import heartbeat
+from app.estimates.service import heartbeat, record_job_speed
 from app.jobs.processing import WorkerIdentity, run_job
 from tests.hardening.test_upload_costs import _png_claiming
+from tests.jobs.test_quote import quote
 from tests.jobs.test_submit import submit
 from tests.support import current_runtime, png_bytes
+from tests.video.clips import Clip, make_clip
 
 
 def test_a_job_that_cannot_finish_in_time_is_refused_before_charging(signup):
@@ -43,17 +45,23 @@ def test_a_queued_job_waits_for_the_jobs_ahead_of_it(signup):
     assert again["eta_seconds"] >= first["estimated_seconds"] + second["estimated_seconds"] - 1
 
 
+def _shown(user) -> dict[str, float]:
+    return {m["id"]: m["seconds_per_output_megapixel"] for m in user.get("/v1/models").json()}
+
+
 def test_a_worker_measures_its_own_speed_and_the_catalog_shows_it(signup, settings):
+    """One job alone moves nothing (the default keeps its votes); a second that agrees with it does."""
     user = signup()
     runtime = current_runtime()
     with runtime.unit_of_work() as session:
         heartbeat(session, "worker-a", ["cpu", "gpu"], "cpu")
-    before = {m["id"]: m["seconds_per_output_megapixel"] for m in user.get("/v1/models").json()}
-    assert before["bicubic"] == 0.02  # the default until measured
-    job = submit(user, png_bytes(400, 300), model="bicubic", scale=4).json()
-    run_job(runtime, job["id"], WorkerIdentity("worker-a", "cpu"))
-    after = {m["id"]: m["seconds_per_output_megapixel"] for m in user.get("/v1/models").json()}
-    assert after["bicubic"] != before["bicubic"] and after["bicubic"] < 1.0
+    assert _shown(user)["bicubic"] == 0.02  # the default until measured
+    jobs = [submit(user, png_bytes(400, 300), model="bicubic", scale=4).json() for _ in range(2)]
+    run_job(runtime, jobs[0]["id"], WorkerIdentity("worker-a", "cpu"))
+    assert _shown(user)["bicubic"] == 0.02
+    run_job(runtime, jobs[1]["id"], WorkerIdentity("worker-a", "cpu"))
+    assert _shown(user)["bicubic"] != 0.02 and _shown(user)["bicubic"] < 1.0
+    job = jobs[1]
     done = user.get(f"/v1/jobs/{job['id']}").json()
     assert done["status"] == "succeeded" and done["eta_seconds"] is None
     result = user.get(f"/v1/jobs/{job['id']}/result")
@@ -78,3 +86,58 @@ def test_a_vulkan_worker_starts_from_a_guess_between_the_cpus_and_cudas(signup, 
 
     cpu = CPU_SECONDS_PER_MEGAPIXEL["realesrgan-x4plus"]
     assert cpu / GPU_SPEEDUP_GUESS < shown["realesrgan-x4plus"] < cpu
+
+
+def _account_id(user) -> str:
+    return str(user.get("/v1/account").json()["id"])
+
+
+def _record(worker: str, model: str, seconds: float, output_pixels: int, account_id: str) -> None:
+    """A finished job's run time, recorded as `run_job` records it for its worker."""
+    with current_runtime().unit_of_work() as session:
+        record_job_speed(session, worker, "cpu", model, seconds, output_pixels, account_id=account_id)
+
+
+# realesrgan-x4plus at x4 on 256x256: 1.05 output MP, about 17 s at the CPU default of 16 s per MP, which a
+# 30-s limit allows (24 s with the estimate's margin).
+_IMAGE, _MODEL, _OUTPUT_PIXELS = (256, 256), "realesrgan-x4plus", 1024 * 1024
+
+
+def test_one_slow_job_cannot_make_another_accounts_quote_too_slow(configure, signup):
+    configure(job_soft_time_limit="30")
+    b = signup()
+    with current_runtime().unit_of_work() as session:
+        heartbeat(session, "worker-a", ["cpu", "gpu"], "cpu")
+    assert quote(b, png_bytes(*_IMAGE), model=_MODEL, scale=4).status_code == 200
+    # Another account's job took an hour (a pathological clip, a stalled disk): one sample, however far off.
+    with current_runtime().unit_of_work() as session:
+        record_job_speed(session, "worker-a", "cpu", _MODEL, 3600.0, _OUTPUT_PIXELS)
+    again = quote(b, png_bytes(*_IMAGE), model=_MODEL, scale=4)
+    assert again.status_code == 200, again.text
+    assert again.json()["estimated_seconds"] < 24
+
+
+def test_one_account_cannot_outvote_the_others_jobs(configure, signup):
+    """However many slow jobs one account runs, only its latest few join the window; the others' decide."""
+    configure(job_soft_time_limit="30")
+    a, b = signup(), signup()
+    with current_runtime().unit_of_work() as session:
+        heartbeat(session, "worker-a", ["cpu", "gpu"], "cpu")
+    for _ in range(4):
+        _record("worker-a", _MODEL, 17.0, _OUTPUT_PIXELS, _account_id(b))
+    for _ in range(50):  # more than a window's worth: B's samples still count
+        _record("worker-a", _MODEL, 3600.0, _OUTPUT_PIXELS, _account_id(a))
+    again = quote(b, png_bytes(*_IMAGE), model=_MODEL, scale=4)
+    assert again.status_code == 200, again.text
+
+
+def test_a_long_clip_of_tiny_frames_is_estimated_for_its_frames(configure, signup):
+    """3,000 frames of 16x16 are 12 output MP at x4, seconds of network work, but each frame is a decode,
+    an encode and a call through the engine: minutes in all, past a 2-minute limit."""
+    configure(job_soft_time_limit="120")
+    user = signup()
+    clip = make_clip(Clip(width=16, height=16, frames=3000, fps=60, audio=None))
+    refused = quote(user, clip, name="clip.mp4", model="realesr-animevideov3", scale=4)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "job_too_slow"
+    assert "3,000 frames" in refused.json()["error"]["message"]
