@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.catalog.presets import AUTO, AUTO_DESCRIPTION, PRESETS
+from app.catalog.prices import MIN_FRAME_OUTPUT_PIXELS
 from app.catalog.schemas import ModelOut, PresetOut, PricingOut, ScaleOptionsOut
 from app.catalog.video import video_terms
 from app.estimates.service import model_speed
@@ -30,6 +31,7 @@ def list_models(runtime: RuntimeDep, session: DbSession) -> list[ModelOut]:
             credits=PricingOut(
                 minimum=offer.terms.pricing.minimum,
                 megapixels_per_credit=offer.terms.pricing.megapixels_per_credit,
+                min_output_pixels_per_frame=MIN_FRAME_OUTPUT_PIXELS,
             ),
             max_input_pixels=settings.max_input_pixels,
             max_output_pixels=settings.max_output_pixels,

@@ -11,6 +11,10 @@ class PricingOut(BaseModel):
         description="One credit per started this many output megapixels; a video's are summed over its "
         "frames (output megapixel-frames)."
     )
+    min_output_pixels_per_frame: int = Field(
+        description="A video's frame counts at least this many output pixels (its decode, encode and "
+        "model call cost the worker time whatever its size); images are priced by their pixels alone."
+    )
 
 
 class VideoOut(BaseModel):

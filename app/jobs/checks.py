@@ -26,6 +26,7 @@ from app.jobs.media import (
     frames_of,
     read_media_header,
     still_of,
+    video_frames_of,
 )
 from app.jobs.video_probe import VideoInfo
 from app.runtime import Runtime
@@ -114,7 +115,7 @@ def quote_job(
         frames=frames,
         encoding=encoding_seconds_per_megapixel(output_format),
     )
-    price = choice.offer.terms.pricing.credits_for(output_pixels)
+    price = choice.offer.terms.pricing.credits_for(output_pixels, video_frames_of(info))
     return Quote(choice, info, output_format, price, queue, seconds)
 
 
@@ -185,7 +186,7 @@ def check_job(
     quote = quote_job(session, runtime, request, data, count_frames=False)
     balance = balance_of(session, account_id)
     if isinstance(quote.info, VideoInfo) and not quote.info.frames_exact:
-        one_frame = quote.choice.offer.terms.pricing.credits_for(quote.info.pixels * request.scale**2)
+        one_frame = quote.choice.offer.terms.pricing.credits_for(quote.info.pixels * request.scale**2, 1)
         if balance >= quote.price or (charging and balance >= one_frame):
             quote = quote_job(session, runtime, request, data)
     covered = balance >= quote.price
@@ -238,10 +239,13 @@ def _resolve_auto(
     info = read_media_header(runtime.settings, data, count_frames=False)
     if isinstance(info, VideoInfo) and not info.frames_exact:
         one_frame = info.width * info.height * request.scale**2
-        check_balance(session, account_id, min(pricing.credits_for(one_frame) for pricing in pricings))
+        check_balance(session, account_id, min(pricing.credits_for(one_frame, 1) for pricing in pricings))
         info = read_media_header(runtime.settings, data)
     output_pixels = info.width * info.height * request.scale**2 * frames_of(info)
-    check_balance(session, account_id, min(pricing.credits_for(output_pixels) for pricing in pricings))
+    frames = video_frames_of(info)
+    check_balance(
+        session, account_id, min(pricing.credits_for(output_pixels, frames) for pricing in pricings)
+    )
     check_media_decodes(decode_budget, data, info)
     with decode_budget.hold(info.width * info.height):
         analysis = analyse(still_of(data, info))

@@ -68,6 +68,11 @@ def frames_of(info: MediaInfo) -> int:
     return info.frames if isinstance(info, VideoInfo) else 1
 
 
+def video_frames_of(info: MediaInfo) -> int:
+    """A video's frames, each priced at least `MIN_FRAME_OUTPUT_PIXELS`; none for an image."""
+    return info.frames if isinstance(info, VideoInfo) else 0
+
+
 def default_output_of(info: MediaInfo) -> str:
     if isinstance(info, VideoInfo):
         return default_video_format(info.format)

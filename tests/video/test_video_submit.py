@@ -172,3 +172,17 @@ def test_models_say_which_are_stable_on_video(signup, settings):
     assert videos["realesr-animevideov3"]["stable"] is True
     assert videos["waifu2x-photo"]["stable"] is False
     assert videos["waifu2x-photo"]["temporal_flicker"] > 1.1 >= videos["bicubic"]["temporal_flicker"]
+
+
+def test_a_clip_of_tiny_frames_is_priced_for_its_frames(signup, settings):
+    """600 frames of 16x16 at x4 are 2.5 output MP (1 credit of bicubic), but each frame costs the worker a
+    decode, an encode and a model call: each counts as at least a 256x256 output frame, 39.3 MP, 3 credits."""
+    user = signup()
+    clip = make_clip(Clip(width=16, height=16, frames=600, fps=60, audio=None))
+    quoted = user.post(
+        "/v1/jobs/quote",
+        files={"file": ("clip.mp4", clip, "video/mp4")},
+        data={"model": "bicubic", "scale": "4"},
+    )
+    assert quoted.status_code == 200, quoted.text
+    assert quoted.json()["credits"] == math.ceil(600 * 256 * 256 / 16e6) == 3
