@@ -107,8 +107,14 @@ def get_ledger(
     entries = credits.list_entries(session, account.id, limit + 1, before)
     page = entries[:limit]
     next_cursor = str(page[-1].id) if len(entries) > limit else None
+    names = credits.job_file_names(session, account.id, {e.job_id for e in page if e.job_id})
     return LedgerPage(
-        entries=[LedgerEntryOut.model_validate(e, from_attributes=True) for e in page],
+        entries=[
+            LedgerEntryOut.model_validate(e, from_attributes=True).model_copy(
+                update={"filename": names.get(e.job_id or "")}
+            )
+            for e in page
+        ],
         next_cursor=next_cursor,
     )
 

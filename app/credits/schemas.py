@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class LedgerEntryOut(BaseModel):
@@ -14,6 +14,11 @@ class LedgerEntryOut(BaseModel):
     kind: str
     job_id: str | None
     reference: str | None
+    filename: str | None = Field(
+        default=None,
+        description="The job's uploaded file name, for entries about a job; null once the job's files were "
+        'deleted with "Delete now" or the job is past its retention, and for entries about no job.',
+    )
     created_at: datetime
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.accounts.models import Account
 from app.credits.errors import InsufficientCredits
 from app.credits.models import EntryKind, LedgerEntry
+from app.jobs.models import Job
 from app.ops import totals
 
 
@@ -153,3 +154,15 @@ def list_entries(session: Session, account_id: str, limit: int, before_id: int |
     if before_id is not None:
         query = query.where(LedgerEntry.id < before_id)
     return list(session.execute(query.order_by(LedgerEntry.id.desc()).limit(limit)).scalars())
+
+
+def job_file_names(session: Session, account_id: str, job_ids: set[str]) -> dict[str, str]:
+    """The uploaded names of an account's jobs, for its ledger rows ("Upscale photo.jpg").
+
+    Read from the job, never copied into the ledger: "Delete now" forgets the name on the job, and a job
+    past its retention is pruned, so the ledger names a file no longer than the job does.
+    """
+    if not job_ids:
+        return {}
+    query = select(Job.id, Job.filename).where(Job.account_id == account_id, Job.id.in_(job_ids))
+    return {job_id: name for job_id, name in session.execute(query) if name is not None}

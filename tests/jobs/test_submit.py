@@ -299,3 +299,26 @@ def test_tiny_inputs_can_be_kept_on_the_gpu(configure, signup):
     assert (
         _queue_of(submit(user, png_bytes(16, 16), model="realesrgan-x4plus", scale=2).json()["id"]) == "gpu"
     )
+
+
+def test_ledger_rows_name_their_job_file_until_delete_now_forgets_it(signup, settings, client):
+    user = signup()
+    kept, deleted = (
+        user.post(
+            "/v1/jobs",
+            files={"file": (name, png_bytes(seed=seed), "image/png")},
+            data={"model": "bicubic", "scale": "2"},
+        ).json()["id"]
+        for seed, name in enumerate(["holiday.png", "passport.png"])
+    )
+    user.delete(f"/v1/jobs/{deleted}")  # "Delete now": the name goes with the files, from the ledger too
+    entries = user.get("/v1/account/ledger").json()["entries"]
+    named = {(e["kind"], e["job_id"]): e["filename"] for e in entries}
+    assert named == {
+        ("job_refund", deleted): None,
+        ("job_hold", deleted): None,
+        ("job_hold", kept): "holiday.png",
+        ("signup_grant", None): None,
+    }
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["LedgerEntryOut"]
+    assert schema["properties"]["filename"]["anyOf"] == [{"type": "string"}, {"type": "null"}]
