@@ -31,8 +31,16 @@ def _enabled_settings(runtime: RuntimeDep) -> Settings:
 BillingSettings = Annotated[Settings, Depends(_enabled_settings)]
 
 
-@router.get("/plans", response_model=PlansOut, summary="Plans and credit packs for sale", responses=_DISABLED)
-def list_plans(settings: BillingSettings) -> PlansOut:
+@router.get(
+    "/plans",
+    response_model=PlansOut,
+    summary="Plans and credit packs for sale",
+    description="Empty lists when billing is not configured: nothing is for sale, which is not an error.",
+)
+def list_plans(runtime: RuntimeDep) -> PlansOut:
+    settings = runtime.settings
+    if not settings.stripe_secret_key:
+        return PlansOut(plans=[], packs=[])
     catalog = load_products(settings.billing_catalog)
     return PlansOut(
         plans=[PlanOut.model_validate(p, from_attributes=True) for p in catalog.plans],
