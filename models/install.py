@@ -7,6 +7,7 @@ from pathlib import Path
 
 from models.describe import Description, describe_file, read_descriptions, record_descriptions
 from models.engine import load_upscaler
+from models.install_record import InstallRecord, Stamp, forget_record, read_record, stamp_files, write_record
 from models.manifest import ManifestEntry, read_manifest
 from models.ncnn_convert import convert_to_safetensors, ncnn_files
 from models.registry import load_registry
@@ -57,13 +58,32 @@ def check_variants(models_dir: Path, variants: Iterable[WeightVariant] = VARIANT
     return problems
 
 
-def install_models(models_dir: Path) -> int:
-    """Install the weights, describe the operator's, and load every model and weight file once; returns an
-    exit code."""
-    for file_name in install_official_weights(models_dir):
-        print(f"  converted  {file_name}")
-    for file in describe_manifest_models(models_dir):
-        print(f"  described  {file}")
+# The package's own weights (SRCNN, faithful): a checked model loads them, so they are inputs of the check.
+_PACKAGE_WEIGHTS = Path(__file__).parent / "weights"
+
+
+def _source_files(variants: Iterable[WeightVariant]) -> list[Path]:
+    return [path for variant in variants for path in ncnn_files(variant)]
+
+
+def _reconvert_changed_sources(models_dir: Path, record: InstallRecord, sources: dict[str, Stamp]) -> None:
+    """Remove each converted file whose ncnn source differs from the one it was converted from, so it is
+    converted again (a new weights package); a file with no record of its source is kept."""
+    for variant in VARIANTS:
+        before = [record.files.get(str(path)) for path in ncnn_files(variant)]
+        now = [sources[str(path)] for path in ncnn_files(variant)]
+        if all(before) and [b.sha256 for b in before if b] != [n.sha256 for n in now]:
+            (models_dir / variant.file_name).unlink(missing_ok=True)
+
+
+def _check_inputs(models_dir: Path) -> list[Path]:
+    """Every file a check reads: the models folder's (the record aside), the sources, the package's."""
+    own = [path for path in sorted(models_dir.iterdir()) if path.is_file() and not path.name.startswith(".")]
+    return own + _source_files(VARIANTS) + sorted(_PACKAGE_WEIGHTS.glob("*.safetensors"))
+
+
+def _check_all(models_dir: Path) -> int:
+    """Load every weight file and every model once; returns how many failed."""
     failures = 0
     for problem in check_variants(models_dir):
         failures += 1
@@ -76,4 +96,31 @@ def install_models(models_dir: Path) -> int:
         except Exception as exc:
             failures += 1
             print(f"  FAILED  {spec.id}: {exc}")
-    return 1 if failures else 0
+    return failures
+
+
+def install_models(models_dir: Path) -> int:
+    """Install the weights, describe the operator's, and load every model and weight file once; returns an
+    exit code.
+
+    Loading them all takes about 30 s, so a check that passed is recorded (models/install_record.py): the
+    next install, with every file's content unchanged, skips it.
+    """
+    models_dir.mkdir(parents=True, exist_ok=True)
+    record = read_record(models_dir)
+    sources = stamp_files(_source_files(VARIANTS), record.files)
+    _reconvert_changed_sources(models_dir, record, sources)
+    for file_name in install_official_weights(models_dir):
+        print(f"  converted  {file_name}")
+    for file in describe_manifest_models(models_dir):
+        print(f"  described  {file}")
+    models = [spec.id for spec in load_registry(models_dir)]
+    stamps = stamp_files(_check_inputs(models_dir), {**record.files, **sources})
+    if record.same_content(models, stamps):
+        print(f"  ok  {len(models)} models: their {len(stamps)} files are unchanged since they last loaded")
+        return 0
+    forget_record(models_dir)  # until this check passes, the next install checks everything too
+    if _check_all(models_dir):
+        return 1
+    write_record(models_dir, InstallRecord(models=models, files=stamps))
+    return 0

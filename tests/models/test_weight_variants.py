@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -143,21 +144,45 @@ def test_installed_files_hold_their_own_ncnn_weights(models_dir: Path) -> None:
     assert check_variants(models_dir) == []
 
 
-def test_models_install_loads_every_model(models_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`mindrender models install` (the last step of `make install`) ends with every model loaded, families
-    included, and exit 0; a file it cannot load fails it."""
-    assert install_models(models_dir) == 0
+def _linked(models_dir: Path, folder: Path) -> Path:
+    """The installed weights, linked into a folder of their own (no install record of the session's)."""
+    for file in models_dir.iterdir():
+        (folder / file.name).symlink_to(file)
+    return folder
+
+
+def test_models_install_loads_every_model_then_only_what_changed(
+    models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mindrender models install` (the last step of `make install` and `make run`) ends with every model
+    loaded, families included, and exit 0; run again on the same contents it loads nothing, and a file
+    whose content changed since is caught."""
+    folder = _linked(models_dir, tmp_path)
+    assert install_models(folder) == 0
     printed = capsys.readouterr().out
     assert "FAILED" not in printed
     assert "  ok  realesrgan-x4plus\n" in printed and "  ok  waifu2x-cunet\n" in printed
+
+    copied = folder / "waifu2x-photo-x2.safetensors"
+    copied.unlink()
+    shutil.copyfile(models_dir / copied.name, copied)  # a new file and time, the same bytes
+    assert install_models(folder) == 0
+    printed = capsys.readouterr().out
+    assert "are unchanged since they last loaded" in printed and "  ok  realesrgan-x4plus\n" not in printed
+
+    damaged = folder / "realcugan-se-x3.safetensors"
+    damaged.unlink()
+    damaged.write_bytes(b"not a safetensors file")
+    assert install_models(folder) == 1
+    assert "FAILED  realcugan-se-x3.safetensors" in capsys.readouterr().out
+    assert install_models(folder) == 1  # a failed check is not recorded: it is made again
+    assert "FAILED  realcugan-se-x3.safetensors" in capsys.readouterr().out
 
 
 def test_models_install_fails_on_a_damaged_file(
     models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for file in models_dir.iterdir():
-        (tmp_path / file.name).symlink_to(file)
-    damaged = tmp_path / "realcugan-se-x3.safetensors"
+    damaged = _linked(models_dir, tmp_path) / "realcugan-se-x3.safetensors"
     damaged.unlink()
     damaged.write_bytes(b"not a safetensors file")
     assert install_models(tmp_path) == 1
