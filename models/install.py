@@ -6,13 +6,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from models.describe import Description, describe_file, read_descriptions, record_descriptions
-from models.engine import load_upscaler
 from models.install_record import InstallRecord, Stamp, forget_record, read_record, stamp_files, write_record
 from models.manifest import ManifestEntry, read_manifest
-from models.ncnn_convert import convert_to_safetensors, ncnn_files
 from models.registry import load_registry
-from models.spandrel_upscaler import load_descriptor
-from models.weight_variants import VARIANTS, WeightVariant
+from models.weight_variants import VARIANTS, WeightVariant, ncnn_files
+
+# torch, spandrel and the converter are imported where a file is converted or loaded: importing them takes
+# seconds, and an unchanged install (every `make run`) needs none of them.
 
 
 def install_official_weights(models_dir: Path, variants: Iterable[WeightVariant] = VARIANTS) -> list[str]:
@@ -26,6 +26,8 @@ def install_official_weights(models_dir: Path, variants: Iterable[WeightVariant]
     for variant in variants:
         target = models_dir / variant.file_name
         if not target.is_file():
+            from models.ncnn_convert import convert_to_safetensors
+
             convert_to_safetensors(*ncnn_files(variant), target, variant.graph)
             made.append(variant.file_name)
     return made
@@ -46,6 +48,8 @@ def describe_manifest_models(models_dir: Path) -> list[str]:
 
 def check_variants(models_dir: Path, variants: Iterable[WeightVariant] = VARIANTS) -> list[str]:
     """Load each variant's file through spandrel; returns one line per file whose scale or load is wrong."""
+    from models.spandrel_upscaler import load_descriptor
+
     problems = []
     for variant in variants:
         try:
@@ -62,28 +66,39 @@ def check_variants(models_dir: Path, variants: Iterable[WeightVariant] = VARIANT
 _PACKAGE_WEIGHTS = Path(__file__).parent / "weights"
 
 
-def _source_files(variants: Iterable[WeightVariant]) -> list[Path]:
-    return [path for variant in variants for path in ncnn_files(variant)]
+def _source_key(variant: WeightVariant, path: Path) -> str:
+    return f"{variant.package}/{path.name}"
+
+
+def _source_files(variants: Iterable[WeightVariant]) -> dict[str, Path]:
+    return {_source_key(variant, path): path for variant in variants for path in ncnn_files(variant)}
 
 
 def _reconvert_changed_sources(models_dir: Path, record: InstallRecord, sources: dict[str, Stamp]) -> None:
     """Remove each converted file whose ncnn source differs from the one it was converted from, so it is
     converted again (a new weights package); a file with no record of its source is kept."""
     for variant in VARIANTS:
-        before = [record.files.get(str(path)) for path in ncnn_files(variant)]
-        now = [sources[str(path)] for path in ncnn_files(variant)]
+        before = [record.files.get(_source_key(variant, path)) for path in ncnn_files(variant)]
+        now = [sources[_source_key(variant, path)] for path in ncnn_files(variant)]
         if all(before) and [b.sha256 for b in before if b] != [n.sha256 for n in now]:
             (models_dir / variant.file_name).unlink(missing_ok=True)
 
 
-def _check_inputs(models_dir: Path) -> list[Path]:
+def _check_inputs(models_dir: Path) -> dict[str, Path]:
     """Every file a check reads: the models folder's (the record aside), the sources, the package's."""
-    own = [path for path in sorted(models_dir.iterdir()) if path.is_file() and not path.name.startswith(".")]
-    return own + _source_files(VARIANTS) + sorted(_PACKAGE_WEIGHTS.glob("*.safetensors"))
+    own = {
+        f"MR_MODELS_DIR/{path.name}": path
+        for path in sorted(models_dir.iterdir())
+        if path.is_file() and not path.name.startswith(".")
+    }
+    package = {f"models/weights/{path.name}": path for path in sorted(_PACKAGE_WEIGHTS.glob("*.safetensors"))}
+    return {**own, **_source_files(VARIANTS), **package}
 
 
 def _check_all(models_dir: Path) -> int:
     """Load every weight file and every model once; returns how many failed."""
+    from models.engine import load_upscaler
+
     failures = 0
     for problem in check_variants(models_dir):
         failures += 1

