@@ -21,12 +21,20 @@ export function isRefusedType(file) {
   return Boolean(file.type) && !IMAGE_TYPES.includes(file.type) && !VIDEO_TYPES.includes(file.type);
 }
 
-/** The chosen clip, muted, to check before paying for it. */
+// Where the preview's poster frame is taken: past a first frame that is often black (a fade in).
+const POSTER_SECONDS = 0.1;
+
+/** The chosen clip, muted, to check before paying for it, showing a frame before it is played. */
 export function clipPreview(url, name) {
   const video = el("video", { src: url, controls: true, muted: true, preload: "metadata", className: "clip" });
   video.playsInline = true;
   video.setAttribute("aria-label", `Preview of ${name}`);
   const box = el("div", { className: "clip-preview" }, video);
+  // With only its metadata loaded a <video> shows a black box: seeking a moment in makes the browser
+  // decode that frame and show it, as a poster (the clip stays unplayed until its play button).
+  video.addEventListener("loadedmetadata", () => {
+    if (video.currentTime === 0) video.currentTime = Math.min(POSTER_SECONDS, video.duration / 2 || 0);
+  }, { once: true });
   video.addEventListener("error", () => {
     box.replaceChildren(el("p", { className: "muted small",
       textContent: "This browser can't play this clip; the service reads it all the same." }));
