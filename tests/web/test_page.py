@@ -259,7 +259,6 @@ def test_automatic_is_the_default_and_the_service_picks_the_model(browser, servi
 
     page = open_page(browser, service)
     sign_up(page, "auto@example.com")
-    expect(page.get_by_role("radio", name="Automatic")).to_be_checked()
     expect(page.get_by_label("Model")).to_have_value("auto")
     expect(page.locator("#auto-help")).to_contain_text("picks the model and denoise level")
     expect(page.get_by_label("Denoise")).to_be_disabled()  # the service chooses it from the image
@@ -272,8 +271,8 @@ def test_automatic_is_the_default_and_the_service_picks_the_model(browser, servi
     card = page.locator(".result", has_text="unknown.png")
     expect(card.locator(".status")).to_contain_text("Done: 80\u00d760", timeout=90_000)
     expect(card.locator(".meta")).to_contain_text("picked by Automatic (")
-    page.get_by_role("radio", name="Photo").check()
-    expect(page.get_by_label("Model")).to_have_value("waifu2x-photo")
+    page.get_by_label("Model").select_option(label="Photo")
+    expect(page.get_by_label("Model")).to_have_value("preset:photo")
     expect(page.locator("#auto-help")).to_be_hidden()
     page.context.close()
 
@@ -284,21 +283,18 @@ def test_faithful_is_a_preset_and_the_page_says_it_invents_no_detail(browser, se
     page = open_page(browser, service)
     sign_up(page, "faithful@example.com")
     expect(page.locator("#preset-help")).to_be_hidden()  # Automatic has its own sentence
-    page.get_by_role("radio", name="Faithful").check()
-    expect(page.get_by_label("Model")).to_have_value("faithful")
+    page.get_by_label("Model").select_option(label="Faithful")
+    expect(page.get_by_label("Model")).to_have_value("preset:faithful")
     expect(page.locator("#preset-help")).to_contain_text("No invented detail")
     expect(page.locator("#preset-help")).to_contain_text("archives, documents and evidence")
     expect(page.locator("#auto-help")).to_be_hidden()
-    page.get_by_label("Model").select_option("bicubic")  # no preset runs it: no preset sentence
+    page.get_by_label("Model").select_option("faithful")  # the model by name: no preset sentence
     expect(page.locator("#preset-help")).to_be_hidden()
-    page.get_by_label("Model").select_option("faithful")
-    expect(page.get_by_role("radio", name="Faithful")).to_be_checked()
-    expect(page.locator("#preset-help")).to_be_visible()
     # Two presets run one model (anime and text: waifu2x cunet): each keeps its own sentence.
-    page.get_by_role("radio", name="Text / document").check()
-    expect(page.get_by_label("Model")).to_have_value("waifu2x-cunet")
+    page.get_by_label("Model").select_option(label="Text / document")
+    expect(page.get_by_label("Model")).to_have_value("preset:text")
     expect(page.locator("#preset-help")).to_contain_text("Scans, screenshots and documents")
-    page.get_by_role("radio", name="Anime / illustration").check()
+    page.get_by_label("Model").select_option(label="Anime / illustration")
     expect(page.locator("#preset-help")).to_contain_text("Line art")
     page.context.close()
 

@@ -16,6 +16,9 @@ export function configureUpload({ models, presets, balance }) {
 
 // `auto` (GET /v1/presets) has no model of its own: the service reads each image and picks one.
 const AUTO = "auto";
+// One select chooses what runs: Automatic, a content preset (its value prefixed, as a model may share a
+// preset's id) or a model. The request names a preset (`preset=`) or a model (`model=`) accordingly.
+const PRESET = "preset:";
 // Made for video, light and steady (GET /v1/models `video.stable`): what a clip gets instead of a model
 // that flickers.
 const VIDEO_MODEL = "realesr-animevideov3";
@@ -24,8 +27,25 @@ function isAuto() {
   return $("model").value === AUTO;
 }
 
+function selectedPreset() {
+  const value = $("model").value;
+  return value.startsWith(PRESET) ? state.presets.find((p) => p.id === value.slice(PRESET.length)) : null;
+}
+
+// A preset's pick for the damage the Denoise hint names (app/catalog/presets.py `level_of_hint`): its
+// picks read "realcugan-se denoise 1", the model first.
+function presetModelId(preset) {
+  const hint = $("denoise").value;
+  const level = hint === "" ? 0 : Math.min(Number(hint) + 1, 3);
+  const pick = preset.picks?.[level] || preset.picks?.[0];
+  return pick ? pick.split(" ")[0] : preset.model;
+}
+
 function selectedModel() {
-  return isAuto() ? null : state.models.find((m) => m.id === $("model").value) || state.models[0];
+  if (isAuto()) return null;
+  const preset = selectedPreset();
+  const id = preset ? presetModelId(preset) : $("model").value;
+  return state.models.find((m) => m.id === id) || state.models[0];
 }
 
 function selectedScale() {
@@ -47,7 +67,10 @@ function renderOptions() {
   $("scale-1").hidden = !oneX;
   if (!oneX && selectedScale() === 1) document.querySelector("input[name=scale][value='2']").checked = true;
   $("auto-help").hidden = !isAuto();
-  const at = (!isAuto() && model?.options?.find((o) => o.scale === selectedScale())) ||
+  // On a preset, Denoise is a hint of the damage (every level, none for a clean image); the preset picks
+  // the variant, so conservative is its own to choose.
+  const hint = { plain: true, denoise: [0, 1, 2, 3], conservative: false };
+  const at = (selectedPreset() && hint) || (!isAuto() && model?.options?.find((o) => o.scale === selectedScale())) ||
     { plain: true, denoise: [], conservative: false };
   for (const option of $("denoise").options) {
     option.disabled = option.value === "" ? !at.plain : !at.denoise.includes(Number(option.value));
@@ -98,7 +121,7 @@ function imageDetail(item) {
 function clipDetail(item) {
   const q = item.quote;
   if (!q) return { detail: item.quoteError ? "not priced" : "pricing…", price: null };
-  const picked = isAuto() ? ` with ${state.models.find((m) => m.id === q.model)?.name || q.model}` : "";
+  const picked = isAuto() || selectedPreset() ? ` with ${state.models.find((m) => m.id === q.model)?.name || q.model}` : "";
   const detail = `${q.input.width}×${q.input.height} → ${q.output.width}×${q.output.height}, ` +
     `${plural(q.video.frames, "frame")} (${q.video.duration_seconds.toFixed(1)} s) as ${q.output.format.toUpperCase()}` +
     `${picked}, ${plural(q.credits, "credit")}, ${duration(q.estimated_seconds)}`;
@@ -138,16 +161,18 @@ function quoteText(total, unknown, balance) {
   if (total.most) parts.push(credits(total.least, total.most));
   if (unknown) parts.push("files priced on upload (this browser can't read their size)");
   let text = `Price: ${parts.join(" + ")}`;
-  if (isAuto() && total.least !== total.most) text += " (Automatic picks the model for each image)";
-  const after = total.least === total.most
-    ? `${balance - total.least}`
-    : `${balance - total.most}–${balance - total.least}`;
-  text += `. Balance ${balance} → ${after}.`;
-  if (balance < total.least) {
-    text += ` Not enough credits: ${plural(total.least - balance, "more credit")} needed. Remove images, ` +
-      "pick a smaller scale or a cheaper model, or buy credits.";
+  const range = total.least !== total.most;
+  if (isAuto() && range) text += " (Automatic picks the model for each image)";
+  if (balance >= total.most) {
+    const after = range ? `${balance - total.most}–${balance - total.least}` : `${balance - total.least}`;
+    return `${text}. Balance ${balance} → ${after}.`;
   }
-  return text;
+  // The service refuses a job it cannot be sure is paid for: a range that may exceed the balance is short.
+  text += balance < total.least
+    ? `. Not enough credits: ${plural(total.least - balance, "more credit")} needed.`
+    : `. That may be more than your balance of ${balance}: up to ${plural(total.most - balance, "more credit")} needed.`;
+  return `${text} Remove images, pick a smaller scale or a cheaper model${range ? " (an exact price)" : ""}, ` +
+    "or buy credits.";
 }
 
 // "image", "video" or "file" (a mixed queue), for the button and the announcements.
@@ -186,8 +211,8 @@ export function renderQueue() {
   });
   $("queue").replaceChildren(...items);
   const balance = state.balance();
-  // Not enough for even the cheapest outcome: the service would refuse, so the button says so first.
-  const short = state.files.length > 0 && balance < total.least;
+  // Not enough for the dearest outcome: the job may not be paid for, so the button says so first.
+  const short = state.files.length > 0 && balance < total.most;
   let text = state.files.length ? quoteText(total, unknown, balance) : "";
   if (pricing) text = `Pricing ${plural(pricing, "clip")}…`;
   $("quote").textContent = text;
@@ -242,7 +267,7 @@ function preferSteadyModel() {
   const steady = state.models.find((m) => m.id === VIDEO_MODEL && usable(m)) || state.models.find(usable);
   if (!steady) return "";
   $("model").value = steady.id;
-  checkPresetOf(steady.id);
+  renderPresetHelp();
   return ` ${model.name} flickers on video, so ${steady.name} is chosen.`;
 }
 
@@ -264,7 +289,8 @@ export async function addFiles(fileList) {
 function formFor(item) {
   const form = new FormData();
   form.append("file", item.file);
-  form.append(isAuto() ? "preset" : "model", isAuto() ? AUTO : selectedModel().id);
+  const preset = isAuto() ? AUTO : selectedPreset()?.id;
+  form.append(preset ? "preset" : "model", preset || selectedModel().id);
   form.append("scale", String(selectedScale()));
   if ($("denoise").value !== "") form.append("denoise", $("denoise").value);
   if ($("conservative").checked) form.append("conservative", "true");
@@ -315,36 +341,28 @@ export function clearQueue() {
 
 function renderChoices() {
   const auto = state.presets.find((preset) => preset.id === AUTO);
-  const choices = state.models.map((m) => el("option", { value: m.id, textContent: m.name }));
-  if (auto) choices.unshift(el("option", { value: AUTO, textContent: `${auto.name} (per image)` }));
-  $("model").replaceChildren(...choices);
+  const option = (value, text) => el("option", { value, textContent: text });
+  const group = (label, options) => {
+    const node = el("optgroup", {}, ...options);
+    node.label = label;
+    return options.length ? node : null;
+  };
+  const content = state.presets.filter((preset) => preset.model);
+  $("model").replaceChildren(...[
+    auto ? option(AUTO, auto.name) : null,
+    group("By content", content.map((preset) => option(`${PRESET}${preset.id}`, preset.name))),
+    group("Models", state.models.map((m) => option(m.id, m.name))),
+  ].filter(Boolean));
   $("auto-help").textContent = auto?.description || "";
-  const radios = state.presets.map((preset, index) => {
-    const input = el("input", { type: "radio", name: "preset", value: preset.model || AUTO, checked: index === 0 });
-    input.dataset.preset = preset.id;  // two presets may run one model (anime and text: waifu2x cunet)
-    if (preset.model) input.setAttribute("aria-describedby", "preset-help");
-    input.addEventListener("change", () => { $("model").value = input.value; renderPresetHelp(); renderQueue(); });
-    return el("label", {}, input, ` ${preset.name}`);
-  });
-  $("presets").replaceChildren(...radios);
-  $("model").value = state.presets[0] ? state.presets[0].model || AUTO : state.models[0]?.id;
+  $("model").value = auto ? AUTO : content[0] ? `${PRESET}${content[0].id}` : state.models[0]?.id;
   renderPresetHelp();
 }
 
-// The checked preset's sentence from GET /v1/presets (`faithful`: no invented detail); `auto` has #auto-help.
+// The chosen preset's sentence from GET /v1/presets (`faithful`: no invented detail); `auto` has #auto-help.
 function renderPresetHelp() {
-  const checked = document.querySelector("input[name=preset]:checked");
-  const preset = state.presets.find((p) => p.model && p.id === checked?.dataset.preset);
+  const preset = selectedPreset();
   $("preset-help").textContent = preset?.description || "";
   $("preset-help").hidden = !preset?.description;
-}
-
-// A model picked by hand: the first content preset that runs it (if any) is checked, the others clear.
-function checkPresetOf(modelId) {
-  const radios = [...document.querySelectorAll("input[name=preset]")];
-  const match = radios.find((radio) => radio.value === modelId);
-  for (const radio of radios) radio.checked = radio === match;
-  renderPresetHelp();
 }
 
 export function wireUpload(onAccepted) {
@@ -361,7 +379,7 @@ export function wireUpload(onAccepted) {
     addFiles(event.dataTransfer.files);
   });
   $("model").addEventListener("change", () => {
-    checkPresetOf($("model").value);
+    renderPresetHelp();
     renderQueue();
   });
   for (const radio of document.querySelectorAll("input[name=scale]")) radio.addEventListener("change", renderQueue);
