@@ -1,7 +1,7 @@
 // The signed-in panels below the results: credit history, buying credits, API keys and webhooks. Each
 // form shows the API's message under the field it is about.
 
-import { $, api, el, fieldError } from "./api.js";
+import { $, api, el, fieldError, moment } from "./api.js";
 
 const KINDS = {
   signup_grant: "Welcome credits", job_hold: "Upscale", job_refund: "Refund (failed or canceled)",
@@ -12,8 +12,8 @@ const KINDS = {
 export async function refreshLedger() {
   const { entries } = await api("/v1/account/ledger?limit=20");
   $("ledger").replaceChildren(...entries.map((e) => el("tr", {},
-    el("td", { textContent: new Date(e.created_at).toLocaleString() }),
-    el("td", { textContent: KINDS[e.kind] || e.kind }),
+    el("td", { textContent: moment(e.created_at) }),
+    el("td", { textContent: e.filename ? `${KINDS[e.kind] || e.kind}: ${e.filename}` : KINDS[e.kind] || e.kind }),
     el("td", { className: "num", textContent: e.amount > 0 ? `+${e.amount}` : String(e.amount) }),
     el("td", { className: "num", textContent: e.balance_after }))));
 }
@@ -82,8 +82,8 @@ export async function loadOffers() {
 }
 
 export function renderOffers(catalog) {
-  $("buy").hidden = !catalog;
-  if (!catalog) return;
+  $("buy").hidden = !(catalog?.plans.length || catalog?.packs.length); // none when billing is off
+  if ($("buy").hidden) return;
   const offer = (label, detail, body) => {
     const button = el("button", { type: "button", textContent: label });
     button.addEventListener("click", async () => {

@@ -36,6 +36,15 @@ export function el(tag, props = {}, ...children) {
   return node;
 }
 
+// One way to write a moment everywhere on the page: "today 14:05", else "6 Dec 2026, 14:05".
+export function moment(iso) {
+  const date = new Date(iso);
+  const today = new Date().toDateString() === date.toDateString();
+  return today
+    ? `today ${date.toLocaleTimeString([], { timeStyle: "short" })}`
+    : date.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+}
+
 export const plural = (count, word) => `${count} ${word}${count === 1 ? "" : "s"}`;
 
 // "about 40 s", "about 3 min": what the service expects (GET /v1/models measures its own workers).

@@ -15,6 +15,14 @@ const FALLBACK_PRESETS = [
 
 const state = { models: [], presets: [], offers: null, account: null };
 
+// Whether this browser holds a session (the cookie itself is HttpOnly): a visitor who never signed in, or
+// signed out, is not asked for an account, which would only answer 401 (an error in every console).
+const SIGNED_IN_KEY = "mindrender.signed-in";
+const signedIn = {
+  get: () => localStorage.getItem(SIGNED_IN_KEY) === "1",
+  set: (yes) => (yes ? localStorage.setItem(SIGNED_IN_KEY, "1") : localStorage.removeItem(SIGNED_IN_KEY)),
+};
+
 async function refreshAccount() {
   state.account = await api("/v1/account");
   $("who-email").textContent = state.account.email;
@@ -49,6 +57,7 @@ function authProblem(message, field = null) {
 
 async function logIn(email, password) {
   await api("/v1/sessions", { method: "POST", json: { email, password } });
+  signedIn.set(true);
   authProblem("");
   $("password").value = "";
   await showApp();
@@ -78,6 +87,7 @@ function wireAuth() {
   });
   $("logout").addEventListener("click", async () => {
     await api("/v1/sessions", { method: "DELETE" }).catch(() => null);
+    signedIn.set(false);
     say("");
     showLanding();
     $("email").focus();
@@ -109,12 +119,17 @@ async function start() {
   }
   const params = new URLSearchParams(window.location.search);
   if (params.get("checkout") === "success") say("Thank you! Your credits arrive as soon as Stripe confirms the payment.", "ok");
-  try {
-    state.account = await api("/v1/account");
-    await showApp();
-  } catch (error) {
-    if (error.status === 401) showLanding();
-    else say(error.message);
+  if (!signedIn.get()) showLanding();
+  else {
+    try {
+      state.account = await api("/v1/account");
+      await showApp();
+    } catch (error) {
+      if (error.status === 401) {
+        signedIn.set(false); // the session ended (expired, or signed out elsewhere)
+        showLanding();
+      } else say(error.message);
+    }
   }
   document.body.dataset.ready = "true";
 }

@@ -1,7 +1,7 @@
 // Results: the jobs of this account from GET /v1/jobs (a page at a time, newest first) merged with the ones
 // submitted from this tab; progress with the service's estimate; batch download as one zip.
 
-import { $, announce, api, duration, el, plural } from "./api.js";
+import { $, announce, api, duration, el, moment, plural } from "./api.js";
 import { createViewer } from "./compare.js";
 import { createVideoResult } from "./video.js";
 
@@ -46,14 +46,6 @@ export function configureResults({ modelName, onEnded }) {
   state.onEnded = onEnded;
 }
 
-function when(iso) {
-  const date = new Date(iso);
-  const today = new Date().toDateString() === date.toDateString();
-  return today
-    ? `today ${date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`
-    : date.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
-}
-
 function describe(job) {
   const frames = job.video ? `, ${plural(job.video.frames, "frame")}` : "";
   const size = `${job.input.width}×${job.input.height} → ${job.output.width}×${job.output.height}${frames}`;
@@ -64,7 +56,7 @@ function describe(job) {
     : plural(job.credits_charged, "credit");
   const chosen = job.reason ? ` · picked by Automatic (${job.reason})` : "";
   return `${state.modelName(job.model)} ${job.scale}×${options ? ` (${options})` : ""} · ${size} · ` +
-    `${credits} · ${when(job.created_at)}${chosen}`;
+    `${credits} · ${moment(job.created_at)}${chosen}`;
 }
 
 function createView(job, name, before) {
@@ -181,7 +173,7 @@ function finished(view) {
   const frames = job.video ? `, ${plural(job.video.frames, "frame")}` : "";
   view.status.textContent = `Done: ${job.output.width}×${job.output.height}${frames}, ` +
     `${plural(job.credits_charged, "credit")}. ` +
-    `Kept until ${new Date(job.output.expires_at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" })}.`;
+    `Kept until ${moment(job.output.expires_at)}.`;
   const download = el("a", { href: `${job.output.url}?filename=${encodeURIComponent(downloadName(view))}`,
     className: "button primary", textContent: "Download" });
   download.download = downloadName(view);
