@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -96,6 +98,38 @@ def _take_write_lock_at_first_write(engine: Engine) -> None:
         record.info.pop(_WRITING, None)
 
 
+# A pooled connection given back less than this long ago is handed out again without a ping.
+PING_AFTER_IDLE_SECONDS = 1.0
+_RETURNED_AT = "mindrender_returned_at"
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Ping a pooled connection before it is handed out only if it sat idle, instead of at every checkout.
+
+    A request takes a connection two or three times (authentication gives its read back before the route's
+    work, a submission's response is read in a unit of its own), and a ping each time was a round trip in
+    three for a status read under load (bench/api_load.py). A connection that was in use a moment ago is
+    as alive as a ping would find it; one that sat idle (a database restarted, a connection closed by a
+    proxy's idle timeout) is pinged and replaced, as `pool_pre_ping` did. A connection that dies within
+    the second is met by the request itself, which answers 503 and makes the pool reconnect.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.pop(_RETURNED_AT, None)
+        if returned is not None and time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            # The pool drops this connection and hands out a new one (up to three tries).
+            raise DisconnectionError(f"a pooled connection failed its ping: {error}") from error
+
+
 def make_engine(settings: Settings) -> Engine:
     """An engine for the configured database; SQLite gets WAL, a busy timeout and write-lock handling."""
     url = settings.resolved_database_url
@@ -104,7 +138,9 @@ def make_engine(settings: Settings) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _take_write_lock_at_first_write(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_size=10, max_overflow=20)
+    _ping_after_idle(engine)
+    return engine
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
