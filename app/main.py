@@ -17,8 +17,8 @@ from app.catalog.endpoints import router as models_router
 from app.config import Settings, get_settings
 from app.errors import COMMON_ERROR_RESPONSES, install_error_handlers
 from app.jobs.decode_budget import DecodeBudget
+from app.jobs.endpoints import RecentSpeeds, uploads_router
 from app.jobs.endpoints import router as jobs_router
-from app.jobs.endpoints import uploads_router
 from app.limits.counters import make_counters
 from app.limits.policy import Limits, enforce_ip_limit
 from app.ops.endpoints import router as ops_router
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.state.limits = Limits(settings, make_counters(settings.rate_limit_url))
     app.state.decode_budget = DecodeBudget.from_settings(settings)
+    app.state.recent_speeds = RecentSpeeds()
     install_error_handlers(app)
     app.include_router(accounts_router)
     app.include_router(models_router)

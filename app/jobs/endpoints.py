@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.auth import CurrentAccount
 from app.config import Settings
-from app.estimates.service import eta_seconds, model_speed
+from app.estimates.service import Speed, eta_seconds, model_speed
 from app.jobs import checks, lifecycle, service
 from app.jobs.archive import ArchiveEntry, still_stored, zip_stream
 from app.jobs.errors import FileOrUploadRequired, FileTooLarge, InvalidArchive, ResultNotReady
@@ -45,12 +45,36 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+class RecentSpeeds:
+    """Model speeds for the ETAs of this process's answers, each read at most once a `kept_seconds`.
+
+    An active job's ETA needs its model's speed, two queries, and a client polls its job's status over and
+    over (bench/api_load.py: two round trips in seven of a status read). The figures behind it move far
+    slower: workers report every 30 s and count as live for 2 minutes, a measured speed changes once a job
+    ends. Only the ETAs use these; whether a job is accepted (job_too_slow) reads the speed afresh.
+    """
+
+    def __init__(self, kept_seconds: float = 1.0) -> None:
+        self.kept_seconds = kept_seconds
+        self._read: dict[tuple[str, str], tuple[float, Speed]] = {}
+
+    def of(self, session: Session, queue: str, model: str) -> Speed:
+        now = time.monotonic()
+        found = self._read.get((queue, model))
+        if found is not None and now - found[0] < self.kept_seconds:
+            return found[1]
+        speed = model_speed(session, queue, model)
+        self._read[queue, model] = (now, speed)  # a few keys: queues times models
+        return speed
+
+
 def job_out(job: Job, request: Request, session: Session) -> JobOut:
     """The public representation of a job, with links on this request's host and, while it is active, the
     seconds until it should end."""
     eta = None
     if job.status in JobStatus.ACTIVE:
-        eta = eta_seconds(session, job, model_speed(session, job.queue, job.model))
+        speeds: RecentSpeeds = request.app.state.recent_speeds
+        eta = eta_seconds(session, job, speeds.of(session, job.queue, job.model))
     return represent_job(job, str(request.base_url), eta)
 
 
@@ -170,13 +194,19 @@ async def create_job(
     if (file is None) == (upload_id is None):
         raise FileOrUploadRequired()
     wait = _wait_seconds(prefer)
-    submission = await run_in_threadpool(
-        _submit, session, runtime, request, account.id, job_request, file, upload_id, idempotency_key, wait
-    )
+
+    def submit() -> tuple[service.Submission, dict[str, Any] | None]:
+        submission = _submit(
+            session, runtime, request, account.id, job_request, file, upload_id, idempotency_key, wait
+        )
+        # Without a wait the answer is read now, in the same thread: one hand-off fewer per submission.
+        return submission, None if wait else job_out(submission.job, request, session).model_dump(mode="json")
+
+    submission, body = await run_in_threadpool(submit)
     job = submission.job
     if wait:
         job = await service.wait_for_end(runtime, job.id, wait)
-    body = await run_in_threadpool(lambda: job_out(job, request, session).model_dump(mode="json"))
+        body = await run_in_threadpool(lambda: job_out(job, request, session).model_dump(mode="json"))
     headers = {"Idempotent-Replayed": "true"} if submission.replayed else {}
     if wait:
         headers["Preference-Applied"] = f"wait={wait}"

@@ -125,10 +125,12 @@ _UNLIMITED_PATHS = ("/healthz", "/readyz", "/metrics")
 async def enforce_ip_limit(request: Request) -> None:
     """App-wide dependency: every route but the probes counts against the caller's address.
 
-    Async, so the probes need no thread: they answer even when every request thread is busy.
+    Async, so the probes need no thread: they answer even when every request thread is busy. With the limit
+    off there is nothing to count, and no thread to wait for.
     """
-    if request.url.path not in _UNLIMITED_PATHS:
-        await run_in_threadpool(limits_of(request).per_ip, client_ip(request))
+    limits = limits_of(request)
+    if request.url.path not in _UNLIMITED_PATHS and limits.settings.rate_limit_per_ip > 0:
+        await run_in_threadpool(limits.per_ip, client_ip(request))
 
 
 def limits_of(request: Request) -> Limits:
