@@ -195,14 +195,9 @@ async def create_job(
         raise FileOrUploadRequired()
     wait = _wait_seconds(prefer)
 
-    def submit() -> tuple[service.Submission, dict[str, Any] | None]:
-        submission = _submit(
-            session, runtime, request, account.id, job_request, file, upload_id, idempotency_key, wait
-        )
-        # Without a wait the answer is read now, in the same thread: one hand-off fewer per submission.
-        return submission, None if wait else job_out(submission.job, request, session).model_dump(mode="json")
-
-    submission, body = await run_in_threadpool(submit)
+    submission, body = await run_in_threadpool(
+        _submit, session, runtime, request, account.id, job_request, file, upload_id, idempotency_key, wait
+    )
     job = submission.job
     if wait:
         job = await service.wait_for_end(runtime, job.id, wait)
@@ -268,7 +263,8 @@ def _submit(
     upload_id: str | None,
     idempotency_key: str | None,
     wait: int,
-) -> service.Submission:
+) -> tuple[service.Submission, dict[str, Any] | None]:
+    """Submit in this thread and commit here; without a wait, the answer's body too (None with one)."""
     settings = runtime.settings
     if file is not None:
         data = _read_file(settings, file)
@@ -280,7 +276,8 @@ def _submit(
             session, account_id, idempotency_key, job_request.fingerprint(content)
         )
         if earlier:
-            return service.Submission(job=earlier, replayed=True)
+            replay = service.Submission(job=earlier, replayed=True)
+            return replay, None if wait else job_out(earlier, request, session).model_dump(mode="json")
         data = read_upload(session, runtime.storage, settings, account_id, upload_id)
     submission = service.submit_job(
         session,
@@ -301,9 +298,12 @@ def _submit(
         # The response waits on the job, so the job must be committed and sent now, not after the response.
         with send_at_commit():
             session.commit()
-    else:
-        session.commit()
-    return submission
+        return submission, None
+    # Without a wait the answer is read in this unit, before its commit: a unit of its own after the commit
+    # took a connection again and committed again, for one read (the ETA's jobs ahead).
+    body = job_out(submission.job, request, session).model_dump(mode="json")
+    session.commit()
+    return submission, body
 
 
 def _result_name(job: Job) -> str:
