@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.video.boxes import fragmented_mp4, lying_mkv, lying_mp4
+from bench.hostile_clips import fragmented_mp4, lying_mkv, lying_mp4, many_audio_packets
 
 _CHILD = """
 import json, sys, time
@@ -68,8 +68,6 @@ def main() -> None:
     ]
     with tempfile.TemporaryDirectory() as folder:
         if args.packets:
-            from tests.video.test_video_costs import many_audio_packets
-
             data = many_audio_packets(Path(folder) / "tiny.mkv", args.packets)
             label = f"Matroska, {args.packets:,} audio packets"
             cases += [(label, data, "mkv", "count"), (label + " (header alone)", data, "mkv", "header")]

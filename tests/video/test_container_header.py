@@ -23,7 +23,7 @@ import pytest
 from app.jobs.container_header import read_container_header, sample_data_end
 from app.jobs.errors import CorruptVideo, ImageTooLarge, UnsupportedVideo, VideoTooLong
 from app.jobs.video_probe import VideoLimits, read_video_header, video_container
-from tests.video.boxes import (
+from bench.hostile_clips import (
     ROTATE_90,
     box,
     fragmented_mp4,

@@ -3,16 +3,12 @@ never decoded for a quote, packets read only by those who can pay and only up to
 
 from __future__ import annotations
 
-from fractions import Fraction
-from pathlib import Path
-
-import av
 import pytest
 
 from app.jobs.errors import UnsupportedVideo
 from app.jobs.video_probe import VideoLimits, read_video_header
+from bench.hostile_clips import fragmented_mp4, lying_mkv, lying_mp4, many_audio_packets
 from tests.jobs.test_quote import nothing_changes, quote
-from tests.video.boxes import fragmented_mp4, lying_mkv, lying_mp4
 from tests.video.clips import Clip, make_clip
 from tests.video.test_video_submit import submit_video
 
@@ -65,37 +61,6 @@ def test_a_quote_the_balance_does_not_cover_decodes_nothing(configure, signup, s
     with nothing_changes(paying, settings):
         refused = quote(paying, data, name="clip.mp4")
     assert (refused.status_code, refused.json()["error"]["code"]) == (422, "corrupt_video"), refused.text
-
-
-def many_audio_packets(path: Path, packets: int) -> bytes:
-    """A one-second 64x48 H.264 clip in Matroska with `packets` tiny PCM audio packets, 1 ms apart."""
-    video_frames = make_clip(Clip(container="matroska", audio=None))
-    with (
-        av.open(str(path), "w", format="matroska") as out,
-        av.open(_bytes_file(path, video_frames)) as source,
-    ):
-        video_in = source.streams.video[0]
-        video = out.add_stream_from_template(video_in)
-        audio = out.add_stream("pcm_s16le", rate=48000)
-        audio.layout = "mono"
-        for packet in source.demux(video_in):
-            if packet.size:
-                packet.stream = video
-                out.mux(packet)
-        for index in range(packets):
-            tiny = av.Packet(b"\x00\x00")
-            tiny.stream = audio
-            tiny.time_base = Fraction(1, 1000)
-            tiny.pts = tiny.dts = index
-            tiny.duration = 1
-            out.mux(tiny)
-    return path.read_bytes()
-
-
-def _bytes_file(path: Path, data: bytes) -> str:
-    source = path.with_suffix(".source.mkv")
-    source.write_bytes(data)
-    return str(source)
 
 
 def test_tiny_audio_packets_are_read_only_up_to_a_bound(configure, signup, settings, tmp_path):

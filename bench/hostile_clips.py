@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import struct
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
 
 IDENTITY = (1.0, 0.0, 0.0, 1.0)
 ROTATE_90 = (0.0, 1.0, -1.0, 0.0)  # the matrix FFmpeg writes for a display rotation of 90 degrees
@@ -207,3 +212,26 @@ def swallowing_moov(data: bytes) -> bytes:
     moov = out.index(b"moov") - 4
     struct.pack_into(">I", out, moov, len(out) - moov)
     return bytes(out)
+
+
+def many_audio_packets(path: Path, packets: int) -> bytes:
+    """A one-second 64x48 H.264 clip in Matroska with `packets` tiny PCM audio packets, 1 ms apart."""
+    with av.open(str(path), "w", format="matroska") as out:
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = out.add_stream("pcm_s16le", rate=48000)
+        audio.layout = "mono"
+        for index in range(25):
+            pixels = np.full((48, 64, 3), index * 10, dtype=np.uint8)
+            for packet in video.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                out.mux(packet)
+        for packet in video.encode(None):
+            out.mux(packet)
+        for index in range(packets):
+            tiny = av.Packet(b"\x00\x00")
+            tiny.stream = audio
+            tiny.time_base = Fraction(1, 1000)
+            tiny.pts = tiny.dts = index
+            tiny.duration = 1
+            out.mux(tiny)
+    return path.read_bytes()
