@@ -47,7 +47,7 @@ vulkan:
 	        mesa-vulkan-drivers libvulkan1; }; }; } || \
 	  echo "Mesa's lavapipe is not installed: the Vulkan tests will skip (and fail under CI=true)"
 
-# The DejaVu fonts draw the text pages that models/train_faithful.py can train on (a test draws one).
+# The DejaVu fonts draw the text pages that training/train_faithful.py can train on (a test draws one).
 fonts:
 	@test -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || \
 	  { test "$$(id -u)" = 0 && command -v apt-get >/dev/null && \

@@ -199,14 +199,14 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 
 def cmd_devices(_: argparse.Namespace) -> int:
-    from models.devices import main as devices
+    from app.devices import main as devices
 
     return devices([])
 
 
 def _device_usable() -> bool:
     """Whether the embedded worker's MR_DEVICE exists here, checked before `serve` starts anything."""
-    from models.devices import check_in_child
+    from app.devices import check_in_child
 
     device, described = check_in_child()
     if device is None:

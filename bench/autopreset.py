@@ -32,7 +32,7 @@ from bench.degradations import DEGRADATIONS as BENCH_DEGRADATIONS
 from bench.degradations import Degradation as BenchDegradation
 from bench.degradations import Score, degrade
 from bench.ground_truth import Sample, samples
-from models.analysis import analyse
+from models.imaging.analysis import analyse
 
 CONTENT_OF = {"photo": "photo", "illustration": "anime", "text": "text"}
 

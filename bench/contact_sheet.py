@@ -14,8 +14,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from bench.degradations import DEGRADATIONS, Method, degrade, methods_at, run_method, score
 from bench.ground_truth import Sample, samples
-from models.builtin import builtin_models
-from models.resample import Filter, resize
+from models.imaging.resample import Filter, resize
+from models.zoo import builtin_models
 
 SHEET_SAMPLES = ("astronaut-face", "anime-chibi")
 TILE = 88  # pixels of output shown per tile: eyes to mouth, and a sheet under 600 KB

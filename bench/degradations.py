@@ -23,12 +23,12 @@ from PIL import Image
 from skimage.metrics import structural_similarity
 
 from bench.ground_truth import Sample
-from models.builtin import builtin, builtin_models
 from models.engine import upscale
-from models.registry import PLAIN, ModelSpec, Options
-from models.resample import Filter, resize
-from models.srcnn import rgb_to_ycbcr
-from models.train_srcnn import psnr
+from models.imaging.resample import Filter, resize
+from models.runtimes.srcnn import rgb_to_ycbcr
+from models.spec import PLAIN, ModelSpec, Options
+from models.zoo import builtin, builtin_models
+from training.metrics import psnr
 
 BORDER = 4
 # x2 denoisers tried for clean-up at scale 1 (then halved): Real-CUGAN and the cheapest one (upconv_7).

@@ -7,7 +7,7 @@
 
 One row per model and input size (square; 128, 512 and 1024 on CPU, 1024 and 2048 on CUDA by default), all
 in one run. `--models` are registered model ids, run as a worker runs them (`upscale_to_integers`, 8 bits)
-at their native scale; `--variants` are weight files of models/weight_variants.py (file name without
+at their native scale; `--variants` are weight files of models/zoo.py (file name without
 .safetensors), run through the same tiled upscaler. Columns:
 - `default`: our default path as a worker with these settings runs it (MR_DEVICE, MR_ENGINE_BACKEND and
   MR_CPU_PRECISION default to auto; `--device` etc. set them), and the backend and precision it chose;
@@ -48,20 +48,19 @@ import torch
 from PIL import Image
 
 import models.engine
-import models.tiled_upscaler
-from models.builtin import builtin, builtin_models
-from models.classical import ClassicalUpscaler
+import models.runtimes.tiled_upscaler
+from models.convert.ncnn_convert import ncnn_files
 from models.devices import Engine, resolve, variant_of
 from models.engine import configure_engine, load_upscaler, upscale_to_integers
+from models.imaging.tiling import tile_grid, work_amplification
 from models.install import install_official_weights
-from models.ncnn_convert import ncnn_files
-from models.ncnn_upscaler import NcnnUpscaler
-from models.registry import PLAIN, Upscaler
-from models.spandrel_upscaler import SpandrelUpscaler, load_spandrel
-from models.tiled_upscaler import TiledUpscaler
-from models.tiling import tile_grid, work_amplification
-from models.train_srcnn import VALIDATION_IMAGES, load_rgb
-from models.weight_variants import VARIANTS, WeightVariant
+from models.runtimes.classical import ClassicalUpscaler
+from models.runtimes.ncnn_upscaler import NcnnUpscaler
+from models.runtimes.spandrel_upscaler import SpandrelUpscaler, load_spandrel
+from models.runtimes.tiled_upscaler import TiledUpscaler
+from models.spec import PLAIN, Upscaler
+from models.zoo import VARIANTS, WeightVariant, builtin, builtin_models
+from training.datasets import VALIDATION_IMAGES, load_rgb
 
 _STAGES = ("net", "host", "tile", "se", "flat", "resamp", "band", "quant")
 
@@ -130,7 +129,7 @@ def instrumented(clock: StageClock, upscaler: Upscaler) -> Iterator[None]:
         on_instance = not isinstance(owner, ModuleType) and name not in vars(owner)
         undo.append(partial(delattr, owner, name) if on_instance else partial(setattr, owner, name, original))
 
-    tiled = models.tiled_upscaler
+    tiled = models.runtimes.tiled_upscaler
     patch(models.engine, "upscale_bands", partial(clock.generator, "band"))
     patch(tiled, "tiled_bands", partial(clock.generator, "tile"))
     patch(tiled, "crop_bands", partial(clock.generator, "tile"))

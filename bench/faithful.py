@@ -6,7 +6,7 @@
     python bench/faithful.py [--candidate NAME=PATH ...] throughput [--size 256] [--repeat 3]
 
 Without a command: luma PSNR / SSIM (border = scale) of every method at x2, x3, x4 and x8 on the whole
-held-out images of models/faithful_data.py (SRCNN's 4 validation images and 2 photos from Debian's
+held-out images of training/faithful_data.py (SRCNN's 4 validation images and 2 photos from Debian's
 mate-backgrounds that no model here trained on; `--no-photos`, or a machine without the package, leaves
 the 2 photos out), each downscaled with bicubic by the scale and brought back by the method. For contrast,
 waifu2x-photo at x2 and realesrgan-x4plus at x4 (GAN-trained, so they pay in PSNR for invented texture).
@@ -14,7 +14,7 @@ waifu2x-photo at x2 and realesrgan-x4plus at x4 (GAN-trained, so they pay in PSN
 and x4 through faithful and each candidate (whether letters come back right or are invented);
 `throughput` times the faithful model's input megapixels per second through its tiled upscaler (SRCNN's
 beside it), for pricing. A `--candidate`
-is a weight file that `python -m models.train_faithful --out PATH` wrote, run beside the committed one
+is a weight file that `python -m training.train_faithful --out PATH` wrote, run beside the committed one
 through the same upscaler (its name heads its row or column): how a new training is judged before it
 replaces models/weights/faithful.safetensors.
 """
@@ -31,15 +31,15 @@ import torch
 from PIL import Image, ImageDraw
 from skimage.metrics import structural_similarity
 
-from models.bands import assemble
-from models.builtin import builtin
 from models.engine import upscale
-from models.faithful import load_faithful
-from models.faithful_data import PhotosMissing, degrade, held_out_images, luma
-from models.faithful_upscaler import FaithfulUpscaler, load
+from models.imaging.bands import assemble
+from models.imaging.resample import Filter, resize
 from models.install import install_official_weights
-from models.resample import Filter, resize
-from models.train_srcnn import psnr
+from models.runtimes.faithful import load_faithful
+from models.runtimes.faithful_upscaler import FaithfulUpscaler, load
+from models.zoo import builtin
+from training.faithful_data import PhotosMissing, degrade, held_out_images, luma
+from training.metrics import psnr
 
 Method = Callable[[np.ndarray, int], np.ndarray]
 SCALES = (2, 3, 4, 8)

@@ -1,6 +1,6 @@
 """Clean ground truth for the quality benches: held-out photos, illustrations and text, as square crops.
 
-Photos are scikit-image's bundled photographs that SRCNN never trained on (models/train_srcnn.py). The
+Photos are scikit-image's bundled photographs that SRCNN never trained on (training/train_srcnn.py). The
 illustrations are public-domain Open Clip Art drawings from Debian's `openclipart-png` package, committed as
 small crops in bench/data/illustrations/ so the bench needs no package installed; `ILLUSTRATIONS` records
 where each one comes from and how it was cut, and `python bench/ground_truth.py /usr/share/openclipart/png`
@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from skimage import data
 
-from models.train_srcnn import load_rgb
+from training.datasets import load_rgb
 
 # 184 = 2 x 92 = 4 x 46: at x4 the model still sees 46 pixels (24-32 are too few to show what a model
 # does), and the scanned page, 191 rows high, still fits.

@@ -47,8 +47,8 @@ def _reset_peak() -> float:
 def run_case(case: str, models_dir: Path, neural_heap: bool) -> str:
     """One job in this process; returns its report line."""
     from app.jobs.image_codec import DecodedImage, decode_image, encode_image
-    from models.builtin import builtin
     from models.engine import reuse_freed_memory, upscale, upscale_to_integers
+    from models.zoo import builtin
 
     if neural_heap:
         reuse_freed_memory()

@@ -33,11 +33,12 @@ from PIL import Image, ImageFilter
 
 from app.catalog.prices import BUILTIN_TERMS
 from bench.perception_plot import draw_plane
-from models.builtin import builtin
 from models.engine import upscale
-from models.registry import PLAIN, Options
-from models.srcnn import rgb_to_ycbcr
-from models.train_srcnn import VALIDATION_IMAGES, load_rgb, psnr
+from models.runtimes.srcnn import rgb_to_ycbcr
+from models.spec import PLAIN, Options
+from models.zoo import builtin
+from training.datasets import VALIDATION_IMAGES, load_rgb
+from training.metrics import psnr
 from training.perception import mosaic, niqe, piqe
 
 CROP = 192  # two NIQE blocks a side at x1; at x4 the model sees 48 px

@@ -21,10 +21,10 @@ import numpy as np
 import torch
 
 from bench.ground_truth import samples
-from models.builtin import builtin
 from models.devices import Engine, resolve
 from models.engine import configure_engine, upscale
 from models.install import install_official_weights
+from models.zoo import builtin
 
 _MODELS = "realesrgan-x4plus,realesrgan-x4plus-anime,realesr-animevideov3"
 

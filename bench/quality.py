@@ -33,12 +33,13 @@ from bench.contact_sheet import draw_contact_sheet
 from bench.degradation_tables import print_all
 from bench.degradations import Score, log_to_stderr, run, scores_as_json
 from bench.ground_truth import rendered_text, samples
-from models.builtin import builtin, builtin_models
 from models.engine import upscale
+from models.imaging.resample import Filter, resize
 from models.install import install_official_weights
-from models.resample import Filter, resize
-from models.srcnn import rgb_to_ycbcr
-from models.train_srcnn import VALIDATION_IMAGES, load_rgb, psnr
+from models.runtimes.srcnn import rgb_to_ycbcr
+from models.zoo import builtin, builtin_models
+from training.datasets import VALIDATION_IMAGES, load_rgb
+from training.metrics import psnr
 
 
 def _images(crop: int) -> dict[str, np.ndarray]:

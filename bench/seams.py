@@ -6,7 +6,7 @@ A crop of the astronaut photo is cut into 64-pixel tiles (each with `context` pi
 the engine's 16-pixel cross-fade) and compared with one pass over the whole crop, in 8-bit levels: the
 largest error anywhere and the largest jump of the error between neighbouring output pixels (what a seam
 looks like). Squeeze-excitation networks (Real-CUGAN, waifu2x cunet) run every tile and the untiled pass
-with the same shared means (models/se_sync.py), which isolates the context; `drift` is how far the
+with the same shared means (models/runtimes/se_sync.py), which isolates the context; `drift` is how far the
 shared means move the result from a plain untiled pass, and `no sync` is tiling without shared means.
 """
 
@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.bands import assemble
+from models.imaging.bands import assemble
+from models.imaging.tiling import tile_grid, tiled_bands
 from models.install import install_official_weights
-from models.spandrel_upscaler import SpandrelUpscaler, load_spandrel
-from models.tiled_upscaler import FEATHER
-from models.tiling import tile_grid, tiled_bands
-from models.train_srcnn import VALIDATION_IMAGES, load_rgb
+from models.runtimes.spandrel_upscaler import SpandrelUpscaler, load_spandrel
+from models.runtimes.tiled_upscaler import FEATHER
+from training.datasets import VALIDATION_IMAGES, load_rgb
 
 _TILE = 64
 

@@ -46,12 +46,11 @@ from app.jobs.video_upscale import (
     check_container_carries,
     upscale_video,
 )
-from models.builtin import builtin, builtin_models
 from models.engine import upscale_to_integers
 from models.install import install_official_weights
-from models.registry import PLAIN
-from models.spandrel_upscaler import set_cpu_precision
-from models.train_srcnn import VALIDATION_IMAGES, load_rgb
+from models.spec import PLAIN
+from models.zoo import builtin, builtin_models
+from training.datasets import VALIDATION_IMAGES, load_rgb
 
 LIMITS = VideoLimits(max_seconds=3600, max_frames=100_000, max_output_pixels=10**9)
 NOISE_SIGMA = 2.0
@@ -284,7 +283,6 @@ def main() -> None:
         width, height = (int(side) for side in (args.size or "1920x1080").split("x"))
         output_check(width, height, args.frames or 48, args.scale)
         return
-    set_cpu_precision("fp32")
     install_official_weights(args.models_dir)
     device = (
         torch.cuda.get_device_name()

@@ -36,7 +36,7 @@ def _stamp(path: Path) -> tuple[int, int]:
 
 def describe_file(path: Path) -> Description:
     """Load a weight file with spandrel and describe it (needs torch)."""
-    from models.spandrel_upscaler import load_descriptor
+    from models.runtimes.spandrel_upscaler import load_descriptor
 
     descriptor = load_descriptor(path)
     size, mtime_ns = _stamp(path)

@@ -3,12 +3,10 @@ and the measured table that `auto` picks a backend by.
 
 A model runs on torch (CUDA, MPS or the CPU, through spandrel) or on ncnn (the CPU or any Vulkan GPU: AMD,
 Intel, Apple through MoltenVK, NVIDIA), which runs the official .param/.bin files our weights are converted
-from, for Real-ESRGAN and waifu2x upconv_7 (models/ncnn_upscaler.py). `resolve` turns the settings into an
-`Engine` once per worker; asking for a device this machine lacks fails there, at start, and never falls
-back to the CPU.
-
-    python -m models.devices            # what `mindrender devices` prints
-    python -m models.devices --check    # exit 2 with a message if the settings name a missing device
+from, for Real-ESRGAN and waifu2x upconv_7 (models/runtimes/ncnn_upscaler.py). `resolve` turns the settings
+into an `Engine` once per worker; asking for a device this machine lacks fails there, at start, and never
+falls back to the CPU. The engine is handed to the loaders (models.engine), which put each network on the
+device and precision it names. The service reads its settings into `resolve` (app/devices.py).
 """
 
 from __future__ import annotations
@@ -20,19 +18,14 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from models.weight_variants import VARIANTS, NcnnGraph, WeightVariant
+from models.imaging.resample import Filter
+from models.spec import DeviceName, ModelSpec, NcnnGraph, Placement, Precision, WeightVariant
+from models.zoo import VARIANTS, facts
 
-if TYPE_CHECKING:
-    from app.config import Settings
-    from models.registry import ModelSpec
-
-DeviceName = Literal["cpu", "cuda", "vulkan", "mps"]
 DeviceSetting = Literal["auto", "cpu", "cuda", "vulkan", "mps"]
-BackendName = Literal["torch", "ncnn"]
 BackendSetting = Literal["auto", "torch", "ncnn"]
-Precision = Literal["fp32", "bf16"]
 PrecisionSetting = Literal["auto", "fp32", "bf16"]
 
 # CPU flags (Linux /proc/cpuinfo names) that decide speed: bf16 is native with AVX512-BF16 or AMX.
@@ -41,27 +34,11 @@ _NATIVE_BF16 = ("avx512_bf16", "amx_bf16")
 # ncnn's GpuInfo.type(): what kind of Vulkan device it is.
 _VULKAN_KINDS = {0: "discrete", 1: "integrated", 2: "virtual", 3: "cpu"}
 
-# Our torch path's input MP/s over our ncnn backend's (both in the engine's windows, with its flat guard and
-# quantising) on the same CPU, 512 x 512 input, same threads: bench/engine.py on the 2-core AMD EPYC VM
-# (AVX512-BF16), 2026-11-26; docs/benchmarks.md, "Runtimes". `auto` on a CPU runs torch where this is >= 1,
-# else ncnn. ncnn wins on Compact (its Winograd convolutions); on RRDB it needs 12 KB per window pixel
-# against torch's 3.9, so within the same 1 GiB its windows are smaller and their context costs more than
-# its convolutions save (with one 512 window, 3.2 GB, it merely equalled torch fp32). realsr-df2k is
-# x4plus's network (23 RRDB blocks) and takes its figures; waifu2x-anime is waifu2x-photo's (upconv_7).
-_TORCH_OVER_NCNN: dict[tuple[str, Precision], float] = {
-    ("realesrgan-x4plus", "fp32"): 1.68,
-    ("realesrgan-x4plus", "bf16"): 3.06,
-    ("realesrgan-x4plus-anime", "fp32"): 1.54,
-    ("realesrgan-x4plus-anime", "bf16"): 2.98,
-    ("realesr-animevideov3", "fp32"): 0.66,
-    ("realesr-animevideov3", "bf16"): 1.62,
-    ("waifu2x-photo", "fp32"): 0.43,
-    ("waifu2x-photo", "bf16"): 0.86,
-}
-_SAME_NETWORK = {"realsr-df2k": "realesrgan-x4plus", "waifu2x-anime": "waifu2x-photo"}
-# The graphs the ncnn backend runs (models/ncnn_upscaler.py): Real-ESRGAN's (RRDB and Compact) and waifu2x's
-# upconv_7. Real-CUGAN and waifu2x cunet share squeeze-excitation means across windows (models/se_sync.py),
-# which only our torch modules do.
+# `auto` on a CPU runs torch where the zoo's measured torch-over-ncnn ratio is >= 1, else ncnn.
+
+# The graphs the ncnn backend runs (models/runtimes/ncnn_upscaler.py): Real-ESRGAN's (RRDB and Compact) and
+# waifu2x's upconv_7. Real-CUGAN and waifu2x cunet share squeeze-excitation means across windows
+# (models/runtimes/se_sync.py), which only our torch modules do.
 NCNN_GRAPHS: tuple[NcnnGraph, ...] = ("realesrgan", "waifu2x-upconv7")
 
 
@@ -154,16 +131,6 @@ def probe() -> Machine:
 
 
 @dataclass(frozen=True)
-class Placement:
-    """Where one weight file runs: its backend, device and precision, and why (for `mindrender devices`)."""
-
-    backend: BackendName
-    device: DeviceName
-    precision: str
-    why: str
-
-
-@dataclass(frozen=True)
 class Engine:
     """The settings, resolved on this machine: one device, a backend rule, one CPU precision."""
 
@@ -189,7 +156,8 @@ class Engine:
         if self.backend == "ncnn":
             return Placement("ncnn", "cpu", "fp32", "MR_ENGINE_BACKEND=ncnn")
         assert variant is not None
-        ratio = _TORCH_OVER_NCNN.get((_SAME_NETWORK.get(variant.family, variant.family), self.cpu_precision))
+        measured = facts(variant.family)
+        ratio = measured.torch_over_ncnn_at(self.cpu_precision) if measured else None
         if ratio is None:
             return Placement("torch", "cpu", self.cpu_precision, "auto: not measured, torch")
         if ratio >= 1:
@@ -261,16 +229,6 @@ def resolve(
     return Engine(chosen, backend, cpu_precision, vulkan if chosen == "vulkan" else None, machine)
 
 
-def from_settings(settings: Settings) -> Engine:
-    """The engine of MR_DEVICE, MR_ENGINE_BACKEND, MR_CPU_PRECISION and MR_VULKAN_DEVICE on this machine."""
-    return resolve(
-        settings.device,
-        settings.engine_backend,
-        settings.cpu_precision,
-        vulkan_index=settings.vulkan_device,
-    )
-
-
 def default_engine() -> Engine:
     """What runs where nothing was configured (tests, tools): torch, CUDA if present, fp32."""
     import torch
@@ -285,8 +243,6 @@ def variant_of(weights: str | None) -> WeightVariant | None:
 
 def placements(engine: Engine, specs: list[ModelSpec]) -> list[tuple[str, Placement]]:
     """Where each neural model of a registry runs under `engine` (classical filters are left out)."""
-    from models.resample import Filter
-
     classical = {f.value for f in Filter}
     rows = []
     for spec in specs:
@@ -296,7 +252,7 @@ def placements(engine: Engine, specs: list[ModelSpec]) -> list[tuple[str, Placem
             place = engine.placement(spec.variants[0])
         elif spec.weights:  # an operator's file
             place = engine.placement(None)
-        elif spec.id == "srcnn":
+        elif (measured := facts(spec.id)) is not None and measured.cpu_only:
             place = Placement("torch", "cpu", "fp32", "8k parameters: always the CPU")
         else:
             place = Placement("torch", engine.torch_device, "fp32", "its own network, fp32")
@@ -323,41 +279,3 @@ def report(engine: Engine, rows: list[tuple[str, Placement]]) -> str:
         lines.append(f"{row}  {place.why}")
     lines += ["", "Classical filters (nearest, bilinear, bicubic, lanczos) run with numpy on the CPU."]
     return "\n".join(lines)
-
-
-def check_in_child() -> tuple[str | None, str]:
-    """Resolve the settings in a child process: (device, description), or (None, why it cannot run).
-
-    For processes that must not open a device themselves: the API never loads torch, and a Celery worker's
-    pool is forked from its parent, where CUDA or a Vulkan instance opened before the fork is unusable after.
-    """
-    import subprocess
-
-    check = subprocess.run(
-        [sys.executable, "-m", "models.devices", "--check"], capture_output=True, text=True, check=False
-    )
-    if check.returncode != 0:
-        return None, check.stderr.strip() or f"the device check failed (exit status {check.returncode})"
-    device, _, described = check.stdout.strip().partition(" ")
-    return device, described
-
-
-def main(argv: list[str] | None = None) -> int:
-    from app.config import get_settings
-    from models.registry import load_registry
-
-    settings = get_settings()
-    try:
-        engine = from_settings(settings)
-    except DeviceUnavailable as exc:
-        print(f"mindrender: {exc}", file=sys.stderr)
-        return 2
-    if "--check" in (argv if argv is not None else sys.argv[1:]):
-        print(engine.device, engine.describe())
-        return 0
-    print(report(engine, placements(engine, list(load_registry(settings.resolved_models_dir)))))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

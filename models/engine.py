@@ -1,37 +1,46 @@
 """The inference entry point: any channel layout in, exactly scale x the size out, models cached.
 
-`upscale_to_integers` is what workers use: the output is built band by band (models.bands) straight into
-the final 8- or 16-bit image, so a job's host memory is that image plus one band in float, whatever the
+`upscale_to_integers` is what workers use: the output is built band by band (models.imaging.bands) straight
+into the final 8- or 16-bit image, so a job's host memory is that image plus one band in float, whatever the
 model and scale (bench/memory.py), plus a neural model's windows. Once a neural model runs on CPU, the process
 heap keeps freed blocks for the next window's maps (`reuse_freed_memory`), and every job gives them back.
 """
 
 from __future__ import annotations
 
-import ctypes
-import platform
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from models.bands import Band, assemble, band_rows, in_bands_of, resize_rows
 from models.devices import Engine, default_engine, variant_of
-from models.registry import PLAIN, ModelSpec, Options, ProgressFn, Upscaler, WeightsMissing
-from models.resample import Filter
+from models.imaging.bands import Band, assemble, band_rows, in_bands_of, resize_rows
+from models.imaging.resample import Filter
+from models.runtimes.heap import release_freed_memory, reuse_freed_memory
+from models.spec import PLAIN, ModelSpec, Options, Placement, ProgressFn, Upscaler, WeightsMissing
 
+__all__ = [
+    "configure_engine",
+    "current_engine",
+    "default_engine",
+    "load_upscaler",
+    "release_freed_memory",
+    "reuse_freed_memory",
+    "upscale",
+    "upscale_bands",
+    "upscale_to_integers",
+]
+
+# The process's engine: the worker sets it once (`configure_engine`); calls that pass none run on it.
 _engine: Engine | None = None
 
 
 def configure_engine(engine: Engine) -> None:
     """Run models from now on where `engine` says (a worker's settings, resolved by models.devices)."""
     global _engine
-    from models.spandrel_upscaler import set_cpu_precision
-
     _engine = engine
-    set_cpu_precision(engine.cpu_precision)
-    load_upscaler.cache_clear()
+    _load.cache_clear()
 
 
 def current_engine() -> Engine:
@@ -39,65 +48,37 @@ def current_engine() -> Engine:
     return _engine or default_engine()
 
 
-@lru_cache(maxsize=8)
-def load_upscaler(spec: ModelSpec, models_dir: Path, weights: str | None = None) -> Upscaler:
+def load_upscaler(
+    spec: ModelSpec, models_dir: Path, weights: str | None = None, engine: Engine | None = None
+) -> Upscaler:
     """Load a model (one of its weight files, for a family) once per worker process, on the backend and
-    device the engine places it (models/devices.py)."""
+    device `engine` places it (models/devices.py; None: the process's engine)."""
+    return _load(spec, models_dir, weights, engine or current_engine())
+
+
+@lru_cache(maxsize=8)
+def _load(spec: ModelSpec, models_dir: Path, weights: str | None, engine: Engine) -> Upscaler:
     if weights is None:
         if spec.load is None:
             raise ValueError(f"model {spec.id} needs a weight file")
-        return spec.load(models_dir)
-    engine = current_engine()
+        return spec.load(models_dir, Placement("torch", engine.torch_device, "fp32", "its own network"))
     variant = variant_of(weights)
     place = engine.placement(variant)
     if place.backend == "ncnn" and variant is not None:
-        from models.ncnn_convert import ncnn_files
-        from models.ncnn_upscaler import load_ncnn
+        from models.convert.ncnn_convert import ncnn_files
+        from models.runtimes.ncnn_upscaler import load_ncnn
 
         try:
             param, bin_file = ncnn_files(variant)
         except FileNotFoundError as exc:
             raise WeightsMissing(f"{exc}: reinstall the project (`make install`)") from exc
         return load_ncnn(param, bin_file, engine.vulkan.index if engine.vulkan else None, variant.graph)
-    from models.spandrel_upscaler import load_spandrel
+    from models.runtimes.spandrel_upscaler import load_spandrel
 
     path = models_dir / weights
     if not path.is_file():
         raise WeightsMissing(f"{path} is missing: run `mindrender models install`")
-    return load_spandrel(path, place.device)
-
-
-def reuse_freed_memory() -> None:
-    """Keep freed memory in the process heap for the next activation map instead of returning it (glibc).
-
-    glibc returns every block above 32 MiB to the kernel when it is freed, so each large map of the next
-    layer is fresh memory, faulted in and zeroed page by page. In an RRDB block on this CPU that made
-    concatenation 7-15x and convolutions 1.5-2x slower per pixel on 384-pixel windows than on 128-pixel
-    ones, whose maps stay below the threshold; with the heap kept, a 384 window ran per pixel as fast as a
-    128 one (docs/benchmarks.md). `release_freed_memory` gives the memory back after each pass and each job.
-    Jobs run on the worker's main thread, whose heap (glibc's main arena) this governs.
-    """
-    libc = _glibc()
-    if libc is not None:
-        libc.mallopt(_M_MMAP_MAX, 0)
-        libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
-
-
-def release_freed_memory() -> None:
-    """Return the heap's free pages to the kernel (glibc): a finished pass or job leaves no resident peak."""
-    libc = _glibc()
-    if libc is not None:
-        libc.malloc_trim(0)
-
-
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # mallopt parameters, from glibc's malloc.h
-
-
-@lru_cache(maxsize=1)
-def _glibc() -> ctypes.CDLL | None:
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return None
-    return ctypes.CDLL("libc.so.6")
+    return load_spandrel(path, place.device, engine.cpu_precision)
 
 
 def upscale_bands(
@@ -107,6 +88,7 @@ def upscale_bands(
     models_dir: Path,
     progress: ProgressFn,
     options: Options = PLAIN,
+    engine: Engine | None = None,
 ) -> Iterator[Band]:
     """Upscale an HxWxC float32 image in [0, 1], C in 1..4 (gray, gray+alpha, RGB, RGBA), as row bands.
 
@@ -121,7 +103,7 @@ def upscale_bands(
     colour_channels = 1 if channels in (1, 2) else 3
     colour = image[:, :, :colour_channels]
     rgb = np.repeat(colour, 3, axis=2) if colour_channels == 1 else colour
-    bands = load_upscaler(spec, models_dir, weights).bands(
+    bands = load_upscaler(spec, models_dir, weights, engine).bands(
         np.ascontiguousarray(rgb, dtype=np.float32), scale, progress
     )
     done = 0
@@ -154,9 +136,11 @@ def upscale(
     models_dir: Path,
     progress: ProgressFn,
     options: Options = PLAIN,
+    engine: Engine | None = None,
 ) -> np.ndarray:
     """`upscale_bands` assembled into one float32 image (for tests and tools)."""
-    return assemble(upscale_bands(image, spec, scale, models_dir, progress, options), image.shape[0] * scale)
+    bands = upscale_bands(image, spec, scale, models_dir, progress, options, engine)
+    return assemble(bands, image.shape[0] * scale)
 
 
 def upscale_to_integers(
@@ -167,13 +151,14 @@ def upscale_to_integers(
     progress: ProgressFn,
     bit_depth: int,
     options: Options = PLAIN,
+    engine: Engine | None = None,
 ) -> np.ndarray:
     """The upscaled image quantised to uint8 (bit_depth 8) or uint16 (16), built band by band."""
     dtype, top = (np.uint16, 65535.0) if bit_depth == 16 else (np.uint8, 255.0)
     height, width, channels = image.shape
     out = np.empty((height * scale, width * scale, channels), dtype=dtype)
     try:
-        for row0, rows in upscale_bands(image, spec, scale, models_dir, progress, options):
+        for row0, rows in upscale_bands(image, spec, scale, models_dir, progress, options, engine):
             # Rounded straight into the integer image: two passes over the band instead of three.
             np.rint(np.multiply(rows, top, out=rows), out=out[row0 : row0 + len(rows)], casting="unsafe")
     finally:

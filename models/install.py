@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from models.convert.ncnn_sources import ncnn_files
 from models.describe import Description, describe_file, read_descriptions, record_descriptions
 from models.install_record import InstallRecord, Stamp, forget_record, read_record, stamp_files, write_record
 from models.manifest import ManifestEntry, read_manifest
 from models.registry import load_registry
-from models.weight_variants import VARIANTS, WeightVariant, ncnn_files
+from models.zoo import VARIANTS, WeightVariant
 
 # torch, spandrel and the converter are imported where a file is converted or loaded: importing them takes
 # seconds, and an unchanged install (every `make run`) needs none of them.
@@ -26,7 +27,7 @@ def install_official_weights(models_dir: Path, variants: Iterable[WeightVariant]
     for variant in variants:
         target = models_dir / variant.file_name
         if not target.is_file():
-            from models.ncnn_convert import convert_to_safetensors
+            from models.convert.ncnn_convert import convert_to_safetensors
 
             convert_to_safetensors(*ncnn_files(variant), target, variant.graph)
             made.append(variant.file_name)
@@ -48,7 +49,7 @@ def describe_manifest_models(models_dir: Path) -> list[str]:
 
 def check_variants(models_dir: Path, variants: Iterable[WeightVariant] = VARIANTS) -> list[str]:
     """Load each variant's file through spandrel; returns one line per file whose scale or load is wrong."""
-    from models.spandrel_upscaler import load_descriptor
+    from models.runtimes.spandrel_upscaler import load_descriptor
 
     problems = []
     for variant in variants:

@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.describe import read_descriptions
-from models.registry import Content, ModelSpec
+from models.spec import Content, ModelSpec
 
 MANIFEST_NAME = "manifest.json"
 

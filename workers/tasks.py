@@ -39,7 +39,7 @@ def _engine() -> Engine:
 
     A device the settings name and the machine lacks raises `DeviceUnavailable`: never the CPU instead.
     """
-    from models.devices import from_settings
+    from app.devices import from_settings
     from models.engine import configure_engine
 
     engine = from_settings(get_settings())
@@ -63,7 +63,7 @@ def _check_device(sender: object, **_: object) -> None:
     global _checked_device
     if not set(app.amqp.queues.consume_from or {}) & set(JOB_QUEUES):
         return
-    from models.devices import check_in_child
+    from app.devices import check_in_child
 
     _checked_device, described = check_in_child()
     if _checked_device is None:

@@ -10,7 +10,7 @@ from app.catalog.schemas import ModelOut, PresetOut, PricingOut, ScaleOptionsOut
 from app.catalog.video import video_terms
 from app.estimates.service import model_speed
 from app.runtime import DbSession, RuntimeDep
-from models.registry import ModelSpec
+from models.spec import ModelSpec
 
 router = APIRouter(prefix="/v1", tags=["models"])
 

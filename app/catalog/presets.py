@@ -5,7 +5,7 @@ choices measured best on the degradation bench (bench/degradations.py; the table
 docs/benchmarks.md, "Degradations and presets (issues #14, #20)"): per content type the best mean of
 Y-PSNR (photos, text) or SSIM (illustrations) over x2 and x4 on the damage each level stands for, one
 pick for every scale (waifu2x runs its x2 weights at any scale), and no denoise on a clean image. `auto` reads
-the content and the damage from the image itself (models/analysis.py) and picks from the preset named
+the content and the damage from the image itself (models/imaging/analysis.py) and picks from the preset named
 after that content (photo, anime, text): `faithful` is a choice of purpose, not of content, so `auto`
 never makes it (tests/catalog/test_auto_preset.py). A `denoise` hint on a content preset names the
 damage: 0 light, 1 medium, 2 and 3 heavy (on `auto` too, in place of the damage it reads); `faithful` runs

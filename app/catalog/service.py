@@ -13,7 +13,8 @@ from app.catalog.presets import AUTO, PRESETS, get_preset, level_of_hint
 from app.catalog.prices import BUILTIN_TERMS, NEURAL, Pricing, Queue, Terms
 from app.config import Settings
 from models.manifest import read_manifest
-from models.registry import ModelRegistry, ModelSpec, Options, UnknownModel, UnsupportedOption, load_registry
+from models.registry import ModelRegistry, load_registry
+from models.spec import ModelSpec, Options, UnknownModel, UnsupportedOption
 
 
 class _ManifestTerms(BaseModel):

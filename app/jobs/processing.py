@@ -26,7 +26,7 @@ from app.jobs.video_upscale import FrameUpscaler, VideoTarget, upscale_video
 from app.runtime import Runtime
 from app.storage import Storage
 from models.engine import upscale_to_integers
-from models.registry import Options, ProgressFn, WeightsMissing
+from models.spec import Options, ProgressFn, WeightsMissing
 
 log = logging.getLogger(__name__)
 

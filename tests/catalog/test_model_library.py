@@ -9,9 +9,8 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from models.builtin import builtin_models
-from models.registry import Options
-from models.weight_variants import VARIANTS, find_variant
+from models.spec import Options
+from models.zoo import VARIANTS, builtin_models, find_variant
 from tests.jobs.test_lifecycle import run
 from tests.jobs.test_submit import submit
 from tests.models.test_ncnn_families import ncnn_reference

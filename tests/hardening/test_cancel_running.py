@@ -10,14 +10,14 @@ import time
 import psycopg
 import pytest
 
-from models.bands import band_rows
+from models.imaging.bands import band_rows
 from tests import support
 from tests.e2e.test_production_stack import Stack, post_job, sign_up
 from tests.hardening.held_input import held_input, input_path
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-# 300x1000 at x4 with bicubic: two bands of output (models/bands.py), so two progress reports, the second
-# one at the end of the job.
+# 300x1000 at x4 with bicubic: two bands of output (models/imaging/bands.py), so two progress reports, the
+# second one at the end of the job.
 WIDTH, HEIGHT, SCALE = 300, 1000, 4
 
 

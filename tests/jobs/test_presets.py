@@ -11,11 +11,11 @@ from PIL import Image
 from skimage import data
 
 from app.catalog.presets import PRESETS
-from models.analysis import ContentClass
-from models.builtin import builtin
 from models.engine import upscale
-from models.registry import Options
-from models.resample import Filter, resize
+from models.imaging.analysis import ContentClass
+from models.imaging.resample import Filter, resize
+from models.spec import Options
+from models.zoo import builtin
 from tests.jobs.test_lifecycle import run
 from tests.jobs.test_submit import assert_nothing_kept, balance
 from tests.support import png_bytes

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import models.bands
-from models.bands import Band, assemble, resize_bands, resize_rows
-from models.builtin import builtin
+import models.imaging.bands
 from models.engine import load_upscaler, upscale, upscale_bands, upscale_to_integers
-from models.registry import PLAIN
-from models.resample import Filter, resize
-from models.tiling import tile_grid, tiled_bands
+from models.imaging.bands import Band, assemble, resize_bands, resize_rows
+from models.imaging.resample import Filter, resize
+from models.imaging.tiling import tile_grid, tiled_bands
+from models.spec import PLAIN
+from models.zoo import builtin
 
 # (source h, w) -> (output h, w): integer upscales as the engine uses them, and the ratios it resamples by
 # from a native pass (4x to 2x, 4x to 3x, 4x to 8x).
@@ -83,7 +83,7 @@ def test_many_small_bands_give_the_one_band_result(
 ):
     image = np.random.default_rng(3).random((30, 21, 4), dtype=np.float32)
     whole = upscale(image, builtin(model_id), scale, models_dir, noop)  # one band: the image is small
-    monkeypatch.setattr(models.bands, "_BAND_BYTES", 1)  # bands of 16 rows
+    monkeypatch.setattr(models.imaging.bands, "_BAND_BYTES", 1)  # bands of 16 rows
     bands = list(upscale_bands(image, builtin(model_id), scale, models_dir, noop))
     assert len(bands) > 2
     assert np.abs(assemble(bands, 30 * scale) - whole).max() <= tolerance

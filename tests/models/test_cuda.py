@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 import torch
 
-from models.builtin import builtin
 from models.devices import default_engine, resolve, variant_of
 from models.engine import configure_engine, current_engine, load_upscaler, upscale
+from models.imaging.tiling import tile_grid
 from models.install import install_official_weights
-from models.registry import PLAIN, ModelSpec
-from models.tiled_upscaler import TiledUpscaler
-from models.tiling import tile_grid
+from models.runtimes.tiled_upscaler import TiledUpscaler
+from models.spec import PLAIN, ModelSpec
+from models.zoo import builtin
 
 pytestmark = [
     pytest.mark.gpu,
@@ -97,7 +97,7 @@ def test_cuda_gives_the_cpu_paths_image(
     """An image of several CUDA windows, so that windows run as a batch and are cross-faded.
 
     The CPU runs the same windows: squeeze-excitation models (Real-CUGAN, waifu2x cunet) share means
-    sampled from the windows (models/se_sync.py), so their result depends on the grid by design.
+    sampled from the windows (models/runtimes/se_sync.py), so their result depends on the grid by design.
     """
     image = photo(600, 1100)
     spec, weights = installed(model, scale, models_dir)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from models.devices import DeviceUnavailable, Machine, VulkanDevice, probe, resolve, variant_of
-from models.weight_variants import find_variant
+from models.zoo import find_variant
 from tests.support import ROOT, free_port, mindrender, service_env, wait_job, worker_args
 
 PLAIN_CPU = Machine("a CPU", ("avx2", "fma"))
@@ -135,8 +135,8 @@ def test_a_served_worker_runs_jobs_with_the_settings_engine(tmp_path: Path, http
     import numpy as np
     from PIL import Image
 
-    from models.builtin import builtin
     from models.engine import configure_engine, default_engine, upscale_to_integers
+    from models.zoo import builtin
     from tests.e2e.conftest import embedded
 
     rng = np.random.default_rng(3)

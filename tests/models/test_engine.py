@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from models.bands import assemble
-from models.builtin import builtin, builtin_models
 from models.engine import upscale
-from models.tiling import Network, RegionNetwork, tile_grid, tiled_bands
+from models.imaging.bands import assemble
+from models.imaging.tiling import Network, RegionNetwork, tile_grid, tiled_bands
+from models.zoo import builtin, builtin_models
 
 MODEL_IDS = [spec.id for spec in builtin_models()]
 
@@ -91,8 +91,8 @@ def test_tile_grid_covers_every_pixel_once():
 
 
 def test_tiled_srcnn_equals_untiled(models_dir: Path):
-    from models.srcnn import WEIGHTS_PATH, load_srcnn
-    from models.srcnn_upscaler import SRCNNUpscaler
+    from models.runtimes.srcnn import WEIGHTS_PATH, load_srcnn
+    from models.runtimes.srcnn_upscaler import SRCNNUpscaler
 
     upscaler = SRCNNUpscaler(load_srcnn(WEIGHTS_PATH))
     luma = np.random.default_rng(3).random((70, 90, 1), dtype=np.float32)
@@ -112,8 +112,8 @@ def test_tiled_neural_models_show_no_seams(model_id: str, worst_step: float, mod
     """
     from skimage import data
 
-    from models.spandrel_upscaler import load_spandrel
-    from models.tiled_upscaler import FEATHER
+    from models.runtimes.spandrel_upscaler import load_spandrel
+    from models.runtimes.tiled_upscaler import FEATHER
 
     upscaler = load_spandrel(models_dir / f"{model_id}.safetensors")
     photo = data.astronaut()[60:348, 150:222].astype(np.float32) / 255
@@ -167,7 +167,7 @@ def test_an_image_a_little_larger_than_a_tile_runs_once_or_twice(length: int, co
 
 
 def test_gpu_plan_fits_the_free_memory():
-    from models.spandrel_upscaler import activation_bytes_per_pixel, plan_gpu_tiles
+    from models.runtimes.spandrel_upscaler import activation_bytes_per_pixel, plan_gpu_tiles
 
     roomy_tile, roomy_batch = plan_gpu_tiles(70 * 2**30, scale=4)
     assert roomy_tile == 512 and roomy_batch > 1
@@ -182,15 +182,11 @@ def test_gpu_plan_fits_the_free_memory():
 
 
 def test_bf16_on_cpu_stays_close_to_fp32(models_dir: Path):
-    from models.spandrel_upscaler import load_spandrel, set_cpu_precision
+    from models.runtimes.spandrel_upscaler import load_spandrel
 
     image = np.random.default_rng(8).random((20, 24, 3), dtype=np.float32)
-    exact = load_spandrel(models_dir / "realesr-animevideov3.safetensors")
-    set_cpu_precision("bf16")
-    try:
-        fast = load_spandrel(models_dir / "realesr-animevideov3.safetensors")
-    finally:
-        set_cpu_precision("fp32")
+    exact = load_spandrel(models_dir / "realesr-animevideov3.safetensors", "cpu")
+    fast = load_spandrel(models_dir / "realesr-animevideov3.safetensors", "cpu", "bf16")
     assert fast.dtype == torch.bfloat16 and exact.dtype == torch.float32
     difference = (
         np.abs(assemble(fast.bands(image, 4, noop), 80) - assemble(exact.bands(image, 4, noop), 80)) * 255

@@ -10,14 +10,15 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from models.bands import assemble
-from models.builtin import FAITHFUL_SCALES, builtin
 from models.engine import upscale
-from models.faithful import NATIVE_SCALES, WEIGHTS_PATH, WEIGHTS_SHA256, FaithfulNet, load_faithful
-from models.faithful_data import HELD_OUT_PHOTOS, PAGE_SIDE, TRAIN_PHOTOS, degrade, luma, text_page
-from models.faithful_upscaler import FaithfulUpscaler
-from models.resample import Filter, resize
-from models.train_srcnn import TRAIN_IMAGES, VALIDATION_IMAGES, load_rgb, psnr
+from models.imaging.bands import assemble
+from models.imaging.resample import Filter, resize
+from models.runtimes.faithful import NATIVE_SCALES, WEIGHTS_PATH, WEIGHTS_SHA256, FaithfulNet, load_faithful
+from models.runtimes.faithful_upscaler import FaithfulUpscaler
+from models.zoo import FAITHFUL_SCALES, builtin
+from training.datasets import TRAIN_IMAGES, VALIDATION_IMAGES, load_rgb
+from training.faithful_data import HELD_OUT_PHOTOS, PAGE_SIDE, TRAIN_PHOTOS, degrade, luma, text_page
+from training.metrics import psnr
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.flat_guard import _local_range, flat_mask, keep_flat_rows
+from models.imaging.flat_guard import _local_range, flat_mask, keep_flat_rows
 
 
 def _image() -> np.ndarray:

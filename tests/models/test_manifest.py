@@ -9,7 +9,8 @@ import shutil
 import pytest
 
 from models.install import describe_manifest_models
-from models.registry import DuplicateModel, load_registry
+from models.registry import load_registry
+from models.spec import DuplicateModel
 from tests.jobs.test_lifecycle import run
 from tests.jobs.test_submit import submit
 from tests.support import png_bytes

@@ -15,16 +15,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import models.ncnn_upscaler
-from models.bands import assemble
-from models.builtin import builtin
+import models.runtimes.ncnn_upscaler
+from models.convert.ncnn_convert import ncnn_files
 from models.devices import probe, resolve
 from models.engine import configure_engine, default_engine, upscale
-from models.ncnn_convert import ncnn_files
-from models.ncnn_upscaler import NcnnGraph, NcnnUpscaler, load_ncnn
-from models.spandrel_upscaler import _reach, _RRDBParts, load_spandrel
-from models.tiling import tile_grid
-from models.weight_variants import find_variant
+from models.imaging.bands import assemble
+from models.imaging.tiling import tile_grid
+from models.runtimes.ncnn_upscaler import NcnnGraph, NcnnUpscaler, load_ncnn
+from models.runtimes.spandrel_upscaler import _reach, _RRDBParts, load_spandrel
+from models.zoo import builtin, find_variant
 from tests.jobs.test_lifecycle import run
 from tests.jobs.test_submit import submit
 
@@ -84,8 +83,8 @@ def test_ncnn_on_the_cpu_equals_torch_in_the_engines_windows(
     image = photo(48, 200)
     variant = find_variant(family, scale)
     ncnn_model = load_ncnn(*ncnn_files(variant), kind=variant.graph)
-    per_pixel = models.ncnn_upscaler._BYTES_PER_PIXEL[ncnn_model.architecture]
-    monkeypatch.setattr(models.ncnn_upscaler, "CPU_ACTIVATION_BUDGET", 48 * 170 * per_pixel)
+    per_pixel = models.runtimes.ncnn_upscaler._BYTES_PER_PIXEL[ncnn_model.architecture]
+    monkeypatch.setattr(models.runtimes.ncnn_upscaler, "CPU_ACTIVATION_BUDGET", 48 * 170 * per_pixel)
     monkeypatch.setattr(NcnnUpscaler, "upsampler_tile", lambda self: 24)
     tile, _batch, height, width = ncnn_model.plan(48, 200)
     assert len(tile_grid(height, width, tile, ncnn_model.pad)) == 2

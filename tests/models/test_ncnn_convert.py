@@ -10,9 +10,14 @@ import pytest
 import spandrel
 import torch
 
-from models import ncnn_convert
-from models.ncnn_convert import NcnnFormatError, convert_ncnn, convert_to_safetensors, ncnn_package_dir
-from models.weight_variants import find_variant
+from models.convert import ncnn_convert
+from models.convert.ncnn_convert import (
+    NcnnFormatError,
+    convert_ncnn,
+    convert_to_safetensors,
+    ncnn_package_dir,
+)
+from models.zoo import find_variant
 
 # Small on purpose: x4plus is a 23-block RRDBNet and the CI machine has 2 CPU cores.
 HEIGHT, WIDTH = 20, 24

@@ -16,11 +16,11 @@ import pytest
 import spandrel
 import torch
 
-from models.arch import register_architectures
-from models.ncnn_convert import ncnn_files
-from models.train_srcnn import VALIDATION_IMAGES, load_rgb
-from models.weight_variants import VARIANTS, WeightVariant, find_variant
+from models.convert.ncnn_convert import ncnn_files
+from models.runtimes.arch import register_architectures
+from models.zoo import VARIANTS, WeightVariant, find_variant
 from tests.models.test_ncnn_convert import run_ncnn
+from training.datasets import VALIDATION_IMAGES, load_rgb
 
 HEIGHT, WIDTH = 37, 42
 TOLERANCE = 1e-3
@@ -102,7 +102,7 @@ def test_every_variant_loads_with_its_architecture_and_scale(
     assert descriptor.architecture.id == ARCHITECTURES[variant.graph]
     assert descriptor.scale == variant.scale
     assert descriptor.input_channels == descriptor.output_channels == 3
-    # Pro files take [0, 1] directly (models/ncnn_unet.py), so spandrel must not add its pro mapping.
+    # Pro files take [0, 1] directly (models/convert/ncnn_unet.py), so spandrel must not add its pro mapping.
     assert "pro" not in descriptor.tags
 
 

@@ -11,16 +11,16 @@ import numpy as np
 import pytest
 import torch
 
-import models.spandrel_upscaler
-from models.bands import assemble
-from models.spandrel_upscaler import (
+import models.runtimes.spandrel_upscaler
+from models.imaging.bands import assemble
+from models.imaging.tiling import RegionNetwork, plan_tiles, tile_grid, tiled_bands, work_amplification
+from models.runtimes.spandrel_upscaler import (
     _CPU_BYTES_PER_PIXEL,
     activation_bytes_per_pixel,
     load_spandrel,
     plan_gpu_tiles,
 )
-from models.tiled_upscaler import CPU_ACTIVATION_BUDGET, UPSAMPLER_BYTES_PER_OUTPUT_PIXEL
-from models.tiling import RegionNetwork, plan_tiles, tile_grid, tiled_bands, work_amplification
+from models.runtimes.tiled_upscaler import CPU_ACTIVATION_BUDGET, UPSAMPLER_BYTES_PER_OUTPUT_PIXEL
 
 
 def noop(_fraction: float) -> None:
@@ -147,7 +147,7 @@ def test_planned_strips_through_the_engine_show_no_seams(
     upscaler = load_spandrel(models_dir / f"{model_id}.safetensors")
     per_pixel = _CPU_BYTES_PER_PIXEL[upscaler.descriptor.architecture.id, upscaler.native_scale]
     photo = data.astronaut()[100:196, 120:376].astype(np.float32) / 255  # 96 x 256
-    monkeypatch.setattr(models.spandrel_upscaler, "CPU_ACTIVATION_BUDGET", 96 * 200 * per_pixel)
+    monkeypatch.setattr(models.runtimes.spandrel_upscaler, "CPU_ACTIVATION_BUDGET", 96 * 200 * per_pixel)
     tile, _batch, height, width = upscaler.plan(96, 256)
     grid = tile_grid(height, width, tile, upscaler.pad)
     assert len(grid) == 2 and {(t.py0, t.py1) for t in grid} == {(0, 96)}  # two strips, side by side
@@ -218,7 +218,7 @@ def test_large_freed_blocks_are_reused_not_faulted_in_again() -> None:
 _RELEASE = """
 import numpy as np
 from pathlib import Path
-from models.builtin import builtin
+from models.zoo import builtin
 from models.engine import reuse_freed_memory, upscale_to_integers
 
 

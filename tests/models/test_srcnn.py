@@ -9,9 +9,9 @@ import pytest
 import torch
 from skimage import data
 
-from models.resample import Filter, resize
-from models.srcnn import SRCNN, WEIGHTS_PATH, load_srcnn, rgb_to_ycbcr, ycbcr_to_rgb
-from models.train_srcnn import TRAIN_IMAGES, VALIDATION_IMAGES
+from models.imaging.resample import Filter, resize
+from models.runtimes.srcnn import SRCNN, WEIGHTS_PATH, load_srcnn, rgb_to_ycbcr, ycbcr_to_rgb
+from training.datasets import TRAIN_IMAGES, VALIDATION_IMAGES
 
 
 @pytest.fixture(scope="module")

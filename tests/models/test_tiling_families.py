@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from models.bands import assemble
-from models.se_sync import sample_windows
-from models.spandrel_upscaler import load_spandrel
-from models.tiling import padded_size, plan_tiles, tile_grid
-from models.train_srcnn import VALIDATION_IMAGES, load_rgb
+from models.imaging.bands import assemble
+from models.imaging.tiling import padded_size, plan_tiles, tile_grid
+from models.runtimes.se_sync import sample_windows
+from models.runtimes.spandrel_upscaler import load_spandrel
+from training.datasets import VALIDATION_IMAGES, load_rgb
 
 
 def noop(_fraction: float) -> None:

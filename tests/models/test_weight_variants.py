@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
+from models.convert.ncnn_convert import convert_ncnn, ncnn_files
 from models.install import check_variants, install_models
-from models.ncnn_convert import convert_ncnn, ncnn_files
-from models.weight_variants import (
+from models.zoo import (
     FAMILIES,
     VARIANTS,
     UnsupportedVariant,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from models.train_srcnn import VALIDATION_IMAGES, load_rgb
+from training.datasets import VALIDATION_IMAGES, load_rgb
 from training.perception import edit_distance, mosaic, niqe, ocr, piqe, read_against, tesseract_available
 
 

@@ -1,6 +1,6 @@
 """The images the faithful model learns from and is judged on, and the degradation it undoes.
 
-Training: the 15 scikit-image pictures SRCNN trains on (models/train_srcnn.py), 10 of the 12 nature
+Training: the 15 scikit-image pictures SRCNN trains on (training/train_srcnn.py), 10 of the 12 nature
 photos in Debian's `mate-backgrounds` package (1.26.0-1, GPL-2+; `apt-get install mate-backgrounds`) and
 drawn pages of random words in the DejaVu fonts (`text_page`; Debian's fonts-dejavu-core).
 Held out, never trained on: SRCNN's 4 validation images (astronaut, coffee, chelsea, page) and 2 of the
@@ -10,7 +10,7 @@ a macro shot.
 The photos are JPEGs of 1.3 to 4 MP; each is halved with a box filter first (Pillow's `reduce(2)`), which
 averages away most of their compression noise, so the network learns clean detail, not JPEG blocks.
 The degradation is the one the service undoes and the benches measure: bicubic downscale in float
-(models.resample), on RGB, then the luma (full-range BT.601) of every plane.
+(models.imaging.resample), on RGB, then the luma (full-range BT.601) of every plane.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from models.resample import Filter, resize
-from models.srcnn import rgb_to_ycbcr
-from models.train_srcnn import TRAIN_IMAGES, VALIDATION_IMAGES, load_rgb
+from models.imaging.resample import Filter, resize
+from models.runtimes.srcnn import rgb_to_ycbcr
+from training.datasets import TRAIN_IMAGES, VALIDATION_IMAGES, load_rgb
 
 PHOTO_DIR = Path("/usr/share/backgrounds/mate/nature")
 # sha256 prefixes of mate-backgrounds 1.26.0-1's files: a different package version is different data.

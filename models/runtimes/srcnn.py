@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
-WEIGHTS_PATH = Path(__file__).parent / "weights" / "srcnn.safetensors"
+WEIGHTS_PATH = Path(__file__).parents[1] / "weights" / "srcnn.safetensors"
 
 # Full-range ITU-R BT.601, as in JPEG/JFIF: Y, Cb, Cr all span [0, 1] (Cb, Cr centred on 0.5).
 _RGB_TO_YCC = np.array(

@@ -1,14 +1,14 @@
 """Architectures spandrel lacks, added to its registry so `spandrel.ModelLoader` loads our files too.
 
-Call `register_architectures()` before loading (``models/spandrel_upscaler.py`` does): then a converted
-waifu2x file loads through the same "bring your own model" path as an ESRGAN ``.pth``.
+Call `register_architectures()` before loading (``models/runtimes/spandrel_upscaler.py`` does): then a
+converted waifu2x file loads through the same "bring your own model" path as an ESRGAN ``.pth``.
 """
 
 from __future__ import annotations
 
 from spandrel import MAIN_REGISTRY, ArchSupport
 
-from models.arch.waifu2x import CUNetArch, UpConv7Arch, Waifu2xCUNet, Waifu2xUpConv7
+from models.runtimes.arch.waifu2x import CUNetArch, UpConv7Arch, Waifu2xCUNet, Waifu2xUpConv7
 
 __all__ = ["Waifu2xCUNet", "Waifu2xUpConv7", "register_architectures"]
 

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from models.bands import Band, band_rows, resize_rows
-from models.registry import ProgressFn
-from models.resample import Filter
+from models.imaging.bands import Band, band_rows, resize_rows
+from models.imaging.resample import Filter
+from models.spec import ProgressFn
 
 
 class ClassicalUpscaler:

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.bands import Band, band_rows, in_bands_of, resize_bands, resize_rows
-from models.faithful import NATIVE_SCALES, WEIGHTS_PATH, FaithfulNet, load_faithful
-from models.registry import ProgressFn
-from models.resample import Filter
-from models.srcnn import rgb_to_ycbcr, ycbcr_to_rgb
-from models.tiling import tiled_bands
+from models.imaging.bands import Band, band_rows, in_bands_of, resize_bands, resize_rows
+from models.imaging.resample import Filter
+from models.imaging.tiling import tiled_bands
+from models.runtimes.faithful import NATIVE_SCALES, WEIGHTS_PATH, FaithfulNet, load_faithful
+from models.runtimes.srcnn import rgb_to_ycbcr, ycbcr_to_rgb
+from models.spec import ProgressFn
 
 # Low-resolution tile core; with the network's 15 pixels of context a window is 286 pixels. The network
 # sees exactly `radius` pixels either side, so tiles with that much context equal one whole pass (no
@@ -104,9 +104,7 @@ def _crop(bands: Iterable[Band], margin: int, height: int, width: int) -> Iterat
             )
 
 
-def load(_models_dir: Path | None = None) -> FaithfulUpscaler:
-    """The registry's loader (`ModelSpec.load`): the committed weights, on the engine's torch device."""
-    from models.engine import current_engine
-
-    device = torch.device(current_engine().torch_device)
-    return FaithfulUpscaler(load_faithful(WEIGHTS_PATH), device)
+def load(_models_dir: Path | None = None, device: str | None = None) -> FaithfulUpscaler:
+    """The zoo's loader: the committed weights on `device` (None: CUDA if present, else the CPU)."""
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    return FaithfulUpscaler(load_faithful(WEIGHTS_PATH), torch.device(device))

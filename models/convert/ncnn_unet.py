@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import torch
 
-from models.arch.waifu2x import CUNET_MARKER, UPCONV7_MARKER
-from models.ncnn_format import NcnnFormatError, NcnnLayer, WeightedLayer
+from models.runtimes.arch.waifu2x import CUNET_MARKER, UPCONV7_MARKER
+from models.runtimes.ncnn_format import NcnnFormatError, NcnnLayer, WeightedLayer
 
 __all__ = ["realcugan_state", "waifu2x_cunet_state", "waifu2x_upconv7_state"]
 

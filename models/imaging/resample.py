@@ -31,8 +31,8 @@ def resize_region(
     """Resize so that the sub-rows [top, bottom) of an HxWxC float32 image become `rows` rows of `width`.
 
     Channel by channel in Pillow's "F" mode: full precision (16-bit inputs stay exact), the reference
-    filters, and a sub-pixel box, so that a band of a resize can be computed from a crop (models.bands).
-    Not clipped.
+    filters, and a sub-pixel box, so that a band of a resize can be computed from a crop
+    (models.imaging.bands). Not clipped.
     """
     box = (0.0, top, float(image.shape[1]), bottom)
     channels = [

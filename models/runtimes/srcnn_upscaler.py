@@ -7,11 +7,11 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from models.bands import Band, assemble, band_rows, resize_rows
-from models.registry import ProgressFn
-from models.resample import Filter
-from models.srcnn import SRCNN, load_srcnn, rgb_to_ycbcr, ycbcr_to_rgb
-from models.tiling import tiled_bands
+from models.imaging.bands import Band, assemble, band_rows, resize_rows
+from models.imaging.resample import Filter
+from models.imaging.tiling import tiled_bands
+from models.runtimes.srcnn import SRCNN, load_srcnn, rgb_to_ycbcr, ycbcr_to_rgb
+from models.spec import ProgressFn
 
 # The network's receptive field is 9 + 5 + 5 - 2 = 17 pixels, radius 8: this pad makes tiling exact.
 _PAD = 8
@@ -47,6 +47,6 @@ class SRCNNUpscaler:
 
 
 def load(_models_dir: object) -> SRCNNUpscaler:
-    from models.srcnn import WEIGHTS_PATH
+    from models.runtimes.srcnn import WEIGHTS_PATH
 
     return SRCNNUpscaler(load_srcnn(WEIGHTS_PATH))

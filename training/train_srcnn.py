@@ -1,16 +1,15 @@
 """Train the committed SRCNN weights on the images bundled with scikit-image, on CPU, in a few minutes.
 
-    python -m models.train_srcnn [--minutes N] [--steps N] [--out PATH] [--seed S]
+    python -m training.train_srcnn [--minutes N] [--steps N] [--out PATH] [--seed S]
 
 One network serves every scale: patches are drawn at x2, x3 and x4. The degradation is exactly the one the
-service undoes (models.srcnn_upscaler): bicubic downscale, bicubic upscale back, refine the luma. At the
-end it prints the validation PSNR of bicubic and SRCNN per scale and writes the weights.
+service undoes (models.runtimes.srcnn_upscaler): bicubic downscale, bicubic upscale back, refine the luma. At
+the end it prints the validation PSNR of bicubic and SRCNN per scale and writes the weights.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,38 +18,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors.torch import save_file
-from skimage import data
 
-from models.resample import Filter, resize
-from models.srcnn import SRCNN, WEIGHTS_PATH, rgb_to_ycbcr
+from models.imaging.resample import Filter, resize
+from models.runtimes.srcnn import SRCNN, WEIGHTS_PATH, rgb_to_ycbcr
+from training.datasets import TRAIN_IMAGES, VALIDATION_IMAGES, load_rgb
+from training.metrics import psnr
 
 SCALES = (2, 3, 4)
-
-# Split by image, fixed, so validation never sees a training pixel. skimage's "cat" is the same picture
-# as "chelsea", so it is left out of training too.
-TRAIN_IMAGES: dict[str, Callable[[], np.ndarray]] = {
-    "rocket": data.rocket,
-    "immunohistochemistry": data.immunohistochemistry,
-    "hubble_deep_field": data.hubble_deep_field,
-    "retina": data.retina,
-    "colorwheel": data.colorwheel,
-    "motorcycle_left": lambda: np.asarray(data.stereo_motorcycle()[0]),  # type: ignore[no-untyped-call]
-    "coins": data.coins,
-    "camera": data.camera,
-    "moon": data.moon,
-    "text": data.text,
-    "clock": data.clock,
-    "cell": data.cell,
-    "brick": data.brick,
-    "grass": data.grass,
-    "gravel": data.gravel,
-}
-VALIDATION_IMAGES: dict[str, Callable[[], np.ndarray]] = {
-    "astronaut": data.astronaut,
-    "coffee": data.coffee,
-    "chelsea": data.chelsea,
-    "page": data.page,
-}
 
 PATCH = 48
 BATCH = 32
@@ -71,15 +45,6 @@ class Pair:
     hr: np.ndarray
 
 
-def load_rgb(loader: Callable[[], np.ndarray]) -> np.ndarray:
-    """Load a bundled image as float32 HxWx3 RGB in [0, 1]; gray is repeated, alpha dropped."""
-    image = np.asarray(loader())
-    scaled = image.astype(np.float32) / np.float32(np.iinfo(image.dtype).max)
-    if scaled.ndim == 2:
-        scaled = np.repeat(scaled[:, :, None], 3, axis=2)
-    return np.ascontiguousarray(scaled[:, :, :3])
-
-
 def make_pair(name: str, hr_rgb: np.ndarray, scale: int) -> Pair:
     """Degrade an HR image as the service sees its inputs, and keep the luma of input and target."""
     height, width = (hr_rgb.shape[0] // scale) * scale, (hr_rgb.shape[1] // scale) * scale
@@ -96,13 +61,6 @@ def make_pairs(images: dict[str, Callable[[], np.ndarray]]) -> list[Pair]:
         rgb = load_rgb(loader)
         pairs.extend(make_pair(name, rgb, scale) for scale in SCALES)
     return pairs
-
-
-def psnr(estimate: np.ndarray, target: np.ndarray, border: int) -> float:
-    """PSNR in dB on 0..255 values, with `border` pixels cropped on every side as is conventional."""
-    inner = (slice(border, -border), slice(border, -border)) if border else (slice(None), slice(None))
-    diff = (np.clip(estimate[inner], 0.0, 1.0).astype(np.float64) - target[inner]) * 255.0
-    return float(10.0 * math.log10(255.0**2 / np.mean(diff**2)))
 
 
 @torch.inference_mode()

@@ -1,10 +1,10 @@
 """The torch backend: neural models loaded through spandrel (Real-ESRGAN, ESRGAN, Compact, SwinIR, ...).
 
-Windows (models/tiled_upscaler.py) are streamed to the device one batch at a time: the device holds one
-batch, the host one row of windows' output. fp16 on CUDA and MPS; on CPU fp32 or bf16 (`set_cpu_precision`).
+Windows (models/runtimes/tiled_upscaler.py) are streamed to the device one batch at a time: the device holds
+one batch, the host one row of windows' output. fp16 on CUDA and MPS; on CPU fp32 or bf16, as the caller says.
 On CPU a window holds as many pixels as a measured activation budget allows (a 512 x 512 image runs as one
 window), and RRDB networks run their upsampler only on the part of each window that is kept (`_RRDBParts`);
-large activation maps also need the process heap to keep freed memory (models/engine.py:
+large activation maps also need the process heap to keep freed memory (models/runtimes/heap.py:
 `reuse_freed_memory`).
 """
 
@@ -21,12 +21,11 @@ from spandrel import ImageModelDescriptor, ModelLoader
 from spandrel.architectures.ESRGAN import ESRGAN
 from torch import nn
 
-from models.arch import register_architectures
-from models.devices import default_engine
-from models.engine import release_freed_memory, reuse_freed_memory
-from models.se_sync import SESync, sample_windows
-from models.tiled_upscaler import CPU_ACTIVATION_BUDGET, SizeRule, TiledUpscaler, in_sub_tiles
-from models.tiling import Network, Region, RegionNetwork, Tile
+from models.imaging.tiling import Network, Region, RegionNetwork, Tile
+from models.runtimes.arch import register_architectures
+from models.runtimes.heap import release_freed_memory, reuse_freed_memory
+from models.runtimes.se_sync import SESync, sample_windows
+from models.runtimes.tiled_upscaler import CPU_ACTIVATION_BUDGET, SizeRule, TiledUpscaler, in_sub_tiles
 
 # CPU windows hold as many pixels as keep one pass's activations within CPU_ACTIVATION_BUDGET. Bytes per
 # window pixel: peak resident memory of one fp32 pass over a 256 x 256 window, by (architecture, native
@@ -48,18 +47,10 @@ _CPU_TILE = 256
 _GPU_TILE = 512
 _GPU_MAX_BATCH = 16
 
-
-_cpu_dtype = torch.float32
-
-
-def set_cpu_precision(precision: str) -> None:
-    """fp32 (default, exact) or bf16 on CPU, for models loaded from now on.
-
-    bf16 halves CPU time on CPUs with AVX512-BF16 or AMX (measured 1.9-2.0x on an AMD EPYC with AVX512-BF16)
-    at a cost of about 0.3 8-bit levels on average, 2.5 at the 99.9th percentile (docs/benchmarks.md).
-    """
-    global _cpu_dtype
-    _cpu_dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[precision]
+# CPU precision: fp32 (default, exact) or bf16. bf16 halves CPU time on CPUs with AVX512-BF16 or AMX
+# (measured 1.9-2.0x on an AMD EPYC with AVX512-BF16) at a cost of about 0.3 8-bit levels on average, 2.5 at
+# the 99.9th percentile (docs/benchmarks.md).
+_CPU_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
 def activation_bytes_per_pixel(scale: int, half: bool) -> int:
@@ -145,16 +136,23 @@ def _reach(upsampler: nn.Module) -> int:
 
 
 class SpandrelUpscaler(TiledUpscaler):
-    """The torch backend: one spandrel model on CUDA, MPS or the CPU (models/tiled_upscaler.py runs it)."""
+    """The torch backend: one spandrel model on CUDA, MPS or the CPU (models/runtimes/tiled_upscaler.py runs
+    it)."""
 
-    def __init__(self, descriptor: ImageModelDescriptor, device: torch.device) -> None:
+    def __init__(
+        self, descriptor: ImageModelDescriptor, device: torch.device, cpu_precision: str = "fp32"
+    ) -> None:
         rule = descriptor.size_requirements
         sizes = SizeRule(rule.minimum, rule.multiple_of, rule.square)
         super().__init__(descriptor.architecture.id, int(descriptor.scale), sizes)
         self.descriptor = descriptor
         self.device = device
         self.half = device.type in ("cuda", "mps") and descriptor.supports_half
-        self.dtype = torch.float16 if self.half else (_cpu_dtype if device.type == "cpu" else torch.float32)
+        self.dtype = (
+            torch.float16
+            if self.half
+            else (_CPU_DTYPES[cpu_precision] if device.type == "cpu" else torch.float32)
+        )
         if self.dtype == torch.bfloat16 and not descriptor.supports_bfloat16:
             self.dtype = torch.float32
         self.se_sync = SESync.attach(descriptor.model)
@@ -186,7 +184,7 @@ class SpandrelUpscaler(TiledUpscaler):
 
     def network(self, rgb: np.ndarray, grid: list[Tile], batch: int) -> Network:
         """The whole network; an RRDB network in parts; tiles of a squeeze-excitation network share its
-        means (models/se_sync.py)."""
+        means (models/runtimes/se_sync.py)."""
         if self.parts is not None:
             return RegionNetwork(partial(self._run_parts, self.parts, side=self.upsampler_side(grid)))
         if self.se_sync is not None and len(grid) > 1:
@@ -222,7 +220,8 @@ class SpandrelUpscaler(TiledUpscaler):
     def _forward(self, tiles: np.ndarray, se_means: tuple[torch.Tensor, ...] | None = None) -> np.ndarray:
         """N x H x W x 3 tiles in [0, 1] to N x sH x sW x 3; only this batch visits the device.
 
-        With `se_means`, squeeze-excitation blocks use them instead of each tile's own (models/se_sync.py).
+        With `se_means`, squeeze-excitation blocks use them instead of each tile's own
+        (models/runtimes/se_sync.py).
         """
         tensor = self._to_device(tiles)
         if se_means is None or self.se_sync is None:
@@ -251,6 +250,8 @@ def load_descriptor(path: Path) -> ImageModelDescriptor:
     return descriptor
 
 
-def load_spandrel(path: Path, device: str | None = None) -> SpandrelUpscaler:
-    """Load a model file for running on `device` (cpu, cuda, mps; None: CUDA if present, else the CPU)."""
-    return SpandrelUpscaler(load_descriptor(path), torch.device(device or default_engine().torch_device))
+def load_spandrel(path: Path, device: str | None = None, cpu_precision: str = "fp32") -> SpandrelUpscaler:
+    """Load a model file for running on `device` (cpu, cuda, mps; None: CUDA if present, else the CPU), in
+    `cpu_precision` (fp32 or bf16) where that is the CPU; fp16 on a GPU."""
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    return SpandrelUpscaler(load_descriptor(path), torch.device(device), cpu_precision)

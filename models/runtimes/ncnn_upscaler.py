@@ -1,10 +1,10 @@
 """The ncnn backend: official .param/.bin files (Real-ESRGAN, waifu2x upconv_7) on the CPU or a Vulkan GPU.
 
-Our torch weights are converted from these very files (models/ncnn_convert.py), so both backends compute
-one network; the windows, bands, flat guard and alpha are models/tiled_upscaler.py's, as for torch. Like
-the torch path, an RRDB graph runs in two parts: the trunk on whole windows (extracted at the blob the
-first upsampling reads), then the upsampler fed that blob for the kept region only; ncnn computes nothing
-upstream of a blob it is given.
+Our torch weights are converted from these very files (models/convert/ncnn_convert.py), so both backends
+compute one network; the windows, bands, flat guard and alpha are models/runtimes/tiled_upscaler.py's, as for
+torch. Like the torch path, an RRDB graph runs in two parts: the trunk on whole windows (extracted at the
+blob the first upsampling reads), then the upsampler fed that blob for the kept region only; ncnn computes
+nothing upstream of a blob it is given.
 
 On the CPU ncnn runs fp32 with its Winograd convolutions (docs/benchmarks.md, "Runtimes": faster than torch
 fp32 on Compact and upconv_7, not on RRDB within the same memory); on Vulkan it keeps ncnn's defaults (fp16
@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from models.engine import release_freed_memory, reuse_freed_memory
-from models.ncnn_format import NcnnLayer, parse_param
-from models.tiled_upscaler import CPU_ACTIVATION_BUDGET, SizeRule, TiledUpscaler, in_sub_tiles
-from models.tiling import Network, Region, RegionNetwork, Tile
-from models.weight_variants import NcnnGraph as NcnnGraphKind
+from models.imaging.tiling import Network, Region, RegionNetwork, Tile
+from models.runtimes.heap import release_freed_memory, reuse_freed_memory
+from models.runtimes.ncnn_format import NcnnLayer, parse_param
+from models.runtimes.tiled_upscaler import CPU_ACTIVATION_BUDGET, SizeRule, TiledUpscaler, in_sub_tiles
+from models.spec import NcnnGraph as NcnnGraphKind
 
 # Peak resident memory of one fp32 ncnn pass per window pixel over what the loaded net holds, on 256 and
 # 384 pixel windows (2 threads): an RRDB trunk 13.6 / 12.6 KB (12 KB per added pixel: ncnn's Winograd
@@ -56,7 +56,7 @@ class NcnnGraph:
         output = layers[-1].outputs[0]
         if kind == "waifu2x-upconv7":
             # Seven unpadded 3x3 convolutions and a 4x4 stride-2 transposed one, as waifu2x-ncnn-vulkan
-            # feeds it: the window with 7 edge pixels repeated around it (models/arch/waifu2x.py).
+            # feeds it: the window with 7 edge pixels repeated around it (models/runtimes/arch/waifu2x.py).
             return cls("Waifu2xUpConv7", 2, inputs[0], output, None, 0, prepad=7)
         if kind != "realesrgan":
             raise ValueError(f"the ncnn backend has no {kind} graphs")

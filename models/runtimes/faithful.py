@@ -3,11 +3,11 @@
 A residual network on the low-resolution luma: its features stay at the input's size and a per-scale
 sub-pixel convolution turns them into the detail that bicubic lost, added to the bicubic upscale. Chroma
 stays bicubic (the eye resolves detail in luma, and colour is never invented). One body serves x2, x3 and
-x4 (shared features, one small tail per scale), trained by models/train_faithful.py on this project's CPUs.
+x4 (shared features, one small tail per scale), trained by training/train_faithful.py on this project's CPUs.
 
 Flat stays flat, exactly, whatever the weights: the first layer's kernels sum to zero, so the network sees
 only local variation, and each tail's bias is shifted so that a constant input gets zero correction (the
-same construction as models/srcnn.py). The saved file holds these effective parameters.
+same construction as models/runtimes/srcnn.py). The saved file holds these effective parameters.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from safetensors.torch import load_file
 from torch import nn
 
 WEIGHTS_NAME = "faithful.safetensors"
-WEIGHTS_PATH = Path(__file__).parent / "weights" / WEIGHTS_NAME
+WEIGHTS_PATH = Path(__file__).parents[1] / "weights" / WEIGHTS_NAME
 # The committed file's sha256 (tests check it): written by
-# `python -m models.train_faithful --device cuda --batch 64 --steps 12000` (seed 0) on an NVIDIA H200 in
+# `python -m training.train_faithful --device cuda --batch 64 --steps 12000` (seed 0) on an NVIDIA H200 in
 # 4.9 min, 2026-11-26 (docs/benchmarks.md, "Faithful preset"). The same command on another GPU or on the
 # CPU trains the same way with other rounding, so its file differs in the last bits, not in quality.
 WEIGHTS_SHA256 = "a5a0d912efad0c1f9afed1fa98cac2a3e495a6e66ecd7b8057102bae145ab529"

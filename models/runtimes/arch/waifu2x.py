@@ -8,8 +8,8 @@
   transposed convolution, on an input pre-padded by 7 repeated edge pixels.
 
 The convolutions are unpadded and crop their own borders, so each module pre-pads as the ncnn tool does and
-returns exactly scale x the input size. The converted state dicts (``models/ncnn_unet.py``) carry a marker
-key (``waifu2x_cunet`` or ``waifu2x_upconv7``), as spandrel's Real-CUGAN carries ``pro``, so detection
+returns exactly scale x the input size. The converted state dicts (``models/convert/ncnn_unet.py``) carry a
+marker key (``waifu2x_cunet`` or ``waifu2x_upconv7``), as spandrel's Real-CUGAN carries ``pro``, so detection
 never confuses a waifu2x cunet with a Real-CUGAN net of the same layers.
 """
 
@@ -44,7 +44,7 @@ class _SEBlock(nn.Module):
     """Squeeze-excitation over the whole map (the mean is taken in fp32, so fp16 cannot overflow).
 
     `forward_mean` takes the channel means from outside, as spandrel's Real-CUGAN ``SEBlock`` does:
-    ``models/se_sync.py`` shares one set of means across all tiles of an image.
+    ``models/runtimes/se_sync.py`` shares one set of means across all tiles of an image.
     """
 
     def __init__(self, channels: int) -> None:

@@ -17,10 +17,8 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from models.resample import Filter, resize_region
-
-Band = tuple[int, np.ndarray]
-"""The index of a band's first row in the whole image, and its rows (n x W x C float32)."""
+from models.imaging.resample import Filter, resize_region
+from models.spec import Band as Band  # re-exported: bands are this module's subject
 
 # Pillow's filter supports (half-widths in source pixels when upscaling), plus one row of margin.
 _SUPPORT = {Filter.NEAREST: 1.0, Filter.BILINEAR: 2.0, Filter.BICUBIC: 3.0, Filter.LANCZOS: 4.0}

@@ -1,8 +1,8 @@
 """Tiled inference above any runtime: windows, bands, resampling to the target scale and the flat guard.
 
-A backend (torch through spandrel in models/spandrel_upscaler.py, ncnn in models/ncnn_upscaler.py) says how
-large a window may be and how a batch of windows runs; everything else is this one implementation, so a
-model gives the same image on every backend (within their arithmetic).
+A backend (torch through spandrel in models/runtimes/spandrel_upscaler.py, ncnn in
+models/runtimes/ncnn_upscaler.py) says how large a window may be and how a batch of windows runs; everything
+else is this one implementation, so a model gives the same image on every backend (within their arithmetic).
 
 Each window carries `pad` pixels of real context that are cropped after the pass, which keeps seams below
 visibility; windows are as large as a memory budget allows (`plan_tiles`), and RRDB networks run their
@@ -19,18 +19,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.bands import Band, resize_bands
-from models.flat_guard import flat_mask, keep_flat_rows
-from models.registry import ProgressFn
-from models.resample import Filter
-from models.tiling import Network, Region, Tile, crop_bands, padded_size, plan_tiles, tile_grid, tiled_bands
+from models.imaging.bands import Band, resize_bands
+from models.imaging.flat_guard import flat_mask, keep_flat_rows
+from models.imaging.resample import Filter
+from models.imaging.tiling import (
+    Network,
+    Region,
+    Tile,
+    crop_bands,
+    padded_size,
+    plan_tiles,
+    tile_grid,
+    tiled_bands,
+)
+from models.spec import ProgressFn
 
 # Context around each tile (input pixels) by spandrel architecture, and the cross-fade band at inner tile
 # edges. Measured as tiled against whole on a natural photo (bench/seams.py, docs/benchmarks.md): Compact
 # nets are exact from 32; RRDB nets see far, and realesrgan-x4plus left steps of 13 levels at tile edges
 # with 32 of context, 2 with 48, 0.1 with 64. Real-CUGAN and waifu2x cunet, whose tiles share their
-# squeeze-excitation means (models/se_sync.py), are exact (<= 0.01 levels) from 24; at 16 Real-CUGAN 2x
-# left 0.36 levels, at 8 7.2. waifu2x upconv_7 sees 7 pixels, but the cross-fade reaches 8 pixels into the
+# squeeze-excitation means (models/runtimes/se_sync.py), are exact (<= 0.01 levels) from 24; at 16 Real-CUGAN
+# 2x left 0.36 levels, at 8 7.2. waifu2x upconv_7 sees 7 pixels, but the cross-fade reaches 8 pixels into the
 # context: exact from 16, 1.6 levels at 8. Architectures not measured get the widest.
 _PADS = {"Compact": 32, "RealCUGAN": 24, "Waifu2xCUNet": 24, "Waifu2xUpConv7": 16}
 _DEFAULT_PAD = 64
@@ -109,7 +118,8 @@ class TiledUpscaler(ABC):
 
     @abstractmethod
     def network(self, rgb: np.ndarray, grid: list[Tile], batch: int) -> Network:
-        """What runs this image's windows: N x H x W x 3 windows in, their output out (models/tiling.py)."""
+        """What runs this image's windows: N x H x W x 3 windows in, their output out
+        (models/imaging/tiling.py)."""
 
     @abstractmethod
     def release(self) -> None:

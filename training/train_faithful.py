@@ -1,18 +1,18 @@
-"""Train the faithful weights (models/faithful.py): 12000 steps of 64 patches, 5 min on a GPU.
+"""Train the faithful weights (models/runtimes/faithful.py): 12000 steps of 64 patches, 5 min on a GPU.
 
-    python -m models.train_faithful [--device cuda|cpu] [--steps N] [--batch N] [--minutes N] [--seed S]
+    python -m training.train_faithful [--device cuda|cpu] [--steps N] [--batch N] [--minutes N] [--seed S]
                                     [--channels C] [--blocks B] [--lr LR] [--text-pages N]
                                     [--photos DIR] [--fonts DIR] [--out PATH]
 
 The committed weights are this command's output with its defaults on an NVIDIA H200 (4.9 min,
-2026-11-26; WEIGHTS_SHA256 in models/faithful.py). The device defaults to CUDA where there is one. On
+2026-11-26; WEIGHTS_SHA256 in models/runtimes/faithful.py). The device defaults to CUDA where there is one. On
 the 2-core VM a step of 16 patches took 3.3 s, so the same run would take about two days there: use a
 GPU, or fewer steps (`--steps 2400 --batch 16`, 2 h 15 min, trains the same network less far).
 `--channels`, `--blocks`, `--lr` and `--text-pages` train the candidates that docs/benchmarks.md
 measured and did not take (a 64 x 16 network; drawn text pages); `--out` elsewhere, then
 `python bench/faithful.py --candidate NAME=PATH` runs one beside the committed weights.
 
-Needs Debian's mate-backgrounds photos (`apt-get install mate-backgrounds`; models/faithful_data.py says
+Needs Debian's mate-backgrounds photos (`apt-get install mate-backgrounds`; training/faithful_data.py says
 which images train and which are held out; `--photos` points elsewhere), and with `--text-pages` the
 DejaVu fonts (fonts-dejavu-core; `--fonts`). One network serves x2, x3 and x4: steps cycle through the
 scales x4, x2, x4, x3 (x4, the hardest, gets half). L1 loss on luma, Adam, a short warm-up then a cosine
@@ -33,9 +33,9 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from models.faithful import NATIVE_SCALES, WEIGHTS_PATH, FaithfulNet
-from models.faithful_data import FONT_DIR, PHOTO_DIR, LumaPair, held_out_images, make_pair, training_images
-from models.train_srcnn import psnr
+from models.runtimes.faithful import NATIVE_SCALES, WEIGHTS_PATH, FaithfulNet
+from training.faithful_data import FONT_DIR, PHOTO_DIR, LumaPair, held_out_images, make_pair, training_images
+from training.metrics import psnr
 
 SCALE_CYCLE = (4, 2, 4, 3)
 PATCH = 48  # low-resolution patch side; the truth patch is scale x PATCH

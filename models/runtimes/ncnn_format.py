@@ -1,7 +1,7 @@
 """Read ncnn ``.param`` + ``.bin`` pairs: the layer list and each weighted layer's tensors in torch layout.
 
-The converters (``models/ncnn_convert.py``, ``models/ncnn_unet.py``) name these tensors after the key
-layouts spandrel (or ``models/arch``) detects; this module knows only the ncnn format itself.
+The converters (``models/convert/ncnn_convert.py``, ``models/convert/ncnn_unet.py``) name these tensors after
+the key layouts spandrel (or ``models/runtimes/arch``) detects; this module knows only the ncnn format itself.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from models.bands import Band
+from models.imaging.bands import Band
 
 Region = tuple[int, int, int, int]
 """Rows [y0, y1) and columns [x0, x1) of a window, in input pixels."""
@@ -47,7 +47,7 @@ class RegionNetwork:
 
     `run(windows, regions)` takes N x H x W x C windows and one `Region` of each, and returns the output of
     each region ((y1 - y0) x scale rows, (x1 - x0) x scale columns): a network whose last layers see only a
-    few pixels can skip most of the context's output (models/spandrel_upscaler.py).
+    few pixels can skip most of the context's output (models/runtimes/spandrel_upscaler.py).
     """
 
     run: Callable[[np.ndarray, Sequence[Region]], Sequence[np.ndarray]]
