@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     engine_backend: Literal["auto", "torch", "ncnn"] = Field(
         default="auto",
         description="torch or ncnn for the models both run (Real-ESRGAN); auto = the faster on this device, "
-        "by the measured table in models/devices.py.",
+        "by the measured figures in models/zoo.py.",
     )
     cpu_precision: Literal["auto", "fp32", "bf16"] = Field(
         default="auto",

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from models.zoo import CostClass, builtin_facts
+
 Queue = Literal["cpu", "gpu"]
 
 
@@ -54,20 +56,14 @@ NEURAL = Terms(Pricing(minimum=2, megapixels_per_credit=2), "gpu")
 # Heavy networks, 23-block RRDBNets: about 7 s per output MP (realesrgan-x4plus, realsr-df2k).
 HEAVY = Terms(Pricing(minimum=2, megapixels_per_credit=1), "gpu")
 
+# A built-in model's terms follow the cost class the zoo derives from its measured compute.
+TERMS_BY_COST_CLASS: dict[CostClass, Terms] = {
+    "classical": CLASSICAL,
+    "small": SRCNN,
+    "light": LIGHT,
+    "standard": NEURAL,
+    "heavy": HEAVY,
+}
 BUILTIN_TERMS: dict[str, Terms] = {
-    "nearest": CLASSICAL,
-    "bilinear": CLASSICAL,
-    "bicubic": CLASSICAL,
-    "lanczos": CLASSICAL,
-    "srcnn": SRCNN,
-    "faithful": SRCNN,
-    "realesrgan-x4plus": HEAVY,
-    "realesrgan-x4plus-anime": NEURAL,
-    "realesr-animevideov3": LIGHT,
-    "realcugan-se": NEURAL,
-    "realcugan-pro": NEURAL,
-    "waifu2x-cunet": NEURAL,
-    "waifu2x-photo": LIGHT,
-    "waifu2x-anime": LIGHT,
-    "realsr-df2k": HEAVY,
+    model_id: TERMS_BY_COST_CLASS[measured.cost_class] for model_id, measured in builtin_facts().items()
 }

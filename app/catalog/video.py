@@ -12,27 +12,18 @@ from app.catalog.schemas import VideoOut
 from app.config import Settings
 from app.estimates.service import VIDEO_ENCODE_SECONDS_PER_MEGAPIXEL
 from app.jobs.video_probe import VIDEO_CODECS, VIDEO_OUTPUT_FORMATS
+from models.zoo import builtin_facts
 
 # Stable: a model adds at most a tenth to the input's own frame-to-frame change. RealSR (1.74, trained
 # to turn camera noise into detail) and the waifu2x models without denoise (1.16-1.23) shimmer; every
 # other model measured 1.0 or less.
 STABLE_FLICKER = 1.1
-# Measured on the 2-core VM (fp32, CPU), 6 frames; an operator's own model is not measured (null).
+# Measured on the 2-core VM (fp32, CPU), 6 frames, kept in the zoo; an operator's own model is not measured
+# (null).
 VIDEO_FLICKER: dict[str, float] = {
-    "nearest": 1.00,
-    "bilinear": 0.64,
-    "bicubic": 0.81,
-    "lanczos": 0.89,
-    "srcnn": 0.99,
-    "realesrgan-x4plus": 0.71,
-    "realesrgan-x4plus-anime": 0.65,
-    "realesr-animevideov3": 0.59,
-    "realcugan-se": 0.51,
-    "realcugan-pro": 0.60,
-    "waifu2x-cunet": 1.17,
-    "waifu2x-photo": 1.23,
-    "waifu2x-anime": 1.16,
-    "realsr-df2k": 1.74,
+    model_id: measured.flicker
+    for model_id, measured in builtin_facts().items()
+    if measured.flicker is not None
 }
 INPUT_FORMATS = ["mp4", "mov", "webm", "mkv"]
 

@@ -12,22 +12,11 @@ them all.
 
 from __future__ import annotations
 
+from models.zoo import builtin_facts
+
+# The zoo's measured seconds per output megapixel of each built-in model.
 CPU_SECONDS_PER_MEGAPIXEL: dict[str, float] = {
-    "nearest": 0.02,
-    "bilinear": 0.02,
-    "bicubic": 0.02,
-    "lanczos": 0.03,
-    "srcnn": 0.9,
-    "faithful": 0.9,  # as fast as SRCNN at x2, faster above (bench/faithful.py throughput)
-    "realesrgan-x4plus": 16.0,
-    "realesrgan-x4plus-anime": 6.0,
-    "realesr-animevideov3": 0.4,
-    "realcugan-se": 3.0,
-    "realcugan-pro": 2.6,
-    "waifu2x-cunet": 2.9,
-    "waifu2x-photo": 0.93,
-    "waifu2x-anime": 0.93,
-    "realsr-df2k": 16.0,
+    model_id: measured.cpu_seconds_per_megapixel for model_id, measured in builtin_facts().items()
 }
 # An operator's model not measured yet: as slow as the slowest built-in network, so nothing is promised
 # that it cannot keep.
