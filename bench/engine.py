@@ -270,7 +270,7 @@ class Case:
     run: Callable[[np.ndarray], object]
 
 
-def _cases(model_ids: str, variants: str, models_dir: Path) -> Iterator[Case]:
+def _cases(model_ids: str, variants: str, models_dir: Path, engine: Engine) -> Iterator[Case]:
     """Each registered model (as a worker runs it), then each weight file (its upscaler alone)."""
     for model_id in filter(None, model_ids.split(",")):
         spec = builtin(model_id)
@@ -280,7 +280,8 @@ def _cases(model_ids: str, variants: str, models_dir: Path) -> Iterator[Case]:
         run = partial(_as_worker, spec=spec, scale=scale, models_dir=models_dir)
         yield Case(model_id, scale, variant_of(weights), load, run)
     for name in filter(None, variants.split(",")):
-        upscaler = load_spandrel(models_dir / f"{name}.safetensors")
+        path = models_dir / f"{name}.safetensors"
+        upscaler = load_spandrel(path, engine.torch_device, engine.cpu_precision)
         run = partial(_drain, upscaler, upscaler.native_scale)
         yield Case(name, upscaler.native_scale, None, partial(_same, upscaler), run)
 
@@ -374,7 +375,7 @@ def main() -> None:
         + f" {'ref':>8} {'ratio':>5}"
     )
     by_file = {v.file_name.removesuffix(".safetensors"): v for v in VARIANTS}
-    for case in _cases(args.models, args.variants, args.models_dir):
+    for case in _cases(args.models, args.variants, args.models_dir, default):
         variant = case.variant or by_file.get(case.name)
         first = None
         for side in sizes:
