@@ -42,9 +42,10 @@ def default_seconds_per_megapixel(model: str, device: str) -> float:
 # on the CPU whatever the device, so the figure is not divided for a GPU; its first jobs correct it.
 CPU_SECONDS_PER_FRAME_CLASSICAL = 0.0015
 CPU_SECONDS_PER_FRAME_NETWORK = 0.1
-_CLASSICAL = ("nearest", "bilinear", "bicubic", "lanczos")
 
 
 def default_seconds_per_frame(model: str, device: str) -> float:
     """Seconds per frame before a worker has measured a model itself (the same on every device)."""
-    return CPU_SECONDS_PER_FRAME_CLASSICAL if model in _CLASSICAL else CPU_SECONDS_PER_FRAME_NETWORK
+    measured = builtin_facts().get(model)
+    classical = measured is not None and measured.cost_class == "classical"
+    return CPU_SECONDS_PER_FRAME_CLASSICAL if classical else CPU_SECONDS_PER_FRAME_NETWORK
