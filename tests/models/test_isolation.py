@@ -25,6 +25,7 @@ LAYERS = (
     "registry",
     "devices",
     "engine",
+    "install_record",
     "install",
 )
 # The service, the worker, training and the bench sit above models/; none may be reached from it.
