@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.accounts.errors import CrossSiteRequest
 from app.accounts.models import Account
 from app.accounts.service import account_for_api_key, account_for_session, touch_api_key
+from app.db import read_without_transaction
 from app.errors import Unauthorized
 from app.limits.policy import limits_of
 from app.runtime import DbSession, RuntimeDep
@@ -37,6 +38,7 @@ def current_account(
     runtime: RuntimeDep,
 ) -> Account:
     """The authenticated account, or 401."""
+    read_without_transaction(session)  # one SELECT: no BEGIN and COMMIT around it
     account, key_to_touch = _authenticate(request, credentials, session)
     # The request's first read ends here, and its connection goes back to the pool before the key's touch,
     # the rate limiter (Redis) or the route's own units of work (an Idempotency-Key's claim) may wait on

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.auth import CurrentAccount
 from app.config import Settings
+from app.db import read_without_transaction
 from app.estimates.service import Speed, eta_seconds, model_speed
 from app.jobs import checks, lifecycle, service
 from app.jobs.archive import ArchiveEntry, still_stored, zip_stream
@@ -385,6 +386,7 @@ def get_archive(
     "/{job_id}", response_model=JobOut, summary="A job's status and result", responses={404: _ERRORS[404]}
 )
 def get_job(job_id: str, request: Request, account: CurrentAccount, session: DbSession) -> JobOut:
+    read_without_transaction(session)  # the job, then the ETA's sum (and its model's speed once a second)
     return job_out(service.get_job(session, account.id, job_id), request, session)
 
 

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
 
 from app.estimates.service import heartbeat
 from tests.jobs.test_submit import submit
 from tests.support import current_runtime, png_bytes
+
+IDLE = 0  # psycopg's TransactionStatus.IDLE: no transaction open on the connection
 
 
 def test_polling_an_active_job_reads_its_model_speed_once_then_answers_from_memory(signup):
@@ -45,3 +53,48 @@ def test_a_lapsed_speed_is_read_again_and_the_eta_sees_a_new_worker(signup):
     # The job ahead is shared among two live workers now.
     assert shared < alone
     assert shared >= second["estimated_seconds"] - 0.5 and first["status"] == "queued"
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[tuple[bool, str]]]:
+    """Each statement run while the block runs, its start, and whether it opened a transaction (psycopg
+    sends a BEGIN, one round trip, before a statement on an idle connection outside autocommit)."""
+    seen: list[tuple[bool, str]] = []
+
+    def on(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        dbapi = conn.connection.dbapi_connection
+        opens = not dbapi.autocommit and dbapi.info.transaction_status == IDLE
+        seen.append((opens, " ".join(statement.split())[:60]))
+
+    event.listen(engine, "before_cursor_execute", on)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", on)
+
+
+@pytest.mark.integration
+def test_on_postgres_reads_open_no_transaction_and_a_submission_one(configure, postgres_url):
+    """Authentication's key lookup and a status read only read: each statement runs on its own, without
+    the BEGIN and COMMIT round trips around them (four of a status read's seven). A submission's writes
+    are one transaction."""
+    from app.main import create_app
+
+    settings = configure(database_url=postgres_url)
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        created = client.post("/v1/accounts", json={"email": "r@example.com", "password": "correct horse"})
+        assert created.status_code == 201, created.text
+        client.cookies.clear()
+        auth = {"Authorization": f"Bearer {created.json()['api_key']}"}
+        files = {"file": ("a.png", png_bytes(32, 32), "image/png")}
+        form = {"model": "bicubic", "scale": "2"}
+        first = client.post("/v1/jobs", files=files, data=form, headers=auth)  # the key's touch is done
+        assert first.status_code == 202, first.text
+        engine = client.app.state.runtime.engine  # type: ignore[attr-defined]
+        with statements(engine) as by_submission:
+            job = client.post("/v1/jobs", files=files, data=form, headers=auth).json()
+        with statements(engine) as by_read:
+            read = client.get(f"/v1/jobs/{job['id']}", headers=auth)
+    assert read.status_code == 200 and read.json()["status"] == "queued" and read.json()["eta_seconds"] > 0
+    assert [statement for opens, statement in by_read if opens] == []
+    assert len([statement for opens, statement in by_submission if opens]) == 1, by_submission
