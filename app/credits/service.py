@@ -6,6 +6,8 @@ so balance == sum(ledger) always holds. These functions only flush: the unit of 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -67,19 +69,35 @@ def check_balance(session: Session, account_id: str, amount: int) -> None:
 
 
 def reserve_credits(session: Session, account_id: str, amount: int, job_id: str) -> int:
-    """Debit a job's price, refusing (InsufficientCredits) rather than going negative; returns the balance.
+    """Debit a job's price, refusing (InsufficientCredits) rather than going negative; returns the balance."""
+    return hold_credits(session, account_id, amount, job_id).balance
+
+
+@dataclass(frozen=True)
+class Hold:
+    """The balance after a job's hold, and the account's low-balance threshold, read by the same UPDATE."""
+
+    balance: int
+    low_threshold: int | None
+
+
+def hold_credits(session: Session, account_id: str, amount: int, job_id: str) -> Hold:
+    """Debit a job's price, refusing (InsufficientCredits) rather than going negative.
 
     One conditional UPDATE is atomic under READ COMMITTED: concurrent holds serialise on the row lock and
     each re-checks the predicate, so the balance can never go below zero (the CHECK constraint backs it up).
+    It returns the account's `credits.low` threshold too, which a submission needs next: a SELECT of its
+    own was one round trip of a submission's twelve (bench/api_load.py).
     """
-    balance = session.execute(
+    held = session.execute(
         update(Account)
         .where(Account.id == account_id, Account.credits_balance >= amount)
         .values(credits_balance=Account.credits_balance - amount)
-        .returning(Account.credits_balance)
-    ).scalar_one_or_none()
-    if balance is None:
+        .returning(Account.credits_balance, Account.credits_low_threshold)
+    ).one_or_none()
+    if held is None:
         raise InsufficientCredits()
+    balance, low_threshold = held
     session.add(
         LedgerEntry(
             account_id=account_id,
@@ -91,7 +109,7 @@ def reserve_credits(session: Session, account_id: str, amount: int, job_id: str)
     )
     session.flush()
     totals.add(session, "credits_charged", amount)
-    return balance
+    return Hold(balance, low_threshold)
 
 
 def refund_job(session: Session, account_id: str, job_id: str) -> int:

@@ -17,10 +17,10 @@ import anyio
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from app.accounts.models import Account, new_id
+from app.accounts.models import new_id
 from app.catalog.presets import AUTO
 from app.config import Settings
-from app.credits.service import reserve_credits
+from app.credits.service import Hold, hold_credits
 from app.db import after_commit, after_rollback, utcnow
 from app.jobs import errors, idempotency
 from app.jobs.checks import JobRequest, Quote, check_job
@@ -89,8 +89,8 @@ def submit_job(
     after_rollback(session, lambda: runtime.storage.delete(job.input_key or ""))
     session.add(job)
     session.flush()
-    balance = reserve_credits(session, account_id, quote.price, job.id)
-    _announce_low_balance(session, runtime.settings, account_id, balance + quote.price, balance)
+    held = hold_credits(session, account_id, quote.price, job.id)
+    _announce_low_balance(session, runtime.settings, account_id, held, quote.price)
     if upload_id is not None:
         claimed = claim_upload(session, account_id, upload_id)
         job.filename = job.filename or claimed.filename
@@ -142,13 +142,11 @@ def _new_job(settings: Settings, account_id: str, request: JobRequest, data: byt
 
 
 def _announce_low_balance(
-    session: Session, settings: Settings, account_id: str, before: int, after: int
+    session: Session, settings: Settings, account_id: str, held: Hold, price: int
 ) -> None:
     """`credits.low` once: when a charge takes the balance from at or above the threshold to below it."""
-    threshold = session.execute(
-        select(Account.credits_low_threshold).where(Account.id == account_id)
-    ).scalar_one_or_none()
-    if threshold is not None and before >= threshold > after:
+    threshold, after = held.low_threshold, held.balance
+    if threshold is not None and after + price >= threshold > after:
         data = {"account_id": account_id, "credits_balance": after, "threshold": threshold}
         enqueue(session, settings, account_id, EventType.CREDITS_LOW, data)
 
