@@ -59,6 +59,18 @@ def balance_of(session: Session, account_id: str) -> int:
     return balance
 
 
+def balance_as_read(session: Session, account_id: str) -> int:
+    """The balance as this session last read it, else read now: for refusing early only.
+
+    Authentication loads the caller's account into the request's session a moment before a submission's
+    checks, so its balance needs no query of its own (one round trip of a submission's eleven,
+    bench/api_load.py). A charge it let through still meets `hold_credits`, which decides atomically.
+    """
+    account = session.get(Account, account_id)  # the identity map's, without SQL, where the session has it
+    assert account is not None
+    return account.credits_balance
+
+
 def check_balance(session: Session, account_id: str, amount: int) -> None:
     """Refuse (InsufficientCredits) a price the balance cannot cover now; `reserve_credits` still decides.
 

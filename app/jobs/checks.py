@@ -14,7 +14,7 @@ from app.catalog.presets import AUTO, PRESETS, Pick, get_preset, level_of_hint
 from app.catalog.prices import Queue
 from app.catalog.service import Choice, check_auto_request
 from app.credits.errors import InsufficientCredits
-from app.credits.service import balance_of, check_balance
+from app.credits.service import balance_as_read, check_balance
 from app.estimates.service import Alternative, encoding_seconds_per_megapixel, model_speed, refuse_if_too_slow
 from app.jobs import idempotency
 from app.jobs.decode_budget import DecodeBudget
@@ -184,7 +184,7 @@ def check_job(
         auto = _resolve_auto(session, runtime, decode_budget, account_id, request, data)
         request = auto.request
     quote = quote_job(session, runtime, request, data, count_frames=False)
-    balance = balance_of(session, account_id)
+    balance = balance_as_read(session, account_id)  # authentication's read; the hold decides
     if isinstance(quote.info, VideoInfo) and not quote.info.frames_exact:
         one_frame = quote.choice.offer.terms.pricing.credits_for(quote.info.pixels * request.scale**2, 1)
         if balance >= quote.price or (charging and balance >= one_frame):

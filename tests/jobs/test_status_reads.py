@@ -77,7 +77,8 @@ def statements(engine: Engine) -> Iterator[list[tuple[bool, str]]]:
 def test_on_postgres_reads_open_no_transaction_and_a_submission_one(configure, postgres_url):
     """Authentication's key lookup and a status read only read: each statement runs on its own, without
     the BEGIN and COMMIT round trips around them (four of a status read's seven). A submission's writes
-    are one transaction, whose hold returns the account's low-balance threshold (no SELECT of its own)."""
+    are one transaction, and it reads the account only to find the key: its balance check before decoding
+    uses that read, and the hold returns the low-balance threshold (no SELECT of their own)."""
     from app.main import create_app
 
     settings = configure(database_url=postgres_url)
@@ -98,4 +99,5 @@ def test_on_postgres_reads_open_no_transaction_and_a_submission_one(configure, p
     assert read.status_code == 200 and read.json()["status"] == "queued" and read.json()["eta_seconds"] > 0
     assert [statement for opens, statement in by_read if opens] == []
     assert len([statement for opens, statement in by_submission if opens]) == 1, by_submission
-    assert not any("credits_low_threshold FROM" in statement for _, statement in by_submission), by_submission
+    of_accounts = [statement.split()[0] for _, statement in by_submission if "accounts" in statement]
+    assert of_accounts == ["SELECT", "UPDATE"], by_submission  # the key's lookup, the hold
