@@ -15,9 +15,9 @@ import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Float, String, and_, cast, func, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -198,25 +198,36 @@ def record_job_speed(
     )
 
 
-def _live_workers(session: Session, queue: str, now: datetime) -> list[WorkerSeen]:
-    seen = session.execute(select(WorkerSeen).where(WorkerSeen.seen_at > now - LIVE_FOR)).scalars()
-    return [worker for worker in seen if queue in worker.queue_list]
-
-
 def model_speed(session: Session, queue: str, model: str) -> Speed:
     """This service's speed for a model on a queue (see the module's docstring for the order of sources)."""
-    workers = _live_workers(session, queue, utcnow())
-    measured = {
-        row.worker: Speed(row.seconds_per_megapixel, True, 0, row.seconds_per_frame)
-        for row in session.execute(select(ModelSpeed).where(ModelSpeed.model == model)).scalars()
-    }
+    # One statement for the live workers and the model's measured speeds: two were 2 of a submission's
+    # 10 round trips (bench/api_load.py). A row is a live worker (its queues) or a measured speed.
+    none = cast(null(), Float)
+    live = select(
+        WorkerSeen.name, WorkerSeen.device, WorkerSeen.queues, none.label("per_mp"), none.label("per_frame")
+    ).where(WorkerSeen.seen_at > utcnow() - LIVE_FOR)
+    speeds = select(
+        ModelSpeed.worker,
+        ModelSpeed.device,
+        cast(null(), String),
+        ModelSpeed.seconds_per_megapixel,
+        ModelSpeed.seconds_per_frame,
+    ).where(ModelSpeed.model == model)
+    workers: list[tuple[str, str]] = []
+    measured: dict[str, Speed] = {}
+    for name, device, queues, per_mp, per_frame in session.execute(union_all(live, speeds)):
+        if queues is not None:
+            if queue in queues.split(","):
+                workers.append((name, device))
+        else:
+            measured[name] = Speed(per_mp, True, 0, per_frame)
 
     # The fastest per megapixel: what most of a job's time is, but for clips of tiny frames.
     def fastest(speeds: list[Speed]) -> Speed:
         return min(speeds, key=lambda speed: (speed.seconds_per_megapixel, speed.seconds_per_frame))
 
     if workers:
-        best = fastest([measured.get(w.name) or default_speed(model, w.device) for w in workers])
+        best = fastest([measured.get(name) or default_speed(model, device) for name, device in workers])
         return replace(best, live_workers=len(workers))
     if measured:
         return fastest(list(measured.values()))

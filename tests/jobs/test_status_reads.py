@@ -57,14 +57,14 @@ def test_a_lapsed_speed_is_read_again_and_the_eta_sees_a_new_worker(signup):
 
 @contextmanager
 def statements(engine: Engine) -> Iterator[list[tuple[bool, str]]]:
-    """Each statement run while the block runs, its start, and whether it opened a transaction (psycopg
+    """Each statement run while the block runs, and whether it opened a transaction (psycopg
     sends a BEGIN, one round trip, before a statement on an idle connection outside autocommit)."""
     seen: list[tuple[bool, str]] = []
 
     def on(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         dbapi = conn.connection.dbapi_connection
         opens = not dbapi.autocommit and dbapi.info.transaction_status == IDLE
-        seen.append((opens, " ".join(statement.split())[:60]))
+        seen.append((opens, " ".join(statement.split())))
 
     event.listen(engine, "before_cursor_execute", on)
     try:
@@ -78,7 +78,8 @@ def test_on_postgres_reads_open_no_transaction_and_a_submission_one(configure, p
     """Authentication's key lookup and a status read only read: each statement runs on its own, without
     the BEGIN and COMMIT round trips around them (four of a status read's seven). A submission's writes
     are one transaction, and it reads the account only to find the key: its balance check before decoding
-    uses that read, and the hold returns the low-balance threshold (no SELECT of their own)."""
+    uses that read, and the hold returns the low-balance threshold (no SELECT of their own); the model's
+    speed for its estimate is one statement, its live workers and measured speeds together."""
     from app.main import create_app
 
     settings = configure(database_url=postgres_url)
@@ -101,3 +102,5 @@ def test_on_postgres_reads_open_no_transaction_and_a_submission_one(configure, p
     assert len([statement for opens, statement in by_submission if opens]) == 1, by_submission
     of_accounts = [statement.split()[0] for _, statement in by_submission if "accounts" in statement]
     assert of_accounts == ["SELECT", "UPDATE"], by_submission  # the key's lookup, the hold
+    of_speeds = [statement for _, statement in by_submission if "model_speeds" in statement]
+    assert len(of_speeds) == 1 and "workers_seen" in of_speeds[0], by_submission
