@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import Float, String, and_, cast, func, null, select, union_all
+from sqlalchemy import Executable, Float, String, bindparam, cast, func, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -198,24 +198,36 @@ def record_job_speed(
     )
 
 
-def model_speed(session: Session, queue: str, model: str) -> Speed:
-    """This service's speed for a model on a queue (see the module's docstring for the order of sources)."""
-    # One statement for the live workers and the model's measured speeds: two were 2 of a submission's
-    # 10 round trips (bench/api_load.py). A row is a live worker (its queues) or a measured speed.
+def _speeds_statement() -> Executable:
+    """The live workers (since `:since`) and a model's (`:model`) measured speeds, in one statement.
+
+    A row is a live worker (its queues) or a measured speed (no queues): two statements were 2 of a
+    submission's 10 round trips (bench/api_load.py). Built once: making and keying the statement anew
+    cost about as much of the API's CPU as running it.
+    """
     none = cast(null(), Float)
     live = select(
         WorkerSeen.name, WorkerSeen.device, WorkerSeen.queues, none.label("per_mp"), none.label("per_frame")
-    ).where(WorkerSeen.seen_at > utcnow() - LIVE_FOR)
+    ).where(WorkerSeen.seen_at > bindparam("since"))
     speeds = select(
         ModelSpeed.worker,
         ModelSpeed.device,
         cast(null(), String),
         ModelSpeed.seconds_per_megapixel,
         ModelSpeed.seconds_per_frame,
-    ).where(ModelSpeed.model == model)
+    ).where(ModelSpeed.model == bindparam("model"))
+    return union_all(live, speeds)
+
+
+_SPEEDS = _speeds_statement()
+
+
+def model_speed(session: Session, queue: str, model: str) -> Speed:
+    """This service's speed for a model on a queue (see the module's docstring for the order of sources)."""
     workers: list[tuple[str, str]] = []
     measured: dict[str, Speed] = {}
-    for name, device, queues, per_mp, per_frame in session.execute(union_all(live, speeds)):
+    rows = session.execute(_SPEEDS, {"since": utcnow() - LIVE_FOR, "model": model})
+    for name, device, queues, per_mp, per_frame in rows:
         if queues is not None:
             if queue in queues.split(","):
                 workers.append((name, device))
@@ -283,6 +295,14 @@ def refuse_if_too_slow(
     )
 
 
+# The remaining time of the jobs ahead of one on its queue; built once (see `_speeds_statement`).
+_AHEAD = select(func.coalesce(func.sum(Job.estimated_seconds * (1 - Job.progress)), 0.0)).where(
+    Job.queue == bindparam("queue"),
+    Job.status.in_(JobStatus.ACTIVE),
+    Job.created_at < bindparam("created_at"),
+)
+
+
 def eta_seconds(session: Session, job: Job, speed: Speed) -> float | None:
     """Seconds until an active job should end: its own remaining time, plus, while queued, the remaining
     time of the jobs ahead of it on its queue shared among the queue's live workers. None once it ended."""
@@ -297,13 +317,5 @@ def eta_seconds(session: Session, job: Job, speed: Speed) -> float | None:
         return max(own - elapsed, 0.0)
     if job.status != JobStatus.QUEUED:
         return None
-    ahead = session.execute(
-        select(func.coalesce(func.sum(Job.estimated_seconds * (1 - Job.progress)), 0.0)).where(
-            and_(
-                Job.queue == job.queue,
-                Job.status.in_(JobStatus.ACTIVE),
-                Job.created_at < job.created_at,
-            )
-        )
-    ).scalar_one()
+    ahead = session.execute(_AHEAD, {"queue": job.queue, "created_at": job.created_at}).scalar_one()
     return float(ahead or 0.0) / max(speed.live_workers, 1) + own
