@@ -14,11 +14,12 @@ rate before the totals, Postgres backends waiting on each other's transactions).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import Executable, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -56,20 +57,30 @@ def parse_labels(key: str) -> dict[str, str]:
     return dict(part.split("=", 1) for part in key.split(",") if part)
 
 
+@functools.cache
+def _upsert(dialect_name: str) -> Executable:
+    """The upsert `add` runs, built once per dialect: making and keying it anew at every charge cost about
+    as much of the API's CPU as running it (bench/api_load.py)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    table = MetricTotal.__table__
+    statement = dialect.insert(table).values(
+        name=bindparam("name"), labels=bindparam("labels"), value=bindparam("value")
+    )
+    upsert: Executable = statement.on_conflict_do_update(
+        index_elements=[table.c.name, table.c.labels],
+        set_={"value": table.c.value + statement.excluded.value},
+    )
+    return upsert
+
+
 def add(session: Session, name: str, amount: float, **labels: str) -> None:
     """Add to a counter in this unit of work (one upsert: a row per counter and label set)."""
     if not amount:
         return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     shard = _shard_of(session)
     key = _key(labels) + (f"{_SHARD_MARK}{shard}" if shard else "")
-    statement = dialect.insert(MetricTotal).values(name=name, labels=key, value=amount)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[MetricTotal.name, MetricTotal.labels],
-            set_={"value": MetricTotal.value + statement.excluded.value},
-        )
-    )
+    upsert = _upsert(session.get_bind().dialect.name)
+    session.execute(upsert, {"name": name, "labels": key, "value": amount})
 
 
 def observe_duration(session: Session, model: str, seconds: float) -> None:
