@@ -7,9 +7,12 @@ so balance == sum(ledger) always holds. These functions only flush: the unit of 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from app.accounts.models import Account
 from app.credits.errors import InsufficientCredits
@@ -93,6 +96,20 @@ class Hold:
     low_threshold: int | None
 
 
+# A hold's statements, on the tables and built once: the ORM's update (with its session bookkeeping) and
+# its flush of a new ledger object, and making the statements anew, were most of a submission's extra API
+# CPU against aa094b9 (bench/api_load.py; py-spy).
+_ACCOUNTS_TABLE, _LEDGER_TABLE = cast(Table, Account.__table__), cast(Table, LedgerEntry.__table__)
+_ACCOUNTS = _ACCOUNTS_TABLE.c
+_HOLD = (
+    update(_ACCOUNTS_TABLE)
+    .where(_ACCOUNTS.id == bindparam("account_id"), _ACCOUNTS.credits_balance >= bindparam("amount"))
+    .values(credits_balance=_ACCOUNTS.credits_balance - bindparam("amount"))
+    .returning(_ACCOUNTS.credits_balance, _ACCOUNTS.credits_low_threshold)
+)
+_LEDGER = insert(_LEDGER_TABLE)
+
+
 def hold_credits(session: Session, account_id: str, amount: int, job_id: str) -> Hold:
     """Debit a job's price, refusing (InsufficientCredits) rather than going negative.
 
@@ -101,25 +118,24 @@ def hold_credits(session: Session, account_id: str, amount: int, job_id: str) ->
     It returns the account's `credits.low` threshold too, which a submission needs next: a SELECT of its
     own was one round trip of a submission's twelve (bench/api_load.py).
     """
-    held = session.execute(
-        update(Account)
-        .where(Account.id == account_id, Account.credits_balance >= amount)
-        .values(credits_balance=Account.credits_balance - amount)
-        .returning(Account.credits_balance, Account.credits_low_threshold)
-    ).one_or_none()
+    held = session.execute(_HOLD, {"account_id": account_id, "amount": amount}).one_or_none()
     if held is None:
         raise InsufficientCredits()
     balance, low_threshold = held
-    session.add(
-        LedgerEntry(
-            account_id=account_id,
-            amount=-amount,
-            balance_after=balance,
-            kind=EntryKind.JOB_HOLD,
-            job_id=job_id,
-        )
+    loaded = session.identity_map.get(identity_key(Account, account_id))
+    if loaded is not None:  # the statement bypasses the ORM: keep a loaded account's balance true
+        set_committed_value(loaded, "credits_balance", balance)
+    session.execute(
+        _LEDGER,
+        {
+            "account_id": account_id,
+            "amount": -amount,
+            "balance_after": balance,
+            "kind": EntryKind.JOB_HOLD,
+            "job_id": job_id,
+            "reference": None,
+        },
     )
-    session.flush()
     totals.add(session, "credits_charged", amount)
     return Hold(balance, low_threshold)
 
