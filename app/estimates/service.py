@@ -17,9 +17,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import Executable, Float, String, bindparam, cast, func, null, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Float,
+    String,
+    bindparam,
+    case,
+    cast,
+    func,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.config import Settings
 from app.db import utcnow
@@ -303,9 +315,28 @@ _AHEAD = select(func.coalesce(func.sum(Job.estimated_seconds * (1 - Job.progress
 )
 
 
-def eta_seconds(session: Session, job: Job, speed: Speed) -> float | None:
+def seconds_ahead_column() -> ColumnElement[float | None]:
+    """For a select of `Job`: while the job is queued, the remaining seconds of the jobs ahead of it on its
+    queue (what `eta_seconds` reads otherwise), so that a status read reads both in one statement."""
+    other = aliased(Job)
+    ahead = (
+        select(func.coalesce(func.sum(other.estimated_seconds * (1 - other.progress)), 0.0))
+        .where(
+            other.queue == Job.queue,
+            other.status.in_(JobStatus.ACTIVE),
+            other.created_at < Job.created_at,
+        )
+        .scalar_subquery()
+    )
+    return case((Job.status == JobStatus.QUEUED, ahead), else_=None)
+
+
+def eta_seconds(session: Session, job: Job, speed: Speed, ahead: float | None = None) -> float | None:
     """Seconds until an active job should end: its own remaining time, plus, while queued, the remaining
-    time of the jobs ahead of it on its queue shared among the queue's live workers. None once it ended."""
+    time of the jobs ahead of it on its queue shared among the queue's live workers. None once it ended.
+
+    `ahead`: those jobs' remaining seconds where the caller read them with the job
+    (`seconds_ahead_column`); read here otherwise."""
     now = utcnow()
     own = job.estimated_seconds or speed.seconds_for(
         job.output_pixels, encoding_seconds_per_megapixel(job.output_format), job.input_frames or 1
@@ -317,5 +348,6 @@ def eta_seconds(session: Session, job: Job, speed: Speed) -> float | None:
         return max(own - elapsed, 0.0)
     if job.status != JobStatus.QUEUED:
         return None
-    ahead = session.execute(_AHEAD, {"queue": job.queue, "created_at": job.created_at}).scalar_one()
+    if ahead is None:
+        ahead = session.execute(_AHEAD, {"queue": job.queue, "created_at": job.created_at}).scalar_one()
     return float(ahead or 0.0) / max(speed.live_workers, 1) + own

@@ -69,13 +69,13 @@ class RecentSpeeds:
         return speed
 
 
-def job_out(job: Job, request: Request, session: Session) -> JobOut:
+def job_out(job: Job, request: Request, session: Session, ahead: float | None = None) -> JobOut:
     """The public representation of a job, with links on this request's host and, while it is active, the
-    seconds until it should end."""
+    seconds until it should end (`ahead`: the work ahead of it, where it was read with the job)."""
     eta = None
     if job.status in JobStatus.ACTIVE:
         speeds: RecentSpeeds = request.app.state.recent_speeds
-        eta = eta_seconds(session, job, speeds.of(session, job.queue, job.model))
+        eta = eta_seconds(session, job, speeds.of(session, job.queue, job.model), ahead)
     return represent_job(job, str(request.base_url), eta)
 
 
@@ -386,8 +386,9 @@ def get_archive(
     "/{job_id}", response_model=JobOut, summary="A job's status and result", responses={404: _ERRORS[404]}
 )
 def get_job(job_id: str, request: Request, account: CurrentAccount, session: DbSession) -> JobOut:
-    read_without_transaction(session)  # the job, then the ETA's sum (and its model's speed once a second)
-    return job_out(service.get_job(session, account.id, job_id), request, session)
+    read_without_transaction(session)  # the job with its ETA's sum (and its model's speed once a second)
+    job, ahead = service.get_job_and_ahead(session, account.id, job_id)
+    return job_out(job, request, session, ahead)
 
 
 @router.get(

@@ -79,7 +79,8 @@ def test_on_postgres_reads_open_no_transaction_and_a_submission_one(configure, p
     the BEGIN and COMMIT round trips around them (four of a status read's seven). A submission's writes
     are one transaction, and it reads the account only to find the key: its balance check before decoding
     uses that read, and the hold returns the low-balance threshold (no SELECT of their own); the model's
-    speed for its estimate is one statement, its live workers and measured speeds together."""
+    speed for its estimate is one statement, its live workers and measured speeds together. A status read
+    reads the job and the work ahead of it (its ETA's sum) in one statement."""
     from app.main import create_app
 
     settings = configure(database_url=postgres_url)
@@ -92,6 +93,7 @@ def test_on_postgres_reads_open_no_transaction_and_a_submission_one(configure, p
         form = {"model": "bicubic", "scale": "2"}
         first = client.post("/v1/jobs", files=files, data=form, headers=auth)  # the key's touch is done
         assert first.status_code == 202, first.text
+        client.app.state.recent_speeds.kept_seconds = 3600.0  # type: ignore[attr-defined]
         engine = client.app.state.runtime.engine  # type: ignore[attr-defined]
         with statements(engine) as by_submission:
             job = client.post("/v1/jobs", files=files, data=form, headers=auth).json()
@@ -99,6 +101,10 @@ def test_on_postgres_reads_open_no_transaction_and_a_submission_one(configure, p
             read = client.get(f"/v1/jobs/{job['id']}", headers=auth)
     assert read.status_code == 200 and read.json()["status"] == "queued" and read.json()["eta_seconds"] > 0
     assert [statement for opens, statement in by_read if opens] == []
+    # The key's lookup, then the job with the work queued ahead of it (the first job) for its ETA.
+    assert len(by_read) == 2 and "sum(" in by_read[1][1], by_read
+    ahead = first.json()["estimated_seconds"]
+    assert read.json()["eta_seconds"] >= ahead + job["estimated_seconds"] - 0.5
     assert len([statement for opens, statement in by_submission if opens]) == 1, by_submission
     of_accounts = [statement.split()[0] for _, statement in by_submission if "accounts" in statement]
     assert of_accounts == ["SELECT", "UPDATE"], by_submission  # the key's lookup, the hold
