@@ -210,8 +210,10 @@ def record_job_speed(
     )
 
 
-def _speeds_statement() -> Executable:
-    """The live workers (since `:since`) and a model's (`:model`) measured speeds, in one statement.
+def _speeds_statement(with_ahead: bool) -> Executable:
+    """The live workers (since `:since`) and a model's (`:model`) measured speeds, in one statement; with
+    `with_ahead`, and a row (no name) with the remaining seconds of the active jobs on a queue (`:queue`):
+    the work ahead of a job submitted now, for its answer's ETA, without a statement of its own.
 
     A row is a live worker (its queues) or a measured speed (no queues): two statements were 2 of a
     submission's 10 round trips (bench/api_load.py). Built once: making and keying the statement anew
@@ -228,19 +230,45 @@ def _speeds_statement() -> Executable:
         ModelSpeed.seconds_per_megapixel,
         ModelSpeed.seconds_per_frame,
     ).where(ModelSpeed.model == bindparam("model"))
-    return union_all(live, speeds)
+    if not with_ahead:
+        return union_all(live, speeds)
+    ahead = select(
+        cast(null(), String),
+        cast(null(), String),
+        cast(null(), String),
+        func.coalesce(func.sum(Job.estimated_seconds * (1 - Job.progress)), 0.0),
+        none,
+    ).where(Job.queue == bindparam("queue"), Job.status.in_(JobStatus.ACTIVE))
+    return union_all(live, speeds, ahead)
 
 
-_SPEEDS = _speeds_statement()
+_SPEEDS, _SPEEDS_AND_AHEAD = _speeds_statement(False), _speeds_statement(True)
 
 
 def model_speed(session: Session, queue: str, model: str) -> Speed:
     """This service's speed for a model on a queue (see the module's docstring for the order of sources)."""
+    return _model_speed(session, queue, model, with_ahead=False)[0]
+
+
+def model_speed_and_ahead(session: Session, queue: str, model: str) -> tuple[Speed, float]:
+    """`model_speed`, and the remaining seconds of the active jobs on the queue now (for `eta_seconds`'s
+    `ahead` of a job submitted now), in one statement."""
+    return _model_speed(session, queue, model, with_ahead=True)
+
+
+def _model_speed(session: Session, queue: str, model: str, *, with_ahead: bool) -> tuple[Speed, float]:
     workers: list[tuple[str, str]] = []
     measured: dict[str, Speed] = {}
-    rows = session.execute(_SPEEDS, {"since": utcnow() - LIVE_FOR, "model": model})
+    ahead = 0.0
+    since = utcnow() - LIVE_FOR
+    if with_ahead:
+        rows = session.execute(_SPEEDS_AND_AHEAD, {"since": since, "model": model, "queue": queue})
+    else:
+        rows = session.execute(_SPEEDS, {"since": since, "model": model})
     for name, device, queues, per_mp, per_frame in rows:
-        if queues is not None:
+        if name is None:
+            ahead = float(per_mp or 0.0)
+        elif queues is not None:
             if queue in queues.split(","):
                 workers.append((name, device))
         else:
@@ -252,10 +280,10 @@ def model_speed(session: Session, queue: str, model: str) -> Speed:
 
     if workers:
         best = fastest([measured.get(name) or default_speed(model, device) for name, device in workers])
-        return replace(best, live_workers=len(workers))
+        return replace(best, live_workers=len(workers)), ahead
     if measured:
-        return fastest(list(measured.values()))
-    return default_speed(model, "cpu")
+        return fastest(list(measured.values())), ahead
+    return default_speed(model, "cpu"), ahead
 
 
 def _minutes(seconds: float) -> str:

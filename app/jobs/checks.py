@@ -15,7 +15,13 @@ from app.catalog.prices import Queue
 from app.catalog.service import Choice, check_auto_request
 from app.credits.errors import InsufficientCredits
 from app.credits.service import balance_as_read, check_balance
-from app.estimates.service import Alternative, encoding_seconds_per_megapixel, model_speed, refuse_if_too_slow
+from app.estimates.service import (
+    Alternative,
+    encoding_seconds_per_megapixel,
+    model_speed,
+    model_speed_and_ahead,
+    refuse_if_too_slow,
+)
 from app.jobs import idempotency
 from app.jobs.decode_budget import DecodeBudget
 from app.jobs.media import (
@@ -80,10 +86,18 @@ class Quote:
     price: int
     queue: Queue
     seconds: float
+    # With `ahead`: the remaining seconds of the active jobs on the queue when it was checked.
+    ahead: float | None = None
 
 
 def quote_job(
-    session: Session, runtime: Runtime, request: JobRequest, data: bytes, *, count_frames: bool = True
+    session: Session,
+    runtime: Runtime,
+    request: JobRequest,
+    data: bytes,
+    *,
+    count_frames: bool = True,
+    ahead: bool = False,
 ) -> Quote:
     """Validate a request and its upload's header, price it and estimate its run time; nothing is
     decoded, charged or stored. A job that could not finish within the time limit is refused here.
@@ -104,7 +118,14 @@ def quote_job(
     frames = frames_of(info)
     output_pixels = info.width * info.height * request.scale**2 * frames
     queue = choice.offer.queue_for(settings, info.width * info.height * frames)
-    speed = model_speed(session, queue, choice.offer.id)
+    speed, seconds_ahead = (
+        model_speed_and_ahead(session, queue, choice.offer.id)
+        if ahead
+        else (
+            model_speed(session, queue, choice.offer.id),
+            None,
+        )
+    )
     seconds = refuse_if_too_slow(
         settings,
         speed,
@@ -116,7 +137,7 @@ def quote_job(
         encoding=encoding_seconds_per_megapixel(output_format),
     )
     price = choice.offer.terms.pricing.credits_for(output_pixels, video_frames_of(info))
-    return Quote(choice, info, output_format, price, queue, seconds)
+    return Quote(choice, info, output_format, price, queue, seconds, seconds_ahead)
 
 
 def _faster_alternatives(
@@ -183,12 +204,12 @@ def check_job(
     if request.preset == AUTO:
         auto = _resolve_auto(session, runtime, decode_budget, account_id, request, data)
         request = auto.request
-    quote = quote_job(session, runtime, request, data, count_frames=False)
+    quote = quote_job(session, runtime, request, data, count_frames=False, ahead=charging)
     balance = balance_as_read(session, account_id)  # authentication's read; the hold decides
     if isinstance(quote.info, VideoInfo) and not quote.info.frames_exact:
         one_frame = quote.choice.offer.terms.pricing.credits_for(quote.info.pixels * request.scale**2, 1)
         if balance >= quote.price or (charging and balance >= one_frame):
-            quote = quote_job(session, runtime, request, data)
+            quote = quote_job(session, runtime, request, data, ahead=charging)
     covered = balance >= quote.price
     if charging and not covered:
         raise InsufficientCredits()

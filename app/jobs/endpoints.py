@@ -302,7 +302,7 @@ def _submit(
         return submission, None
     # Without a wait the answer is read in this unit, before its commit: a unit of its own after the commit
     # took a connection again and committed again, for one read (the ETA's jobs ahead).
-    body = job_out(submission.job, request, session).model_dump(mode="json")
+    body = job_out(submission.job, request, session, submission.ahead).model_dump(mode="json")
     session.commit()
     return submission, body
 

@@ -40,6 +40,8 @@ from app.webhooks.models import EventType
 class Submission:
     job: Job
     replayed: bool
+    # A new job's: the work ahead of it on its queue, read with its checks (for its answer's ETA).
+    ahead: float | None = None
 
 
 def content_of_upload(upload_id: str) -> str:
@@ -99,7 +101,7 @@ def submit_job(
     if idempotency_key is not None:
         idempotency.link_key(session, account_id, idempotency_key, job.id)
     send_upscale_after_commit(session, job)
-    return Submission(job=job, replayed=False)
+    return Submission(job=job, replayed=False, ahead=quote.ahead)
 
 
 def _job(session: Session, job_id: str) -> Job:

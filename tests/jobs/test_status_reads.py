@@ -79,7 +79,8 @@ def test_on_postgres_reads_open_no_transaction_and_a_submission_one(configure, p
     the BEGIN and COMMIT round trips around them (four of a status read's seven). A submission's writes
     are one transaction, and it reads the account only to find the key: its balance check before decoding
     uses that read, and the hold returns the low-balance threshold (no SELECT of their own); the model's
-    speed for its estimate is one statement, its live workers and measured speeds together. A status read
+    speed for its estimate is one statement, its live workers and measured speeds together, with the work
+    queued ahead for its answer's ETA. A status read
     reads the job and the work ahead of it (its ETA's sum) in one statement."""
     from app.main import create_app
 
@@ -110,3 +111,6 @@ def test_on_postgres_reads_open_no_transaction_and_a_submission_one(configure, p
     assert of_accounts == ["SELECT", "UPDATE"], by_submission  # the key's lookup, the hold
     of_speeds = [statement for _, statement in by_submission if "model_speeds" in statement]
     assert len(of_speeds) == 1 and "workers_seen" in of_speeds[0], by_submission
+    # The work queued ahead (the first job), for the answer's ETA, is read in that statement too.
+    assert [statement for _, statement in by_submission if "sum(" in statement] == of_speeds
+    assert job["eta_seconds"] >= first.json()["estimated_seconds"] + job["estimated_seconds"] - 0.5
