@@ -29,7 +29,7 @@ def _beat_args(concurrency: int) -> list[str]:
 
     Apart from the job workers, so retention and deliveries never wait behind a long upscale.
     """
-    from app.task_queue import MAINTENANCE_QUEUE
+    from app.broker.names import MAINTENANCE_QUEUE
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from app.accounts.endpoints import router as accounts_router
 from app.billing.endpoints import router as billing_router
 from app.body_limit import BodyLimitMiddleware
+from app.broker.publish import SendAfterResponse
 from app.catalog.endpoints import router as models_router
 from app.config import Settings, get_settings
 from app.errors import COMMON_ERROR_RESPONSES, install_error_handlers
@@ -26,7 +27,6 @@ from app.ops.metrics import DatabaseCollector, HttpMetrics
 from app.ops.request_context import RequestContextMiddleware
 from app.runtime import Runtime
 from app.storage.endpoints import files_router
-from app.task_queue import SendAfterResponse
 from app.web import api_docs
 from app.web.endpoints import router as web_router
 from app.web.endpoints import static_files

@@ -16,6 +16,8 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.broker.factory import make_celery
+from app.broker.publish import PUBLISHER
 from app.catalog.service import Catalog
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, unit_of_work
@@ -44,15 +46,13 @@ class Runtime:
         sessions = make_sessionmaker(engine)
         runtime = cls(settings, engine, sessions, make_storage(settings), Catalog.load(settings), celery)
         # Work sent after a commit (tasks, follow-up steps) finds its runtime through the session.
-        sessions.configure(info={_RUNTIME: runtime})
+        sessions.configure(info={_RUNTIME: runtime, PUBLISHER: runtime})
         return runtime
 
     @property
     def celery(self) -> Celery:
         """The Celery app that publishes this process's tasks (made on first use)."""
         if self._celery is None:
-            from workers.celery_app import make_celery
-
             self._celery = make_celery(self.settings)
         return self._celery
 

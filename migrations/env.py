@@ -10,7 +10,7 @@ import app.billing.models
 import app.credits.models
 import app.estimates.models
 import app.jobs.models
-import app.ops.models
+import app.totals.models
 import app.webhooks.models  # noqa: F401  (register every table on the metadata)
 from app.config import get_settings
 from app.db import Base

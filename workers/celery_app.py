@@ -1,81 +1,19 @@
-"""The Celery application: broker from settings, reliability options, queues and the beat schedule."""
+"""The workers' Celery app (configured by app.broker.factory) and its signals, built by a function."""
 
 from __future__ import annotations
 
 from celery import Celery, signals
-from kombu import Exchange, Queue
 
+from app.broker.factory import make_celery
+from app.broker.names import JOB_QUEUES
 from app.config import Settings, get_settings
-from app.task_queue import MAINTENANCE_QUEUE
 
-# Jobs go to gpu or cpu; sweeps and webhook deliveries to maintenance, served by `mindrender beat`'s own
-# worker, so retention and deliveries never wait behind a long upscale (nor stop with no CPU worker alive).
-JOB_QUEUES = ("gpu", "cpu")
-QUEUES = (*JOB_QUEUES, MAINTENANCE_QUEUE)
+__all__ = ["JOB_QUEUES", "app", "create_worker_app"]
 
 
-def make_celery(settings: Settings) -> Celery:
-    """Configure Celery so that a job is never lost and never runs twice at once.
-
-    acks_late + reject_on_worker_lost put a job back when its worker dies; the database lease and attempt
-    cap (app.jobs.lifecycle) stop a poisoned job from being redelivered forever. Results are ignored:
-    the database is the source of truth for job state.
-    """
-    broker_url = settings.resolved_broker_url
-    transport_options: dict[str, object] = {
-        # Far above the hard time limit, so a slow job is never handed to a second worker while running.
-        "visibility_timeout": settings.job_soft_time_limit * 2 + 600,
-    }
-    if broker_url.startswith(("redis", "rediss")):
-        # A hung Redis must fail a publish in seconds, not hold its thread forever (above kombu's 1 s BRPOP).
-        transport_options.update(socket_connect_timeout=2, socket_timeout=5)
-    if broker_url.startswith("filesystem"):
-        folder = settings.broker_folder
-        for sub in ("queue", "processed", "control"):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
-        transport_options.update(
-            data_folder_in=str(folder / "queue"),
-            data_folder_out=str(folder / "queue"),
-            processed_folder=str(folder / "processed"),
-            control_folder=str(folder / "control"),
-            store_processed=False,
-            # Seconds between looks at the folder: a new job starts within 0.2 s, not kombu's 1 s.
-            polling_interval=0.2,
-        )
-    celery = Celery("mindrender", broker=broker_url, include=["workers.tasks", "workers.webhooks"])
-    celery.conf.update(
-        broker_transport_options=transport_options,
-        broker_connection_retry_on_startup=True,
-        broker_connection_timeout=5,
-        task_publish_retry_policy={
-            "max_retries": 3,
-            "interval_start": 0,
-            "interval_step": 0.5,
-            "interval_max": 1,
-        },
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        task_ignore_result=True,
-        task_queues=[Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
-        task_default_queue="cpu",
-        worker_prefetch_multiplier=1,
-        worker_hijack_root_logger=False,
-        timezone="UTC",
-        beat_schedule={
-            # A sweep that waited past the next one is dropped (`expires`): runs never pile up.
-            "sweep": {
-                "task": "mindrender.sweep",
-                "schedule": settings.sweep_interval,
-                "options": {"queue": MAINTENANCE_QUEUE, "expires": settings.sweep_interval},
-            },
-            "webhooks-due": {
-                "task": "mindrender.webhooks_due",
-                "schedule": settings.webhook_poll_interval,
-                "options": {"queue": MAINTENANCE_QUEUE, "expires": settings.webhook_poll_interval},
-            },
-        },
-    )
-    return celery
+def create_worker_app(settings: Settings | None = None) -> Celery:
+    """The Celery app a worker or beat process runs, from `settings` (the environment's by default)."""
+    return make_celery(settings or get_settings())
 
 
 @signals.setup_logging.connect
@@ -87,5 +25,6 @@ def _configure_logging(**_: object) -> None:
     configure_logging(settings.log_format, settings.log_level)
 
 
-# The app `celery -A workers.celery_app` runs, from the environment's settings (read once per process).
-app = make_celery(get_settings())
+# `celery -A workers.celery_app worker|beat|inspect` (app/cli.py, docker-compose.yml, deploy/kubernetes/,
+# tests/support.py) finds the app by this name, and workers/tasks.py registers its tasks on it.
+app = create_worker_app()

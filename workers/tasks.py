@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from celery import Task, signals
 
+from app.broker.names import JOB_QUEUES, SWEEP_TASK, UPSCALE_TASK
 from app.config import get_settings
 from app.estimates.service import heartbeat
 from app.jobs.lifecycle import ClaimOutcome
@@ -17,7 +18,7 @@ from app.jobs.processing import WorkerIdentity, run_job
 from app.jobs.retention import sweep
 from app.ops.logs import job_context
 from app.runtime import Runtime
-from workers.celery_app import JOB_QUEUES, app
+from workers.celery_app import app
 
 if TYPE_CHECKING:
     from models.devices import Engine
@@ -96,7 +97,7 @@ def _start_heartbeat(sender: object, **_: object) -> None:
 
 
 @app.task(
-    name="mindrender.upscale",
+    name=UPSCALE_TASK,
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
@@ -115,7 +116,7 @@ def upscale_job(self: Task, job_id: str) -> None:  # type: ignore[type-arg]
         raise self.retry(countdown=claim.retry_in)
 
 
-@app.task(name="mindrender.sweep", soft_time_limit=300, time_limit=360)
+@app.task(name=SWEEP_TASK, soft_time_limit=300, time_limit=360)
 def sweep_jobs() -> None:
     """Fail lost jobs with a refund, re-send stale queued jobs, delete inputs and expired results."""
     report = sweep(worker_runtime())

@@ -18,7 +18,7 @@ from app.accounts.models import Account
 from app.credits.errors import InsufficientCredits
 from app.credits.models import EntryKind, LedgerEntry
 from app.jobs.models import Job
-from app.ops import totals
+from app.totals import service as totals
 
 
 def _credit(

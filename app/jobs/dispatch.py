@@ -5,11 +5,10 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from app.broker.names import UPSCALE_TASK
+from app.broker.publish import TaskMessage, send_after_commit
 from app.jobs.models import Job, JobStatus
 from app.runtime import Runtime, runtime_of
-from app.task_queue import TaskMessage, send_after_commit
-
-UPSCALE_TASK = "mindrender.upscale"
 
 
 def send_upscale_after_commit(session: Session, job: Job) -> None:

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from app.accounts.auth import CurrentAccount
+from app.broker.publish import send_at_commit
 from app.config import Settings
 from app.db import read_without_transaction
 from app.estimates.service import Speed, eta_seconds, model_speed
@@ -30,7 +31,6 @@ from app.jobs.video_probe import VIDEO_OUTPUT_FORMATS
 from app.limits.policy import limits_of
 from app.runtime import DbSession, Runtime, RuntimeDep
 from app.storage.signed_urls import SignedObject, sign, signing_key
-from app.task_queue import send_at_commit
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 _ERRORS: dict[int | str, dict[str, Any]] = {

@@ -19,7 +19,7 @@ from app.credits.service import refund_job
 from app.db import utcnow
 from app.jobs.models import Job, JobStatus
 from app.jobs.service import get_job
-from app.ops import totals
+from app.totals import service as totals
 from app.webhooks.events import enqueue_job_event
 from app.webhooks.models import EventType
 

@@ -1,6 +1,6 @@
 """Prometheus metrics: HTTP traffic counted in-process; job, credit and webhook figures from the database.
 
-Job, credit and webhook counters are totals kept in the database (app/ops/totals.py), added to in the same
+Job, credit and webhook counters are totals kept in the database (app/totals/service.py), added to in the same
 transaction as each event: the same whichever API replica is scraped and whichever worker did the work,
 and read without scanning any big table.
 """
@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.jobs.models import Job, JobStatus
-from app.ops.totals import DURATION_BUCKETS, read_totals
+from app.totals.service import DURATION_BUCKETS, read_totals
 from app.webhooks.models import MessageStatus, WebhookMessage
 
 
@@ -45,7 +45,7 @@ class HttpMetrics:
 
 
 class DatabaseCollector(Collector):
-    """Counters from `metric_totals` (app/ops/totals.py) and gauges from indexed counts of active rows.
+    """Counters from `metric_totals` (app/totals/service.py) and gauges from indexed counts of active rows.
 
     Nothing here scans the jobs, ledger or webhook tables: the totals are a few rows, and the gauges count
     only queued/running jobs and undelivered messages, through the indexes that lead with `status`.
@@ -134,7 +134,7 @@ def _counters(totals: list[tuple[str, dict[str, str], float]]) -> Iterable[Count
 
 
 def _durations(totals: list[tuple[str, dict[str, str], float]]) -> HistogramMetricFamily:
-    """The run-time histogram: each job counted in one bucket (app/ops/totals.py), made cumulative here."""
+    """The run-time histogram: each job counted in one bucket (app/totals/), made cumulative here."""
     per_model: dict[str, dict[str, float]] = defaultdict(dict)
     sums: dict[str, float] = defaultdict(float)
     for name, labels, value in totals:

@@ -12,11 +12,11 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.broker.publish import send_after_commit
 from app.config import Settings
 from app.db import utcnow
-from app.ops import totals
 from app.runtime import Runtime
-from app.task_queue import send_after_commit
+from app.totals import service as totals
 from app.webhooks.address_guard import resolve_target
 from app.webhooks.errors import WebhookUrlNotAllowed
 from app.webhooks.events import delivery_message, retry_schedule
@@ -213,7 +213,7 @@ def deliver(runtime: Runtime, message_id: str) -> None:
 
 
 def _count(session: Session, message: WebhookMessage, outcome: Outcome) -> None:
-    """The attempt's outcome, and the message's end if this attempt ended it (app/ops/totals.py)."""
+    """The attempt's outcome, and the message's end if this attempt ended it (app/totals/service.py)."""
     kind = "success" if outcome.ok else "no_response" if outcome.status_code is None else "http_error"
     totals.add(session, "webhook_attempts", 1, outcome=kind)
     if message.status in (MessageStatus.SUCCEEDED, MessageStatus.FAILED):

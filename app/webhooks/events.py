@@ -1,7 +1,7 @@
 """The outbox: webhook messages are written in the same transaction as the change they announce.
 
 A message is therefore never lost (the change committed, so did the message) and never sent for a change
-that rolled back. After the commit the messages are handed to Celery (app/task_queue.py); a beat task
+that rolled back. After the commit the messages are handed to Celery (app/broker/publish.py); a beat task
 re-sends any that a lost broker message left behind (`dispatch_due`).
 """
 
@@ -13,14 +13,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.broker.names import DELIVER_WEBHOOK_TASK, MAINTENANCE_QUEUE
+from app.broker.publish import TaskMessage, send_after_commit
 from app.config import Settings
 from app.db import utcnow
 from app.jobs.models import Job
 from app.jobs.representation import represent_job
-from app.task_queue import MAINTENANCE_QUEUE, TaskMessage, send_after_commit
 from app.webhooks.models import WebhookEndpoint, WebhookMessage
-
-DELIVER_TASK = "mindrender.deliver_webhook"
 
 
 def retry_schedule(settings: Settings) -> list[float]:
@@ -78,4 +77,4 @@ def enqueue_job_event(session: Session, settings: Settings, job: Job, event_type
 
 def delivery_message(message_id: str, countdown: float | None = None) -> TaskMessage:
     """Deliver one webhook message (if unsent now, the beat task's `dispatch_due` sends it)."""
-    return TaskMessage(DELIVER_TASK, (message_id,), MAINTENANCE_QUEUE, countdown=countdown or None)
+    return TaskMessage(DELIVER_WEBHOOK_TASK, (message_id,), MAINTENANCE_QUEUE, countdown=countdown or None)

@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.broker.publish import send_after_commit
 from app.config import Settings
 from app.db import utcnow
-from app.task_queue import send_after_commit
 from app.webhooks.address_guard import resolve_target
 from app.webhooks.errors import DeliveryNotFound, EndpointLimit, EndpointNotFound, UnknownEventType
 from app.webhooks.events import delivery_message

@@ -13,10 +13,10 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from app.broker.names import JOB_QUEUES
 from app.cli import build_parser
 from app.config import Settings
 from tests.support import ROOT
-from workers.celery_app import JOB_QUEUES
 
 FOLDER = ROOT / "deploy/kubernetes"
 KUSTOMIZATION = yaml.safe_load((FOLDER / "kustomization.yaml").read_text())

@@ -23,7 +23,7 @@ from tests.hardening.test_chaos import own_redis  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.chaos]
 SUBMISSIONS = 45
-# A probe that waited on the frozen broker would wait out its 5-s socket timeout (workers/celery_app.py), and
+# A probe that waited on the frozen broker would wait out its 5-s socket timeout (app/broker/factory.py), and
 # one behind a request thread that waits on it, longer. Below that, room for a loaded 2-core machine: a probe
 # took 1.04 s there, with 45 submissions and the test's own threads on the same cores.
 PROBE_BOUND = 3.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from app.ops import totals
+from app.totals import service as totals
 from tests.support import current_runtime
 
 pytestmark = pytest.mark.integration

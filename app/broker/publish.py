@@ -6,7 +6,7 @@ published after the response has gone out (`SendAfterResponse`), so a slow or hu
 a request, and a client is never charged for a submission it saw time out. A rolled-back transaction
 sends nothing.
 
-Publishing is bounded: short socket timeouts (workers/celery_app.py), no retry loop, and a circuit breaker
+Publishing is bounded: short socket timeouts (app/broker/factory.py), no retry loop, and a circuit breaker
 that stops trying for a few seconds after a failure. A message that could not be sent is not lost: its
 row is still in the database, and the beat tasks re-send what is due (`if_unsent` lets the owner say how).
 """
@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import anyio
 from sqlalchemy.orm import Session
@@ -29,15 +29,24 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.db import after_commit
 
 if TYPE_CHECKING:
-    from app.runtime import Runtime
+    from celery import Celery
 
 log = logging.getLogger(__name__)
-# Sweeps, webhook deliveries: work that must not wait behind a long upscale (workers/celery_app.py).
-MAINTENANCE_QUEUE = "maintenance"
 # Seconds to stop publishing after a failure: a hung broker costs one timeout, not one per message.
 BREAKER_SECONDS = 5.0
 # Threads publishing after responses, apart from the request threads (a hung broker cannot starve them).
 PUBLISH_THREADS = 4
+
+
+# The session info key under which a sessionmaker's owner (app.runtime.Runtime) says who publishes.
+PUBLISHER = "publisher"
+
+
+class Publisher(Protocol):
+    """What sends a process's tasks: app.runtime.Runtime, which makes its Celery app on first use."""
+
+    @property
+    def celery(self) -> Celery: ...
 
 
 @dataclass(frozen=True)
@@ -66,12 +75,12 @@ class _Breaker:
 
 
 _breaker = _Breaker()
-_request_outbox: ContextVar[list[tuple[Runtime, TaskMessage]] | None] = ContextVar(
+_request_outbox: ContextVar[list[tuple[Publisher, TaskMessage]] | None] = ContextVar(
     "request_outbox", default=None
 )
 
 
-def publish(runtime: Runtime, messages: Iterable[TaskMessage]) -> None:
+def publish(runtime: Publisher, messages: Iterable[TaskMessage]) -> None:
     """Send messages now, each at most once (no retries); unsent ones are left to their owner's sweep."""
     for message in messages:
         sent = False
@@ -97,9 +106,7 @@ def publish(runtime: Runtime, messages: Iterable[TaskMessage]) -> None:
 
 def send_after_commit(session: Session, message: TaskMessage) -> None:
     """Owe a task: it is sent once this session's transaction commits, and dropped if it rolls back."""
-    from app.runtime import runtime_of
-
-    runtime = runtime_of(session)
+    runtime: Publisher = session.info[PUBLISHER]
 
     def send() -> None:
         outbox = _request_outbox.get()
@@ -122,7 +129,7 @@ def send_at_commit() -> Iterator[None]:
         _request_outbox.reset(token)
 
 
-def _publish_all(owed: list[tuple[Runtime, TaskMessage]]) -> None:
+def _publish_all(owed: list[tuple[Publisher, TaskMessage]]) -> None:
     for runtime, message in owed:
         publish(runtime, [message])
 
@@ -138,7 +145,7 @@ class SendAfterResponse:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        outbox: list[tuple[Runtime, TaskMessage]] = []
+        outbox: list[tuple[Publisher, TaskMessage]] = []
         token = _request_outbox.set(outbox)
         try:
             await self.app(scope, receive, send)

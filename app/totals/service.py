@@ -23,7 +23,7 @@ from sqlalchemy import Executable, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.ops.models import MetricTotal
+from app.totals.models import MetricTotal
 
 # Job run times (seconds): each job adds 1 to the one bucket it falls in; /metrics makes them cumulative.
 DURATION_BUCKETS = (1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
