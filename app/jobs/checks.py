@@ -36,7 +36,7 @@ from app.jobs.media import (
 )
 from app.jobs.video_probe import VideoInfo
 from app.runtime import Runtime
-from app.webhooks.service import check_webhook_url
+from app.webhooks.address_guard import check_webhook_url
 from models.imaging.analysis import analyse
 
 # What `auto` runs at scale 1 (clean-up without resizing): the one model with 1x weights.

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.credits.service import refund_job
 from app.db import utcnow
+from app.jobs.events import enqueue_job_event
 from app.jobs.models import Job, JobStatus
 from app.jobs.service import get_job
 from app.totals import service as totals
-from app.webhooks.events import enqueue_job_event
 from app.webhooks.models import EventType
 
 

@@ -19,10 +19,10 @@ from app.accounts.models import BrowserSession
 from app.config import Settings
 from app.db import Base, utcnow
 from app.jobs.dispatch import send_upscale_after_commit
+from app.jobs.events import enqueue_job_event
 from app.jobs.lifecycle import end_job
 from app.jobs.models import IdempotencyRecord, Job, JobStatus, Upload
 from app.runtime import Runtime
-from app.webhooks.events import enqueue_job_event
 from app.webhooks.models import EventType, MessageStatus, WebhookMessage
 
 

@@ -11,6 +11,7 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from app.config import Settings
 from app.webhooks.errors import WebhookUrlNotAllowed
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -95,3 +96,9 @@ def resolve_target(url: str, allow_private: bool) -> Target:
                 "public internet."
             )
     return Target(scheme, host, port, path, str(addresses[0]))
+
+
+def check_webhook_url(settings: Settings, url: str) -> None:
+    """Refuse a URL that is not http(s) or does not resolve to public addresses only (an endpoint's URL,
+    a job's webhook_url), before it is stored."""
+    resolve_target(url, settings.webhook_allow_private)

@@ -17,8 +17,6 @@ from app.broker.names import DELIVER_WEBHOOK_TASK, MAINTENANCE_QUEUE
 from app.broker.publish import TaskMessage, send_after_commit
 from app.config import Settings
 from app.db import utcnow
-from app.jobs.models import Job
-from app.jobs.representation import represent_job
 from app.webhooks.models import WebhookEndpoint, WebhookMessage
 
 
@@ -67,12 +65,6 @@ def enqueue(
     for message in messages:
         send_after_commit(session, delivery_message(message.id))
     return [m.id for m in messages]
-
-
-def enqueue_job_event(session: Session, settings: Settings, job: Job, event_type: str) -> list[str]:
-    """Owe a job event; `job` must already show the new state (its data is GET /v1/jobs/{id})."""
-    data = represent_job(job, settings.api_url).model_dump(mode="json")
-    return enqueue(session, settings, job.account_id, event_type, data, extra_url=job.webhook_url)
 
 
 def delivery_message(message_id: str, countdown: float | None = None) -> TaskMessage:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.broker.publish import send_after_commit
 from app.config import Settings
 from app.db import utcnow
-from app.webhooks.address_guard import resolve_target
+from app.webhooks.address_guard import check_webhook_url
 from app.webhooks.errors import DeliveryNotFound, EndpointLimit, EndpointNotFound, UnknownEventType
 from app.webhooks.events import delivery_message
 from app.webhooks.models import (
@@ -25,11 +25,6 @@ from app.webhooks.models import (
 
 ROTATION_GRACE = timedelta(hours=24)
 MAX_ENDPOINTS = 20
-
-
-def check_webhook_url(settings: Settings, url: str) -> None:
-    """Refuse a URL that is not http(s) or does not resolve to public addresses only."""
-    resolve_target(url, settings.webhook_allow_private)
 
 
 def create_endpoint(
