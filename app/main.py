@@ -17,11 +17,11 @@ from app.broker.publish import SendAfterResponse
 from app.catalog.endpoints import router as models_router
 from app.config import Settings, get_settings
 from app.errors import COMMON_ERROR_RESPONSES, install_error_handlers
-from app.jobs.decode_budget import DecodeBudget
 from app.jobs.endpoints import RecentSpeeds, uploads_router
 from app.jobs.endpoints import router as jobs_router
 from app.limits.counters import make_counters
 from app.limits.policy import Limits, enforce_ip_limit
+from app.media.decode_budget import DecodeBudget
 from app.ops.endpoints import router as ops_router
 from app.ops.metrics import DatabaseCollector, HttpMetrics
 from app.ops.request_context import RequestContextMiddleware

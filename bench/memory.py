@@ -46,7 +46,7 @@ def _reset_peak() -> float:
 
 def run_case(case: str, models_dir: Path, neural_heap: bool) -> str:
     """One job in this process; returns its report line."""
-    from app.jobs.image_codec import DecodedImage, decode_image, encode_image
+    from app.media.image_codec import DecodedImage, decode_image, encode_image
     from models.engine import reuse_freed_memory, upscale, upscale_to_integers
     from models.zoo import builtin
 

@@ -6,7 +6,7 @@
     python -m bench.video estimates  # the service's estimate against the run time, 2 to 12,000 frames
 
 `speed` writes a clip of a slow pan over scikit-image's astronaut photo (with an AAC track) and runs it
-through `app.jobs.video_upscale.upscale_video` with the engine, exactly as a worker does; `nearest` shows
+through `app.media.video_upscale.upscale_video` with the engine, exactly as a worker does; `nearest` shows
 what decoding and encoding alone cost. `flicker` feeds each model the same photo with fresh Gaussian noise
 per frame (sigma 2 levels, what a camera adds to a still shot) and divides the mean absolute change between
 consecutive output frames by the input's own (a mean per pixel, so the sizes compare; nearest keeps it
@@ -38,8 +38,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app.config import Settings
-from app.jobs.video_probe import VideoLimits, read_video_header, video_container
-from app.jobs.video_upscale import (
+from app.media.video_probe import VideoLimits, read_video_header, video_container
+from app.media.video_upscale import (
     FrameUpscaler,
     Progress,
     VideoTarget,

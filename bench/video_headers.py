@@ -20,8 +20,8 @@ from bench.hostile_clips import fragmented_mp4, lying_mkv, lying_mp4, many_audio
 
 _CHILD = """
 import json, sys, time
-from app.jobs.errors import DomainError
-from app.jobs.video_probe import VideoLimits, read_video_header
+from app.media.errors import DomainError
+from app.media.video_probe import VideoLimits, read_video_header
 limits = VideoLimits(300, 18_000, 3840 * 2160, 25_000_000)
 # This process's own high-water mark (ru_maxrss would start at the parent's size at fork).
 peak_kb = lambda: next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from app.catalog.schemas import VideoOut
 from app.config import Settings
 from app.estimates.service import VIDEO_ENCODE_SECONDS_PER_MEGAPIXEL
-from app.jobs.video_probe import VIDEO_CODECS, VIDEO_OUTPUT_FORMATS
+from app.media.video_probe import VIDEO_CODECS, VIDEO_OUTPUT_FORMATS
 from models.zoo import builtin_facts
 
 # Stable: a model adds at most a tenth to the input's own frame-to-frame change. RealSR (1.74, trained

@@ -19,7 +19,7 @@ from app.client.progress import ProgressBoard
 from app.config import get_settings
 from app.errors import DomainError
 from app.jobs.file_names import result_name
-from app.jobs.video_probe import (
+from app.media.video_probe import (
     VideoInfo,
     VideoLimits,
     default_video_format,

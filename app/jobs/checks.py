@@ -23,8 +23,8 @@ from app.estimates.service import (
     refuse_if_too_slow,
 )
 from app.jobs import idempotency
-from app.jobs.decode_budget import DecodeBudget
-from app.jobs.media import (
+from app.media.decode_budget import DecodeBudget
+from app.media.media import (
     MediaInfo,
     check_media_decodes,
     check_output,
@@ -34,7 +34,7 @@ from app.jobs.media import (
     still_of,
     video_frames_of,
 )
-from app.jobs.video_probe import VideoInfo
+from app.media.video_probe import VideoInfo
 from app.runtime import Runtime
 from app.webhooks.address_guard import check_webhook_url
 from models.imaging.analysis import analyse

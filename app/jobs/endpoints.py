@@ -20,15 +20,15 @@ from app.jobs import checks, lifecycle, service
 from app.jobs.archive import ArchiveEntry, still_stored, zip_stream
 from app.jobs.errors import FileOrUploadRequired, FileTooLarge, InvalidArchive, ResultNotReady
 from app.jobs.file_names import distinct_names, requested_name, result_name
-from app.jobs.image_codec import OUTPUT_FORMATS
-from app.jobs.metadata import MetadataMode
 from app.jobs.models import Job, JobStatus
 from app.jobs.representation import represent_job, represent_quote
 from app.jobs.retention import delete_job_files
 from app.jobs.schemas import JobOut, JobPage, JobQuote, OutputFormat, UploadIn, UploadOut
 from app.jobs.uploads import create_upload, read_upload
-from app.jobs.video_probe import VIDEO_OUTPUT_FORMATS
 from app.limits.policy import limits_of
+from app.media.image_codec import OUTPUT_FORMATS
+from app.media.metadata import MetadataMode
+from app.media.video_probe import VIDEO_OUTPUT_FORMATS
 from app.runtime import DbSession, Runtime, RuntimeDep
 from app.storage.signed_urls import SignedObject, sign, signing_key
 

@@ -15,14 +15,14 @@ from celery.exceptions import SoftTimeLimitExceeded
 from app.errors import DomainError
 from app.estimates.service import encoding_seconds_per_megapixel, record_job_speed
 from app.jobs.errors import InputMissing
-from app.jobs.image_codec import OUTPUT_FORMATS, DecodedImage, decode_image, encode_image
 from app.jobs.lifecycle import Claim, ClaimOutcome, claim_job, complete_job, fail_attempt, renew_lease
-from app.jobs.media import read_media_header
-from app.jobs.metadata import result_metadata
 from app.jobs.models import Job
 from app.jobs.retention import release_input
-from app.jobs.video_probe import VIDEO_OUTPUT_FORMATS, VideoInfo
-from app.jobs.video_upscale import FrameUpscaler, VideoTarget, upscale_video
+from app.media.image_codec import OUTPUT_FORMATS, DecodedImage, decode_image, encode_image
+from app.media.media import read_media_header
+from app.media.metadata import result_metadata
+from app.media.video_probe import VIDEO_OUTPUT_FORMATS, VideoInfo
+from app.media.video_upscale import FrameUpscaler, VideoTarget, upscale_video
 from app.runtime import Runtime
 from app.storage import Storage
 from models.engine import upscale_to_integers

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from app.jobs.models import Job, JobStatus
 from app.jobs.schemas import JobError, JobInput, JobOut, JobOutput, JobQuote, JobVideo, QuoteOutput
-from app.jobs.video_probe import VideoInfo
+from app.media.video_probe import VideoInfo
 
 if TYPE_CHECKING:  # the service sends webhooks, whose payloads are made here
     from app.jobs.checks import CheckedJob

@@ -25,12 +25,12 @@ from app.db import after_commit, after_rollback, utcnow
 from app.estimates.service import seconds_ahead_column
 from app.jobs import errors, idempotency
 from app.jobs.checks import JobRequest, Quote, check_job
-from app.jobs.decode_budget import DecodeBudget
 from app.jobs.dispatch import send_upscale_after_commit
 from app.jobs.file_names import clean_upload_name
 from app.jobs.models import Job, JobStatus
 from app.jobs.uploads import claim_upload
-from app.jobs.video_probe import VideoInfo
+from app.media.decode_budget import DecodeBudget
+from app.media.video_probe import VideoInfo
 from app.runtime import Runtime
 from app.webhooks.events import enqueue
 from app.webhooks.models import EventType

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from PIL import Image
 
 from app.errors import DomainError
-from app.jobs.image_codec import decode_image, probe_image
+from app.media.image_codec import decode_image, probe_image
 from tests.mutations import mutated
 
 pytestmark = pytest.mark.slow

@@ -9,8 +9,8 @@ import zlib
 
 import pytest
 
-from app.jobs.errors import AnimatedImage
-from app.jobs.image_codec import read_header
+from app.media.errors import AnimatedImage
+from app.media.image_codec import read_header
 from tests.support import png_bytes
 
 PASSWORD = "correct horse"

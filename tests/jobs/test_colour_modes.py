@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from app.catalog.presets import PRESETS
-from app.jobs.image_codec import decode_image
+from app.media.image_codec import decode_image
 from tests.catalog.test_auto_preset import TEXT as TEXT_RGB
 from tests.jobs.test_lifecycle import run
 from tests.jobs.test_submit import submit

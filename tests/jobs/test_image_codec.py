@@ -9,7 +9,7 @@ import png
 import pytest
 from PIL import Image, ImageCms, ImageOps
 
-from app.jobs.image_codec import DecodedImage, decode_image, encode_image, probe_image
+from app.media.image_codec import DecodedImage, decode_image, encode_image, probe_image
 
 
 def save(image: Image.Image, fmt: str = "PNG", **options) -> bytes:

@@ -20,9 +20,9 @@ import av
 import numpy as np
 import pytest
 
-from app.jobs.container_header import read_container_header, sample_data_end
-from app.jobs.errors import CorruptVideo, ImageTooLarge, UnsupportedVideo, VideoTooLong
-from app.jobs.video_probe import VideoLimits, read_video_header, video_container
+from app.media.container_header import read_container_header, sample_data_end
+from app.media.errors import CorruptVideo, ImageTooLarge, UnsupportedVideo, VideoTooLong
+from app.media.video_probe import VideoLimits, read_video_header, video_container
 from bench.hostile_clips import (
     ROTATE_90,
     box,
@@ -220,8 +220,8 @@ def test_any_bytes_raise_nothing_but_domain_errors():
 _PROBE_CHILD = textwrap.dedent(
     """
     import json, sys
-    from app.jobs.errors import DomainError
-    from app.jobs.video_probe import VideoLimits, read_video_header
+    from app.media.errors import DomainError
+    from app.media.video_probe import VideoLimits, read_video_header
     limits = VideoLimits(300, 18_000, 3840 * 2160, 25_000_000)
     # This process's own high-water mark (ru_maxrss would start at the parent's size at fork).
     peak_kb = lambda: next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))

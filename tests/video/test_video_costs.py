@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.jobs.errors import UnsupportedVideo
-from app.jobs.video_probe import VideoLimits, read_video_header
+from app.media.errors import UnsupportedVideo
+from app.media.video_probe import VideoLimits, read_video_header
 from bench.hostile_clips import fragmented_mp4, lying_mkv, lying_mp4, many_audio_packets
 from tests.jobs.test_quote import nothing_changes, quote
 from tests.video.clips import Clip, make_clip

@@ -11,13 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from app.errors import DomainError
-from app.jobs.video_probe import (
+from app.media.video_probe import (
     VideoLimits,
     check_video_decodes,
     read_video_header,
     video_container,
 )
-from app.jobs.video_upscale import VideoTarget, upscale_video
+from app.media.video_upscale import VideoTarget, upscale_video
 from tests.mutations import mutated
 from tests.video.clips import Clip, make_clip
 

@@ -23,8 +23,8 @@ import av
 import av.container
 from av.video.stream import VideoStream
 
-from app.jobs.container_header import ContainerHeader, TrackHeader, read_container_header, sample_data_end
-from app.jobs.errors import (
+from app.media.container_header import ContainerHeader, TrackHeader, read_container_header, sample_data_end
+from app.media.errors import (
     CorruptVideo,
     ImageTooLarge,
     OutputTooLarge,

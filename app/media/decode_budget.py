@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from app.config import Settings
-from app.jobs.errors import DecoderBusy
+from app.media.errors import DecoderBusy
 
 # Pillow keeps 8-bit pixels in 4-byte slots (RGB, RGBA, CMYK alike); one more byte for decoder buffers.
 DECODE_BYTES_PER_PIXEL = 5

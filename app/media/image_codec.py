@@ -17,7 +17,7 @@ import png
 from PIL import Image, UnidentifiedImageError
 
 from app.errors import DomainError
-from app.jobs.errors import AnimatedImage, CorruptImage, EmptyFile, ImageTooLarge, UnsupportedImage
+from app.media.errors import AnimatedImage, CorruptImage, EmptyFile, ImageTooLarge, UnsupportedImage
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 OUTPUT_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}

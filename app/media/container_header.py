@@ -17,7 +17,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from app.jobs.errors import CorruptVideo, UnsupportedVideo
+from app.media.errors import CorruptVideo, UnsupportedVideo
 
 # A fragmented MP4 of one sample per fragment has 7 boxes a sample: 500,000 covers the packet bound.
 _MAX_BOXES = 500_000

@@ -24,8 +24,8 @@ from av.audio.codeccontext import AudioCodecContext
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
-from app.jobs.errors import CorruptVideo, UnsupportedOutputFormat
-from app.jobs.video_probe import (
+from app.media.errors import CorruptVideo, UnsupportedOutputFormat
+from app.media.video_probe import (
     CONTAINER_NAMES,
     OUTPUT_CODECS,
     VideoInfo,

@@ -10,9 +10,9 @@ import io
 from PIL import Image
 
 from app.config import Settings
-from app.jobs.decode_budget import DecodeBudget
-from app.jobs.errors import ImageTooLarge, OutputTooLarge, UnsupportedOutputFormat
-from app.jobs.image_codec import (
+from app.media.decode_budget import DecodeBudget
+from app.media.errors import ImageTooLarge, OutputTooLarge, UnsupportedOutputFormat
+from app.media.image_codec import (
     MAX_OUTPUT_SIDE,
     OUTPUT_FORMATS,
     ImageInfo,
@@ -20,7 +20,7 @@ from app.jobs.image_codec import (
     default_output_format,
     read_header,
 )
-from app.jobs.video_probe import (
+from app.media.video_probe import (
     VideoInfo,
     VideoLimits,
     check_output_format,
@@ -31,7 +31,7 @@ from app.jobs.video_probe import (
     read_video_header,
     video_container,
 )
-from app.jobs.video_upscale import check_container_carries
+from app.media.video_upscale import check_container_carries
 
 MediaInfo = ImageInfo | VideoInfo
 # Decoding a video holds its reference frames (up to 16 in H.264, 1.5 bytes a pixel) and a frame per
