@@ -4,7 +4,7 @@ Every file the check depends on (the converted weights and the operator's files 
 ncnn files they were converted from, the package's own weights) is recorded by its sha256. A file is
 hashed again only when its size or modification time differs from the record's (git's index does the
 same): rewriting a file, damaging it or replacing it changes them, and then its content decides. Hashing
-all of them takes about 3.5 s on the 2-core EPYC VM; the stat of each, well under a second.
+all of them takes about 3.5 s on the 2-core Intel Xeon VM (AMX-BF16); the stat of each, well under a second.
 """
 
 from __future__ import annotations

@@ -35,12 +35,12 @@ def default_seconds_per_megapixel(model: str, device: str) -> float:
 
 # Seconds per frame on top of the pixels: decoding and encoding a frame, and one call through the engine
 # (bands, tiling, the network's fixed cost), whatever the frame's size. Measured through `run_job` on the
-# 2-core VM with nothing else running (bench/video.py estimates, docs/benchmarks.md): 12,000 frames of
-# 16x16 at x4 in 19.8 s with bicubic, 1.5 ms a frame once the pixels are taken out; 300 frames of 16x16 at
-# x4 in 2.3 s with realesr-animevideov3, 6 ms a frame beside its 0.5 s of pixels, which the other networks
-# are taken to share (their pixels dominate any frame they run). The same clips at load 8-14 ran 3-15x
-# longer: a loaded worker corrects its figures from its own jobs. Decoding and encoding stay on the CPU
-# whatever the device, so the figure is not divided for a GPU.
+# 2-core Xeon VM (AMX-BF16) with nothing else running (bench/video.py estimates, docs/benchmarks.md):
+# 12,000 frames of 16x16 at x4 in 19.8 s with bicubic, 1.5 ms a frame once the pixels are taken out;
+# 300 frames of 16x16 at x4 in 2.3 s with realesr-animevideov3, 6 ms a frame beside its 0.5 s of pixels,
+# which the other networks are taken to share (their pixels dominate any frame they run). The same clips
+# at load 8-14 ran 3-15x longer: a loaded worker corrects its figures from its own jobs. Decoding and
+# encoding stay on the CPU whatever the device, so the figure is not divided for a GPU.
 CPU_SECONDS_PER_FRAME_CLASSICAL = 0.0015
 CPU_SECONDS_PER_FRAME_NETWORK = 0.006
 
