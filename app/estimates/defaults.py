@@ -45,8 +45,12 @@ CPU_SECONDS_PER_FRAME_CLASSICAL = 0.0015
 CPU_SECONDS_PER_FRAME_NETWORK = 0.006
 
 
+# The built-in models the zoo classes as classical filters, read once (every estimate asks).
+_CLASSICAL = frozenset(
+    model_id for model_id, facts in builtin_facts().items() if facts.cost_class == "classical"
+)
+
+
 def default_seconds_per_frame(model: str, device: str) -> float:
     """Seconds per frame before a worker has measured a model itself (the same on every device)."""
-    measured = builtin_facts().get(model)
-    classical = measured is not None and measured.cost_class == "classical"
-    return CPU_SECONDS_PER_FRAME_CLASSICAL if classical else CPU_SECONDS_PER_FRAME_NETWORK
+    return CPU_SECONDS_PER_FRAME_CLASSICAL if model in _CLASSICAL else CPU_SECONDS_PER_FRAME_NETWORK
