@@ -25,7 +25,7 @@ import sys
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,7 @@ from PIL import Image, ImageFilter
 
 from app.catalog.prices import BUILTIN_TERMS
 from bench.perception_plot import draw_plane
-from models.engine import upscale
+from models.recipe import Branch, Recipe, Step, run_recipe_to_integers
 from models.runtimes.srcnn import rgb_to_ycbcr
 from models.spec import PLAIN, Options
 from models.zoo import builtin
@@ -75,37 +75,38 @@ SETS: tuple[Damage, ...] = (
 )
 
 
+def _step(text: str) -> Step:
+    """`model`, `model:d2` (denoise 2), `model:c` (conservative), with `@1` for a 1x clean-up."""
+    text, _, at = text.strip().partition("@")
+    model, _, option = text.partition(":")
+    options = PLAIN
+    if option.startswith("d"):
+        options = Options(denoise=int(option[1:]))
+    elif option == "c":
+        options = Options(conservative=True)
+    return Step(model, options, int(at) if at else None)
+
+
+def _branch(text: str) -> Branch:
+    """`0.6*(a@1 > b)`, `0.4*faithful`, or a plain pipeline `a@1 > b` (weight 1)."""
+    weight, star, rest = text.strip().partition("*")
+    if not star:
+        weight, rest = "1", text
+    steps = rest.strip().removeprefix("(").removesuffix(")")
+    return Branch(float(weight), tuple(_step(part) for part in steps.split(">")))
+
+
 @dataclass(frozen=True)
-class Stage:
-    """One model run of a pipeline: `scale` None means the job's scale."""
-
-    model: str
-    options: Options = PLAIN
-    scale: int | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> Stage:
-        """`model`, `model:d2` (denoise 2), `model:c` (conservative), with `@1` for a 1x clean-up."""
-        text, _, at = text.partition("@")
-        model, _, option = text.partition(":")
-        options = PLAIN
-        if option.startswith("d"):
-            options = Options(denoise=int(option[1:]))
-        elif option == "c":
-            options = Options(conservative=True)
-        return cls(model, options, int(at) if at else None)
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """A method as the tables name it: its stages, run one after the other."""
+class Method:
+    """A method as the tables name it: a recipe of models/recipe.py (what jobs run), from its label."""
 
     label: str
-    stages: tuple[Stage, ...] = field(default=())
+    recipe: Recipe
 
     @classmethod
-    def parse(cls, text: str) -> Recipe:
-        return cls(text, tuple(Stage.parse(part.strip()) for part in text.split(">")))
+    def parse(cls, text: str) -> Method:
+        """`a@1 > b` a pipeline; `0.4*faithful + 0.6*(a@1 > b)` a pixel blend of two."""
+        return cls(text.strip(), Recipe(tuple(_branch(part) for part in text.split(" + "))))
 
 
 DEFAULT_METHODS = (
@@ -197,14 +198,29 @@ def _ignore_progress(_fraction: float) -> None:
     return None
 
 
-def run_recipe(recipe: Recipe, image: np.ndarray, scale: int, models_dir: Path) -> np.ndarray:
-    """The recipe's output, in 8-bit levels as a job delivers it, exactly `scale` times the input."""
-    out = image
-    for stage in recipe.stages:
-        out = upscale(
-            out, builtin(stage.model), stage.scale or scale, models_dir, _ignore_progress, stage.options
-        )
-    delivered: np.ndarray = np.rint(np.clip(out, 0.0, 1.0) * 255.0).astype(np.float32) / 255.0
+# Each pipeline's 8-bit output per input: blends of the same pipelines (a `detail` sweep) run each once.
+_OUTPUTS: dict[tuple[int, tuple[int, ...], tuple[Step, ...], int], np.ndarray] = {}
+
+
+def _pipeline(steps: tuple[Step, ...], image: np.ndarray, scale: int, models_dir: Path) -> np.ndarray:
+    key = (zlib.crc32(image.tobytes()), image.shape, steps, scale)
+    if key not in _OUTPUTS:
+        recipe = Recipe((Branch(1.0, steps),))
+        levels = run_recipe_to_integers(image, recipe, scale, builtin, models_dir, _ignore_progress, 8)
+        _OUTPUTS[key] = levels.astype(np.float32)
+    return _OUTPUTS[key]
+
+
+def run_recipe(method: Method, image: np.ndarray, scale: int, models_dir: Path) -> np.ndarray:
+    """The method's output, in 8-bit levels as a job delivers it, exactly `scale` times the input.
+
+    Pipelines run as jobs run them (models/recipe.py); a blend mixes its pipelines' 8-bit outputs by their
+    weights (a job mixes each band as it comes, within half a level of this).
+    """
+    mixed = sum(
+        branch.weight * _pipeline(branch.steps, image, scale, models_dir) for branch in method.recipe.branches
+    )
+    delivered: np.ndarray = np.rint(np.asarray(mixed, dtype=np.float32)).astype(np.float32) / 255.0
     return delivered
 
 
@@ -213,11 +229,11 @@ def luma_psnr(estimate: np.ndarray, truth: np.ndarray) -> float:
     return psnr(rgb_to_ycbcr(estimate)[:, :, 0], rgb_to_ycbcr(truth)[:, :, 0], BORDER)
 
 
-def credits_per_mp(recipe: Recipe, scale: int) -> int:
-    """What a 1-MP upload at this scale costs, the stages' prices summed (a 1x stage at its own size)."""
+def credits_per_mp(method: Method, scale: int) -> int:
+    """What a 1-MP upload at this scale costs, the steps' prices summed (a 1x step at its own size)."""
     return sum(
-        BUILTIN_TERMS[stage.model].pricing.credits_for(1_000_000 * (stage.scale or scale) ** 2)
-        for stage in recipe.stages
+        BUILTIN_TERMS[step.model].pricing.credits_for(1_000_000 * step.scale_at(scale) ** 2)
+        for step in method.recipe.steps
     )
 
 
@@ -237,7 +253,7 @@ class Point:
 
 
 def measure(
-    recipes: list[Recipe], sets: list[Damage], scales: list[int], models_dir: Path, log: Callable[[str], None]
+    recipes: list[Method], sets: list[Damage], scales: list[int], models_dir: Path, log: Callable[[str], None]
 ) -> list[Point]:
     """Every recipe on every set and scale."""
     truths = crops()
@@ -245,7 +261,7 @@ def measure(
     for scale in scales:
         for damage in sets:
             inputs = [degrade(c.rgb, scale, damage, f"{c.name}/{damage.name}/x{scale}") for c in truths]
-            reference = Recipe.parse("bicubic")
+            reference = Method.parse("bicubic")
             baseline = np.mean(
                 [
                     luma_psnr(run_recipe(reference, i, scale, models_dir), c.rgb)
@@ -287,7 +303,7 @@ SHEET_CROPS: dict[str, tuple[str, int, int]] = {
 TILE = 128
 
 
-def draw_sheet(recipes: list[Recipe], sets: list[Damage], scale: int, models_dir: Path, out: Path) -> None:
+def draw_sheet(recipes: list[Method], sets: list[Damage], scale: int, models_dir: Path, out: Path) -> None:
     """A contact sheet: for each crop and set, the truth, the upload (nearest, to see it) and each
     recipe's result, the middle TILE px at 1:1, labelled with its PSNR over bicubic on that crop."""
     from PIL import ImageDraw
@@ -300,7 +316,7 @@ def draw_sheet(recipes: list[Recipe], sets: list[Damage], scale: int, models_dir
         truth = pictures[photo][top : top + CROP, left : left + CROP]
         for damage in sets:
             upload = degrade(truth, scale, damage, f"sheet/{crop_name}/{damage.name}/x{scale}")
-            bicubic = luma_psnr(run_recipe(Recipe.parse("bicubic"), upload, scale, models_dir), truth)
+            bicubic = luma_psnr(run_recipe(Method.parse("bicubic"), upload, scale, models_dir), truth)
             shown = np.repeat(np.repeat(upload, scale, axis=0), scale, axis=1)
             row = [(truth, f"{crop_name}: original", ""), (shown, f"upload ({damage.name})", "")]
             for recipe in recipes:
@@ -371,7 +387,7 @@ def main(argv: list[str] | None = None) -> None:
     plot.add_argument("out", type=Path)
     args = parser.parse_args(argv)
     if args.command == "run":
-        recipes = [Recipe.parse(text) for text in args.methods.split(";") if text.strip()]
+        recipes = [Method.parse(text) for text in args.methods.split(";") if text.strip()]
         sets = [d for d in SETS if d.name in args.sets.split(",")]
         scales = [int(s) for s in args.scales.split(",")]
         points = measure(recipes, sets, scales, args.models_dir, log)
@@ -379,7 +395,7 @@ def main(argv: list[str] | None = None) -> None:
         args.out.write_text(json.dumps([asdict(p) for p in points], indent=1))
         print(table(points))
     elif args.command == "sheet":
-        recipes = [Recipe.parse(text) for text in args.methods.split(";") if text.strip()]
+        recipes = [Method.parse(text) for text in args.methods.split(";") if text.strip()]
         sets = [d for d in SETS if d.name in args.sets.split(",")]
         draw_sheet(recipes, sets, args.scale, args.models_dir, args.out)
     elif args.command == "tables":

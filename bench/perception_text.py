@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from bench.perception import DEFAULT_METHODS, Damage, Recipe, log, run_recipe
+from bench.perception import DEFAULT_METHODS, Damage, Method, log, run_recipe
 from training.perception import ocr, read_against
 
 # A page of plain sentences (not the random words faithful may train on), set at three sizes: at x4 the
@@ -57,7 +57,7 @@ class TextPoint:
     reading: str
 
 
-def measure_text(recipes: list[Recipe], scales: list[int], models_dir: Path) -> list[TextPoint]:
+def measure_text(recipes: list[Method], scales: list[int], models_dir: Path) -> list[TextPoint]:
     """OCR every recipe's result on the page at every size (web-like upload: area shrink, JPEG q90)."""
     found = []
     upload = Damage("text", Image.Resampling.BOX, jpeg_quality=90)
@@ -103,7 +103,7 @@ def main() -> None:
     parser.add_argument("--methods", default=";".join(DEFAULT_METHODS), help="recipes separated by ';'")
     parser.add_argument("--models-dir", type=Path, default=Path("var/models"))
     args = parser.parse_args()
-    recipes = [Recipe.parse(text) for text in args.methods.split(";") if text.strip()]
+    recipes = [Method.parse(text) for text in args.methods.split(";") if text.strip()]
     scales = [int(s) for s in args.scales.split(",")]
     print(text_table(measure_text(recipes, scales, args.models_dir)))
 

@@ -62,7 +62,15 @@ def _options(spec: ModelSpec, scale: int) -> ScaleOptionsOut:
     summary="Presets: auto (read from the image), photo, anime, text, faithful",
 )
 def list_presets() -> list[PresetOut]:
-    auto = PresetOut(id=AUTO, name="Automatic", description=AUTO_DESCRIPTION, model=None, picks=[])
+    auto = PresetOut(
+        id=AUTO,
+        name="Automatic",
+        description=AUTO_DESCRIPTION,
+        model=None,
+        picks=[],
+        detail_picks=[],
+        default_detail=PRESETS["photo"].default_detail,
+    )
     return [auto] + [
         PresetOut(
             id=p.id,
@@ -70,6 +78,8 @@ def list_presets() -> list[PresetOut]:
             description=p.description,
             model=p.model,
             picks=[pick.describe() for pick in p.picks],
+            detail_picks=[pick.describe() for pick in p.detail_picks or ()],
+            default_detail=p.default_detail,
         )
         for p in PRESETS.values()
     ]

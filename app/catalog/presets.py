@@ -1,55 +1,106 @@
 """Presets: what a person is upscaling (photo, anime, text), `faithful`, and `auto`, which looks at the image.
 
-Each preset picks a model and its options per damage level (0 clean, 1 light, 2 medium, 3 heavy): the
-choices measured best on the degradation bench (bench/degradations.py; the tables and the choice are in
-docs/benchmarks.md, "Degradations and presets (issues #14, #20)"): per content type the best mean of
-Y-PSNR (photos, text) or SSIM (illustrations) over x2 and x4 on the damage each level stands for, one
-pick for every scale (waifu2x runs its x2 weights at any scale), and no denoise on a clean image. `auto` reads
-the content and the damage from the image itself (models/imaging/analysis.py) and picks from the preset named
-after that content (photo, anime, text): `faithful` is a choice of purpose, not of content, so `auto`
-never makes it (tests/catalog/test_auto_preset.py). A `denoise` hint on a content preset names the
-damage: 0 light, 1 medium, 2 and 3 heavy (on `auto` too, in place of the damage it reads); `faithful` runs
-the same model at every level (it has no denoise weights: it neither removes nor invents anything). A
-preset picks the variant too: `conservative` beside one is refused, not dropped.
+Each preset picks what runs per damage level (0 clean, 1 light, 2 medium, 3 heavy), which it reads from the
+image itself (models/imaging/analysis.py: a JPEG's own quantisation tables, else blockiness and noise) unless
+a `denoise` hint names it (0 light, 1 medium, 2 and 3 heavy). A pick is a model with its options, or a
+pipeline: a clean-up at 1x, then the upscaler (`Pick.clean_up`).
+
+The `detail` control (0-100) moves between two ends per level, chosen on the perception-distortion plane
+(bench/perception.py; docs/benchmarks.md, "Detail and the presets"): `picks` is the most faithful result we
+make (the best PSNR; what the presets ran before issue #30), `detail_picks` the most detailed one that
+invents nothing (a detail model trained on real degradations, behind a clean-up where the upload carries
+JPEG damage; never a GAN that redraws faces or letters). In between the two outputs are mixed in pixels
+(models/recipe.py), which measured monotone: PSNR falls and NIQE falls as `detail` rises. Text and
+illustrations have one end (no detail model runs on text: it invents letters), `faithful` too.
+
+A clip runs each preset's `video_pick`, a model /v1/models marks steady (the detail models shimmer from
+frame to frame). `auto` reads the content and the damage and picks from the preset named after that content
+(photo, anime, text): `faithful` is a choice of purpose, not of content, so `auto` never makes it
+(tests/catalog/test_auto_preset.py). A preset picks the variant too: `conservative` beside one is refused,
+not dropped.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from models.recipe import Branch, Recipe, Step
+from models.spec import Options
+
 AUTO = "auto"
 
 
 @dataclass(frozen=True)
 class Pick:
-    """A model and its options."""
+    """A model and its options, after an optional clean-up at 1x (a pipeline)."""
 
     model: str
     denoise: int | None = None
     conservative: bool = False
+    clean_up: Pick | None = None
+
+    @property
+    def options(self) -> Options:
+        return Options(self.denoise, self.conservative)
+
+    def steps(self) -> tuple[Step, ...]:
+        first = () if self.clean_up is None else (Step(self.clean_up.model, self.clean_up.options, 1),)
+        return (*first, Step(self.model, self.options))
 
     def describe(self) -> str:
-        options = ["conservative"] * self.conservative
-        options += [] if self.denoise is None else [f"denoise {self.denoise}"]
-        return " ".join([self.model, *options])
+        return ", then ".join(step.describe() for step in self.steps())
+
+
+DETAIL_RANGE = (0, 100)
+
+
+def blend(faithful: Pick, detailed: Pick, detail: int, floor: float = 0.0) -> Recipe:
+    """The recipe at `detail` between a preset's two ends: the detailed end's weight goes from `floor` at
+    detail 0 to 1 at 100 (alone), linearly; a weight of 0 runs the faithful end alone."""
+    weight = floor + (1.0 - floor) * detail / DETAIL_RANGE[1]
+    if faithful == detailed or weight <= 0:
+        return Recipe((Branch(1.0, faithful.steps()),))
+    if weight >= 1:
+        return Recipe((Branch(1.0, detailed.steps()),))
+    return Recipe((Branch(1.0 - weight, faithful.steps()), Branch(weight, detailed.steps())))
 
 
 @dataclass(frozen=True)
 class Preset:
-    """A named use case and what it runs at each damage level."""
+    """A named use case and what it runs at each damage level, from its faithful end to its detailed one."""
 
     id: str
     name: str
     description: str
     picks: tuple[Pick, Pick, Pick, Pick]
+    video_pick: Pick
+    detail_picks: tuple[Pick, Pick, Pick, Pick] | None = None
+    default_detail: int | None = None
+    # The detailed end's share at detail 0: where a little of it is more faithful than none (PSNR peaks
+    # with some of the detail model's output mixed in), detail 0 is that peak, so PSNR falls steadily from 0.
+    detail_floor: float = 0.0
 
     @property
     def model(self) -> str:
-        """What it runs on a clean image."""
-        return self.picks[0].model
+        """What it runs on a clean image, at its default detail's more detailed end."""
+        return self.detailed(0).model if self.default_detail else self.picks[0].model
+
+    @property
+    def has_detail(self) -> bool:
+        return self.detail_picks is not None
 
     def pick(self, level: int) -> Pick:
         return self.picks[max(0, min(level, 3))]
+
+    def detailed(self, level: int) -> Pick:
+        return (self.detail_picks or self.picks)[max(0, min(level, 3))]
+
+    def recipe(self, level: int, detail: int | None) -> Recipe:
+        """What runs on an image at this damage level and `detail` (None: the preset's default)."""
+        if not self.has_detail:
+            return Recipe((Branch(1.0, self.pick(level).steps()),))
+        chosen = self.default_detail if detail is None else detail
+        return blend(self.pick(level), self.detailed(level), chosen or 0, self.detail_floor)
 
 
 def level_of_hint(denoise: int | None) -> int:
@@ -57,22 +108,43 @@ def level_of_hint(denoise: int | None) -> int:
     return 0 if denoise is None else min(denoise + 1, 3)
 
 
+# The clean-ups at 1x: waifu2x CUNet, the one model with 1x weights, at the damage's strength.
+_CLEAN_LIGHT = Pick("waifu2x-cunet", denoise=1)
+_CLEAN_MEDIUM = Pick("waifu2x-cunet", denoise=2)
+DETAIL_MODEL = "realsr-df2k"
+
 PRESETS: dict[str, Preset] = {
     preset.id: preset
     for preset in (
         Preset(
             "photo",
             "Photo",
-            "Photographs and natural images: the closest to the original in our measurements, with JPEG "
-            "artefacts and noise removed as the damage grows.",
-            # waifu2x photo at every level: within 0.1 dB of the best pick (waifu2x cunet at three levels),
-            # at half cunet's price and 2-2.7x its speed (docs/benchmarks.md).
+            "Photographs: real texture restored (skin, bark, fur) by a detail model trained on camera "
+            "degradations, after a clean-up where the upload carries JPEG damage; `detail` moves from the "
+            "most faithful result (0) to the most detailed (100).",
+            # Detail 0, the best PSNR per level: faithful on clean input (+1.8 dB over bicubic at x4),
+            # waifu2x photo with denoise on JPEG damage (+0.8 dB on web uploads, where faithful loses 0.3).
             (
-                Pick("waifu2x-photo"),
+                Pick("faithful"),
                 Pick("waifu2x-photo", denoise=1),
                 Pick("waifu2x-photo", denoise=3),
                 Pick("waifu2x-photo", denoise=3),
             ),
+            video_pick=Pick("faithful"),
+            # Detail 100: RealSR alone on clean input; behind a clean-up on JPEG damage, which it would
+            # otherwise draw into grids and streaks: denoise 1 up to JPEG q50 (NIQE 4.45 against 5.16 for
+            # denoise 2 on q50, 0.17 dB apart), denoise 2 below (0.3 dB more on q30). docs/benchmarks.md.
+            detail_picks=(
+                Pick(DETAIL_MODEL),
+                Pick(DETAIL_MODEL, clean_up=_CLEAN_LIGHT),
+                Pick(DETAIL_MODEL, clean_up=_CLEAN_LIGHT),
+                Pick(DETAIL_MODEL, clean_up=_CLEAN_MEDIUM),
+            ),
+            # 70: the detailed end's share 0.79, where clean x4 photos measured NIQE 2.8 at +1.1 dB over
+            # bicubic (RealSR alone: 2.5 at +0.4). At 0 the share is 0.3, the PSNR peak on every set
+            # measured (+2.1 dB clean, against +1.8 for faithful alone): more faithful than either end.
+            default_detail=70,
+            detail_floor=0.3,
         ),
         Preset(
             "anime",
@@ -84,17 +156,20 @@ PRESETS: dict[str, Preset] = {
                 Pick("waifu2x-cunet", denoise=3),
                 Pick("waifu2x-cunet", denoise=3),
             ),
+            video_pick=Pick("realesr-animevideov3"),
         ),
         Preset(
             "text",
             "Text / document",
-            "Scans, screenshots and documents: the sharpest glyph edges in our measurements.",
+            "Scans, screenshots and documents: the sharpest glyph edges in our measurements, and no model "
+            "that could invent a letter.",
             (
                 Pick("waifu2x-cunet"),
                 Pick("waifu2x-cunet", denoise=1),
                 Pick("waifu2x-cunet", denoise=3),
                 Pick("waifu2x-cunet", denoise=3),
             ),
+            video_pick=Pick("faithful"),
         ),
         Preset(
             "faithful",
@@ -102,12 +177,13 @@ PRESETS: dict[str, Preset] = {
             "No invented detail: a network trained only for accuracy, never with a GAN, sharpens a smooth "
             "upscale without adding texture that was not there. For archives, documents and evidence.",
             (Pick("faithful"), Pick("faithful"), Pick("faithful"), Pick("faithful")),
+            video_pick=Pick("faithful"),
         ),
     )
 }
 AUTO_DESCRIPTION = (
     "Looks at the image: photo, illustration or text, and how much noise or JPEG damage it carries, then "
-    "picks the model and denoise level that measured best for that."
+    "runs what that preset runs for it (`detail` applies where the content is a photo)."
 )
 
 

@@ -28,8 +28,21 @@ class Pricing:
     megapixels_per_credit: float
 
     def credits_for(self, output_pixels: int, video_frames: int = 0) -> int:
+        return credits_for_stages([(self, output_pixels)], video_frames)
+
+    def share(self, output_pixels: int, video_frames: int = 0) -> float:
+        """The credits this work is worth before rounding and the minimum."""
         billed = max(output_pixels, video_frames * MIN_FRAME_OUTPUT_PIXELS)
-        return max(self.minimum, math.ceil(billed / (self.megapixels_per_credit * 1_000_000)))
+        return billed / (self.megapixels_per_credit * 1_000_000)
+
+
+def credits_for_stages(stages: list[tuple[Pricing, int]], video_frames: int = 0) -> int:
+    """One price for a job of several stages (a pipeline, a blend), each at its own pricing and output
+    pixels: their worth summed and rounded up once, and at least the largest stage's minimum (a minimum
+    pays for one job's overhead, which the stages share)."""
+    worth = sum(pricing.share(pixels, video_frames) for pricing, pixels in stages)
+    # A hair under a whole credit is that credit: float sums of exact shares must not round up past it.
+    return max(max(p.minimum for p, _ in stages), math.ceil(worth - 1e-9))
 
 
 @dataclass(frozen=True)

@@ -73,5 +73,13 @@ class PresetOut(BaseModel):
     description: str
     model: str | None = Field(description="The model it runs on a clean image (null for `auto`: it depends).")
     picks: list[str] = Field(
-        description="What it runs by damage level: clean, light, medium, heavy (a `denoise` hint names one)."
+        description="What it runs by damage level (clean, light, medium, heavy; it reads the level from the "
+        "image, or a `denoise` hint names one) at detail 0, the most faithful end."
+    )
+    detail_picks: list[str] = Field(
+        description="At detail 100, the most detailed end, by damage level; empty where the preset has no "
+        "detail control (between the ends the two results are mixed)."
+    )
+    default_detail: int | None = Field(
+        description="The `detail` it runs at when the request names none; null: no detail control."
     )

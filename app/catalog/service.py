@@ -9,10 +9,11 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.catalog import errors
-from app.catalog.presets import AUTO, PRESETS, get_preset, level_of_hint
+from app.catalog.presets import AUTO, PRESETS, Preset, get_preset, level_of_hint
 from app.catalog.prices import BUILTIN_TERMS, NEURAL, Pricing, Queue, Terms
 from app.config import Settings
 from models.manifest import read_manifest
+from models.recipe import Branch, Recipe
 from models.registry import ModelRegistry, load_registry
 from models.spec import ModelSpec, Options, UnknownModel, UnsupportedOption
 
@@ -53,13 +54,17 @@ def _preset_has_no_conservative(preset: str) -> str:
 
 @dataclass(frozen=True)
 class Choice:
-    """What a request runs: the model and its options, the weight file they select, and why (a preset)."""
+    """What a request runs: the recipe (models/recipe.py: one model, a pipeline, or a blend of two), its
+    main model (the upscaler of its most detailed branch) with that model's options and weight file, the
+    `detail` it was made at (None where no detail axis applies), and why (a preset)."""
 
     offer: Offer
     options: Options
     weights: str | None
+    recipe: Recipe
     preset: str | None = None
     reason: str | None = None
+    detail: int | None = None
 
 
 @dataclass(frozen=True)
@@ -119,40 +124,76 @@ class Catalog:
         scale: int,
         denoise: int | None = None,
         conservative: bool = False,
+        *,
+        detail: int | None = None,
+        level: int | None = None,
+        video: bool = False,
     ) -> Choice:
-        """What a request runs: the model it names with its options, or what a content preset picks for the
-        damage its `denoise` hint names; refused unless there are weights for it at this scale, installed."""
+        """What a request runs: the model it names with its options, or what a content preset runs for the
+        damage (`level`, as read from the image; a `denoise` hint names it instead) at `detail` (a clip:
+        the preset's steady model); refused unless every model of it has weights at its scale, installed."""
         if (model is None) == (preset is None):
             raise errors.ModelOrPresetRequired()
-        reason = None
-        if preset is not None:
-            if preset == AUTO:
-                raise errors.UnknownPreset("`auto` is resolved from the image (jobs), not here.")
-            level = level_of_hint(denoise)
-            try:
-                chosen = get_preset(preset)
-            except LookupError:
-                known = ", ".join([AUTO, *PRESETS])
-                raise errors.UnknownPreset(f"No preset named {preset!r}; use one of {known}.") from None
-            pick = chosen.pick(level)
-            if conservative and not pick.conservative:
-                raise errors.UnsupportedOption(_preset_has_no_conservative(preset))
-            model, denoise, conservative = pick.model, pick.denoise, pick.conservative
-            # A damage level is named only where the preset acts on it (`faithful` runs one pick at all).
-            acts = len(set(chosen.picks)) > 1
-            reason = f"preset {preset}" + (f" for damage level {level}" if level and acts else "")
-        assert model is not None
-        offer, options = self.offer(model), Options(denoise, conservative)
-        if scale not in offer.spec.scales:
-            raise errors.UnsupportedScale(f"Scale must be one of {', '.join(map(str, offer.spec.scales))}.")
+        if preset is None:
+            assert model is not None
+            if detail is not None:
+                raise errors.UnsupportedOption(
+                    "`detail` is a preset's control (photo, or auto on a photo); a named model runs as it "
+                    "is. Drop `detail`, or ask for a preset."
+                )
+            recipe = Recipe.single(model, Options(denoise, conservative))
+            return self._choice(recipe, scale, None, None, None)
+        if preset == AUTO:
+            raise errors.UnknownPreset("`auto` is resolved from the image (jobs), not here.")
         try:
-            weights = offer.spec.weights_for(scale, options)
-        except UnsupportedOption as exc:
-            raise errors.UnsupportedOption(str(exc)) from None
-        installed = offer.spec.described and (weights is None or (self.models_dir / weights).is_file())
-        if not installed:
-            raise errors.ModelUnavailable(
-                f"The weights of {model!r} are not installed here (an operator runs `mindrender models "
-                "install`); GET /v1/models lists the available models."
-            )
-        return Choice(offer, options, weights, preset, reason)
+            chosen = get_preset(preset)
+        except LookupError:
+            known = ", ".join([AUTO, *PRESETS])
+            raise errors.UnknownPreset(f"No preset named {preset!r}; use one of {known}.") from None
+        if conservative:
+            raise errors.UnsupportedOption(_preset_has_no_conservative(preset))
+        if denoise is not None or level is None:
+            level = level_of_hint(denoise)
+        recipe, applied, why = _preset_recipe(chosen, level, detail, video)
+        return self._choice(recipe, scale, preset, why, applied)
+
+    def _choice(
+        self, recipe: Recipe, scale: int, preset: str | None, reason: str | None, detail: int | None
+    ) -> Choice:
+        """Check every step of the recipe (scale, options, installed weights); its main model's choice."""
+        weights: str | None = None
+        for step in recipe.steps:
+            offer = self.offer(step.model)
+            at = step.scale_at(scale)
+            if at not in offer.spec.scales:
+                scales = ", ".join(map(str, offer.spec.scales))
+                raise errors.UnsupportedScale(f"Scale must be one of {scales}.")
+            try:
+                weights = offer.spec.weights_for(at, step.options)
+            except UnsupportedOption as exc:
+                raise errors.UnsupportedOption(str(exc)) from None
+            installed = offer.spec.described and (weights is None or (self.models_dir / weights).is_file())
+            if not installed:
+                raise errors.ModelUnavailable(
+                    f"The weights of {step.model!r} are not installed here (an operator runs `mindrender "
+                    "models install`); GET /v1/models lists the available models."
+                )
+        main = recipe.branches[-1].steps[-1]
+        offer = self.offer(main.model)
+        weights = offer.spec.weights_for(main.scale_at(scale), main.options)
+        return Choice(offer, main.options, weights, recipe, preset, reason, detail)
+
+
+def _preset_recipe(
+    preset: Preset, level: int, detail: int | None, video: bool
+) -> tuple[Recipe, int | None, str]:
+    """A preset's recipe at this damage level and detail, the detail it applied, and the reason for it."""
+    acts = len(set(preset.picks)) > 1 or preset.has_detail
+    where = f"preset {preset.id}" + (f" for damage level {level}" if level and acts else "")
+    if video:
+        steady = Recipe((Branch(1.0, preset.video_pick.steps()),))
+        return steady, None, f"preset {preset.id} on video: a steady model"
+    if not preset.has_detail:
+        return preset.recipe(level, None), None, where
+    applied = preset.default_detail if detail is None else detail
+    return preset.recipe(level, applied), applied, f"{where}, detail {applied}"

@@ -7,16 +7,19 @@ a submission and of POST /v1/jobs/quote. Nothing here charges, stores or writes.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 
 from sqlalchemy.orm import Session
 
-from app.catalog.presets import AUTO, PRESETS, Pick, get_preset, level_of_hint
-from app.catalog.prices import Queue
+from app.catalog.presets import AUTO, PRESETS, get_preset, level_of_hint
+from app.catalog.prices import Queue, credits_for_stages
 from app.catalog.service import Choice, check_auto_request
 from app.credits.errors import InsufficientCredits
 from app.credits.service import balance_as_read, check_balance
+from app.errors import DomainError
 from app.estimates.service import (
     Alternative,
+    Speed,
     encoding_seconds_per_megapixel,
     model_speed,
     model_speed_and_ahead,
@@ -38,6 +41,8 @@ from app.media.video_probe import VideoInfo
 from app.runtime import Runtime
 from app.webhooks.address_guard import check_webhook_url
 from models.imaging.analysis import analyse
+from models.recipe import Branch, Recipe
+from models.spec import Options
 
 # What `auto` runs at scale 1 (clean-up without resizing): the one model with 1x weights.
 AUTO_CLEAN_UP = "waifu2x-cunet"
@@ -59,6 +64,7 @@ class JobRequest:
     output_quality: int = 92
     metadata: str = "default"
     webhook_url: str | None = None
+    detail: int | None = None
 
     def fingerprint(self, content: str) -> str:
         """What makes two requests the same for Idempotency-Key: every parameter and the content's identity
@@ -72,6 +78,7 @@ class JobRequest:
         ]
         parts += [self.output_format or ""]
         parts += [self.webhook_url or "", str(self.output_quality), self.metadata, content]
+        parts += [] if self.detail is None else [f"detail={self.detail}"]
         return idempotency.fingerprint(parts)
 
 
@@ -90,6 +97,32 @@ class Quote:
     ahead: float | None = None
 
 
+def recipe_price(runtime: Runtime, recipe: Recipe, scale: int, info: MediaInfo) -> int:
+    """The recipe's price: each step's worth at its own pricing for its output pixels (a 1x clean-up at the
+    input's size), summed and rounded once (app/catalog/prices.py); a video's frames count as each
+    model's pricing counts them."""
+    pixels, frames = info.width * info.height * frames_of(info), video_frames_of(info)
+    offer = runtime.catalog.offer
+    stages = [(offer(step.model).terms.pricing, pixels * step.scale_at(scale) ** 2) for step in recipe.steps]
+    return credits_for_stages(stages, frames)
+
+
+def _recipe_speed(session: Session, queue: Queue, recipe: Recipe, scale: int, main: Speed) -> Speed:
+    """The recipe's speed per output megapixel of the result: each step's speed on the job's queue, by its
+    share of the result's pixels (a 1x clean-up has 1/scale² of them); `main` is the last step's."""
+    steps = recipe.steps
+    if len(steps) == 1:
+        return main
+    speeds = [model_speed(session, queue, step.model) for step in steps[:-1]] + [main]
+    shares = [step.scale_at(scale) ** 2 / scale**2 for step in steps]
+    return Speed(
+        seconds_per_megapixel=sum(s.seconds_per_megapixel * k for s, k in zip(speeds, shares, strict=True)),
+        measured=all(s.measured for s in speeds),
+        live_workers=main.live_workers,
+        seconds_per_frame=sum(s.seconds_per_frame for s in speeds),
+    )
+
+
 def quote_job(
     session: Session,
     runtime: Runtime,
@@ -98,25 +131,37 @@ def quote_job(
     *,
     count_frames: bool = True,
     ahead: bool = False,
+    level: int | None = None,
 ) -> Quote:
     """Validate a request and its upload's header, price it and estimate its run time; nothing is
     decoded, charged or stored. A job that could not finish within the time limit is refused here.
 
-    A video is priced per output megapixel-frame: the image price of one frame's output pixels times
-    its frames, one `minimum` per clip. With `count_frames` False a clip whose header does not count its
-    frames (Matroska, WebM, fragmented MP4) is priced from its declared length, without demuxing it.
+    `level`: the damage a preset reads from the image (`read_damage`); a clip runs each preset's steady
+    model. A video is priced per output megapixel-frame: the image price of one frame's output pixels
+    times its frames, one `minimum` per clip and step. With `count_frames` False a clip whose header does
+    not count its frames (Matroska, WebM, fragmented MP4) is priced from its declared length, without
+    demuxing it.
     """
     settings = runtime.settings
-    choice = runtime.catalog.choose(
-        request.model, request.preset, request.scale, request.denoise, request.conservative
+    choose = partial(
+        runtime.catalog.choose,
+        request.model,
+        request.preset,
+        request.scale,
+        request.denoise,
+        request.conservative,
+        detail=request.detail,
+        level=level,
     )
+    choice = choose()  # the parameters, before the upload is read
     if request.webhook_url:
         check_webhook_url(settings, request.webhook_url)
     info = read_media_header(settings, data, count_frames=count_frames)
+    if isinstance(info, VideoInfo) and request.preset is not None:
+        choice = choose(video=True)
     output_format = request.output_format or default_output_of(info)
     check_output(settings, data, info, request.scale, output_format)
     frames = frames_of(info)
-    output_pixels = info.width * info.height * request.scale**2 * frames
     queue = choice.offer.queue_for(settings, info.width * info.height * frames)
     speed, seconds_ahead = (
         model_speed_and_ahead(session, queue, choice.offer.id)
@@ -128,15 +173,15 @@ def quote_job(
     )
     seconds = refuse_if_too_slow(
         settings,
-        speed,
-        choice.offer.id,
+        _recipe_speed(session, queue, choice.recipe, request.scale, speed),
+        choice.recipe.describe() if request.preset else choice.offer.id,
         request.scale,
         (info.width, info.height),
         lambda: _faster_alternatives(session, runtime, choice, request.scale, info, output_format),
         frames=frames,
         encoding=encoding_seconds_per_megapixel(output_format),
     )
-    price = choice.offer.terms.pricing.credits_for(output_pixels, video_frames_of(info))
+    price = recipe_price(runtime, choice.recipe, request.scale, info)
     return Quote(choice, info, output_format, price, queue, seconds, seconds_ahead)
 
 
@@ -175,7 +220,8 @@ class CheckedJob:
 
     request: JobRequest
     quote: Quote
-    auto_reason: str | None
+    auto: bool  # `preset=auto` picked what runs
+    reason: str | None  # why it runs: what was read from the image, and the preset's pick
     balance: int
 
 
@@ -200,22 +246,26 @@ def check_job(
     refuses what a submission of the same upload would refuse for its content. `preset=auto` needs the
     pixels to pick: both refuse (402) when the balance cannot pay even the cheapest model it could pick.
     """
-    auto: AutoPick | None = None
-    if request.preset == AUTO:
-        auto = _resolve_auto(session, runtime, decode_budget, account_id, request, data)
-        request = auto.request
-    quote = quote_job(session, runtime, request, data, count_frames=False, ahead=charging)
+    reading: Reading | None = None
+    if _reads_the_image(request):
+        reading = _read_upload(session, runtime, decode_budget, account_id, request, data)
+        request = reading.request
+    level = None if reading is None else reading.level
+    quote = quote_job(session, runtime, request, data, count_frames=False, ahead=charging, level=level)
     balance = balance_as_read(session, account_id)  # authentication's read; the hold decides
     if isinstance(quote.info, VideoInfo) and not quote.info.frames_exact:
-        one_frame = quote.choice.offer.terms.pricing.credits_for(quote.info.pixels * request.scale**2, 1)
+        one_frame = recipe_price(runtime, quote.choice.recipe, request.scale, replace(quote.info, frames=1))
         if balance >= quote.price or (charging and balance >= one_frame):
-            quote = quote_job(session, runtime, request, data, ahead=charging)
+            quote = quote_job(session, runtime, request, data, ahead=charging, level=level)
     covered = balance >= quote.price
     if charging and not covered:
         raise InsufficientCredits()
-    if auto is None and covered:  # `auto` decoded the upload already, to read it
+    if reading is None and covered:  # reading decoded the upload already
         check_media_decodes(decode_budget, data, quote.info)
-    return CheckedJob(request, quote, auto.reason if auto else None, balance)
+    reason = quote.choice.reason
+    if reading is not None and reading.read:
+        reason = f"{reading.read}: {reason or quote.choice.recipe.describe()}"[:200]
+    return CheckedJob(request, quote, reading is not None and reading.auto, reason, balance)
 
 
 def price_upload(
@@ -231,54 +281,78 @@ def price_upload(
 
 
 @dataclass(frozen=True)
-class AutoPick:
-    """`preset=auto` resolved: the request with the model and options it picked, and why."""
+class Reading:
+    """What was read from the upload before it was priced: the damage level (None: the request's hint
+    names it), the request it resolves to (`auto`: the preset named after the content, or the clean-up
+    model at scale 1), and for people, what was read."""
 
     request: JobRequest
-    reason: str
+    level: int | None
+    read: str
+    auto: bool
 
 
-def _resolve_auto(
+def _reads_the_image(request: JobRequest) -> bool:
+    """`auto` reads content and damage; a content preset reads the damage unless `denoise` names it."""
+    if request.preset == AUTO:
+        return True
+    preset = PRESETS.get(request.preset or "")
+    return preset is not None and request.denoise is None and len(set(preset.picks)) + preset.has_detail > 1
+
+
+def _read_upload(
     session: Session,
     runtime: Runtime,
     decode_budget: DecodeBudget,
     account_id: str,
     request: JobRequest,
     data: bytes,
-) -> AutoPick:
-    """Read the image (content, damage) and pick from the presets' table, before anything is charged.
+) -> Reading:
+    """Read the image (content, damage) before anything is charged, and resolve what the request runs.
 
-    Reading needs the pixels, so the balance is first checked against the cheapest model `auto` could
-    pick (a request that cannot pay costs no decode), and the one decode also validates the upload. A
-    video is read from its first frame. A `denoise` hint names the damage instead of the reading, as on
-    a content preset (0 light, 1 medium, 2 and 3 heavy); the content is still read.
+    Reading needs the pixels, so the balance is first checked against the cheapest recipe the request
+    could run (a request that cannot pay costs no decode), and the one decode also validates the upload. A
+    video is read from its first frame. A `denoise` hint names the damage instead of the reading (0 light,
+    1 medium, 2 and 3 heavy); `auto` still reads the content.
     """
-    check_auto_request(request.model, request.conservative)
-    candidates = {pick.model for preset in PRESETS.values() for pick in preset.picks} | {AUTO_CLEAN_UP}
-    pricings = [runtime.catalog.offer(model).terms.pricing for model in candidates]
+    auto = request.preset == AUTO
+    if auto:
+        check_auto_request(request.model, request.conservative)
+    presets = list(PRESETS.values()) if auto else [get_preset(request.preset or "")]
+    candidates = [preset.recipe(level, request.detail) for preset in presets for level in range(4)]
+    candidates += [Recipe((Branch(1.0, preset.video_pick.steps()),)) for preset in presets]
+    candidates += [Recipe.single(AUTO_CLEAN_UP, Options(d)) for d in set(_CLEAN_UP_DENOISE) if auto]
     # A clip whose header does not count its frames is counted (demuxed) only once one frame can be paid.
     info = read_media_header(runtime.settings, data, count_frames=False)
     if isinstance(info, VideoInfo) and not info.frames_exact:
-        one_frame = info.width * info.height * request.scale**2
-        check_balance(session, account_id, min(pricing.credits_for(one_frame, 1) for pricing in pricings))
+        one = replace(info, frames=1)
+        check_balance(session, account_id, min(_price(runtime, r, request.scale, one) for r in candidates))
         info = read_media_header(runtime.settings, data)
-    output_pixels = info.width * info.height * request.scale**2 * frames_of(info)
-    frames = video_frames_of(info)
-    check_balance(
-        session, account_id, min(pricing.credits_for(output_pixels, frames) for pricing in pricings)
-    )
+    check_balance(session, account_id, min(_price(runtime, r, request.scale, info) for r in candidates))
     check_media_decodes(decode_budget, data, info)
+    if isinstance(info, VideoInfo) and not auto:  # a clip runs the preset's steady model at any damage
+        return Reading(request, None, "", auto=False)
     with decode_budget.hold(info.width * info.height):
         analysis = analyse(still_of(data, info))
     level = analysis.damage.level if request.denoise is None else level_of_hint(request.denoise)
-    if request.scale == 1:  # clean-up only: the one model with 1x weights, at the damage's strength
-        pick = Pick(AUTO_CLEAN_UP, denoise=_CLEAN_UP_DENOISE[level])
-    else:
-        pick = get_preset(analysis.content).pick(level)
-    resolved = replace(
-        request, model=pick.model, preset=None, denoise=pick.denoise, conservative=pick.conservative
-    )
-    read = analysis.reason()
+    read = analysis.reason() if auto else analysis.damage.describe()
     if request.denoise is not None:
         read = f"{analysis.content}; damage level {level} from denoise {request.denoise}"
-    return AutoPick(resolved, f"{read}: {pick.describe()}"[:200])
+    if not auto:
+        return Reading(request, level, read, auto=False)
+    if request.scale == 1:  # clean-up only: the one model with 1x weights, at the damage's strength
+        resolved = replace(
+            request, model=AUTO_CLEAN_UP, preset=None, denoise=_CLEAN_UP_DENOISE[level], detail=None
+        )
+        return Reading(resolved, None, read, auto=True)
+    resolved = replace(request, preset=analysis.content, denoise=None)
+    return Reading(resolved, level, read, auto=True)
+
+
+def _price(runtime: Runtime, recipe: Recipe, scale: int, info: MediaInfo) -> int:
+    """A candidate's price; one whose models are not sold here costs nothing to rule out (it is refused
+    when chosen)."""
+    try:
+        return recipe_price(runtime, recipe, scale, info)
+    except DomainError:
+        return 0

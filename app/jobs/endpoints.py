@@ -99,6 +99,16 @@ def job_request_form(
             "and the preset picks the model and level for it (auto still reads the content, not the damage).",
         ),
     ] = None,
+    detail: Annotated[
+        int | None,
+        Form(
+            ge=0,
+            le=100,
+            description="With a preset (auto on a photo included): 0 the most faithful result, 100 the most "
+            "detailed (real texture from a detail model that invents no letters or faces), mixed in "
+            "between; the price follows what runs. Default: the preset's own (photo 70). Not with `model`.",
+        ),
+    ] = None,
     conservative: Annotated[
         bool,
         Form(
@@ -133,6 +143,7 @@ def job_request_form(
         scale=scale,
         denoise=denoise,
         conservative=conservative,
+        detail=detail,
         output_format=output_format,
         output_quality=output_quality,
         metadata=metadata,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, false
@@ -9,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.accounts.models import new_id
 from app.db import Base, UTCDateTime, utcnow
+from models.recipe import Recipe, recipe_from_data
+from models.spec import Options
 
 
 class JobStatus:
@@ -44,6 +47,10 @@ class Job(Base):
     # The preset the request named (`auto` included) and why it picked the model: "JPEG quality ~35; photo".
     preset: Mapped[str | None] = mapped_column(String(16), nullable=True)
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # What ran when it was more than the one model above: a pipeline (a 1x clean-up, then the upscaler) or a
+    # blend of two at `detail` (models/recipe.py's data, as JSON). Null: the model alone.
+    recipe: Mapped[str | None] = mapped_column(Text, nullable=True)
+    detail: Mapped[int | None] = mapped_column(Integer, nullable=True)
     queue: Mapped[str] = mapped_column(String(16))
     # The uploaded file's name, cleaned (app/jobs/file_names.py): shown in history, and what the result and
     # its zip entry are named after (photo.jpg -> photo_x4.png). None when the client sent no name.
@@ -85,6 +92,12 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    def recipe_to_run(self) -> Recipe:
+        """The recipe this job runs: the stored one, or its one model with its options."""
+        if self.recipe is not None:
+            return recipe_from_data(json.loads(self.recipe))
+        return Recipe.single(self.model, Options(self.denoise, self.conservative))
 
     @property
     def is_video(self) -> bool:

@@ -13,6 +13,7 @@ import numpy as np
 from celery.exceptions import SoftTimeLimitExceeded
 
 from app.errors import DomainError
+from app.estimates.defaults import default_seconds_per_megapixel
 from app.estimates.service import encoding_seconds_per_megapixel, record_job_speed
 from app.jobs.errors import InputMissing
 from app.jobs.lifecycle import Claim, ClaimOutcome, claim_job, complete_job, fail_attempt, renew_lease
@@ -25,8 +26,8 @@ from app.media.video_probe import VIDEO_OUTPUT_FORMATS, VideoInfo
 from app.media.video_upscale import FrameUpscaler, VideoTarget, upscale_video
 from app.runtime import Runtime
 from app.storage import Storage
-from models.engine import upscale_to_integers
-from models.spec import Options, ProgressFn, WeightsMissing
+from models.recipe import Step, run_recipe_to_integers
+from models.spec import ProgressFn, WeightsMissing
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 # Least seconds between two progress writes (each also checks the job is still ours): one UPDATE of the
 # job's row, so a model with windows of a few milliseconds does not write once per window.
 CHECK_SECONDS = 0.5
+
+
+# Seconds each step of a job's recipe ran, over all its frames.
+Timings = dict[Step, float]
 
 
 class JobAborted(Exception):
@@ -136,25 +141,14 @@ def run_job(runtime: Runtime, job_id: str, worker: WorkerIdentity | None = None)
         claim.attempt,
         extra={"model": job.model, "scale": job.scale, "attempt": claim.attempt},
     )
+    timings: Timings = {}
     try:
         with lease:
-            _process(runtime, job, claim.attempt, lease)
+            _process(runtime, job, claim.attempt, lease, timings)
         seconds = time.monotonic() - started
         log.info("job succeeded in %.2f s", seconds, extra={"duration_ms": round(seconds * 1000)})
         if worker is not None:
-            # A video's encoding is estimated on its own: the model's figure is the model's time alone.
-            encoding = encoding_seconds_per_megapixel(job.output_format) * job.output_pixels / 1e6
-            with runtime.unit_of_work() as session:
-                record_job_speed(
-                    session,
-                    worker.name,
-                    worker.device,
-                    job.model,
-                    seconds - encoding,
-                    job.output_pixels,
-                    frames=job.input_frames or 1,
-                    account_id=job.account_id,
-                )
+            _record_speeds(runtime, job, worker, seconds, timings)
     except JobAborted:
         # The progress says how much of the work ran after all: the cancel's refund and status stand.
         log.info(
@@ -176,18 +170,44 @@ def run_job(runtime: Runtime, job_id: str, worker: WorkerIdentity | None = None)
     return claim
 
 
-def _process(runtime: Runtime, job: Job, attempt: int, lease: _Lease) -> None:
+def _record_speeds(
+    runtime: Runtime, job: Job, worker: WorkerIdentity, seconds: float, timings: Timings
+) -> None:
+    """The job's run time as a speed sample of its model; a recipe of several steps gives one sample per
+    step, of its own seconds and output pixels."""
+    frames = job.input_frames or 1
+    if len(timings) > 1:
+        input_pixels = job.input_width * job.input_height * frames
+        samples = [
+            (step.model, t, input_pixels * step.scale_at(job.scale) ** 2) for step, t in timings.items()
+        ]
+    else:
+        # A video's encoding is estimated on its own: the model's figure is the model's time alone.
+        encoding = encoding_seconds_per_megapixel(job.output_format) * job.output_pixels / 1e6
+        samples = [(job.model, seconds - encoding, job.output_pixels)]
+    with runtime.unit_of_work() as session:
+        for model, model_seconds, pixels in samples:
+            record_job_speed(
+                session,
+                worker.name,
+                worker.device,
+                model,
+                model_seconds,
+                pixels,
+                frames=frames,
+                account_id=job.account_id,
+            )
+
+
+def _process(runtime: Runtime, job: Job, attempt: int, lease: _Lease, timings: Timings) -> None:
     if job.is_video:
-        _process_video(runtime, job, attempt, lease)
+        _process_video(runtime, job, attempt, lease, timings)
         return
-    storage, settings = runtime.storage, runtime.settings
+    storage = runtime.storage
     image = decode_image(_input_of(storage, job))
     # Built straight into the final integers, band by band: host memory stays near the output's own size.
     depth = 16 if job.output_format == "png" and image.bit_depth == 16 else 8
-    spec, options = runtime.catalog.offer(job.model).spec, Options(job.denoise, job.conservative)
-    pixels = upscale_to_integers(
-        image.pixels, spec, job.scale, settings.resolved_models_dir, lease.report, depth, options
-    )
+    pixels = _run_recipe(runtime, job, image.pixels, lease.report, depth, timings)
     exif, icc = result_metadata(image.exif, image.icc_profile, job.metadata_mode)
     # The decoded input goes before encoding (its float pixels are up to 400 MB).
     image = DecodedImage(pixels=pixels, bit_depth=image.bit_depth, icc_profile=icc, exif=exif)
@@ -213,7 +233,7 @@ def _record_result(runtime: Runtime, job: Job, attempt: int, output_key: str, si
         raise JobAborted()
 
 
-def _process_video(runtime: Runtime, job: Job, attempt: int, lease: _Lease) -> None:
+def _process_video(runtime: Runtime, job: Job, attempt: int, lease: _Lease, timings: Timings) -> None:
     """Stream a clip through the model frame by frame into a temporary file, then store it.
 
     An attempt always starts from the first frame: a worker that dies leaves nothing behind but its lease,
@@ -226,19 +246,44 @@ def _process_video(runtime: Runtime, job: Job, attempt: int, lease: _Lease) -> N
     target = VideoTarget(job.output_format, job.output_quality, job.metadata_mode)
     with tempfile.TemporaryDirectory(prefix="mindrender-video-") as folder:
         path = Path(folder) / f"result.{job.output_format}"
-        upscale_video(data, info, job.scale, target, path, _frame_upscaler(runtime, job), lease.report)
+        upscale_video(
+            data, info, job.scale, target, path, _frame_upscaler(runtime, job, timings), lease.report
+        )
         output_key = f"results/{job.id}-{attempt}.{job.output_format}"
         runtime.storage.put_file(output_key, path, VIDEO_OUTPUT_FORMATS[job.output_format])
         size = path.stat().st_size
     _record_result(runtime, job, attempt, output_key, size)
 
 
-def _frame_upscaler(runtime: Runtime, job: Job) -> FrameUpscaler:
-    """One video frame through the engine exactly as an image goes (same weights, tiling and bands)."""
-    spec, options = runtime.catalog.offer(job.model).spec, Options(job.denoise, job.conservative)
-    models_dir = runtime.settings.resolved_models_dir
+def _frame_upscaler(runtime: Runtime, job: Job, timings: Timings) -> FrameUpscaler:
+    """One video frame through the engine exactly as an image goes (same recipe, weights, tiling, bands)."""
 
     def upscale_frame(pixels: np.ndarray, progress: ProgressFn) -> np.ndarray:
-        return upscale_to_integers(pixels, spec, job.scale, models_dir, progress, 8, options)
+        return _run_recipe(runtime, job, pixels, progress, 8, timings)
 
     return upscale_frame
+
+
+def _run_recipe(
+    runtime: Runtime, job: Job, pixels: np.ndarray, progress: ProgressFn, depth: int, timings: Timings
+) -> np.ndarray:
+    """The job's recipe (one model, a pipeline, or a blend) on one image, its progress split between the
+    steps by their expected seconds (the CPU defaults' seconds per output megapixel, each at its own size);
+    each step's seconds are added to `timings`."""
+    recipe = job.recipe_to_run()
+    catalog = runtime.catalog
+    costs = [
+        default_seconds_per_megapixel(step.model, "cpu") * step.scale_at(job.scale) ** 2
+        for step in recipe.steps
+    ]
+    return run_recipe_to_integers(
+        pixels,
+        recipe,
+        job.scale,
+        lambda model: catalog.offer(model).spec,
+        runtime.settings.resolved_models_dir,
+        progress,
+        depth,
+        costs if len(costs) > 1 else None,
+        timed=lambda step, seconds: timings.__setitem__(step, timings.get(step, 0.0) + seconds),
+    )

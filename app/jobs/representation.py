@@ -5,8 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.jobs.models import Job, JobStatus
-from app.jobs.schemas import JobError, JobInput, JobOut, JobOutput, JobQuote, JobVideo, QuoteOutput
+from app.jobs.schemas import (
+    JobBranch,
+    JobError,
+    JobInput,
+    JobOut,
+    JobOutput,
+    JobQuote,
+    JobStage,
+    JobVideo,
+    QuoteOutput,
+)
 from app.media.video_probe import VideoInfo
+from models.recipe import Recipe
 
 if TYPE_CHECKING:  # the service sends webhooks, whose payloads are made here
     from app.jobs.checks import CheckedJob
@@ -25,6 +36,8 @@ def represent_job(job: Job, base_url: str, eta_seconds: float | None = None) -> 
         conservative=job.conservative,
         preset=job.preset,
         reason=job.reason,
+        detail=job.detail,
+        recipe=recipe_out(job.recipe_to_run(), job.scale),
         input=JobInput(width=job.input_width, height=job.input_height, format=job.input_format),
         output=JobOutput(
             width=job.output_width,
@@ -46,6 +59,25 @@ def represent_job(job: Job, base_url: str, eta_seconds: float | None = None) -> 
     )
 
 
+def recipe_out(recipe: Recipe, scale: int) -> list[JobBranch]:
+    """A recipe as jobs and quotes show it: branches of stages, each stage at its own scale."""
+    return [
+        JobBranch(
+            weight=round(branch.weight, 3),
+            stages=[
+                JobStage(
+                    model=step.model,
+                    scale=step.scale_at(scale),
+                    denoise=step.options.denoise,
+                    conservative=step.options.conservative,
+                )
+                for step in branch.steps
+            ],
+        )
+        for branch in recipe.branches
+    ]
+
+
 def _video(job: Job) -> JobVideo | None:
     if job.input_frames is None:
         return None
@@ -63,8 +95,10 @@ def represent_quote(checked: CheckedJob) -> JobQuote:
         scale=request.scale,
         denoise=choice.options.denoise,
         conservative=choice.options.conservative,
-        preset="auto" if checked.auto_reason is not None else choice.preset,
-        reason=checked.auto_reason or choice.reason,
+        preset="auto" if checked.auto else choice.preset,
+        reason=checked.reason,
+        detail=choice.detail,
+        recipe=recipe_out(choice.recipe, request.scale),
         input=JobInput(width=info.width, height=info.height, format=info.format),
         output=QuoteOutput(
             width=info.width * request.scale, height=info.height * request.scale, format=quote.output_format

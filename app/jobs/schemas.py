@@ -35,6 +35,18 @@ class JobError(BaseModel):
     message: str
 
 
+class JobStage(BaseModel):
+    model: str
+    scale: int = Field(description="The stage's own scale: 1 for a clean-up at the input's size.")
+    denoise: int | None
+    conservative: bool
+
+
+class JobBranch(BaseModel):
+    weight: float = Field(description="The branch's share of the result's pixels (1: it alone).")
+    stages: list[JobStage] = Field(description="Run one after the other.")
+
+
 class JobOut(BaseModel):
     id: str
     status: Literal["queued", "running", "succeeded", "failed", "canceled", "expired"]
@@ -50,6 +62,15 @@ class JobOut(BaseModel):
     preset: str | None = Field(description="The preset the request named (`auto`: read from the image).")
     reason: str | None = Field(
         description="Why the preset picked this model, e.g. `JPEG quality ~35; photo`."
+    )
+    detail: int | None = Field(
+        description="0 (the most faithful result) to 100 (the most detailed), as applied; null where no "
+        "detail control applies (a named model, text, illustrations, faithful, video)."
+    )
+    recipe: list[JobBranch] = Field(
+        description="What runs: one branch of stages (a model; or a clean-up at 1x, then the upscaler), or "
+        "two whose results are mixed by weight (a `detail` between a preset's two ends). `model` is the "
+        "last stage of the last branch."
     )
     input: JobInput
     output: JobOutput
@@ -87,6 +108,8 @@ class JobQuote(BaseModel):
     conservative: bool
     preset: str | None
     reason: str | None = Field(description="Why the preset picked this model (`auto`: what it read).")
+    detail: int | None = Field(description="The detail that would apply; null where none does.")
+    recipe: list[JobBranch] = Field(description="What would run, as a job's `recipe` says.")
     input: JobInput
     output: QuoteOutput
     video: JobVideo | None = Field(

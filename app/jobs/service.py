@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ from app.media.video_probe import VideoInfo
 from app.runtime import Runtime
 from app.webhooks.events import enqueue
 from app.webhooks.models import EventType
+from models.recipe import Recipe, recipe_to_data
 
 
 @dataclass(frozen=True)
@@ -86,8 +88,9 @@ def submit_job(
     quote = checked.quote
     job = _new_job(runtime.settings, account_id, checked.request, data, quote)
     job.filename = clean_upload_name(filename)
-    if checked.auto_reason is not None:
-        job.preset, job.reason = AUTO, checked.auto_reason
+    job.reason = checked.reason
+    if checked.auto:
+        job.preset = AUTO
     runtime.storage.put(job.input_key or "", data, "application/octet-stream")
     after_rollback(session, lambda: runtime.storage.delete(job.input_key or ""))
     session.add(job)
@@ -122,6 +125,8 @@ def _new_job(settings: Settings, account_id: str, request: JobRequest, data: byt
         conservative=quote.choice.options.conservative,
         preset=quote.choice.preset,
         reason=quote.choice.reason,
+        recipe=_stored_recipe(quote.choice.recipe),
+        detail=quote.choice.detail,
         queue=quote.queue,
         input_width=info.width,
         input_height=info.height,
@@ -142,6 +147,13 @@ def _new_job(settings: Settings, account_id: str, request: JobRequest, data: byt
     )
     job.input_key = f"inputs/{job.id}"
     return job
+
+
+def _stored_recipe(recipe: Recipe) -> str | None:
+    """The recipe as the job row keeps it: null where it is the one model the row names."""
+    if len(recipe.steps) == 1 and recipe.steps[0].scale is None:
+        return None
+    return json.dumps(recipe_to_data(recipe), separators=(",", ":"))
 
 
 def _announce_low_balance(

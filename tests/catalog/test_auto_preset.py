@@ -10,6 +10,7 @@ from PIL import Image
 from skimage import data
 
 from app.catalog.presets import PRESETS
+from app.jobs.representation import recipe_out
 from bench.ground_truth import ILLUSTRATION_DIR, rendered_text
 from tests.hardening.test_upload_costs import _png_claiming
 from tests.jobs.test_quote import nothing_changes
@@ -27,6 +28,11 @@ TEXT = np.rint(rendered_text(184) * 255).astype(np.uint8)
 LINE_ART = np.asarray(Image.open(ILLUSTRATION_DIR / "line-art-cat.png").convert("RGB"))
 
 
+def runs(preset: str, level: int, scale: int = 2, detail: int | None = None) -> list[dict]:
+    """The `recipe` a job shows for what the preset runs at this damage level (its default detail)."""
+    return [b.model_dump() for b in recipe_out(PRESETS[preset].recipe(level, detail), scale)]
+
+
 def _auto(user, image: bytes) -> dict:
     files = {"file": ("upload", image, "application/octet-stream")}
     response = user.post("/v1/jobs", files=files, data={"preset": "auto", "scale": "2"})
@@ -39,23 +45,24 @@ def test_clean_images_run_the_content_presets_model_without_denoise(signup):
     for rgb, preset in ((PHOTO, "photo"), (TEXT, "text"), (LINE_ART, "anime")):
         job = _auto(user, _encoded(rgb, "PNG"))
         assert job["preset"] == "auto"
-        assert (job["model"], job["denoise"], job["conservative"]) == (PRESETS[preset].model, None, False), (
-            job
-        )
-        assert job["reason"].startswith(f"clean; {preset}:")
+        assert job["recipe"] == runs(preset, 0), job
+        assert job["model"] == job["recipe"][-1]["stages"][-1]["model"]
+        assert job["reason"].startswith(f"clean; {preset}: preset {preset}")
 
 
 def test_a_q25_jpeg_gets_a_denoise_level_and_the_reason_says_why(signup):
     user = signup()
     for rgb in (PHOTO, LINE_ART):
         job = _auto(user, _encoded(rgb, "JPEG", quality=25))
-        pick = next(p for p in PRESETS.values() if p.id in job["reason"]).pick(3)
-        assert (job["model"], job["denoise"]) == (pick.model, pick.denoise), job
-        assert "JPEG quality ~25" in job["reason"]
+        preset = next(p for p in PRESETS if f"; {p}:" in job["reason"])
+        assert job["recipe"] == runs(preset, 3), job
+        assert job["reason"].startswith("JPEG quality ~25;") and "damage level 3" in job["reason"]
     photo = _auto(user, _encoded(PHOTO, "JPEG", quality=25))
     anime = _auto(user, _encoded(LINE_ART, "JPEG", quality=25))
     assert anime["denoise"] is not None and anime["denoise"] >= 1
-    assert photo["model"] == PRESETS["photo"].pick(3).model
+    # A heavily damaged photo is cleaned up at 1x before the detail model, and mixed with the faithful end.
+    stages = [stage for branch in photo["recipe"] for stage in branch["stages"]]
+    assert {"model": "waifu2x-cunet", "scale": 1, "denoise": 2, "conservative": False} in stages, photo
 
 
 def test_auto_at_scale_1_cleans_up_with_the_1x_model(signup):
@@ -116,9 +123,10 @@ def test_a_denoise_hint_on_auto_names_the_damage_as_on_a_content_preset(signup, 
     for image, hint, level in ((clean, "2", 3), (damaged, "0", 1)):
         priced = _auto_form("/v1/jobs/quote", user, image, denoise=hint).json()
         job = _auto_form("/v1/jobs", user, image, denoise=hint).json()
-        pick = photo.pick(level)
         for answer in (priced, job):
-            assert (answer["model"], answer["denoise"]) == (pick.model, pick.denoise), answer
+            assert answer["recipe"] == runs("photo", level), answer
             assert answer["reason"].startswith(f"photo; damage level {level} from denoise {hint}:"), answer
     unhinted = _auto(user, clean)
-    assert (unhinted["denoise"], unhinted["reason"]) == (None, "clean; photo: waifu2x-photo")
+    assert unhinted["recipe"] == runs("photo", 0)
+    detail = photo.default_detail
+    assert unhinted["reason"] == f"clean; photo: preset photo, detail {detail}", unhinted

@@ -14,8 +14,8 @@ from app.catalog.presets import PRESETS
 from models.engine import upscale
 from models.imaging.analysis import ContentClass
 from models.imaging.resample import Filter, resize
-from models.spec import Options
 from models.zoo import builtin
+from tests.catalog.test_auto_preset import runs
 from tests.jobs.test_lifecycle import run
 from tests.jobs.test_submit import assert_nothing_kept, balance
 from tests.support import png_bytes
@@ -107,9 +107,10 @@ def test_every_pick_has_weights_at_every_scale():
     """A preset runs one pick whatever the scale: each must have weights at x2, x3, x4 and x8 (the anime
     preset's realcugan-se denoise 1 and 2 exist at x2 only, so x3/x4/x8 jobs were refused with a 422)."""
     for preset in PRESETS.values():
-        for pick in preset.picks:
+        for pick in (*preset.picks, *(preset.detail_picks or ()), preset.video_pick):
             for scale in (2, 3, 4, 8):
-                builtin(pick.model).weights_for(scale, Options(pick.denoise, pick.conservative))
+                for step in pick.steps():
+                    builtin(step.model).weights_for(step.scale_at(scale), step.options)
 
 
 def test_a_denoise_hint_is_named_only_where_the_preset_acts_on_it(signup, settings):
@@ -125,6 +126,8 @@ def test_a_denoise_hint_is_named_only_where_the_preset_acts_on_it(signup, settin
         return dict(response.json())
 
     photo, faithful = submitted("photo"), submitted("faithful")
-    assert (photo["reason"], photo["denoise"]) == ("preset photo for damage level 3", 3)
+    detail = PRESETS["photo"].default_detail
+    assert photo["reason"] == f"preset photo for damage level 3, detail {detail}"
+    assert photo["recipe"] == runs("photo", 3) and photo["detail"] == detail
     assert (faithful["reason"], faithful["model"]) == ("preset faithful", "faithful")
     assert faithful["denoise"] is None

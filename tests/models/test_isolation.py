@@ -25,6 +25,7 @@ LAYERS = (
     "registry",
     "devices",
     "engine",
+    "recipe",
     "install_record",
     "install",
 )

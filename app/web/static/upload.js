@@ -48,6 +48,28 @@ function selectedModel() {
   return state.models.find((m) => m.id === id) || state.models[0];
 }
 
+// The Detail slider (0 faithful - 100 detailed) applies to a preset with a detail control, and to
+// Automatic (on photos); untouched, the service's default for the preset is sent as nothing.
+let detailTouched = false;
+
+function detailPreset() {
+  if (isAuto()) return state.presets.find((p) => p.id === AUTO);
+  const preset = selectedPreset();
+  return preset?.default_detail != null ? preset : null;
+}
+
+function detailValue(preset) {
+  return detailTouched ? Number($("detail").value) : preset?.default_detail ?? 0;
+}
+
+function renderDetail() {
+  const preset = detailPreset();
+  $("detail-field").hidden = !preset;
+  if (!preset) return;
+  if (!detailTouched) $("detail").value = String(preset.default_detail ?? 0);
+  $("detail-value").textContent = $("detail").value;
+}
+
 function selectedScale() {
   return Number(document.querySelector("input[name=scale]:checked").value);
 }
@@ -67,6 +89,7 @@ function renderOptions() {
   $("scale-1").hidden = !oneX;
   if (!oneX && selectedScale() === 1) document.querySelector("input[name=scale][value='2']").checked = true;
   $("auto-help").hidden = !isAuto();
+  renderDetail();
   // On a preset, Denoise is a hint of the damage (every level, none for a clean image); the preset picks
   // the variant, so conservative is its own to choose.
   const hint = { plain: true, denoise: [0, 1, 2, 3], conservative: false };
@@ -84,20 +107,62 @@ function renderOptions() {
   if ($("conservative").disabled) $("conservative").checked = false;
 }
 
-function priceOf(model, outputPixels) {
-  const perCredit = model.credits.megapixels_per_credit * 1e6;
-  return Math.max(model.credits.minimum, Math.ceil(outputPixels / perCredit));
+// A pick as GET /v1/presets words it ("waifu2x-cunet denoise 1 at 1x, then realsr-df2k") as its stages.
+function stagesOf(pick) {
+  return pick.split(", then ").map((stage) => ({ id: stage.split(" ")[0], oneX: stage.endsWith(" at 1x") }));
 }
 
-// Credits (a range for `auto`, whose model depends on the image) and the expected seconds.
+// What a preset may run for this image: by damage level (the hint's, or any: the service reads it), one
+// end or both mixed (below detail 100 the service may mix the faithful end in).
+function presetRecipes(preset) {
+  const hint = $("denoise").value;
+  const levels = hint === "" ? [0, 1, 2, 3] : [Math.min(Number(hint) + 1, 3)];
+  const detail = detailValue(preset);
+  return levels.flatMap((level) => {
+    const faithful = stagesOf(preset.picks[level] || preset.picks[0]);
+    const detailed = preset.detail_picks?.length ? stagesOf(preset.detail_picks[level]) : null;
+    if (!detailed) return [faithful];
+    return detail === 100 ? [detailed] : [faithful, [...faithful, ...detailed]];
+  });
+}
+
+function recipes() {
+  if (isAuto()) {
+    const fromPresets = state.presets.filter((p) => p.picks?.length).flatMap(presetRecipes);
+    const fits = fromPresets.filter((r) => r.every((stage) => modelOf(stage.id)?.scales.includes(stage.oneX ? 1 : selectedScale())));
+    return fits.length ? fits : autoCandidates(selectedScale()).map((model) => [{ id: model.id, oneX: false }]);
+  }
+  const preset = selectedPreset();
+  if (preset) return presetRecipes(preset);
+  const model = selectedModel();
+  return model ? [[{ id: model.id, oneX: false }]] : [];
+}
+
+function modelOf(id) {
+  return state.models.find((m) => m.id === id);
+}
+
+// Credits (a range where the recipe depends on the image: `auto`, a preset reading the damage) and the
+// expected seconds; a recipe costs its stages' prices summed, a 1x clean-up at the input's size.
 function quote(width, height) {
   const scale = selectedScale();
-  const models = isAuto() ? autoCandidates(scale) : [selectedModel()].filter(Boolean);
-  if (!models.length || !width) return null;
+  const found = recipes().map((recipe) => recipe.map((stage) => ({ ...stage, model: modelOf(stage.id) })))
+    .filter((recipe) => recipe.every((stage) => stage.model));
+  if (!found.length || !width) return null;
   const outputPixels = width * height * scale * scale;
-  if (models.every((model) => outputPixels > model.max_output_pixels)) return { tooLarge: true };
-  const credits = models.map((model) => priceOf(model, outputPixels));
-  const seconds = models.map((model) => 1 + (outputPixels / 1e6) * (model.seconds_per_output_megapixel || 0));
+  const pixelsOf = (stage) => (stage.oneX ? width * height : outputPixels);
+  if (found.every((recipe) => recipe.some((stage) => pixelsOf(stage) > stage.model.max_output_pixels))) {
+    return { tooLarge: true };
+  }
+  const sum = (values) => values.reduce((a, b) => a + b, 0);
+  // One price per recipe, as the service makes it: the stages' worth summed and rounded up once, at least
+  // the largest stage's minimum (app/catalog/prices.py `credits_for_stages`).
+  const credits = found.map((recipe) => Math.max(
+    ...recipe.map((stage) => stage.model.credits.minimum),
+    Math.ceil(sum(recipe.map((stage) => pixelsOf(stage) / (stage.model.credits.megapixels_per_credit * 1e6))) - 1e-9),
+  ));
+  const seconds = found.map((recipe) =>
+    1 + sum(recipe.map((stage) => (pixelsOf(stage) / 1e6) * (stage.model.seconds_per_output_megapixel || 0))));
   return { least: Math.min(...credits), most: Math.max(...credits), seconds: Math.max(...seconds) };
 }
 
@@ -163,6 +228,7 @@ function quoteText(total, unknown, balance) {
   let text = `Price: ${parts.join(" + ")}`;
   const range = total.least !== total.most;
   if (isAuto() && range) text += " (Automatic picks the model for each image)";
+  else if (selectedPreset() && range) text += " (the preset reads each image's damage)";
   if (balance >= total.most) {
     const after = range ? `${balance - total.most}–${balance - total.least}` : `${balance - total.least}`;
     return `${text}. Balance ${balance} → ${after}.`;
@@ -294,6 +360,7 @@ function formFor(item) {
   form.append("scale", String(selectedScale()));
   if ($("denoise").value !== "") form.append("denoise", $("denoise").value);
   if ($("conservative").checked) form.append("conservative", "true");
+  if (detailPreset() && detailTouched) form.append("detail", $("detail").value);
   const format = item.video ? $("video-format").value : $("format").value;
   if (format) form.append("output_format", format);
   return form;
@@ -384,6 +451,10 @@ export function wireUpload(onAccepted) {
   });
   for (const radio of document.querySelectorAll("input[name=scale]")) radio.addEventListener("change", renderQueue);
   $("denoise").addEventListener("change", renderQueue);
+  $("detail").addEventListener("input", () => {
+    detailTouched = true;
+    renderQueue();
+  });
   $("conservative").addEventListener("change", renderQueue);
   $("format").addEventListener("change", renderQueue);
   $("video-format").addEventListener("change", renderQueue);

@@ -1,0 +1,240 @@
+"""Recipes: models run one after another (a clean-up at 1x, then the upscaler) and blends of such pipelines.
+
+A recipe is one or more branches, each a pipeline of steps, whose outputs are mixed in pixels by their
+weights. A pixel blend of an accuracy model's output and a detail model's output is how the service's
+`detail` control moves between the two ends (app/catalog/presets.py): the more accurate output is near the
+mean of what the input allows, so moving away from it towards the detailed one costs PSNR steadily while
+texture comes back (docs/benchmarks.md measures both along the way).
+
+Memory is the engine's: each branch's last step streams its bands (models.engine) straight into the one
+integer image; a later branch mixes its bands into what is there. Steps before the last run at their own
+size (a 1x clean-up is the input's size, a fraction of the output's).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.devices import Engine
+from models.engine import release_freed_memory, upscale, upscale_bands
+from models.spec import PLAIN, ModelSpec, Options, ProgressFn
+
+# How a step names its model: the caller resolves ids (the service's catalog, the bench's zoo).
+SpecOf = Callable[[str], ModelSpec]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One model run: `scale` None is the recipe's scale (the upscale); 1 a clean-up at the input's size."""
+
+    model: str
+    options: Options = PLAIN
+    scale: int | None = None
+
+    def scale_at(self, scale: int) -> int:
+        return scale if self.scale is None else self.scale
+
+    def describe(self) -> str:
+        options = ["conservative"] * self.options.conservative
+        options += [] if self.options.denoise is None else [f"denoise {self.options.denoise}"]
+        at = [] if self.scale is None else [f"at {self.scale}x"]
+        return " ".join([self.model, *options, *at])
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A pipeline of steps and its share of the result."""
+
+    weight: float
+    steps: tuple[Step, ...]
+
+    def output_scale(self, scale: int) -> int:
+        """How many times the input the pipeline's output is."""
+        total = 1
+        for step in self.steps:
+            total *= step.scale_at(scale)
+        return total
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Branches whose weights sum to 1; one branch of weight 1 is a plain pipeline (or a single model)."""
+
+    branches: tuple[Branch, ...]
+
+    def __post_init__(self) -> None:
+        if not self.branches or any(not b.steps or b.weight <= 0 for b in self.branches):
+            raise ValueError("a recipe needs branches of positive weight, each with a step")
+        if abs(sum(b.weight for b in self.branches) - 1.0) > 1e-6:
+            raise ValueError("a recipe's weights must sum to 1")
+
+    @classmethod
+    def single(cls, model: str, options: Options = PLAIN) -> Recipe:
+        return cls((Branch(1.0, (Step(model, options),)),))
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """Every step, in the order they run."""
+        return tuple(step for branch in self.branches for step in branch.steps)
+
+    def check(self, scale: int) -> None:
+        """Every branch must end at `scale` times the input."""
+        for branch in self.branches:
+            if branch.output_scale(scale) != scale:
+                raise ValueError(f"a branch ends at x{branch.output_scale(scale)}, not x{scale}")
+
+    def describe(self) -> str:
+        """For people: `faithful 40 % + waifu2x-cunet denoise 1 at 1x, then realsr-df2k 60 %`."""
+        parts = [", then ".join(step.describe() for step in branch.steps) for branch in self.branches]
+        if len(parts) == 1:
+            return parts[0]
+        return " + ".join(
+            f"{part} {round(b.weight * 100)} %" for part, b in zip(parts, self.branches, strict=True)
+        )
+
+
+def _shares(steps: Sequence[Step], costs: Sequence[float]) -> list[tuple[float, float]]:
+    """Each step's (start, width) of the job's progress, by its share of the cost."""
+    total = sum(costs) or 1.0
+    shares, start = [], 0.0
+    for cost in costs:
+        shares.append((start, cost / total))
+        start += cost / total
+    assert len(shares) == len(steps)
+    return shares
+
+
+def _within(progress: ProgressFn, start: float, width: float) -> ProgressFn:
+    return lambda fraction: progress(start + width * min(max(fraction, 0.0), 1.0))
+
+
+def run_steps(
+    image: np.ndarray,
+    steps: Sequence[Step],
+    scale: int,
+    spec_of: SpecOf,
+    models_dir: Path,
+    progress: ProgressFn,
+    engine: Engine | None = None,
+) -> np.ndarray:
+    """A pipeline assembled in float32 (for the steps before a branch's last, and for tools)."""
+    out = image
+    for step in steps:
+        spec = spec_of(step.model)
+        out = upscale(out, spec, step.scale_at(scale), models_dir, progress, step.options, engine)
+    return out
+
+
+def run_recipe_to_integers(
+    image: np.ndarray,
+    recipe: Recipe,
+    scale: int,
+    spec_of: SpecOf,
+    models_dir: Path,
+    progress: ProgressFn,
+    bit_depth: int,
+    costs: Sequence[float] | None = None,
+    engine: Engine | None = None,
+    timed: Callable[[Step, float], None] | None = None,
+) -> np.ndarray:
+    """The recipe's result quantised to uint8 or uint16, as `models.engine.upscale_to_integers` builds one.
+
+    `costs`: each step's expected cost (seconds), in `recipe.steps` order, which splits the progress between
+    them (equal shares without). `timed` hears each step's seconds once it ends.
+    """
+    recipe.check(scale)
+    steps = recipe.steps
+    shares = _shares(steps, costs if costs is not None else [1.0] * len(steps))
+    dtype, top = (np.uint16, 65535.0) if bit_depth == 16 else (np.uint8, 255.0)
+    height, width, channels = image.shape
+    out = np.empty((height * scale, width * scale, channels), dtype=dtype)
+    index, mixed = 0, 0.0
+    try:
+        for branch in recipe.branches:
+            source = image
+            for step in branch.steps[:-1]:
+                started = time.perf_counter()
+                source = upscale(
+                    source,
+                    spec_of(step.model),
+                    step.scale_at(scale),
+                    models_dir,
+                    _within(progress, *shares[index]),
+                    step.options,
+                    engine,
+                )
+                if timed is not None:
+                    timed(step, time.perf_counter() - started)
+                index += 1
+            last = branch.steps[-1]
+            started = time.perf_counter()
+            bands = upscale_bands(
+                source,
+                spec_of(last.model),
+                last.scale_at(scale),
+                models_dir,
+                _within(progress, *shares[index]),
+                last.options,
+                engine,
+            )
+            # The running mix: what is in `out` is the blend of the branches so far, by their weights.
+            keep = mixed / (mixed + branch.weight)
+            for row0, rows in bands:
+                target = out[row0 : row0 + len(rows)]
+                np.multiply(rows, top * (1.0 - keep), out=rows)
+                if keep:
+                    rows += target * np.float32(keep)
+                np.rint(rows, out=target, casting="unsafe")
+            del source
+            mixed += branch.weight
+            if timed is not None:
+                timed(last, time.perf_counter() - started)
+            index += 1
+    finally:
+        release_freed_memory()
+    return out
+
+
+def recipe_to_data(recipe: Recipe) -> list[dict[str, object]]:
+    """Plain data (for JSON): a list of branches, each `{"weight", "steps": [{"model", "scale", ...}]}`."""
+    return [
+        {
+            "weight": round(branch.weight, 6),
+            "steps": [
+                {
+                    "model": step.model,
+                    "scale": step.scale,
+                    "denoise": step.options.denoise,
+                    "conservative": step.options.conservative,
+                }
+                for step in branch.steps
+            ],
+        }
+        for branch in recipe.branches
+    ]
+
+
+def recipe_from_data(data: list[dict[str, Any]]) -> Recipe:
+    """The recipe `recipe_to_data` wrote."""
+    return Recipe(
+        tuple(
+            Branch(
+                float(branch["weight"]),
+                tuple(
+                    Step(
+                        str(step["model"]),
+                        Options(step.get("denoise"), bool(step.get("conservative", False))),
+                        step.get("scale"),
+                    )
+                    for step in branch["steps"]
+                ),
+            )
+            for branch in data
+        )
+    )
