@@ -13,7 +13,8 @@ shrink with JPEG at q90 to q30, or camera-like blur and noise. Each method runs 
 gives the luma PSNR over bicubic (higher is more faithful), NIQE on a mosaic of the crops and PIQE (both
 lower look more natural), seconds per input megapixel on this machine and the credits a 1-MP upload
 costs. A method is a pipeline of stages: `waifu2x-cunet:d1@1 > realsr-df2k` cleans up at 1x with denoise
-1, then upscales.
+1, then upscales; `0.3*faithful + 0.7*realsr-df2k` mixes two in pixels; `photo@70` is the photo preset at
+detail 70, which reads each upload's damage from its file and runs what a job would (models/recipe.py).
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from app.catalog.prices import BUILTIN_TERMS
+from app.catalog.presets import PRESETS
+from app.catalog.prices import BUILTIN_TERMS, credits_for_stages
 from bench.perception_plot import draw_plane
+from models.imaging.analysis import analyse
 from models.recipe import Branch, Recipe, Step, run_recipe_to_integers
 from models.runtimes.srcnn import rgb_to_ycbcr
 from models.spec import PLAIN, Options
@@ -98,15 +101,30 @@ def _branch(text: str) -> Branch:
 
 @dataclass(frozen=True)
 class Method:
-    """A method as the tables name it: a recipe of models/recipe.py (what jobs run), from its label."""
+    """A method as the tables name it: a recipe of models/recipe.py (what jobs run), from its label; or a
+    preset at a detail (`photo@70`), which reads each upload's damage as a job does and runs its recipe."""
 
     label: str
     recipe: Recipe
+    preset: str | None = None
+    detail: int | None = None
 
     @classmethod
     def parse(cls, text: str) -> Method:
-        """`a@1 > b` a pipeline; `0.4*faithful + 0.6*(a@1 > b)` a pixel blend of two."""
+        """`a@1 > b` a pipeline; `0.4*faithful + 0.6*(a@1 > b)` a pixel blend of two; `photo@70` a preset."""
+        name, at, detail = text.strip().partition("@")
+        if at and name in PRESETS and detail.isdigit():
+            preset = PRESETS[name]
+            return cls(text.strip(), preset.recipe(0, int(detail)), name, int(detail))
         return cls(text.strip(), Recipe(tuple(_branch(part) for part in text.split(" + "))))
+
+    def resolved(self, image: np.ndarray) -> Recipe:
+        """What runs on this upload: a preset's recipe for the damage a job reads from its file."""
+        if self.preset is None:
+            return self.recipe
+        preset = PRESETS[self.preset]
+        level = preset.level_of(analyse(_UPLOADS[_key(image)]).damage)
+        return preset.recipe(level, self.detail)
 
 
 DEFAULT_METHODS = (
@@ -187,11 +205,15 @@ def degrade(clean: np.ndarray, scale: int, damage: Damage, key: str) -> np.ndarr
         rng = np.random.default_rng(zlib.crc32(key.encode()))
         levels = levels + rng.normal(0.0, damage.noise_sigma, levels.shape)
     pixels = Image.fromarray(np.clip(np.rint(levels), 0, 255).astype(np.uint8))
+    buffer = io.BytesIO()
     if damage.jpeg_quality is not None:
-        buffer = io.BytesIO()
         pixels.save(buffer, "JPEG", quality=damage.jpeg_quality)
         pixels = Image.open(buffer).convert("RGB")
-    return np.asarray(pixels, dtype=np.float32) / 255.0
+    else:
+        pixels.save(buffer, "PNG")
+    upload = np.asarray(pixels, dtype=np.float32) / 255.0
+    _UPLOADS[_key(upload)] = buffer.getvalue()  # the file, for a preset to read its damage as a job does
+    return upload
 
 
 def _ignore_progress(_fraction: float) -> None:
@@ -199,11 +221,18 @@ def _ignore_progress(_fraction: float) -> None:
 
 
 # Each pipeline's 8-bit output per input: blends of the same pipelines (a `detail` sweep) run each once.
-_OUTPUTS: dict[tuple[int, tuple[int, ...], tuple[Step, ...], int], np.ndarray] = {}
+_OUTPUTS: dict[tuple[object, ...], np.ndarray] = {}
+
+
+_UPLOADS: dict[tuple[int, tuple[int, ...]], bytes] = {}
+
+
+def _key(image: np.ndarray) -> tuple[int, tuple[int, ...]]:
+    return zlib.crc32(image.tobytes()), image.shape
 
 
 def _pipeline(steps: tuple[Step, ...], image: np.ndarray, scale: int, models_dir: Path) -> np.ndarray:
-    key = (zlib.crc32(image.tobytes()), image.shape, steps, scale)
+    key = (*_key(image), steps, scale)
     if key not in _OUTPUTS:
         recipe = Recipe((Branch(1.0, steps),))
         levels = run_recipe_to_integers(image, recipe, scale, builtin, models_dir, _ignore_progress, 8)
@@ -217,9 +246,8 @@ def run_recipe(method: Method, image: np.ndarray, scale: int, models_dir: Path) 
     Pipelines run as jobs run them (models/recipe.py); a blend mixes its pipelines' 8-bit outputs by their
     weights (a job mixes each band as it comes, within half a level of this).
     """
-    mixed = sum(
-        branch.weight * _pipeline(branch.steps, image, scale, models_dir) for branch in method.recipe.branches
-    )
+    branches = method.resolved(image).branches
+    mixed = sum(branch.weight * _pipeline(branch.steps, image, scale, models_dir) for branch in branches)
     delivered: np.ndarray = np.rint(np.asarray(mixed, dtype=np.float32)).astype(np.float32) / 255.0
     return delivered
 
@@ -229,12 +257,10 @@ def luma_psnr(estimate: np.ndarray, truth: np.ndarray) -> float:
     return psnr(rgb_to_ycbcr(estimate)[:, :, 0], rgb_to_ycbcr(truth)[:, :, 0], BORDER)
 
 
-def credits_per_mp(method: Method, scale: int) -> int:
-    """What a 1-MP upload at this scale costs, the steps' prices summed (a 1x step at its own size)."""
-    return sum(
-        BUILTIN_TERMS[step.model].pricing.credits_for(1_000_000 * step.scale_at(scale) ** 2)
-        for step in method.recipe.steps
-    )
+def credits_per_mp(recipe: Recipe, scale: int) -> int:
+    """What a 1-MP upload at this scale costs, as a job is priced (the steps' worth rounded once)."""
+    stages = [(BUILTIN_TERMS[s.model].pricing, 1_000_000 * s.scale_at(scale) ** 2) for s in recipe.steps]
+    return credits_for_stages(stages)
 
 
 @dataclass(frozen=True)
@@ -284,7 +310,7 @@ def measure(
                     niqe=round(niqe(sheet), 3),
                     piqe=round(piqe(sheet), 2),
                     seconds_per_mp=round(seconds / megapixels, 1),
-                    credits_per_mp=credits_per_mp(recipe, scale),
+                    credits_per_mp=credits_per_mp(recipe.resolved(inputs[0]), scale),
                 )
                 points.append(point)
                 log(

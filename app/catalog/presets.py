@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from models.imaging.analysis import Damage
 from models.recipe import Branch, Recipe, Step
 from models.spec import Options
 
@@ -79,6 +80,9 @@ class Preset:
     # The detailed end's share at detail 0: where a little of it is more faithful than none (PSNR peaks
     # with some of the detail model's output mixed in), detail 0 is that peak, so PSNR falls steadily from 0.
     detail_floor: float = 0.0
+    # Light noise without JPEG damage (a camera's), read as clean: a detail model trained on camera noise
+    # keeps the texture that a clean-up would smooth away.
+    light_noise_is_clean: bool = False
 
     @property
     def model(self) -> str:
@@ -88,6 +92,13 @@ class Preset:
     @property
     def has_detail(self) -> bool:
         return self.detail_picks is not None
+
+    def level_of(self, damage: Damage) -> int:
+        """The damage level the preset acts on for what was read from an image."""
+        noise_only = damage.jpeg_quality is None and not damage.blocky
+        if self.light_noise_is_clean and noise_only and damage.level <= 1:
+            return 0
+        return damage.level
 
     def pick(self, level: int) -> Pick:
         return self.picks[max(0, min(level, 3))]
@@ -109,6 +120,7 @@ def level_of_hint(denoise: int | None) -> int:
 
 
 # The clean-ups at 1x: waifu2x CUNet, the one model with 1x weights, at the damage's strength.
+_CLEAN_LIGHTEST = Pick("waifu2x-cunet", denoise=0)
 _CLEAN_LIGHT = Pick("waifu2x-cunet", denoise=1)
 _CLEAN_MEDIUM = Pick("waifu2x-cunet", denoise=2)
 DETAIL_MODEL = "realsr-df2k"
@@ -132,11 +144,12 @@ PRESETS: dict[str, Preset] = {
             ),
             video_pick=Pick("faithful"),
             # Detail 100: RealSR alone on clean input; behind a clean-up on JPEG damage, which it would
-            # otherwise draw into grids and streaks: denoise 1 up to JPEG q50 (NIQE 4.45 against 5.16 for
-            # denoise 2 on q50, 0.17 dB apart), denoise 2 below (0.3 dB more on q30). docs/benchmarks.md.
+            # otherwise draw into grids and streaks: denoise 0 on web uploads (q75-89; denoise 1 smoothed the
+            # feathers away, NIQE 3.53 against 3.16), denoise 1 down to q50 (NIQE 4.45 against 5.16 for
+            # denoise 2, 0.17 dB apart), denoise 2 below (0.3 dB more on q30). docs/benchmarks.md.
             detail_picks=(
                 Pick(DETAIL_MODEL),
-                Pick(DETAIL_MODEL, clean_up=_CLEAN_LIGHT),
+                Pick(DETAIL_MODEL, clean_up=_CLEAN_LIGHTEST),
                 Pick(DETAIL_MODEL, clean_up=_CLEAN_LIGHT),
                 Pick(DETAIL_MODEL, clean_up=_CLEAN_MEDIUM),
             ),
@@ -145,6 +158,9 @@ PRESETS: dict[str, Preset] = {
             # measured (+2.1 dB clean, against +1.8 for faithful alone): more faithful than either end.
             default_detail=70,
             detail_floor=0.3,
+            # The camera set (blur, noise 4 levels): RealSR alone NIQE 3.68 at -0.06 dB, behind a clean-up
+            # 7.28 (docs/benchmarks.md).
+            light_noise_is_clean=True,
         ),
         Preset(
             "anime",

@@ -334,7 +334,8 @@ def _read_upload(
         return Reading(request, None, "", auto=False)
     with decode_budget.hold(info.width * info.height):
         analysis = analyse(still_of(data, info))
-    level = analysis.damage.level if request.denoise is None else level_of_hint(request.denoise)
+    preset = get_preset(analysis.content if auto else request.preset or "")
+    level = preset.level_of(analysis.damage) if request.denoise is None else level_of_hint(request.denoise)
     read = analysis.reason() if auto else analysis.damage.describe()
     if request.denoise is not None:
         read = f"{analysis.content}; damage level {level} from denoise {request.denoise}"

@@ -1,28 +1,31 @@
-"""The landing page's before/after sample: Real-ESRGAN x4 run on a photo that ships with scikit-image.
+"""The landing page's before/after sample: the photo preset at its default detail, as a job runs it.
 
 Run once, after `mindrender models install`, and commit the two images it writes:
 
     .venv/bin/python -m app.web.make_sample
 
 The "before" is a 240 x 160 crop of scikit-image's `chelsea.png` (Stefan van der Walt's cat, CC0), halved
-to 120 x 80 the way a thumbnail is made; the "after" is that small image upscaled 4x by
-`realesrgan-x4plus` (photo restoration that invents texture) through the same engine the workers use.
-Both are saved as WebP so the page ships a few tens of KB.
+to 120 x 80 the way a thumbnail is made; the "after" is that small image upscaled 4x by what `preset=photo`
+runs on it (the damage read from the file, the preset's default `detail`: app/catalog/presets.py) through the
+same recipe runner and engine the workers use. Both are saved as WebP so the page ships a few tens of KB.
 """
 
 from __future__ import annotations
 
+import io
 from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from app.catalog.presets import PRESETS
 from app.config import get_settings
-from models.engine import upscale_to_integers
+from models.imaging.analysis import analyse
+from models.recipe import run_recipe_to_integers
 from models.registry import load_registry
 
-MODEL = "realesrgan-x4plus"
+PRESET = "photo"
 SCALE = 4
 CROP = (150, 10, 390, 170)  # left, top, right, bottom in chelsea.png (451 x 300): the cat's face
 STATIC = Path(__file__).parent / "static"
@@ -39,10 +42,15 @@ def small_input() -> Image.Image:
 
 def main() -> None:
     models_dir = get_settings().resolved_models_dir
-    spec = load_registry(models_dir).get(MODEL)
+    registry = load_registry(models_dir)
     before = small_input()
+    upload = io.BytesIO()
+    before.save(upload, "PNG")
+    preset = PRESETS[PRESET]
+    recipe = preset.recipe(preset.level_of(analyse(upload.getvalue()).damage), None)
+    print(f"{PRESET} at detail {preset.default_detail}: {recipe.describe()}")
     pixels = np.asarray(before, dtype=np.float32) / 255.0
-    after = upscale_to_integers(pixels, spec, SCALE, models_dir, lambda _: None, 8)
+    after = run_recipe_to_integers(pixels, recipe, SCALE, registry.get, models_dir, lambda _: None, 8)
     before.save(BEFORE, "WEBP", quality=90, method=6)
     Image.fromarray(after).save(AFTER, "WEBP", quality=82, method=6)
     for path in (BEFORE, AFTER):

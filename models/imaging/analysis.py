@@ -37,11 +37,12 @@ class Damage:
     jpeg_quality: int | None
     noise_sigma: float
     blockiness: float
+    blocky: bool = False  # the level was read from the blocks (photos only)
 
     def describe(self) -> str:
         if self.jpeg_quality is not None:
             return f"JPEG quality ~{self.jpeg_quality}"
-        if self.blockiness >= BLOCKY:
+        if self.blocky:
             return f"JPEG blocks (blockiness {self.blockiness:.2f})"
         return f"noise ~{self.noise_sigma:.1f} levels" if self.noise_sigma >= 2 else "clean"
 
@@ -115,8 +116,11 @@ def noise_sigma(luma: np.ndarray) -> float:
 
 def blockiness(luma: np.ndarray) -> float:
     """Mean step across the 8-pixel grid over the mean step elsewhere: about 1 for a clean image, above
-    1.3 where a JPEG's blocks show (both directions, so a crop on another grid phase still counts)."""
-    if min(luma.shape) < 32:
+    1.3 where a JPEG's blocks show (both directions, so a crop on another grid phase still counts).
+
+    Below 128 px a side there are too few grid lines: the strongest of eight phases stands out by chance
+    (clean 48-96 px photo crops measured up to 1.5, a heavy JPEG's level), so a small image reads 1."""
+    if min(luma.shape) < BLOCKS_FROM_SIDE:
         return 1.0
     ratios = []
     for steps in (np.abs(np.diff(luma, axis=1)), np.abs(np.diff(luma, axis=0)).T):
@@ -129,6 +133,7 @@ def blockiness(luma: np.ndarray) -> float:
 
 
 BLOCKY = 1.25
+BLOCKS_FROM_SIDE = 128
 
 
 def damage_of(image: Image.Image, luma: np.ndarray, content: ContentClass) -> Damage:
@@ -142,7 +147,8 @@ def damage_of(image: Image.Image, luma: np.ndarray, content: ContentClass) -> Da
         level = 3 if blocks >= 1.35 else 2
     else:
         level = 0 if sigma < 2.6 else 1 if sigma < 4.5 else 2 if sigma < 9 else 3
-    return Damage(level, quality, round(sigma, 2), round(blocks, 3))
+    blocky = quality is None and content == "photo" and blocks >= BLOCKY
+    return Damage(level, quality, round(sigma, 2), round(blocks, 3), blocky)
 
 
 @dataclass(frozen=True)

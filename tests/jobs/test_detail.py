@@ -44,7 +44,7 @@ def test_the_photo_preset_reads_jpeg_damage_itself_and_cleans_up_before_the_deta
     jpeg = _post(user, "/v1/jobs/quote", _encoded("JPEG", quality=80), preset="photo").json()
     assert jpeg["recipe"] == runs("photo", 1, scale=4), jpeg
     clean_up = jpeg["recipe"][-1]["stages"][0]
-    assert (clean_up["model"], clean_up["scale"], clean_up["denoise"]) == ("waifu2x-cunet", 1, 1)
+    assert (clean_up["model"], clean_up["scale"], clean_up["denoise"]) == ("waifu2x-cunet", 1, 0)
     assert jpeg["reason"].startswith("JPEG quality ~80: preset photo for damage level 1, detail ")
     clean = _post(user, "/v1/jobs/quote", _encoded("PNG"), preset="photo").json()
     assert clean["recipe"] == runs("photo", 0, scale=4), clean

@@ -277,6 +277,34 @@ def test_automatic_is_the_default_and_the_service_picks_the_model(browser, servi
     page.context.close()
 
 
+def test_detail_is_a_slider_for_photos_sent_with_the_job_and_the_card_names_the_recipe(
+    browser, service, tmp_path
+):
+    """The Detail slider shows where it applies (Photo, Automatic), starts at the preset's default, changes
+    the price range with what runs, and the job runs at the detail it was set to."""
+    from playwright.sync_api import expect
+
+    page = open_page(browser, service)
+    sign_up(page, "detail@example.com")
+    expect(page.locator("#detail-field")).to_be_visible()  # Automatic: detail applies to photos
+    page.get_by_label("Model").select_option(label="Anime / illustration")
+    expect(page.locator("#detail-field")).to_be_hidden()
+    page.get_by_label("Model").select_option(label="Photo")
+    detail = page.get_by_label("Detail")
+    expect(detail).to_have_value("70")
+    page.get_by_label("2x").check()
+    page.locator("#files").set_input_files(str(write_image(tmp_path, "cat.png", 48, 48, seed=3)))
+    expect(page.locator("#quote")).to_contain_text("Price:")
+    detail.fill("100")
+    expect(page.locator("#detail-value")).to_have_text("100")
+    page.get_by_role("button", name="Upscale").click()
+    card = page.locator(".result", has_text="cat.png")
+    expect(card.locator(".status")).to_contain_text("Done: 96\u00d796", timeout=120_000)
+    expect(card.locator(".meta")).to_contain_text("photo preset, detail 100")
+    shoot(page, "12-detail-slider")
+    page.context.close()
+
+
 def test_faithful_is_a_preset_and_the_page_says_it_invents_no_detail(browser, service):
     from playwright.sync_api import expect
 

@@ -49,14 +49,29 @@ export function configureResults({ modelName, onEnded }) {
 function describe(job) {
   const frames = job.video ? `, ${plural(job.video.frames, "frame")}` : "";
   const size = `${job.input.width}×${job.input.height} → ${job.output.width}×${job.output.height}${frames}`;
-  const options = [job.denoise != null ? `denoise ${job.denoise}` : "", job.conservative ? "conservative" : ""]
-    .filter(Boolean).join(", ");
+  // A model's options; a recipe of several stages is named stage by stage instead.
+  const single = !job.recipe || (job.recipe.length === 1 && job.recipe[0].stages.length === 1);
+  const options = single
+    ? [job.denoise != null ? `denoise ${job.denoise}` : "", job.conservative ? "conservative" : ""].filter(Boolean).join(", ")
+    : "";
   const credits = job.credits_refunded
     ? `${plural(job.credits_refunded, "credit")} refunded`
     : plural(job.credits_charged, "credit");
-  const chosen = job.reason ? ` · picked by Automatic (${job.reason})` : "";
-  return `${state.modelName(job.model)} ${job.scale}×${options ? ` (${options})` : ""} · ${size} · ` +
+  let chosen = "";
+  if (job.preset === "auto") chosen = ` · picked by Automatic (${job.reason})`;
+  else if (job.preset) chosen = ` · ${job.preset} preset${job.detail != null ? `, detail ${job.detail}` : ""}`;
+  return `${recipeText(job)} ${job.scale}×${options ? ` (${options})` : ""} · ${size} · ` +
     `${credits} · ${moment(job.created_at)}${chosen}`;
+}
+
+// What ran: a model; a clean-up at 1× then the upscaler; or two such results mixed by weight.
+function recipeText(job) {
+  const recipe = job.recipe || [{ weight: 1, stages: [{ model: job.model, scale: job.scale }] }];
+  const branches = recipe.map((branch) =>
+    branch.stages.map((stage) => `${state.modelName(stage.model)}${stage.scale === 1 && job.scale !== 1 ? " at 1×" : ""}`)
+      .join(" → "));
+  if (branches.length === 1) return branches[0];
+  return branches.map((text, i) => `${text} ${Math.round(recipe[i].weight * 100)} %`).join(" + ");
 }
 
 function createView(job, name, before) {
