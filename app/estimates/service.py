@@ -45,6 +45,9 @@ LIVE_FOR = timedelta(minutes=2)
 # Reading the input, storing the result and recording the job around the frames: 0.02-0.03 s for a 2-frame
 # 16x16 clip through `run_job` on the 2-core VM with nothing else running (bench/video.py estimates).
 OVERHEAD_SECONDS = 0.03
+# A running job's ETA is never under this, nor under this share of its time so far once it has overrun.
+MIN_RUNNING_ETA_SECONDS = 1.0
+OVERRUN_SHARE = 0.1
 # Estimates err: a job is refused when its estimate passes this share of the soft time limit.
 LIMIT_SHARE = 0.8
 # The samples a worker's speed is fitted from: its latest jobs of the model, at most `PER_ACCOUNT` of them
@@ -371,9 +374,11 @@ def eta_seconds(session: Session, job: Job, speed: Speed, ahead: float | None = 
     )
     if job.status == JobStatus.RUNNING:
         elapsed = (now - job.started_at).total_seconds() if job.started_at else 0.0
-        if job.progress >= 0.05:
-            return max(elapsed / job.progress * (1 - job.progress), 0.0)
-        return max(own - elapsed, 0.0)
+        progressed = job.progress >= 0.05
+        remaining = elapsed / job.progress * (1 - job.progress) if progressed else own - elapsed
+        # Work remains while it runs: a job past its estimate with little progress to go by (one window
+        # of a heavy model) says a tenth of its time so far is left, never 0 (the next report corrects it).
+        return max(remaining, OVERRUN_SHARE * elapsed * (1 - job.progress), MIN_RUNNING_ETA_SECONDS)
     if job.status != JobStatus.QUEUED:
         return None
     if ahead is None:

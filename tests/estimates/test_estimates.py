@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import numpy as np
 from PIL import Image
 
-from app.estimates.service import heartbeat, record_job_speed
+from app.db import utcnow
+from app.estimates.service import default_speed, eta_seconds, heartbeat, record_job_speed
+from app.jobs.models import Job, JobStatus
 from app.jobs.processing import WorkerIdentity, run_job
 from tests.hardening.test_upload_costs import _png_claiming
 from tests.jobs.test_quote import quote
@@ -141,3 +144,19 @@ def test_a_long_clip_of_tiny_frames_is_estimated_for_its_frames(configure, signu
     assert refused.status_code == 422, refused.text
     assert refused.json()["error"]["code"] == "job_too_slow"
     assert "3,000 frames" in refused.json()["error"]["message"]
+
+
+def test_a_running_job_past_its_estimate_never_says_nothing_is_left():
+    """A heavy model's one window reports no progress until it ends: its ETA counted down to 0 and sat
+    there. While the job runs the ETA stays above 0, and once progress comes it follows it."""
+    started = utcnow() - timedelta(seconds=30)
+    job = Job(status=JobStatus.RUNNING, estimated_seconds=10.0, started_at=started, progress=0.0)
+    speed = default_speed("bicubic", "cpu")
+    overrun = eta_seconds(None, job, speed)  # a running job reads no rows
+    assert overrun is not None and 2.9 <= overrun <= 3.2  # a tenth of the 30 s so far
+    job.progress = 0.75
+    moving = eta_seconds(None, job, speed)
+    assert moving is not None and 9.5 <= moving <= 10.5  # 30 s for three quarters: 10 s to go
+    job.progress, job.started_at = 0.0, utcnow() - timedelta(seconds=2)
+    fresh = eta_seconds(None, job, speed)
+    assert fresh is not None and 7.5 <= fresh <= 8.1  # within its estimate: the estimate's rest
