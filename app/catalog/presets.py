@@ -132,7 +132,7 @@ PRESETS: dict[str, Preset] = {
             "photo",
             "Photo",
             "Photographs: real texture restored (skin, bark, fur) by a detail model trained on camera "
-            "degradations, after a clean-up where the upload carries JPEG damage; `detail` moves from the "
+            "degradations, after a clean-up where the upload carries JPEG damage. Detail moves from the "
             "most faithful result (0) to the most detailed (100).",
             # Detail 0, the best PSNR per level: faithful on clean input (+1.8 dB over bicubic at x4),
             # waifu2x photo with denoise on JPEG damage (+0.8 dB on web uploads, where faithful loses 0.3).
@@ -199,7 +199,7 @@ PRESETS: dict[str, Preset] = {
 }
 AUTO_DESCRIPTION = (
     "Looks at the image: photo, illustration or text, and how much noise or JPEG damage it carries, then "
-    "runs what that preset runs for it (`detail` applies where the content is a photo)."
+    "runs what that preset runs for it (Detail applies where the content is a photo)."
 )
 
 

@@ -81,6 +81,7 @@ def service(
         stripe_api_base=stripe.url,
         webhook_allow_private="true",
         signup_credit_grants_per_ip_per_day="50",  # every test signs up its own account from 127.0.0.1
+        signups_per_ip_per_hour="50",
     ) as running:
         yield running
 

@@ -40,11 +40,11 @@ def test_signed_out_visitors_see_a_real_sample_the_prices_and_the_privacy_promis
     landing = page.locator("#landing")
     expect(landing.get_by_role("heading", name="Sharper images in seconds")).to_be_visible()
     expect(landing).to_contain_text(f"Sign up and get {SIGNUP_CREDITS} free credits")
-    # Prices from GET /v1/models: a 1024x768 photo with the photo preset's waifu2x photo (1 credit per
-    # started 4 MP, minimum 1).
+    # Prices from GET /v1/models and /v1/presets: a clean 1024x768 photo with the photo preset at its
+    # default detail, faithful (4 MP a credit) mixed with RealSR (1 MP a credit), their worth rounded once.
     photo = landing.locator("#price-rows tr", has_text="Photo")
-    expect(photo.locator("td").nth(0)).to_have_text("1 credit")  # 2x: 3.1 MP
-    expect(photo.locator("td").nth(1)).to_have_text("4 credits")  # 4x: 12.6 MP
+    expect(photo.locator("td").nth(0)).to_have_text("4 credits")  # 2x: 3.1 MP, 0.79 + 3.15
+    expect(photo.locator("td").nth(1)).to_have_text("16 credits")  # 4x: 12.6 MP, 3.15 + 12.58
     expect(landing.locator("#packs")).to_contain_text("200 for")  # billing is on: the packs are listed
     expect(landing).to_contain_text("deleted after 24 hours")
     expect(landing).to_contain_text("never used to train")
@@ -260,7 +260,7 @@ def test_automatic_is_the_default_and_the_service_picks_the_model(browser, servi
     page = open_page(browser, service)
     sign_up(page, "auto@example.com")
     expect(page.get_by_label("Model")).to_have_value("auto")
-    expect(page.locator("#auto-help")).to_contain_text("picks the model and denoise level")
+    expect(page.locator("#auto-help")).to_contain_text("runs what that preset runs for it")
     expect(page.get_by_label("Denoise")).to_be_disabled()  # the service chooses it from the image
     page.get_by_label("2x").check()
     page.locator("#files").set_input_files(str(write_image(tmp_path, "unknown.png", seed=8)))

@@ -9,16 +9,31 @@ import { money } from "./account.js";
 const EXAMPLE = { width: 1024, height: 768 };
 const SAMPLE = { before: "/static/sample-before.webp", after: "/static/sample-after.webp", width: 480, height: 320 };
 
-export function price(model, width, height, scale) {
-  const megapixels = (width * height * scale * scale) / 1e6;
-  return Math.max(model.credits.minimum, Math.ceil(megapixels / model.credits.megapixels_per_credit));
+// One price for a recipe's stages, as the service makes it: their worth summed and rounded up once, at least
+// the largest stage's minimum (app/catalog/prices.py `credits_for_stages`); a 1x clean-up at the input's size.
+function priceOfStages(stages, width, height, scale) {
+  const worth = stages.reduce((sum, { model, oneX }) =>
+    sum + (width * height * (oneX ? 1 : scale * scale)) / 1e6 / model.credits.megapixels_per_credit, 0);
+  return Math.max(...stages.map(({ model }) => model.credits.minimum), Math.ceil(worth - 1e-9));
 }
 
-function priceRow(preset, model) {
+// What a preset runs on a clean photo at its default detail (GET /v1/presets words each pick
+// "waifu2x-cunet denoise 1 at 1x, then realsr-df2k"): its detailed end, mixed with its faithful end below 100.
+function cleanStages(preset, models) {
+  const parse = (pick) => pick.split(", then ").map((stage) =>
+    ({ model: models.find((m) => m.id === stage.split(" ")[0]), oneX: stage.endsWith(" at 1x") }));
+  const faithful = parse(preset.picks[0]);
+  if (!preset.detail_picks?.length) return faithful;
+  const detailed = parse(preset.detail_picks[0]);
+  return preset.default_detail >= 100 ? detailed : [...faithful, ...detailed];
+}
+
+function priceRow(preset, stages) {
   const cells = [2, 4].map((scale) => el("td", { className: "num",
-    textContent: plural(price(model, EXAMPLE.width, EXAMPLE.height, scale), "credit") }));
-  const { minimum, megapixels_per_credit: perCredit } = model.credits;
-  const rule = `${model.name}: 1 credit per ${perCredit} MP of result, at least ${minimum}`;
+    textContent: plural(priceOfStages(stages, EXAMPLE.width, EXAMPLE.height, scale), "credit") }));
+  const rule = stages.map(({ model }) =>
+    `${model.name}: 1 credit per ${model.credits.megapixels_per_credit} MP of result, at least ${model.credits.minimum}`)
+    .join(" + ");
   return el("tr", {}, el("th", { scope: "row" }, preset.name, el("span", { className: "rule", textContent: rule })),
     ...cells);
 }
@@ -27,8 +42,9 @@ export function renderLanding({ models, presets, offers }) {
   if (!$("sample").firstChild) {
     $("sample").append(createViewer({ ...SAMPLE, name: "Sample photo of a cat" }));
   }
-  const rows = presets.map((preset) => [preset, models.find((m) => m.id === preset.model)]).filter(([, m]) => m);
-  $("price-rows").replaceChildren(...rows.map(([preset, model]) => priceRow(preset, model)));
+  const rows = presets.filter((preset) => preset.picks?.length).map((preset) => [preset, cleanStages(preset, models)])
+    .filter(([, stages]) => stages.every(({ model }) => model));
+  $("price-rows").replaceChildren(...rows.map(([preset, stages]) => priceRow(preset, stages)));
   $("example-size").textContent = `${EXAMPLE.width}×${EXAMPLE.height}`;
   $("packs").hidden = !offers?.packs?.length;
   if (offers?.packs?.length) {
