@@ -23,6 +23,9 @@ import numpy as np
 
 from models.devices import Engine
 from models.engine import release_freed_memory, upscale, upscale_bands
+from models.imaging.bands import resize_rows
+from models.imaging.resample import Filter
+from models.imaging.text_regions import find_text
 from models.spec import PLAIN, ModelSpec, Options, ProgressFn
 
 # How a step names its model: the caller resolves ids (the service's catalog, the bench's zoo).
@@ -67,6 +70,9 @@ class Recipe:
     """Branches whose weights sum to 1; one branch of weight 1 is a plain pipeline (or a single model)."""
 
     branches: tuple[Branch, ...]
+    # Run where the image holds text (models/imaging/text_regions.py), mixed in by its soft mask: a model that
+    # invents no letters, over the box that holds the text.
+    text: Step | None = None
 
     def __post_init__(self) -> None:
         if not self.branches or any(not b.steps or b.weight <= 0 for b in self.branches):
@@ -80,8 +86,9 @@ class Recipe:
 
     @property
     def steps(self) -> tuple[Step, ...]:
-        """Every step, in the order they run."""
-        return tuple(step for branch in self.branches for step in branch.steps)
+        """Every step, in the order they run (the text step last, where there is one)."""
+        text = () if self.text is None else (self.text,)
+        return (*(step for branch in self.branches for step in branch.steps), *text)
 
     def check(self, scale: int) -> None:
         """Every branch must end at `scale` times the input."""
@@ -196,45 +203,73 @@ def run_recipe_to_integers(
             if timed is not None:
                 timed(last, time.perf_counter() - started)
             index += 1
+        if recipe.text is not None:
+            started = time.perf_counter()
+            text_progress = _within(progress, *shares[index])
+            _mix_text(out, image, recipe.text, scale, spec_of, models_dir, text_progress, top, engine)
+            if timed is not None:
+                timed(recipe.text, time.perf_counter() - started)
     finally:
         release_freed_memory()
     return out
 
 
-def recipe_to_data(recipe: Recipe) -> list[dict[str, object]]:
-    """Plain data (for JSON): a list of branches, each `{"weight", "steps": [{"model", "scale", ...}]}`."""
-    return [
-        {
-            "weight": round(branch.weight, 6),
-            "steps": [
-                {
-                    "model": step.model,
-                    "scale": step.scale,
-                    "denoise": step.options.denoise,
-                    "conservative": step.options.conservative,
-                }
-                for step in branch.steps
-            ],
-        }
+def _mix_text(
+    out: np.ndarray,
+    image: np.ndarray,
+    step: Step,
+    scale: int,
+    spec_of: SpecOf,
+    models_dir: Path,
+    progress: ProgressFn,
+    top: float,
+    engine: Engine | None,
+) -> None:
+    """Run `step` over the box that holds the image's text and mix it into `out` by the feathered mask."""
+    regions = find_text(image)
+    if regions.box is None:
+        progress(1.0)
+        return
+    y0, y1, x0, x1 = regions.box
+    crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+    weight = regions.mask[y0:y1, x0:x1, None]
+    width, height = (x1 - x0) * scale, (y1 - y0) * scale
+    bands = upscale_bands(crop, spec_of(step.model), scale, models_dir, progress, step.options, engine)
+    for row0, rows in bands:
+        share = np.clip(resize_rows(weight, width, height, row0, row0 + len(rows), Filter.BILINEAR), 0.0, 1.0)
+        target = out[y0 * scale + row0 : y0 * scale + row0 + len(rows), x0 * scale : x1 * scale]
+        mixed = rows * (top * share) + target * (1.0 - share)
+        np.rint(mixed, out=target, casting="unsafe")
+
+
+def _step_data(step: Step) -> dict[str, object]:
+    return {
+        "model": step.model,
+        "scale": step.scale,
+        "denoise": step.options.denoise,
+        "conservative": step.options.conservative,
+    }
+
+
+def _step_from(data: dict[str, Any]) -> Step:
+    options = Options(data.get("denoise"), bool(data.get("conservative", False)))
+    return Step(str(data["model"]), options, data.get("scale"))
+
+
+def recipe_to_data(recipe: Recipe) -> dict[str, object]:
+    """Plain data (for JSON): `{"branches": [{"weight", "steps": [{"model", "scale", ...}]}], "text"}`."""
+    branches = [
+        {"weight": round(branch.weight, 6), "steps": [_step_data(step) for step in branch.steps]}
         for branch in recipe.branches
     ]
+    return {"branches": branches, "text": None if recipe.text is None else _step_data(recipe.text)}
 
 
-def recipe_from_data(data: list[dict[str, Any]]) -> Recipe:
+def recipe_from_data(data: dict[str, Any]) -> Recipe:
     """The recipe `recipe_to_data` wrote."""
-    return Recipe(
-        tuple(
-            Branch(
-                float(branch["weight"]),
-                tuple(
-                    Step(
-                        str(step["model"]),
-                        Options(step.get("denoise"), bool(step.get("conservative", False))),
-                        step.get("scale"),
-                    )
-                    for step in branch["steps"]
-                ),
-            )
-            for branch in data
-        )
+    branches = tuple(
+        Branch(float(branch["weight"]), tuple(_step_from(step) for step in branch["steps"]))
+        for branch in data["branches"]
     )
+    text = data.get("text")
+    return Recipe(branches, None if text is None else _step_from(text))

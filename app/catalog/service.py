@@ -128,6 +128,7 @@ class Catalog:
         detail: int | None = None,
         level: int | None = None,
         video: bool = False,
+        text: bool = False,
     ) -> Choice:
         """What a request runs: the model it names with its options, or what a content preset runs for the
         damage (`level`, as read from the image; a `denoise` hint names it instead) at `detail` (a clip:
@@ -154,7 +155,7 @@ class Catalog:
             raise errors.UnsupportedOption(_preset_has_no_conservative(preset))
         if denoise is not None or level is None:
             level = level_of_hint(denoise)
-        recipe, applied, why = _preset_recipe(chosen, level, detail, video)
+        recipe, applied, why = _preset_recipe(chosen, level, detail, video, text)
         return self._choice(recipe, scale, preset, why, applied)
 
     def _choice(
@@ -185,7 +186,7 @@ class Catalog:
 
 
 def _preset_recipe(
-    preset: Preset, level: int, detail: int | None, video: bool
+    preset: Preset, level: int, detail: int | None, video: bool, text: bool
 ) -> tuple[Recipe, int | None, str]:
     """A preset's recipe at this damage level and detail, the detail it applied, and the reason for it."""
     acts = len(set(preset.picks)) > 1 or preset.has_detail
@@ -196,4 +197,6 @@ def _preset_recipe(
     if not preset.has_detail:
         return preset.recipe(level, None), None, where
     applied = preset.default_detail if detail is None else detail
-    return preset.recipe(level, applied), applied, f"{where}, detail {applied}"
+    recipe = preset.recipe(level, applied, text)
+    on_text = "" if recipe.text is None else ", text kept"
+    return recipe, applied, f"{where}, detail {applied}{on_text}"

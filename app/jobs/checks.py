@@ -6,12 +6,13 @@ a submission and of POST /v1/jobs/quote. Nothing here charges, stores or writes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from functools import partial
 
 from sqlalchemy.orm import Session
 
-from app.catalog.presets import AUTO, PRESETS, get_preset, level_of_hint
+from app.catalog.presets import AUTO, PRESETS, Preset, get_preset, level_of_hint
 from app.catalog.prices import Queue, credits_for_stages
 from app.catalog.service import Choice, check_auto_request
 from app.credits.errors import InsufficientCredits
@@ -27,6 +28,7 @@ from app.estimates.service import (
 )
 from app.jobs import idempotency
 from app.media.decode_budget import DecodeBudget
+from app.media.image_codec import decode_image
 from app.media.media import (
     MediaInfo,
     check_media_decodes,
@@ -41,6 +43,7 @@ from app.media.video_probe import VideoInfo
 from app.runtime import Runtime
 from app.webhooks.address_guard import check_webhook_url
 from models.imaging.analysis import analyse
+from models.imaging.text_regions import find_text
 from models.recipe import Branch, Recipe
 from models.spec import Options
 
@@ -97,13 +100,22 @@ class Quote:
     ahead: float | None = None
 
 
-def recipe_price(runtime: Runtime, recipe: Recipe, scale: int, info: MediaInfo) -> int:
+def recipe_price(
+    runtime: Runtime, recipe: Recipe, scale: int, info: MediaInfo, text_share: float = 0.0
+) -> int:
     """The recipe's price: each step's worth at its own pricing for its output pixels (a 1x clean-up at the
-    input's size), summed and rounded once (app/catalog/prices.py); a video's frames count as each
-    model's pricing counts them."""
+    input's size; the text step over the box that holds the text, `text_share` of the image), summed and
+    rounded once (app/catalog/prices.py); a video's frames count as each model's pricing counts them."""
     pixels, frames = info.width * info.height * frames_of(info), video_frames_of(info)
     offer = runtime.catalog.offer
-    stages = [(offer(step.model).terms.pricing, pixels * step.scale_at(scale) ** 2) for step in recipe.steps]
+    stages = [
+        (offer(step.model).terms.pricing, pixels * step.scale_at(scale) ** 2)
+        for branch in recipe.branches
+        for step in branch.steps
+    ]
+    if recipe.text is not None:
+        text_pixels = math.ceil(pixels * text_share) * scale**2
+        stages.append((offer(recipe.text.model).terms.pricing, text_pixels))
     return credits_for_stages(stages, frames)
 
 
@@ -132,6 +144,7 @@ def quote_job(
     count_frames: bool = True,
     ahead: bool = False,
     level: int | None = None,
+    text_share: float = 0.0,
 ) -> Quote:
     """Validate a request and its upload's header, price it and estimate its run time; nothing is
     decoded, charged or stored. A job that could not finish within the time limit is refused here.
@@ -152,6 +165,7 @@ def quote_job(
         request.conservative,
         detail=request.detail,
         level=level,
+        text=text_share > 0,
     )
     choice = choose()  # the parameters, before the upload is read
     if request.webhook_url:
@@ -181,7 +195,7 @@ def quote_job(
         frames=frames,
         encoding=encoding_seconds_per_megapixel(output_format),
     )
-    price = recipe_price(runtime, choice.recipe, request.scale, info)
+    price = recipe_price(runtime, choice.recipe, request.scale, info, text_share)
     return Quote(choice, info, output_format, price, queue, seconds, seconds_ahead)
 
 
@@ -251,12 +265,15 @@ def check_job(
         reading = _read_upload(session, runtime, decode_budget, account_id, request, data)
         request = reading.request
     level = None if reading is None else reading.level
-    quote = quote_job(session, runtime, request, data, count_frames=False, ahead=charging, level=level)
+    text = 0.0 if reading is None else reading.text_share
+    quote = quote_job(
+        session, runtime, request, data, count_frames=False, ahead=charging, level=level, text_share=text
+    )
     balance = balance_as_read(session, account_id)  # authentication's read; the hold decides
     if isinstance(quote.info, VideoInfo) and not quote.info.frames_exact:
         one_frame = recipe_price(runtime, quote.choice.recipe, request.scale, replace(quote.info, frames=1))
         if balance >= quote.price or (charging and balance >= one_frame):
-            quote = quote_job(session, runtime, request, data, ahead=charging, level=level)
+            quote = quote_job(session, runtime, request, data, ahead=charging, level=level, text_share=text)
     covered = balance >= quote.price
     if charging and not covered:
         raise InsufficientCredits()
@@ -290,6 +307,8 @@ class Reading:
     level: int | None
     read: str
     auto: bool
+    # The share of the image the box holding its text covers (0: none found, or not looked for).
+    text_share: float = 0.0
 
 
 def _reads_the_image(request: JobRequest) -> bool:
@@ -339,15 +358,25 @@ def _read_upload(
     read = analysis.reason() if auto else analysis.damage.describe()
     if request.denoise is not None:
         read = f"{analysis.content}; damage level {level} from denoise {request.denoise}"
+    with decode_budget.hold(info.width * info.height):
+        text_share = _text_share(preset, data, info)
     if not auto:
-        return Reading(request, level, read, auto=False)
+        return Reading(request, level, read, auto=False, text_share=text_share)
     if request.scale == 1:  # clean-up only: the one model with 1x weights, at the damage's strength
         resolved = replace(
             request, model=AUTO_CLEAN_UP, preset=None, denoise=_CLEAN_UP_DENOISE[level], detail=None
         )
         return Reading(resolved, None, read, auto=True)
     resolved = replace(request, preset=analysis.content, denoise=None)
-    return Reading(resolved, level, read, auto=True)
+    return Reading(resolved, level, read, auto=True, text_share=text_share)
+
+
+def _text_share(preset: Preset, data: bytes, info: MediaInfo) -> float:
+    """Where the preset keeps text apart (photo) and the upload is an image: the share of it that the box
+    holding its text covers, found on the pixels the worker will decode (models/imaging/text_regions.py)."""
+    if preset.text_pick is None or isinstance(info, VideoInfo):
+        return 0.0
+    return find_text(decode_image(data).pixels).share
 
 
 def _price(runtime: Runtime, recipe: Recipe, scale: int, info: MediaInfo) -> int:

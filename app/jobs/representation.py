@@ -38,6 +38,7 @@ def represent_job(job: Job, base_url: str, eta_seconds: float | None = None) -> 
         reason=job.reason,
         detail=job.detail,
         recipe=recipe_out(job.recipe_to_run(), job.scale),
+        text_stage=text_stage_out(job.recipe_to_run(), job.scale),
         input=JobInput(width=job.input_width, height=job.input_height, format=job.input_format),
         output=JobOutput(
             width=job.output_width,
@@ -78,6 +79,15 @@ def recipe_out(recipe: Recipe, scale: int) -> list[JobBranch]:
     ]
 
 
+def text_stage_out(recipe: Recipe, scale: int) -> JobStage | None:
+    """The stage a recipe runs on text, as jobs and quotes show it."""
+    step = recipe.text
+    if step is None:
+        return None
+    options = step.options
+    return JobStage(model=step.model, scale=scale, denoise=options.denoise, conservative=options.conservative)
+
+
 def _video(job: Job) -> JobVideo | None:
     if job.input_frames is None:
         return None
@@ -99,6 +109,7 @@ def represent_quote(checked: CheckedJob) -> JobQuote:
         reason=checked.reason,
         detail=choice.detail,
         recipe=recipe_out(choice.recipe, request.scale),
+        text_stage=text_stage_out(choice.recipe, request.scale),
         input=JobInput(width=info.width, height=info.height, format=info.format),
         output=QuoteOutput(
             width=info.width * request.scale, height=info.height * request.scale, format=quote.output_format

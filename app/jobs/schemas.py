@@ -67,6 +67,10 @@ class JobOut(BaseModel):
         description="0 (the most faithful result) to 100 (the most detailed), as applied; null where no "
         "detail control applies (a named model, text, illustrations, faithful, video)."
     )
+    text_stage: JobStage | None = Field(
+        description="Run over the part of the image that holds text, mixed in by a soft mask (the photo "
+        "preset: a model that keeps small letters readable); null where no text was found or none applies."
+    )
     recipe: list[JobBranch] = Field(
         description="What runs: one branch of stages (a model; or a clean-up at 1x, then the upscaler), or "
         "two whose results are mixed by weight (a `detail` between a preset's two ends). `model` is the "
@@ -110,6 +114,7 @@ class JobQuote(BaseModel):
     reason: str | None = Field(description="Why the preset picked this model (`auto`: what it read).")
     detail: int | None = Field(description="The detail that would apply; null where none does.")
     recipe: list[JobBranch] = Field(description="What would run, as a job's `recipe` says.")
+    text_stage: JobStage | None = Field(description="What would run on the text found, as a job says.")
     input: JobInput
     output: QuoteOutput
     video: JobVideo | None = Field(

@@ -13,6 +13,7 @@ from skimage import data
 
 from app.catalog.presets import PRESETS
 from app.catalog.prices import BUILTIN_TERMS, credits_for_stages
+from bench.perception_text import PAGE_FONT, text_page
 from models.recipe import run_recipe_to_integers
 from models.zoo import builtin
 from tests.catalog.test_auto_preset import runs
@@ -137,3 +138,30 @@ def test_more_detail_costs_psnr_and_brings_texture_back(models_dir):
         energy.append(float(np.mean(np.abs(np.diff(luma, axis=0))) + np.mean(np.abs(np.diff(luma, axis=1)))))
     assert psnrs[2] < min(psnrs[:2]), psnrs
     assert energy[0] < energy[1] < energy[2], energy
+
+
+@pytest.mark.skipif(not PAGE_FONT.is_file(), reason="DejaVu fonts (`make fonts`)")
+def test_text_beside_a_photo_gets_the_text_step_and_its_price(signup):
+    """The photo preset finds the text in an upload and runs waifu2x CUNet there (a detail model draws
+    small letters into new ones); the quote and the job say so, and the price counts its box."""
+    page = text_page(28)
+    side = np.asarray(Image.fromarray(PHOTO).resize((page.shape[0],) * 2), np.float32) / 255
+    # 28-px type as uploaded: large enough an upload that the text step's share shows past the minimum.
+    small = Image.fromarray(np.rint(np.concatenate([page, side], axis=1) * 255).astype(np.uint8))
+    buffer = io.BytesIO()
+    small.save(buffer, "PNG")
+    user = signup()
+    quote = _post(user, "/v1/jobs/quote", buffer.getvalue(), preset="photo").json()
+    stage = {"model": "waifu2x-cunet", "scale": 4, "denoise": None, "conservative": False}
+    assert quote["text_stage"] == stage, quote
+    assert quote["reason"].endswith(", text kept"), quote
+    plain = _post(user, "/v1/jobs/quote", _encoded("PNG"), preset="photo").json()
+    assert plain["text_stage"] is None
+    without = credits_for_stages(
+        [(BUILTIN_TERMS[s["model"]].pricing, small.width * small.height * 16) for s in _stages(quote)]
+    )
+    assert quote["credits"] > without  # the text step is paid for
+
+
+def _stages(quote: dict) -> list[dict]:
+    return [stage for branch in quote["recipe"] for stage in branch["stages"]]
