@@ -23,7 +23,8 @@ NEAR = 0.22  # a pixel is near an extreme within this share of the contrast
 TWO_LEVELS = 0.62  # the share of pixels near either extreme
 FLAT_SIDE = 0.3  # the share of pixels near the flatter extreme (the paper)
 MIN_RUN = 3  # text-like blocks in a row, a word's width at least
-MIN_CROSSINGS = 1.25  # ink-paper changes per row and column of a block, on average
+MIN_CROSSINGS = 1.25
+STRIPE_ROWS = 16  # block rows measured at once  # ink-paper changes per row and column of a block, on average
 
 
 @dataclass(frozen=True)
@@ -44,16 +45,32 @@ class TextRegions:
 
 
 def _luma(rgb: np.ndarray) -> np.ndarray:
-    """8-bit luma of float RGB in [0, 1] (gray passes through)."""
+    """8-bit luma (float32) of float RGB in [0, 1] (gray passes through), built in place."""
+    luma: np.ndarray
     if rgb.ndim == 2:
-        return rgb * 255.0
+        luma = np.multiply(rgb, 255.0, dtype=np.float32)
+        return luma
     if rgb.shape[2] < 3:
-        return rgb[:, :, 0] * 255.0
-    return (rgb[:, :, 0] * 0.299 + rgb[:, :, 1] * 0.587 + rgb[:, :, 2] * 0.114) * 255.0
+        luma = np.multiply(rgb[:, :, 0], 255.0, dtype=np.float32)
+        return luma
+    luma = np.multiply(rgb[:, :, 0], 0.299 * 255.0, dtype=np.float32)
+    luma += rgb[:, :, 1] * np.float32(0.587 * 255.0)
+    luma += rgb[:, :, 2] * np.float32(0.114 * 255.0)
+    return luma
 
 
 def _text_blocks(luma: np.ndarray) -> np.ndarray:
-    """Bool per BLOCK x BLOCK block: text-like by its levels."""
+    """Bool per BLOCK x BLOCK block: text-like by its levels; a stripe of blocks at a time, so what the
+    statistics copy stays a few MB whatever the image's size."""
+    rows = luma.shape[0] // BLOCK
+    stripes = [
+        _stripe_blocks(luma[row * BLOCK : min(row + STRIPE_ROWS, rows) * BLOCK])
+        for row in range(0, rows, STRIPE_ROWS)
+    ]
+    return np.concatenate(stripes, axis=0) if stripes else np.zeros((0, luma.shape[1] // BLOCK), bool)
+
+
+def _stripe_blocks(luma: np.ndarray) -> np.ndarray:
     rows, cols = luma.shape[0] // BLOCK, luma.shape[1] // BLOCK
     grid = luma[: rows * BLOCK, : cols * BLOCK].reshape(rows, BLOCK, cols, BLOCK).transpose(0, 2, 1, 3)
     blocks = grid.reshape(rows, cols, BLOCK * BLOCK)
@@ -108,7 +125,7 @@ def _grow(found: np.ndarray) -> np.ndarray:
 def find_text(rgb: np.ndarray) -> TextRegions:
     """The text regions of an HxWxC float image in [0, 1]: a feathered mask and its bounding box."""
     height, width = rgb.shape[:2]
-    luma = _luma(np.asarray(rgb, dtype=np.float32))
+    luma = _luma(rgb)
     if min(height, width) < BLOCK * MIN_RUN:
         return TextRegions(np.zeros((height, width), np.float32), None)
     # Larger type is found where it is small: the same blocks on the image shrunk 2 and 4 times.
