@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Select, create_engine, delete, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -234,3 +234,31 @@ def _ended(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         for actions, when in session.info.pop(_DUE, []):
             _run(actions, when)
+
+
+# Rows per unit of work, and units per step per sweep pass: a pass stays short whatever the backlog; what is
+# left waits for the next pass (MR_SWEEP_INTERVAL later).
+BATCH = 200
+MAX_BATCHES = 50
+
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
+
+
+def locked_batch(query: Select[Any]) -> Select[Any]:
+    """A batch of ids, locked for this unit where the database can (Postgres: FOR UPDATE SKIP LOCKED)."""
+    return query.limit(BATCH).with_for_update(skip_locked=True)
+
+
+def delete_in_batches(unit_of_work: UnitOfWork, table: type[Base], ids: Select[Any]) -> int:
+    """Delete the rows whose primary keys `ids` selects, a locked batch per unit of work; how many."""
+    key = table.__mapper__.primary_key[0]
+    deleted = 0
+    for _ in range(MAX_BATCHES):
+        with unit_of_work() as session:
+            batch = list(session.execute(locked_batch(ids)).scalars())
+            if batch:
+                session.execute(delete(table).where(key.in_(batch)))
+        deleted += len(batch)
+        if len(batch) < BATCH:
+            break
+    return deleted

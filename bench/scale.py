@@ -118,9 +118,9 @@ def main() -> None:
 
 def run(url: str, jobs: int, accounts: int) -> None:
     from app.config import Settings
-    from app.jobs.retention import sweep
     from app.main import create_app
     from app.migrate import upgrade_database
+    from app.sweeper import sweep
 
     data_dir = Path(tempfile.mkdtemp(prefix="mr-scale-"))
     settings = Settings(

@@ -15,9 +15,9 @@ from app.config import get_settings
 from app.estimates.service import heartbeat
 from app.jobs.lifecycle import ClaimOutcome
 from app.jobs.processing import WorkerIdentity, run_job
-from app.jobs.retention import sweep
 from app.ops.logs import job_context
 from app.runtime import Runtime
+from app.sweeper import sweep
 from workers.celery_app import app
 
 if TYPE_CHECKING:

@@ -1,4 +1,5 @@
-"""What the sweeper does, and deleting a job's files now: lost jobs, re-sends, expiry, leftovers.
+"""The jobs domain's part of the sweeper (app/sweeper.py), and deleting a job's files now: lost jobs,
+re-sends, expiry, leftovers, and its rows past their retention.
 
 Each job is its own step: read what to delete, delete it from storage with no transaction open, then
 record the deletion in a unit of work of its own. A failure leaves the keys in place, so the next sweep
@@ -8,22 +9,20 @@ tries again: an object is never forgotten while it still exists.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, delete, or_, select, text, update
+from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.accounts.models import BrowserSession
-from app.config import Settings
-from app.db import Base, utcnow
+from app import db
+from app.db import delete_in_batches, locked_batch, utcnow
 from app.jobs.dispatch import send_upscale_after_commit
 from app.jobs.events import enqueue_job_event
 from app.jobs.lifecycle import end_job
 from app.jobs.models import IdempotencyRecord, Job, JobStatus, Upload
 from app.runtime import Runtime
-from app.webhooks.models import EventType, MessageStatus, WebhookMessage
+from app.webhooks.models import EventType
 
 
 def delete_job_files(runtime: Runtime, job_id: str) -> None:
@@ -69,82 +68,43 @@ def release_input(runtime: Runtime, job_id: str) -> None:
             session.execute(update(Job).where(Job.id == job_id, Job.input_key == key).values(input_key=None))
 
 
-@dataclass
-class SweepReport:
-    lost: list[str] = field(default_factory=list)
-    redispatched: list[str] = field(default_factory=list)
-    expired: list[str] = field(default_factory=list)
-    inputs_deleted: list[str] = field(default_factory=list)
-    uploads_deleted: list[str] = field(default_factory=list)
-    rows_pruned: int = 0
-    skipped: bool = False  # another sweeper holds the lock
-
-
-# Rows per unit of work, and units per step per pass: a pass stays short whatever the backlog; what is left
-# waits for the next pass (MR_SWEEP_INTERVAL later).
-BATCH = 200
-MAX_BATCHES = 50
-_SWEEP_LOCK = 7_305_200_041  # pg_advisory_lock key: "one sweeper at a time"
-
-
-@contextmanager
-def _one_sweeper(runtime: Runtime) -> Iterator[bool]:
-    """On Postgres, a session-level advisory lock for the pass: a second beat started by mistake skips its
-    passes instead of doubling the work (each step is idempotent anyway). SQLite is one machine's."""
-    if runtime.engine.dialect.name != "postgresql":
-        yield True
-        return
-    with runtime.engine.connect() as connection:
-        held = bool(
-            connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": _SWEEP_LOCK}).scalar()
-        )
-        connection.commit()
-        try:
-            yield held
-        finally:
-            if held:
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _SWEEP_LOCK})
-                connection.commit()
-
-
-def _locked(query: Select[str]) -> Select[str]:
-    """A batch of ids, locked for this unit where the database can (Postgres: FOR UPDATE SKIP LOCKED)."""
-    return query.limit(BATCH).with_for_update(skip_locked=True)
-
-
 def _each_in_batches(runtime: Runtime, query: Select[str], act: Callable[[Session, str], bool]) -> list[str]:
     """Act on matching rows a batch per unit of work (the batch locked while it is worked on)."""
     done: list[str] = []
-    for _ in range(MAX_BATCHES):
+    for _ in range(db.MAX_BATCHES):
         with runtime.unit_of_work() as session:
-            ids = list(session.execute(_locked(query)).scalars())
+            ids = list(session.execute(locked_batch(query)).scalars())
             done += [row_id for row_id in ids if act(session, row_id)]
-        if len(ids) < BATCH:
+        if len(ids) < db.BATCH:
             break
     return done
 
 
 def _ids_in_batches(runtime: Runtime, query: Select[str]) -> Iterator[str]:
     """Matching ids a batch at a time, for steps with storage I/O between their units (idempotent steps)."""
-    for _ in range(MAX_BATCHES):
+    for _ in range(db.MAX_BATCHES):
         with runtime.unit_of_work() as session:
-            ids = list(session.execute(query.limit(BATCH)).scalars())
+            ids = list(session.execute(query.limit(db.BATCH)).scalars())
         yield from ids
-        if len(ids) < BATCH:
+        if len(ids) < db.BATCH:
             return
 
 
-def sweep(runtime: Runtime) -> SweepReport:
-    """One pass of the beat sweeper: fail lost jobs, re-send stale queued ones, delete what is due, and
-    prune rows past their retention; every step in bounded batches."""
-    with _one_sweeper(runtime) as held:
-        if not held:
-            return SweepReport(skipped=True)
-        return _sweep(runtime)
+@dataclass
+class JobSweep:
+    """What one sweeper pass did to jobs (app/sweeper.py runs it)."""
+
+    lost: list[str] = field(default_factory=list)
+    redispatched: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+    inputs_deleted: list[str] = field(default_factory=list)
+    uploads_deleted: list[str] = field(default_factory=list)
 
 
-def _sweep(runtime: Runtime) -> SweepReport:
-    settings, now, report = runtime.settings, utcnow(), SweepReport()
+def sweep_jobs(runtime: Runtime, now: datetime) -> JobSweep:
+    """Fail lost jobs, re-send stale queued ones, delete results that are due and inputs left over, and
+    the objects of upload slots that expired unused; every step in bounded batches."""
+    settings, report = runtime.settings, JobSweep()
     lost_error = ("worker_lost", "The worker running this job stopped; refunded.")
 
     def fail_lost(session: Session, job_id: str) -> bool:
@@ -179,49 +139,26 @@ def _sweep(runtime: Runtime) -> SweepReport:
         release_input(runtime, job_id)
         report.inputs_deleted.append(job_id)
     report.uploads_deleted = sweep_uploads(runtime, now)
-    report.rows_pruned = prune_rows(runtime, now)
     return report
 
 
 FINAL = (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.EXPIRED)
 
 
-def _prunable(settings: Settings, now: datetime) -> list[tuple[type[Base], Select[str]]]:
-    cutoff = now - timedelta(seconds=settings.job_row_retention)
-    ended = (
+def prune_job_rows(runtime: Runtime, now: datetime) -> int:
+    """Delete the jobs domain's rows past their retention, a batch per unit: jobs that ended more than
+    MR_JOB_ROW_RETENTION ago (their files long gone), used or expired upload slots, and idempotency keys.
+    The ledger is never pruned: it is the accounting truth, and it names jobs by id without their rows."""
+    cutoff = now - timedelta(seconds=runtime.settings.job_row_retention)
+    ended = select(Job.id).where(
         Job.status.in_(FINAL),
         Job.finished_at < cutoff,
         Job.input_key.is_(None),
         Job.output_key.is_(None),
     )
-    delivered = (
-        WebhookMessage.status.in_((MessageStatus.SUCCEEDED, MessageStatus.FAILED)),
-        WebhookMessage.finished_at < cutoff,
-    )
-    return [
-        (Job, select(Job.id).where(*ended)),
-        (WebhookMessage, select(WebhookMessage.id).where(*delivered)),
-        (Upload, select(Upload.id).where(Upload.consumed_at < cutoff)),
-        (BrowserSession, select(BrowserSession.id).where(BrowserSession.expires_at < now)),
-    ]
-
-
-def prune_rows(runtime: Runtime, now: datetime) -> int:
-    """Delete rows past their retention, a batch per unit: jobs that ended more than MR_JOB_ROW_RETENTION
-    ago (their files long gone), finished webhook messages (their attempts go with them), used or expired
-    upload slots, expired browser sessions and idempotency keys. The ledger is never pruned: it is the
-    accounting truth, and it names jobs by id without needing their rows."""
-    pruned = 0
-    for table, query in _prunable(runtime.settings, now):
-        key = table.__mapper__.primary_key[0]
-        for _ in range(MAX_BATCHES):
-            with runtime.unit_of_work() as session:
-                ids = list(session.execute(_locked(query)).scalars())
-                if ids:
-                    session.execute(delete(table).where(key.in_(ids)))
-            pruned += len(ids)
-            if len(ids) < BATCH:
-                break
+    pruned = delete_in_batches(runtime.unit_of_work, Job, ended)
+    used = select(Upload.id).where(Upload.consumed_at < cutoff)
+    pruned += delete_in_batches(runtime.unit_of_work, Upload, used)
     with runtime.unit_of_work() as session:
         keys_before = now - timedelta(seconds=runtime.settings.idempotency_ttl)
         session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < keys_before))

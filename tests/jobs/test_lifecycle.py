@@ -15,7 +15,7 @@ from app.credits.service import ledger_sum
 from app.jobs.lifecycle import ClaimOutcome, claim_job, complete_job, end_job
 from app.jobs.models import Job
 from app.jobs.processing import run_job
-from app.jobs.retention import sweep
+from app.sweeper import sweep
 from tests.jobs.test_submit import submit
 from tests.support import current_runtime, png_bytes, queued_task_args
 

@@ -10,13 +10,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text, update
 
+from app import db, sweeper
 from app.credits.models import LedgerEntry
 from app.credits.service import ledger_sum
 from app.db import utcnow
-from app.jobs import retention
 from app.jobs.lifecycle import claim_job
 from app.jobs.models import Job
-from app.jobs.retention import sweep
+from app.jobs.retention import sweep_jobs
+from app.sweeper import sweep
 from app.webhooks.models import WebhookMessage
 from tests.jobs.test_submit import submit
 from tests.support import current_runtime, png_bytes
@@ -39,7 +40,7 @@ def _age(job_ids: list[str], days: int) -> None:
 
 
 def test_rows_past_their_retention_are_pruned_in_batches_and_the_ledger_stays(database, signup, monkeypatch):
-    monkeypatch.setattr(retention, "BATCH", 2)  # several batches from a handful of rows
+    monkeypatch.setattr(db, "BATCH", 2)  # several batches from a handful of rows
     user = signup()
     user.post("/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/hook", "events": ["job.failed"]})
     old = [submit(user, png_bytes(8, 8, seed=i)).json()["id"] for i in range(5)]
@@ -65,16 +66,16 @@ def test_a_second_sweeper_skips_its_pass_while_the_first_holds_the_lock(configur
     configure(database_url=postgres_url)
     runtime = current_runtime()
     with runtime.engine.connect() as other:
-        assert other.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": retention._SWEEP_LOCK}).scalar()
+        assert other.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": sweeper._SWEEP_LOCK}).scalar()
         other.commit()
         assert sweep(runtime).skipped
-        other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": retention._SWEEP_LOCK})
+        other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": sweeper._SWEEP_LOCK})
         other.commit()
     assert not sweep(runtime).skipped
 
 
 def test_two_sweeps_at_once_refund_each_lost_job_once(database, signup, monkeypatch):
-    monkeypatch.setattr(retention, "BATCH", 3)
+    monkeypatch.setattr(db, "BATCH", 3)
     short_leases = current_runtime().settings.model_copy(update={"job_lease_seconds": 0.1})
     user = signup()
     jobs = [submit(user, png_bytes(8, 8, seed=i)).json()["id"] for i in range(8)]
@@ -83,7 +84,7 @@ def test_two_sweeps_at_once_refund_each_lost_job_once(database, signup, monkeypa
             claim_job(session, short_leases, job_id)
     time.sleep(0.2)  # every lease lapses: their worker "died"
     # Two sweepers (the lock is per pass; here both pass it in turn or at once: the steps must hold anyway).
-    threads = [threading.Thread(target=retention._sweep, args=(current_runtime(),)) for _ in range(2)]
+    threads = [threading.Thread(target=sweep_jobs, args=(current_runtime(), db.utcnow())) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:

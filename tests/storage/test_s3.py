@@ -18,8 +18,9 @@ from PIL import Image
 
 from app.config import get_settings
 from app.db import utcnow
-from app.jobs.retention import sweep, sweep_uploads
+from app.jobs.retention import sweep_uploads
 from app.storage.base import CHUNK_BYTES
+from app.sweeper import sweep
 from tests import support
 from tests.jobs.test_lifecycle import run
 from tests.jobs.test_submit import submit

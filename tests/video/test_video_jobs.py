@@ -12,8 +12,8 @@ import pytest
 from app.config import get_settings
 from app.jobs.lifecycle import ClaimOutcome, claim_job
 from app.jobs.models import Job
-from app.jobs.retention import sweep
 from app.media.video_upscale import crf_for
+from app.sweeper import sweep
 from tests.hardening.held_input import held_input
 from tests.jobs.test_lifecycle import assert_ledger_consistent, refunds, run
 from tests.jobs.test_submit import balance
