@@ -186,3 +186,28 @@ def test_a_clip_of_tiny_frames_is_priced_for_its_frames(signup, settings):
     )
     assert quoted.status_code == 200, quoted.text
     assert quoted.json()["credits"] == math.ceil(600 * 256 * 256 / 16e6) == 3
+
+
+def test_presets_and_auto_run_a_steady_model_on_a_clip(signup, settings):
+    """The photo preset's detail model shimmers from frame to frame (temporal flicker 1.74): on a clip every
+    preset runs its steady model, `auto` too, and no detail applies."""
+    user = signup()
+    clip = make_clip(Clip(frames=4, audio=None))
+    steady = {model["id"] for model in user.get("/v1/models").json() if model["video"]["stable"] is not False}
+    for preset in ("photo", "anime", "text", "faithful", "auto"):
+        quoted = user.post(
+            "/v1/jobs/quote",
+            files={"file": ("clip.mp4", clip, "video/mp4")},
+            data={"preset": preset, "scale": "2"},
+        )
+        assert quoted.status_code == 200, (preset, quoted.text)
+        quote = quoted.json()
+        stages = [stage["model"] for branch in quote["recipe"] for stage in branch["stages"]]
+        assert set(stages) <= steady and quote["detail"] is None, (preset, quote)
+        assert quote["text_stage"] is None
+    photo = user.post(
+        "/v1/jobs/quote",
+        files={"file": ("clip.mp4", clip, "video/mp4")},
+        data={"preset": "photo", "scale": "2"},
+    ).json()
+    assert photo["model"] == "faithful" and "steady" in photo["reason"], photo
