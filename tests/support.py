@@ -175,3 +175,12 @@ def queued_task_args(settings) -> list[list[str]]:
     folder = settings.broker_folder / "queue"
     messages = sorted(folder.glob("*.msg"), key=lambda path: path.stat().st_mtime_ns)
     return [ast.literal_eval(json.loads(path.read_text())["headers"]["argsrepr"]) for path in messages]
+
+
+def one_window(*windows: int, needed: float = 10.0) -> None:
+    """Wait for fresh fixed windows (app/limits/counters.py starts them on the clock) when fewer than `needed`
+    seconds are left in any: a test that counts to a limit must not straddle a window's end, where every
+    count starts again."""
+    left = min(window - time.time() % window for window in windows)
+    if left < needed:
+        time.sleep(left + 0.5)

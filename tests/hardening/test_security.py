@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.accounts.models import Account, ApiKey
 from app.config import get_settings
 from app.main import create_app
-from tests.support import current_runtime, png_bytes
+from tests.support import current_runtime, one_window, png_bytes
 
 PASSWORD = "correct horse"
 
@@ -83,6 +83,7 @@ def test_cors_is_closed_and_safe_headers_are_set(client):
 
 
 def test_requests_per_address_are_limited_but_probes_are_not(configure):
+    one_window(60)
     with TestClient(create_app(configure(rate_limit_per_ip="5"))) as client:
         for _ in range(5):
             assert client.get("/v1/models").status_code == 200
@@ -92,6 +93,7 @@ def test_requests_per_address_are_limited_but_probes_are_not(configure):
 
 def test_requests_per_account_are_limited_per_account(configure, signup):
     configure(rate_limit_per_account="3")
+    one_window(60)
     busy, other = signup(), signup()
     for _ in range(3):
         assert busy.get("/v1/account").status_code == 200
@@ -106,6 +108,7 @@ def counters_url(request) -> str:
 
 def test_job_submissions_are_limited_across_api_replicas(configure, counters_url):
     configure(job_submissions_per_minute="2", **({"rate_limit_url": counters_url} if counters_url else {}))
+    one_window(60)
     settings = get_settings()
     with TestClient(create_app(settings)) as replica_a, TestClient(create_app(settings)) as replica_b:
         key = replica_a.post("/v1/accounts", json={"email": "r@example.com", "password": PASSWORD}).json()
@@ -124,6 +127,7 @@ def test_job_submissions_are_limited_across_api_replicas(configure, counters_url
 
 def test_failed_logins_are_throttled_per_email(configure):
     configure(login_failures_per_15_minutes="3")
+    one_window(15 * 60, needed=30)
     with TestClient(create_app(get_settings())) as app:
         for email in ("a@example.com", "b@example.com"):
             assert app.post("/v1/accounts", json={"email": email, "password": PASSWORD}).status_code == 201
@@ -143,6 +147,7 @@ def test_failed_logins_are_throttled_per_email(configure):
 
 
 def test_signups_are_throttled_and_free_credits_are_not_farmable(configure):
+    one_window(60 * 60, 24 * 60 * 60, needed=30)
     with TestClient(
         create_app(configure(signups_per_ip_per_hour="3", signup_credit_grants_per_ip_per_day="1"))
     ) as app:

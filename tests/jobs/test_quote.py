@@ -13,7 +13,7 @@ from app.credits.models import LedgerEntry
 from app.credits.service import grant_credits
 from app.jobs.models import Job
 from tests.jobs.test_submit import balance, submit
-from tests.support import current_runtime, png_bytes
+from tests.support import current_runtime, one_window, png_bytes
 from tests.video.clips import Clip, make_clip
 
 
@@ -156,6 +156,7 @@ def test_a_quote_refuses_what_a_submission_refuses(signup, settings, data, field
 def test_quotes_are_rate_limited_on_their_own_count(configure, signup):
     configure(job_submissions_per_minute="2")
     user = signup()
+    one_window(60)
     assert [quote(user, png_bytes()).status_code for _ in range(3)] == [200, 200, 429]
     limited = quote(user, png_bytes())
     assert limited.json()["error"]["code"] == "rate_limited" and int(limited.headers["retry-after"]) >= 1
