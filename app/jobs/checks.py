@@ -337,6 +337,11 @@ def _read_upload(
     auto = request.preset == AUTO
     if auto:
         check_auto_request(request.model, request.conservative)
+    else:  # the parameters first, as for any request: a misused preset is a 422 before any read or 402
+        runtime.catalog.choose(
+            request.model, request.preset, request.scale, request.denoise, request.conservative,
+            detail=request.detail,
+        )  # fmt: skip
     presets = list(PRESETS.values()) if auto else [get_preset(request.preset or "")]
     candidates = [preset.recipe(level, request.detail) for preset in presets for level in range(4)]
     candidates += [Recipe((Branch(1.0, preset.video_pick.steps()),)) for preset in presets]

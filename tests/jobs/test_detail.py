@@ -165,3 +165,16 @@ def test_text_beside_a_photo_gets_the_text_step_and_its_price(signup):
 
 def _stages(quote: dict) -> list[dict]:
     return [stage for branch in quote["recipe"] for stage in branch["stages"]]
+
+
+def test_a_misused_photo_preset_is_a_422_even_for_an_account_that_cannot_pay(configure, signup, settings):
+    """The preset reads the upload before pricing it; its parameters are checked before that read and
+    before the balance, so a broke account still learns what is wrong with its request."""
+    configure(signup_credits="0")
+    user = signup()
+    for fields, code in (
+        ({"preset": "photo", "model": "bicubic"}, "model_or_preset_required"),
+        ({"preset": "photo", "conservative": "true"}, "unsupported_option"),
+    ):
+        response = _post(user, "/v1/jobs", _encoded("PNG"), **fields)
+        assert (response.status_code, response.json()["error"]["code"]) == (422, code), response.text
