@@ -129,6 +129,7 @@ class Catalog:
         level: int | None = None,
         video: bool = False,
         text: bool = False,
+        lighter: bool = False,
     ) -> Choice:
         """What a request runs: the model it names with its options, or what a content preset runs for the
         damage (`level`, as read from the image; a `denoise` hint names it instead) at `detail` (a clip:
@@ -155,7 +156,7 @@ class Catalog:
             raise errors.UnsupportedOption(_preset_has_no_conservative(preset))
         if denoise is not None or level is None:
             level = level_of_hint(denoise)
-        recipe, applied, why = _preset_recipe(chosen, level, detail, video, text)
+        recipe, applied, why = _preset_recipe(chosen, level, detail, video, text, lighter)
         return self._choice(recipe, scale, preset, why, applied)
 
     def _choice(
@@ -186,7 +187,7 @@ class Catalog:
 
 
 def _preset_recipe(
-    preset: Preset, level: int, detail: int | None, video: bool, text: bool
+    preset: Preset, level: int, detail: int | None, video: bool, text: bool, lighter: bool = False
 ) -> tuple[Recipe, int | None, str]:
     """A preset's recipe at this damage level and detail, the detail it applied, and the reason for it."""
     acts = len(set(preset.picks)) > 1 or preset.has_detail
@@ -196,6 +197,10 @@ def _preset_recipe(
         return steady, None, f"preset {preset.id} on video: a steady model"
     if not preset.has_detail:
         return preset.recipe(level, None), None, where
+    if lighter:  # the default detail would pass the time limit here
+        faithful = preset.recipe(level, None, text)
+        alone = Recipe((Branch(1.0, preset.pick(level).steps()),), faithful.text)
+        return alone, None, f"{where}: its faithful end alone, the detail model would take too long here"
     applied = preset.default_detail if detail is None else detail
     recipe = preset.recipe(level, applied, text)
     on_text = "" if recipe.text is None else ", text kept"

@@ -18,6 +18,7 @@ from app.catalog.service import Choice, check_auto_request
 from app.credits.errors import InsufficientCredits
 from app.credits.service import balance_as_read, check_balance
 from app.errors import DomainError
+from app.estimates.errors import JobTooSlow
 from app.estimates.service import (
     Alternative,
     Speed,
@@ -176,25 +177,38 @@ def quote_job(
     output_format = request.output_format or default_output_of(info)
     check_output(settings, data, info, request.scale, output_format)
     frames = frames_of(info)
-    queue = choice.offer.queue_for(settings, info.width * info.height * frames)
-    speed, seconds_ahead = (
-        model_speed_and_ahead(session, queue, choice.offer.id)
-        if ahead
-        else (
-            model_speed(session, queue, choice.offer.id),
-            None,
+
+    def estimate(choice: Choice) -> tuple[Queue, float, float | None]:
+        queue = choice.offer.queue_for(settings, info.width * info.height * frames)
+        speed, seconds_ahead = (
+            model_speed_and_ahead(session, queue, choice.offer.id)
+            if ahead
+            else (
+                model_speed(session, queue, choice.offer.id),
+                None,
+            )
         )
-    )
-    seconds = refuse_if_too_slow(
-        settings,
-        _recipe_speed(session, queue, choice.recipe, request.scale, speed),
-        choice.recipe.describe() if request.preset else choice.offer.id,
-        request.scale,
-        (info.width, info.height),
-        lambda: _faster_alternatives(session, runtime, choice, request.scale, info, output_format),
-        frames=frames,
-        encoding=encoding_seconds_per_megapixel(output_format),
-    )
+        seconds = refuse_if_too_slow(
+            settings,
+            _recipe_speed(session, queue, choice.recipe, request.scale, speed),
+            choice.recipe.describe() if request.preset else choice.offer.id,
+            request.scale,
+            (info.width, info.height),
+            lambda: _faster_alternatives(session, runtime, choice, request.scale, info, output_format),
+            frames=frames,
+            encoding=encoding_seconds_per_megapixel(output_format),
+        )
+        return queue, seconds, seconds_ahead
+
+    try:
+        queue, seconds, seconds_ahead = estimate(choice)
+    except JobTooSlow:
+        # A preset's default detail that cannot finish here (the detail model on a CPU, a large photo):
+        # its faithful end alone, said in the reason. A detail the request named is refused as asked.
+        if request.preset is None or request.detail is not None or choice.detail is None:
+            raise
+        choice = choose(lighter=True)
+        queue, seconds, seconds_ahead = estimate(choice)
     price = recipe_price(runtime, choice.recipe, request.scale, info, text_share)
     return Quote(choice, info, output_format, price, queue, seconds, seconds_ahead)
 

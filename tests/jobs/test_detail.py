@@ -178,3 +178,23 @@ def test_a_misused_photo_preset_is_a_422_even_for_an_account_that_cannot_pay(con
     ):
         response = _post(user, "/v1/jobs", _encoded("PNG"), **fields)
         assert (response.status_code, response.json()["error"]["code"]) == (422, code), response.text
+
+
+def test_a_default_detail_that_cannot_finish_here_runs_the_faithful_end(configure, signup):
+    """On a CPU the detail model takes about 16 s an output megapixel: where the preset's default detail
+    would pass the time limit, the photo preset runs its faithful end alone and says so; a detail the
+    request named is refused as asked, naming what would fit."""
+    configure(job_soft_time_limit="5")  # 4 s of estimate: the faithful end fits a 1-MP result, RealSR not
+    buffer = io.BytesIO()
+    Image.fromarray(data.chelsea()[20:276, 100:356]).save(buffer, "PNG")
+    user = signup()
+    default = _post(user, "/v1/jobs/quote", buffer.getvalue(), preset="photo")
+    assert default.status_code == 200, default.text
+    quote = default.json()
+    [branch] = quote["recipe"]
+    assert [stage["model"] for stage in branch["stages"]] in ([p.model] for p in PRESETS["photo"].picks), (
+        quote
+    )
+    assert quote["detail"] is None and "faithful end alone" in quote["reason"], quote
+    named = _post(user, "/v1/jobs/quote", buffer.getvalue(), preset="photo", detail="70")
+    assert (named.status_code, named.json()["error"]["code"]) == (422, "job_too_slow"), named.text
