@@ -14,7 +14,8 @@ size (a 1x clean-up is the input's size, a fraction of the output's).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,21 +122,13 @@ def _within(progress: ProgressFn, start: float, width: float) -> ProgressFn:
     return lambda fraction: progress(start + width * min(max(fraction, 0.0), 1.0))
 
 
-def run_steps(
-    image: np.ndarray,
-    steps: Sequence[Step],
-    scale: int,
-    spec_of: SpecOf,
-    models_dir: Path,
-    progress: ProgressFn,
-    engine: Engine | None = None,
-) -> np.ndarray:
-    """A pipeline assembled in float32 (for the steps before a branch's last, and for tools)."""
-    out = image
-    for step in steps:
-        spec = spec_of(step.model)
-        out = upscale(out, spec, step.scale_at(scale), models_dir, progress, step.options, engine)
-    return out
+@contextmanager
+def _timing(timed: Callable[[Step, float], None] | None, step: Step) -> Iterator[None]:
+    """Tell `timed` how long the block ran, for this step."""
+    started = time.perf_counter()
+    yield
+    if timed is not None:
+        timed(step, time.perf_counter() - started)
 
 
 def run_recipe_to_integers(
@@ -158,57 +151,37 @@ def run_recipe_to_integers(
     recipe.check(scale)
     steps = recipe.steps
     shares = _shares(steps, costs if costs is not None else [1.0] * len(steps))
+    step_progress = iter([_within(progress, start, width) for start, width in shares])
     dtype, top = (np.uint16, 65535.0) if bit_depth == 16 else (np.uint8, 255.0)
     height, width, channels = image.shape
     out = np.empty((height * scale, width * scale, channels), dtype=dtype)
-    index, mixed = 0, 0.0
+    mixed = 0.0
     try:
         for branch in recipe.branches:
             source = image
             for step in branch.steps[:-1]:
-                started = time.perf_counter()
-                source = upscale(
-                    source,
-                    spec_of(step.model),
-                    step.scale_at(scale),
-                    models_dir,
-                    _within(progress, *shares[index]),
-                    step.options,
-                    engine,
-                )
-                if timed is not None:
-                    timed(step, time.perf_counter() - started)
-                index += 1
+                with _timing(timed, step):
+                    spec = spec_of(step.model)
+                    at = step.scale_at(scale)
+                    source = upscale(source, spec, at, models_dir, next(step_progress), step.options, engine)
             last = branch.steps[-1]
-            started = time.perf_counter()
-            bands = upscale_bands(
-                source,
-                spec_of(last.model),
-                last.scale_at(scale),
-                models_dir,
-                _within(progress, *shares[index]),
-                last.options,
-                engine,
-            )
             # The running mix: what is in `out` is the blend of the branches so far, by their weights.
             keep = mixed / (mixed + branch.weight)
-            for row0, rows in bands:
-                target = out[row0 : row0 + len(rows)]
-                np.multiply(rows, top * (1.0 - keep), out=rows)
-                if keep:
-                    rows += target * np.float32(keep)
-                np.rint(rows, out=target, casting="unsafe")
+            with _timing(timed, last):
+                spec, at = spec_of(last.model), last.scale_at(scale)
+                bands = upscale_bands(source, spec, at, models_dir, next(step_progress), last.options, engine)
+                for row0, rows in bands:
+                    target = out[row0 : row0 + len(rows)]
+                    np.multiply(rows, top * (1.0 - keep), out=rows)
+                    if keep:
+                        rows += target * np.float32(keep)
+                    np.rint(rows, out=target, casting="unsafe")
             del source
             mixed += branch.weight
-            if timed is not None:
-                timed(last, time.perf_counter() - started)
-            index += 1
         if recipe.text is not None:
-            started = time.perf_counter()
-            text_progress = _within(progress, *shares[index])
-            _mix_text(out, image, recipe.text, scale, spec_of, models_dir, text_progress, top, engine)
-            if timed is not None:
-                timed(recipe.text, time.perf_counter() - started)
+            with _timing(timed, recipe.text):
+                text_progress = next(step_progress)
+                _mix_text(out, image, recipe.text, scale, spec_of, models_dir, text_progress, top, engine)
     finally:
         release_freed_memory()
     return out

@@ -96,19 +96,17 @@ def _stripe_blocks(luma: np.ndarray) -> np.ndarray:
 
 
 def _in_runs(found: np.ndarray) -> np.ndarray:
-    """Keep blocks in horizontal runs of at least MIN_RUN (text comes in lines)."""
+    """Keep blocks in horizontal runs of at least MIN_RUN (text comes in lines): a block is in such a run
+    exactly when some MIN_RUN consecutive blocks around it are all found."""
+    cols = found.shape[1]
     kept = np.zeros_like(found)
-    for row in range(found.shape[0]):
-        line = found[row]
-        start = None
-        for col in range(len(line) + 1):
-            on = col < len(line) and line[col]
-            if on and start is None:
-                start = col
-            elif not on and start is not None:
-                if col - start >= MIN_RUN:
-                    kept[row, start:col] = True
-                start = None
+    if cols < MIN_RUN:
+        return kept
+    windows = np.ones((found.shape[0], cols - MIN_RUN + 1), bool)
+    for offset in range(MIN_RUN):
+        windows &= found[:, offset : offset + cols - MIN_RUN + 1]
+    for offset in range(MIN_RUN):
+        kept[:, offset : offset + windows.shape[1]] |= windows
     return kept
 
 
