@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import text
 
@@ -23,31 +23,11 @@ _SWEEP_LOCK = 7_305_200_041  # pg_advisory_lock key: "one sweeper at a time"
 
 
 @dataclass
-class SweepReport:
-    jobs: JobSweep = field(default_factory=JobSweep)
+class SweepReport(JobSweep):
+    """What one pass did: the jobs' steps, and the rows every domain pruned."""
+
     rows_pruned: int = 0
     skipped: bool = False  # another sweeper holds the lock
-
-    # What tests and logs read of the jobs' part, by its old names.
-    @property
-    def lost(self) -> list[str]:
-        return self.jobs.lost
-
-    @property
-    def redispatched(self) -> list[str]:
-        return self.jobs.redispatched
-
-    @property
-    def expired(self) -> list[str]:
-        return self.jobs.expired
-
-    @property
-    def inputs_deleted(self) -> list[str]:
-        return self.jobs.inputs_deleted
-
-    @property
-    def uploads_deleted(self) -> list[str]:
-        return self.jobs.uploads_deleted
 
 
 @contextmanager
@@ -76,7 +56,8 @@ def sweep(runtime: Runtime) -> SweepReport:
         if not held:
             return SweepReport(skipped=True)
         now = utcnow()
-        report = SweepReport(jobs=sweep_jobs(runtime, now))
+        report = SweepReport()
+        sweep_jobs(runtime, now, report)
         report.rows_pruned = prune_job_rows(runtime, now)
         report.rows_pruned += prune_messages(runtime.unit_of_work, runtime.settings, now)
         report.rows_pruned += prune_sessions(runtime.unit_of_work, now)

@@ -6,6 +6,7 @@ import logging
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from app.media.video_upscale import FrameUpscaler, VideoTarget, upscale_video
 from app.runtime import Runtime
 from app.storage import Storage
 from models.recipe import Step, run_recipe_to_integers
-from models.spec import ProgressFn, WeightsMissing
+from models.spec import ModelSpec, ProgressFn, WeightsMissing
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +208,7 @@ def _process(runtime: Runtime, job: Job, attempt: int, lease: _Lease, timings: T
     image = decode_image(_input_of(storage, job))
     # Built straight into the final integers, band by band: host memory stays near the output's own size.
     depth = 16 if job.output_format == "png" and image.bit_depth == 16 else 8
-    pixels = _run_recipe(runtime, job, image.pixels, lease.report, depth, timings)
+    pixels = _recipe_runner(runtime, job, timings)(image.pixels, lease.report, depth)
     exif, icc = result_metadata(image.exif, image.icc_profile, job.metadata_mode)
     # The decoded input goes before encoding (its float pixels are up to 400 MB).
     image = DecodedImage(pixels=pixels, bit_depth=image.bit_depth, icc_profile=icc, exif=exif)
@@ -257,33 +258,35 @@ def _process_video(runtime: Runtime, job: Job, attempt: int, lease: _Lease, timi
 
 def _frame_upscaler(runtime: Runtime, job: Job, timings: Timings) -> FrameUpscaler:
     """One video frame through the engine exactly as an image goes (same recipe, weights, tiling, bands)."""
-
-    def upscale_frame(pixels: np.ndarray, progress: ProgressFn) -> np.ndarray:
-        return _run_recipe(runtime, job, pixels, progress, 8, timings)
-
-    return upscale_frame
+    run = _recipe_runner(runtime, job, timings)
+    return lambda pixels, progress: run(pixels, progress, 8)
 
 
-def _run_recipe(
-    runtime: Runtime, job: Job, pixels: np.ndarray, progress: ProgressFn, depth: int, timings: Timings
-) -> np.ndarray:
-    """The job's recipe (one model, a pipeline, or a blend) on one image, its progress split between the
-    steps by their expected seconds (the CPU defaults' seconds per output megapixel, each at its own size);
-    each step's seconds are added to `timings`."""
+RecipeRunner = Callable[[np.ndarray, ProgressFn, int], np.ndarray]
+
+
+def _recipe_runner(runtime: Runtime, job: Job, timings: Timings) -> RecipeRunner:
+    """The job's recipe (one model, a pipeline, or a blend), read once, as a function of one image, its
+    progress callback and bit depth. The progress is split between the steps by their expected seconds (the
+    CPU defaults' seconds per output megapixel, each at its own size); each step's seconds are added to
+    `timings`."""
     recipe = job.recipe_to_run()
-    catalog = runtime.catalog
     costs = [
         default_seconds_per_megapixel(step.model, "cpu") * step.scale_at(job.scale) ** 2
         for step in recipe.steps
     ]
-    return run_recipe_to_integers(
-        pixels,
-        recipe,
-        job.scale,
-        lambda model: catalog.offer(model).spec,
-        runtime.settings.resolved_models_dir,
-        progress,
-        depth,
-        costs if len(costs) > 1 else None,
-        timed=lambda step, seconds: timings.__setitem__(step, timings.get(step, 0.0) + seconds),
-    )
+    catalog, models_dir = runtime.catalog, runtime.settings.resolved_models_dir
+
+    def spec_of(model: str) -> ModelSpec:
+        return catalog.offer(model).spec
+
+    def timed(step: Step, seconds: float) -> None:
+        timings[step] = timings.get(step, 0.0) + seconds
+
+    def run(pixels: np.ndarray, progress: ProgressFn, depth: int) -> np.ndarray:
+        shares = costs if len(costs) > 1 else None
+        return run_recipe_to_integers(
+            pixels, recipe, job.scale, spec_of, models_dir, progress, depth, shares, timed=timed
+        )
+
+    return run

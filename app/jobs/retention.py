@@ -101,10 +101,11 @@ class JobSweep:
     uploads_deleted: list[str] = field(default_factory=list)
 
 
-def sweep_jobs(runtime: Runtime, now: datetime) -> JobSweep:
+def sweep_jobs(runtime: Runtime, now: datetime, report: JobSweep | None = None) -> JobSweep:
     """Fail lost jobs, re-send stale queued ones, delete results that are due and inputs left over, and
-    the objects of upload slots that expired unused; every step in bounded batches."""
-    settings, report = runtime.settings, JobSweep()
+    the objects of upload slots that expired unused; every step in bounded batches. What was done goes into
+    `report` (a new one without)."""
+    settings, report = runtime.settings, JobSweep() if report is None else report
     lost_error = ("worker_lost", "The worker running this job stopped; refunded.")
 
     def fail_lost(session: Session, job_id: str) -> bool:
