@@ -234,7 +234,7 @@ def _key(image: np.ndarray) -> tuple[int, tuple[int, ...]]:
 def _pipeline(steps: tuple[Step, ...], image: np.ndarray, scale: int, models_dir: Path) -> np.ndarray:
     key = (*_key(image), steps, scale)
     if key not in _OUTPUTS:
-        recipe = Recipe((Branch(1.0, steps),))
+        recipe = Recipe.pipeline(steps)
         levels = run_recipe_to_integers(image, recipe, scale, builtin, models_dir, _ignore_progress, 8)
         _OUTPUTS[key] = levels.astype(np.float32)
     return _OUTPUTS[key]

@@ -82,8 +82,13 @@ class Recipe:
             raise ValueError("a recipe's weights must sum to 1")
 
     @classmethod
+    def pipeline(cls, steps: tuple[Step, ...], text: Step | None = None) -> Recipe:
+        """One branch: these steps, one after the other."""
+        return cls((Branch(1.0, steps),), text)
+
+    @classmethod
     def single(cls, model: str, options: Options = PLAIN) -> Recipe:
-        return cls((Branch(1.0, (Step(model, options),)),))
+        return cls.pipeline((Step(model, options),))
 
     @property
     def steps(self) -> tuple[Step, ...]:

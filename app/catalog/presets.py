@@ -60,9 +60,9 @@ def blend(faithful: Pick, detailed: Pick, detail: int, floor: float = 0.0) -> Re
     detail 0 to 1 at 100 (alone), linearly; a weight of 0 runs the faithful end alone."""
     weight = floor + (1.0 - floor) * detail / DETAIL_RANGE[1]
     if faithful == detailed or weight <= 0:
-        return Recipe((Branch(1.0, faithful.steps()),))
+        return Recipe.pipeline(faithful.steps())
     if weight >= 1:
-        return Recipe((Branch(1.0, detailed.steps()),))
+        return Recipe.pipeline(detailed.steps())
     return Recipe((Branch(1.0 - weight, faithful.steps()), Branch(weight, detailed.steps())))
 
 
@@ -113,7 +113,7 @@ class Preset:
         """What runs on an image at this damage level and `detail` (None: the preset's default); `text`:
         the image holds text, which the preset's text pick runs on."""
         if not self.has_detail:
-            return Recipe((Branch(1.0, self.pick(level).steps()),))
+            return Recipe.pipeline(self.pick(level).steps())
         chosen = self.default_detail if detail is None else detail
         recipe = blend(self.pick(level), self.detailed(level), chosen or 0, self.detail_floor)
         if text and self.text_pick is not None:

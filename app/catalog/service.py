@@ -13,7 +13,7 @@ from app.catalog.presets import AUTO, PRESETS, Preset, get_preset, level_of_hint
 from app.catalog.prices import BUILTIN_TERMS, NEURAL, Pricing, Queue, Terms
 from app.config import Settings
 from models.manifest import read_manifest
-from models.recipe import Branch, Recipe
+from models.recipe import Recipe
 from models.registry import ModelRegistry, load_registry
 from models.spec import ModelSpec, Options, UnknownModel, UnsupportedOption
 
@@ -163,7 +163,6 @@ class Catalog:
         self, recipe: Recipe, scale: int, preset: str | None, reason: str | None, detail: int | None
     ) -> Choice:
         """Check every step of the recipe (scale, options, installed weights); its main model's choice."""
-        weights: str | None = None
         for step in recipe.steps:
             offer = self.offer(step.model)
             at = step.scale_at(scale)
@@ -193,13 +192,13 @@ def _preset_recipe(
     acts = len(set(preset.picks)) > 1 or preset.has_detail
     where = f"preset {preset.id}" + (f" for damage level {level}" if level and acts else "")
     if video:
-        steady = Recipe((Branch(1.0, preset.video_pick.steps()),))
+        steady = Recipe.pipeline(preset.video_pick.steps())
         return steady, None, f"preset {preset.id} on video: a steady model"
     if not preset.has_detail:
         return preset.recipe(level, None), None, where
     if lighter:  # the default detail would pass the time limit here
         faithful = preset.recipe(level, None, text)
-        alone = Recipe((Branch(1.0, preset.pick(level).steps()),), faithful.text)
+        alone = Recipe.pipeline(preset.pick(level).steps(), faithful.text)
         return alone, None, f"{where}: its faithful end alone, the detail model would take too long here"
     applied = preset.default_detail if detail is None else detail
     recipe = preset.recipe(level, applied, text)

@@ -45,7 +45,7 @@ from app.runtime import Runtime
 from app.webhooks.address_guard import check_webhook_url
 from models.imaging.analysis import analyse
 from models.imaging.text_regions import find_text
-from models.recipe import Branch, Recipe
+from models.recipe import Recipe
 from models.spec import Options
 
 # What `auto` runs at scale 1 (clean-up without resizing): the one model with 1x weights.
@@ -358,7 +358,7 @@ def _read_upload(
         )  # fmt: skip
     presets = list(PRESETS.values()) if auto else [get_preset(request.preset or "")]
     candidates = [preset.recipe(level, request.detail) for preset in presets for level in range(4)]
-    candidates += [Recipe((Branch(1.0, preset.video_pick.steps()),)) for preset in presets]
+    candidates += [Recipe.pipeline(preset.video_pick.steps()) for preset in presets]
     candidates += [Recipe.single(AUTO_CLEAN_UP, Options(d)) for d in set(_CLEAN_UP_DENOISE) if auto]
     # A clip whose header does not count its frames is counted (demuxed) only once one frame can be paid.
     info = read_media_header(runtime.settings, data, count_frames=False)

@@ -75,3 +75,18 @@ export function say(message, kind = "error") {
   notice.className = `notice ${kind}`;
   notice.hidden = !message;
 }
+
+// A pick as GET /v1/presets words it ("waifu2x-cunet denoise 1 at 1x, then realsr-df2k") as its stages,
+// each with its model from GET /v1/models (undefined where this service does not list it).
+export function stagesOf(pick, models) {
+  return pick.split(", then ").map((stage) =>
+    ({ model: models.find((m) => m.id === stage.split(" ")[0]), oneX: stage.endsWith(" at 1x") }));
+}
+
+// One price for a recipe's stages, as the service makes it: their worth summed and rounded up once, at least
+// the largest stage's minimum (app/catalog/prices.py `credits_for_stages`); a 1x clean-up at the input's size.
+export function priceOfStages(stages, width, height, scale) {
+  const worth = stages.reduce((sum, { model, oneX }) =>
+    sum + (width * height * (oneX ? 1 : scale * scale)) / 1e6 / model.credits.megapixels_per_credit, 0);
+  return Math.max(...stages.map(({ model }) => model.credits.minimum), Math.ceil(worth - 1e-9));
+}

@@ -1,7 +1,7 @@
 // The signed-out view: a real before/after made by this service's own model (app/web/make_sample.py), what
 // credits buy at this service's prices (GET /v1/models, and the packs when billing is on), and sign-in.
 
-import { $, el, plural } from "./api.js";
+import { $, el, plural, priceOfStages, stagesOf } from "./api.js";
 import { createViewer } from "./compare.js";
 import { money } from "./account.js";
 
@@ -9,22 +9,12 @@ import { money } from "./account.js";
 const EXAMPLE = { width: 1024, height: 768 };
 const SAMPLE = { before: "/static/sample-before.webp", after: "/static/sample-after.webp", width: 480, height: 320 };
 
-// One price for a recipe's stages, as the service makes it: their worth summed and rounded up once, at least
-// the largest stage's minimum (app/catalog/prices.py `credits_for_stages`); a 1x clean-up at the input's size.
-function priceOfStages(stages, width, height, scale) {
-  const worth = stages.reduce((sum, { model, oneX }) =>
-    sum + (width * height * (oneX ? 1 : scale * scale)) / 1e6 / model.credits.megapixels_per_credit, 0);
-  return Math.max(...stages.map(({ model }) => model.credits.minimum), Math.ceil(worth - 1e-9));
-}
-
 // What a preset runs on a clean photo at its default detail (GET /v1/presets words each pick
 // "waifu2x-cunet denoise 1 at 1x, then realsr-df2k"): its detailed end, mixed with its faithful end below 100.
 function cleanStages(preset, models) {
-  const parse = (pick) => pick.split(", then ").map((stage) =>
-    ({ model: models.find((m) => m.id === stage.split(" ")[0]), oneX: stage.endsWith(" at 1x") }));
-  const faithful = parse(preset.picks[0]);
+  const faithful = stagesOf(preset.picks[0], models);
   if (!preset.detail_picks?.length) return faithful;
-  const detailed = parse(preset.detail_picks[0]);
+  const detailed = stagesOf(preset.detail_picks[0], models);
   return preset.default_detail >= 100 ? detailed : [...faithful, ...detailed];
 }
 

@@ -3,7 +3,7 @@
 // Images are priced here from GET /v1/models; a clip's frames are only known to the service, which prices
 // it with POST /v1/jobs/quote (nothing charged) whenever the options change.
 
-import { $, announce, api, duration, el, fieldError, plural, say } from "./api.js";
+import { $, announce, api, duration, el, fieldError, plural, priceOfStages, say, stagesOf } from "./api.js";
 import { reveal, showSubmitted } from "./results.js";
 import { FORMATS_IN_WORDS, clipPreview, isRefusedType, isVideo } from "./video.js";
 
@@ -107,11 +107,6 @@ function renderOptions() {
   if ($("conservative").disabled) $("conservative").checked = false;
 }
 
-// A pick as GET /v1/presets words it ("waifu2x-cunet denoise 1 at 1x, then realsr-df2k") as its stages.
-function stagesOf(pick) {
-  return pick.split(", then ").map((stage) => ({ id: stage.split(" ")[0], oneX: stage.endsWith(" at 1x") }));
-}
-
 // What a preset may run for this image: by damage level (the hint's, or any: the service reads it), one
 // end or both mixed (below detail 100 the service may mix the faithful end in).
 function presetRecipes(preset) {
@@ -119,8 +114,8 @@ function presetRecipes(preset) {
   const levels = hint === "" ? [0, 1, 2, 3] : [Math.min(Number(hint) + 1, 3)];
   const detail = detailValue(preset);
   return levels.flatMap((level) => {
-    const faithful = stagesOf(preset.picks[level] || preset.picks[0]);
-    const detailed = preset.detail_picks?.length ? stagesOf(preset.detail_picks[level]) : null;
+    const faithful = stagesOf(preset.picks[level] || preset.picks[0], state.models);
+    const detailed = preset.detail_picks?.length ? stagesOf(preset.detail_picks[level], state.models) : null;
     if (!detailed) return [faithful];
     return detail === 100 ? [detailed] : [faithful, [...faithful, ...detailed]];
   });
@@ -129,25 +124,20 @@ function presetRecipes(preset) {
 function recipes() {
   if (isAuto()) {
     const fromPresets = state.presets.filter((p) => p.picks?.length).flatMap(presetRecipes);
-    const fits = fromPresets.filter((r) => r.every((stage) => modelOf(stage.id)?.scales.includes(stage.oneX ? 1 : selectedScale())));
-    return fits.length ? fits : autoCandidates(selectedScale()).map((model) => [{ id: model.id, oneX: false }]);
+    const fits = fromPresets.filter((r) => r.every((stage) => stage.model?.scales.includes(stage.oneX ? 1 : selectedScale())));
+    return fits.length ? fits : autoCandidates(selectedScale()).map((model) => [{ model, oneX: false }]);
   }
   const preset = selectedPreset();
   if (preset) return presetRecipes(preset);
   const model = selectedModel();
-  return model ? [[{ id: model.id, oneX: false }]] : [];
-}
-
-function modelOf(id) {
-  return state.models.find((m) => m.id === id);
+  return model ? [[{ model, oneX: false }]] : [];
 }
 
 // Credits (a range where the recipe depends on the image: `auto`, a preset reading the damage) and the
 // expected seconds; a recipe costs its stages' prices summed, a 1x clean-up at the input's size.
 function quote(width, height) {
   const scale = selectedScale();
-  const found = recipes().map((recipe) => recipe.map((stage) => ({ ...stage, model: modelOf(stage.id) })))
-    .filter((recipe) => recipe.every((stage) => stage.model));
+  const found = recipes().filter((recipe) => recipe.every((stage) => stage.model));
   if (!found.length || !width) return null;
   const outputPixels = width * height * scale * scale;
   const pixelsOf = (stage) => (stage.oneX ? width * height : outputPixels);
@@ -155,12 +145,7 @@ function quote(width, height) {
     return { tooLarge: true };
   }
   const sum = (values) => values.reduce((a, b) => a + b, 0);
-  // One price per recipe, as the service makes it: the stages' worth summed and rounded up once, at least
-  // the largest stage's minimum (app/catalog/prices.py `credits_for_stages`).
-  const credits = found.map((recipe) => Math.max(
-    ...recipe.map((stage) => stage.model.credits.minimum),
-    Math.ceil(sum(recipe.map((stage) => pixelsOf(stage) / (stage.model.credits.megapixels_per_credit * 1e6))) - 1e-9),
-  ));
+  const credits = found.map((recipe) => priceOfStages(recipe, width, height, scale));
   const seconds = found.map((recipe) =>
     1 + sum(recipe.map((stage) => (pixelsOf(stage) / 1e6) * (stage.model.seconds_per_output_megapixel || 0))));
   return { least: Math.min(...credits), most: Math.max(...credits), seconds: Math.max(...seconds) };
