@@ -274,12 +274,17 @@ def tiled_bands(
     feather: int = 0,
     batch: int = 1,
     progress: Callable[[float], None] | None = None,
+    within: Callable[[Callable[[float], None] | None], None] | None = None,
 ) -> Iterator[Band]:
     """Apply `network` (N x H x W x C -> N x sH x sW x out_channels) to batches of tiles; yield output bands.
 
     A band is yielded as soon as every tile that touches its rows has run, so memory holds one row of
     tiles' output and one batch of windows, never the whole output. `feather` (input pixels, even, at most
     2 x pad) is the width of the cross-fade band across each inner tile edge.
+
+    `progress` hears the share of windows done after each batch. `within`, where the network can say how far
+    into a batch it is, is handed before each batch the progress callback for that batch's share (it takes
+    the fraction of the batch done), and None once the pass ends: a one-window image still moves.
     """
     height, width = image.shape[:2]
     run = network.run if isinstance(network, RegionNetwork) else _whole_windows(network, scale).run
@@ -302,6 +307,8 @@ def tiled_bands(
             (oy0 // scale - t.py0, oy1 // scale - t.py0, ox0 // scale - t.px0, ox1 // scale - t.px0)
             for t, ((oy0, oy1, _), (ox0, ox1, _)) in zip(group, ramps, strict=True)
         ]
+        if progress is not None and within is not None:
+            within(_batch_share(progress, start / len(grid), len(group) / len(grid)))
         parts = run(windows, regions)
         if len(parts) != len(group):
             raise RuntimeError(f"network returned {len(parts)} tiles for {len(group)}")
@@ -318,4 +325,12 @@ def tiled_bands(
             _paste(held[oy0 - base : oy1 - base, ox0:ox1], part, wy, wx)
         if progress is not None:
             progress((start + len(group)) / len(grid))
+    if within is not None:
+        within(None)
     yield base, held[: height * scale - base]
+
+
+def _batch_share(progress: Callable[[float], None], start: float, width: float) -> Callable[[float], None]:
+    """`progress` for one batch that spans [start, start + width) of the pass: the fraction of the batch done,
+    kept below its end (which `tiled_bands` reports itself once the batch's output is in)."""
+    return lambda fraction: progress(start + width * min(max(fraction, 0.0), 0.99))

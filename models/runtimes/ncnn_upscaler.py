@@ -26,6 +26,7 @@ from models.runtimes.heap import release_freed_memory, reuse_freed_memory
 from models.runtimes.ncnn_format import NcnnLayer, parse_param
 from models.runtimes.tiled_upscaler import CPU_ACTIVATION_BUDGET, SizeRule, TiledUpscaler, in_sub_tiles
 from models.spec import NcnnGraph as NcnnGraphKind
+from models.spec import ProgressFn
 
 # Peak resident memory of one fp32 ncnn pass per window pixel over what the loaded net holds, on 256 and
 # 384 pixel windows (2 threads): an RRDB trunk 13.6 / 12.6 KB (12 KB per added pixel: ncnn's Winograd
@@ -132,6 +133,9 @@ class NcnnUpscaler(TiledUpscaler):
     def release(self) -> None:
         if self.vulkan is None:
             release_freed_memory()
+
+    def report_within(self, progress: ProgressFn | None) -> None:
+        """ncnn runs a window's layers in one call that reports nothing: its passes move once per batch."""
 
     def _extract(self, blob: str, data: np.ndarray, output: str) -> np.ndarray:
         """The `output` blob (C x H x W float32) with `data` (C x H x W) given as `blob`."""

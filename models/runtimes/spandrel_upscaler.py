@@ -26,6 +26,7 @@ from models.runtimes.arch import register_architectures
 from models.runtimes.heap import release_freed_memory, reuse_freed_memory
 from models.runtimes.se_sync import SESync, sample_windows
 from models.runtimes.tiled_upscaler import CPU_ACTIVATION_BUDGET, SizeRule, TiledUpscaler, in_sub_tiles
+from models.spec import ProgressFn
 
 # CPU windows hold as many pixels as keep one pass's activations within CPU_ACTIVATION_BUDGET. Bytes per
 # window pixel: peak resident memory of one fp32 pass over a 256 x 256 window, by (architecture, native
@@ -157,6 +158,9 @@ class SpandrelUpscaler(TiledUpscaler):
             self.dtype = torch.float32
         self.se_sync = SESync.attach(descriptor.model)
         self.parts = _RRDBParts.of(descriptor.model)
+        self._within: ProgressFn | None = None
+        self._done = 0.0
+        self._count_convolutions(descriptor.model)
         descriptor.to(device)
         descriptor.eval()
         descriptor.model.to(self.dtype)
@@ -194,6 +198,27 @@ class SpandrelUpscaler(TiledUpscaler):
     def release(self) -> None:
         if self.device.type == "cpu":
             release_freed_memory()
+
+    def report_within(self, progress: ProgressFn | None) -> None:
+        self._within, self._done = progress, 0.0
+
+    def _count_convolutions(self, model: nn.Module) -> None:
+        """Report progress within a batch as its convolutions finish, weighted by their weights' size (their
+        work per pixel at one resolution): a heavy model's one window then moves, where it sat at 0 for its
+        whole run (an RRDB's 23 blocks are 347 convolutions). The weighting is a proxy: Real-CUGAN's deeper
+        convolutions run on fewer pixels, and an RRDB's upsampler, on sub-tiles after the trunk, runs past
+        the total (the batch's share stops just short of its end until its output is in)."""
+        convolutions = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+        total = float(sum(m.weight.numel() for m in convolutions)) or 1.0
+
+        def finished(module: nn.Module, _inputs: object, _output: object) -> None:
+            within = self._within
+            if within is not None:
+                self._done += module.weight.numel() / total  # type: ignore[operator]
+                within(self._done)
+
+        for convolution in convolutions:
+            convolution.register_forward_hook(finished)
 
     def _shared_se_means(
         self, se_sync: SESync, rgb: np.ndarray, grid: list[Tile], batch: int

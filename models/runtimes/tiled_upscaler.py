@@ -125,6 +125,12 @@ class TiledUpscaler(ABC):
     def release(self) -> None:
         """Called after each pass: give back what the pass held (the CPU backends' freed heap)."""
 
+    @abstractmethod
+    def report_within(self, progress: ProgressFn | None) -> None:
+        """Where to report how far into the running batch of windows the network is (the fraction of the
+        batch), or None between batches; a backend that cannot tell ignores it (its pass moves once per
+        batch)."""
+
     def bands(self, rgb: np.ndarray, scale: int, progress: ProgressFn) -> Iterator[Band]:
         """One native pass, then Lanczos to the exact target size, streamed in bands.
 
@@ -188,8 +194,10 @@ class TiledUpscaler(ABC):
             feather=FEATHER,
             batch=batch,
             progress=progress,
+            within=self.report_within,
         )
         try:
             yield from crop_bands(bands, height * self.native_scale, width * self.native_scale)
         finally:
+            self.report_within(None)
             self.release()

@@ -77,6 +77,18 @@ def test_progress_is_reported_up_to_done(models_dir: Path):
     assert seen and seen[-1] == 1.0 and seen == sorted(seen)
 
 
+@pytest.mark.parametrize("model_id", ["realesrgan-x4plus", "realcugan-se"])
+def test_a_one_window_gan_pass_moves_before_it_ends(model_id: str, models_dir: Path):
+    """A heavy model's one window sat at 0 for its whole run, then jumped to 1: now its convolutions report
+    in between, in order, and only the finished pass says 1."""
+    seen: list[float] = []
+    image = np.random.default_rng(4).random((40, 48, 3), dtype=np.float32)
+    upscale(image, builtin(model_id), 4, models_dir, seen.append)
+    inside = [fraction for fraction in seen if 0.0 < fraction < 1.0]
+    assert len(inside) >= 10, seen[:20]
+    assert seen == sorted(seen) and seen[-1] == 1.0 and seen.count(1.0) == 1
+
+
 def test_unsupported_scale_is_refused(models_dir: Path):
     with pytest.raises(ValueError):
         upscale(np.zeros((4, 4, 3), dtype=np.float32), builtin("bicubic"), 5, models_dir, noop)
