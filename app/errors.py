@@ -34,6 +34,14 @@ class NotFound(DomainError):
     message = "No such resource."
 
 
+class InvalidCursor(DomainError):
+    """A list's `cursor` that no page of it gave (jobs, credit history)."""
+
+    code = "invalid_cursor"
+    status_code = 400
+    message = "The pagination cursor is not valid."
+
+
 class Unauthorized(DomainError):
     code = "unauthorized"
     status_code = 401

@@ -19,8 +19,7 @@ from app.accounts.schemas import (
 )
 from app.credits import service as credits
 from app.credits.schemas import LedgerEntryOut, LedgerPage
-from app.errors import NotFound
-from app.jobs.errors import InvalidCursor
+from app.errors import InvalidCursor, NotFound
 from app.limits.policy import client_ip, limits_of
 from app.runtime import DbSession, RuntimeDep
 

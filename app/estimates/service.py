@@ -16,29 +16,27 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Executable,
     Float,
+    Select,
     String,
     bindparam,
-    case,
     cast,
-    func,
     null,
     select,
     union_all,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import utcnow
 from app.estimates.defaults import default_seconds_per_frame, default_seconds_per_megapixel
 from app.estimates.errors import JobTooSlow
 from app.estimates.models import ModelSpeed, SpeedSample, WorkerSeen
-from app.jobs.models import Job, JobStatus
 
 # A worker is live while its heartbeat (every 30 s) is this recent.
 LIVE_FOR = timedelta(minutes=2)
@@ -213,13 +211,13 @@ def record_job_speed(
     )
 
 
-def _speeds_statement(with_ahead: bool) -> Executable:
+def speeds_statement(extra: Select[Any] | None = None) -> Executable:
     """The live workers (since `:since`) and a model's (`:model`) measured speeds, in one statement; with
-    `with_ahead`, and a row (no name) with the remaining seconds of the active jobs on a queue (`:queue`):
-    the work ahead of a job submitted now, for its answer's ETA, without a statement of its own.
+    `extra`, one more row of the caller's with no name, whose value `model_speed` returns beside the speed
+    (the jobs' ETA adds the work ahead on a queue that way, without a statement of its own).
 
     A row is a live worker (its queues) or a measured speed (no queues): two statements were 2 of a
-    submission's 10 round trips (bench/api_load.py). Built once: making and keying the statement anew
+    submission's 10 round trips (bench/api_load.py). Build it once: making and keying the statement anew
     cost about as much of the API's CPU as running it.
     """
     none = cast(null(), Float)
@@ -233,44 +231,29 @@ def _speeds_statement(with_ahead: bool) -> Executable:
         ModelSpeed.seconds_per_megapixel,
         ModelSpeed.seconds_per_frame,
     ).where(ModelSpeed.model == bindparam("model"))
-    if not with_ahead:
-        return union_all(live, speeds)
-    ahead = select(
-        cast(null(), String),
-        cast(null(), String),
-        cast(null(), String),
-        func.coalesce(func.sum(Job.estimated_seconds * (1 - Job.progress)), 0.0),
-        none,
-    ).where(Job.queue == bindparam("queue"), Job.status.in_(JobStatus.ACTIVE))
-    return union_all(live, speeds, ahead)
+    return union_all(live, speeds) if extra is None else union_all(live, speeds, extra)
 
 
-_SPEEDS, _SPEEDS_AND_AHEAD = _speeds_statement(False), _speeds_statement(True)
+_SPEEDS = speeds_statement()
 
 
 def model_speed(session: Session, queue: str, model: str) -> Speed:
     """This service's speed for a model on a queue (see the module's docstring for the order of sources)."""
-    return _model_speed(session, queue, model, with_ahead=False)[0]
+    return model_speed_and_extra(session, queue, model, _SPEEDS)[0]
 
 
-def model_speed_and_ahead(session: Session, queue: str, model: str) -> tuple[Speed, float]:
-    """`model_speed`, and the remaining seconds of the active jobs on the queue now (for `eta_seconds`'s
-    `ahead` of a job submitted now), in one statement."""
-    return _model_speed(session, queue, model, with_ahead=True)
-
-
-def _model_speed(session: Session, queue: str, model: str, *, with_ahead: bool) -> tuple[Speed, float]:
+def model_speed_and_extra(
+    session: Session, queue: str, model: str, statement: Executable, params: dict[str, object] | None = None
+) -> tuple[Speed, float]:
+    """`model_speed`, and the value of the extra row of `statement` (made by `speeds_statement`) with its
+    `params`, in one round trip."""
     workers: list[tuple[str, str]] = []
     measured: dict[str, Speed] = {}
-    ahead = 0.0
-    since = utcnow() - LIVE_FOR
-    if with_ahead:
-        rows = session.execute(_SPEEDS_AND_AHEAD, {"since": since, "model": model, "queue": queue})
-    else:
-        rows = session.execute(_SPEEDS, {"since": since, "model": model})
+    extra = 0.0
+    rows = session.execute(statement, {"since": utcnow() - LIVE_FOR, "model": model, **(params or {})})
     for name, device, queues, per_mp, per_frame in rows:
         if name is None:
-            ahead = float(per_mp or 0.0)
+            extra = float(per_mp or 0.0)
         elif queues is not None:
             if queue in queues.split(","):
                 workers.append((name, device))
@@ -283,10 +266,10 @@ def _model_speed(session: Session, queue: str, model: str, *, with_ahead: bool) 
 
     if workers:
         best = fastest([measured.get(name) or default_speed(model, device) for name, device in workers])
-        return replace(best, live_workers=len(workers)), ahead
+        return replace(best, live_workers=len(workers)), extra
     if measured:
-        return fastest(list(measured.values())), ahead
-    return default_speed(model, "cpu"), ahead
+        return fastest(list(measured.values())), extra
+    return default_speed(model, "cpu"), extra
 
 
 def _minutes(seconds: float) -> str:
@@ -336,51 +319,3 @@ def refuse_if_too_slow(
         f"{model} at x{scale} on {what} would take about {_minutes(seconds)} here, "
         f"and a job may run {limit}. What fits: {'; '.join(fits) or 'nothing'}."
     )
-
-
-# The remaining time of the jobs ahead of one on its queue; built once (see `_speeds_statement`).
-_AHEAD = select(func.coalesce(func.sum(Job.estimated_seconds * (1 - Job.progress)), 0.0)).where(
-    Job.queue == bindparam("queue"),
-    Job.status.in_(JobStatus.ACTIVE),
-    Job.created_at < bindparam("created_at"),
-)
-
-
-def seconds_ahead_column() -> ColumnElement[float | None]:
-    """For a select of `Job`: while the job is queued, the remaining seconds of the jobs ahead of it on its
-    queue (what `eta_seconds` reads otherwise), so that a status read reads both in one statement."""
-    other = aliased(Job)
-    ahead = (
-        select(func.coalesce(func.sum(other.estimated_seconds * (1 - other.progress)), 0.0))
-        .where(
-            other.queue == Job.queue,
-            other.status.in_(JobStatus.ACTIVE),
-            other.created_at < Job.created_at,
-        )
-        .scalar_subquery()
-    )
-    return case((Job.status == JobStatus.QUEUED, ahead), else_=None)
-
-
-def eta_seconds(session: Session, job: Job, speed: Speed, ahead: float | None = None) -> float | None:
-    """Seconds until an active job should end: its own remaining time, plus, while queued, the remaining
-    time of the jobs ahead of it on its queue shared among the queue's live workers. None once it ended.
-
-    `ahead`: those jobs' remaining seconds where the caller read them with the job
-    (`seconds_ahead_column`); read here otherwise."""
-    now = utcnow()
-    own = job.estimated_seconds or speed.seconds_for(
-        job.output_pixels, encoding_seconds_per_megapixel(job.output_format), job.input_frames or 1
-    )
-    if job.status == JobStatus.RUNNING:
-        elapsed = (now - job.started_at).total_seconds() if job.started_at else 0.0
-        progressed = job.progress >= 0.05
-        remaining = elapsed / job.progress * (1 - job.progress) if progressed else own - elapsed
-        # Work remains while it runs: a job past its estimate with little progress to go by (one window
-        # of a heavy model) says a tenth of its time so far is left, never 0 (the next report corrects it).
-        return max(remaining, OVERRUN_SHARE * elapsed * (1 - job.progress), MIN_RUNNING_ETA_SECONDS)
-    if job.status != JobStatus.QUEUED:
-        return None
-    if ahead is None:
-        ahead = session.execute(_AHEAD, {"queue": job.queue, "created_at": job.created_at}).scalar_one()
-    return float(ahead or 0.0) / max(speed.live_workers, 1) + own

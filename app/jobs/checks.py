@@ -24,10 +24,10 @@ from app.estimates.service import (
     Speed,
     encoding_seconds_per_megapixel,
     model_speed,
-    model_speed_and_ahead,
     refuse_if_too_slow,
 )
 from app.jobs import idempotency
+from app.jobs.eta import model_speed_and_ahead
 from app.media.decode_budget import DecodeBudget
 from app.media.image_codec import decode_image
 from app.media.media import (

@@ -15,10 +15,11 @@ from app.accounts.auth import CurrentAccount
 from app.broker.publish import send_at_commit
 from app.config import Settings
 from app.db import read_without_transaction
-from app.estimates.service import Speed, eta_seconds, model_speed
+from app.estimates.service import Speed, model_speed
 from app.jobs import checks, lifecycle, service
 from app.jobs.archive import ArchiveEntry, still_stored, zip_stream
 from app.jobs.errors import FileOrUploadRequired, FileTooLarge, InvalidArchive, ResultNotReady
+from app.jobs.eta import eta_seconds
 from app.jobs.file_names import distinct_names, requested_name, result_name
 from app.jobs.models import Job, JobStatus
 from app.jobs.representation import represent_job, represent_quote

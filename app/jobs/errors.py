@@ -33,12 +33,6 @@ class IdempotencyKeyInFlight(DomainError):
     message = "A request with this Idempotency-Key is still being processed; retry shortly."
 
 
-class InvalidCursor(DomainError):
-    code = "invalid_cursor"
-    status_code = 400
-    message = "The pagination cursor is not valid."
-
-
 class DirectUploadUnavailable(DomainError):
     code = "direct_upload_unavailable"
     status_code = 409

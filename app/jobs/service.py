@@ -23,10 +23,11 @@ from app.catalog.presets import AUTO
 from app.config import Settings
 from app.credits.service import Hold, hold_credits
 from app.db import after_commit, after_rollback, utcnow
-from app.estimates.service import seconds_ahead_column
+from app.errors import InvalidCursor
 from app.jobs import errors, idempotency
 from app.jobs.checks import JobRequest, Quote, check_job
 from app.jobs.dispatch import send_upscale_after_commit
+from app.jobs.eta import seconds_ahead_column
 from app.jobs.file_names import clean_upload_name
 from app.jobs.models import Job, JobStatus
 from app.jobs.uploads import claim_upload
@@ -230,7 +231,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
             raise ValueError(cursor)
         moment = moment.astimezone(UTC)  # year 9999 at UTC-14 overflows here, not in the database
     except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
-        raise errors.InvalidCursor() from None
+        raise InvalidCursor() from None
     return moment, job_id
 
 

@@ -9,7 +9,8 @@ import numpy as np
 from PIL import Image
 
 from app.db import utcnow
-from app.estimates.service import default_speed, eta_seconds, heartbeat, record_job_speed
+from app.estimates.service import default_speed, heartbeat, record_job_speed
+from app.jobs.eta import eta_seconds
 from app.jobs.models import Job, JobStatus
 from app.jobs.processing import WorkerIdentity, run_job
 from tests.hardening.test_upload_costs import _png_claiming
