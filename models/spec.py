@@ -19,7 +19,7 @@ Band = tuple[int, np.ndarray]
 
 # How an ncnn graph is converted (models/convert/ncnn_convert.py): RRDBNet or SRVGGNetCompact in the basicsr
 # layout, Real-CUGAN's UpCunet, waifu2x's cunet, waifu2x's upconv_7.
-NcnnGraph = Literal["realesrgan", "realcugan", "waifu2x-cunet", "waifu2x-upconv7"]
+NcnnGraph = Literal["realesrgan", "realcugan", "cunet", "waifu2x-upconv7"]
 
 
 @dataclass(frozen=True)

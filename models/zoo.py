@@ -280,9 +280,7 @@ _ENTRIES: tuple[_Entry, ...] = (
         "Illustrations: 2x, or 1x to clean up JPEG artefacts and noise (denoise 0-3). Weights: waifu2x "
         "(MIT).",
         Facts(2.9, flicker=1.17),
-        weights=_Weights(
-            _WAIFU2X, "WAIFU2X_CUNET", "waifu2x-cunet", {1: (0, 1, 2, 3), 2: (None, 0, 1, 2, 3)}
-        ),
+        weights=_Weights(_WAIFU2X, "WAIFU2X_CUNET", "cunet", {1: (0, 1, 2, 3), 2: (None, 0, 1, 2, 3)}),
     ),
     _Entry(
         "waifu2x-photo",

@@ -126,10 +126,15 @@ def level_of_hint(denoise: int | None) -> int:
     return 0 if denoise is None else min(denoise + 1, 3)
 
 
-# The clean-ups at 1x: waifu2x CUNet, the one model with 1x weights, at the damage's strength.
-_CLEAN_LIGHTEST = Pick("waifu2x-cunet", denoise=0)
-_CLEAN_LIGHT = Pick("waifu2x-cunet", denoise=1)
-_CLEAN_MEDIUM = Pick("waifu2x-cunet", denoise=2)
+# The clean-ups at 1x: waifu2x CUNet, the one model with 1x weights, at the damage's strength. It is also
+# what `auto` runs at scale 1 (clean-up without resizing), at its denoise level per damage level from the
+# scale-1 table of docs/benchmarks.md: denoise 0 on clean and lightly damaged images, 3 from medium damage
+# on (denoise 1 lost 1.3 dB to it on medium photos).
+CLEAN_UP_MODEL = "waifu2x-cunet"
+AUTO_CLEAN_UP_DENOISE = (0, 0, 3, 3)
+_CLEAN_LIGHTEST = Pick(CLEAN_UP_MODEL, denoise=0)
+_CLEAN_LIGHT = Pick(CLEAN_UP_MODEL, denoise=1)
+_CLEAN_MEDIUM = Pick(CLEAN_UP_MODEL, denoise=2)
 DETAIL_MODEL = "realsr-df2k"
 
 PRESETS: dict[str, Preset] = {

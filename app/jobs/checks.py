@@ -12,7 +12,15 @@ from functools import partial
 
 from sqlalchemy.orm import Session
 
-from app.catalog.presets import AUTO, PRESETS, Preset, get_preset, level_of_hint
+from app.catalog.presets import (
+    AUTO,
+    AUTO_CLEAN_UP_DENOISE,
+    CLEAN_UP_MODEL,
+    PRESETS,
+    Preset,
+    get_preset,
+    level_of_hint,
+)
 from app.catalog.prices import Queue, credits_for_stages
 from app.catalog.service import Choice, check_auto_request
 from app.credits.errors import InsufficientCredits
@@ -47,12 +55,6 @@ from models.imaging.analysis import analyse
 from models.imaging.text_regions import find_text
 from models.recipe import Recipe
 from models.spec import Options
-
-# What `auto` runs at scale 1 (clean-up without resizing): the one model with 1x weights.
-AUTO_CLEAN_UP = "waifu2x-cunet"
-# Its denoise level per damage level, from the scale-1 table of docs/benchmarks.md: denoise 0 on clean and
-# lightly damaged images, 3 from medium damage on (denoise 1 lost 1.3 dB to it on medium photos).
-_CLEAN_UP_DENOISE = (0, 0, 3, 3)
 
 
 @dataclass(frozen=True)
@@ -359,7 +361,7 @@ def _read_upload(
     presets = list(PRESETS.values()) if auto else [get_preset(request.preset or "")]
     candidates = [preset.recipe(level, request.detail) for preset in presets for level in range(4)]
     candidates += [Recipe.pipeline(preset.video_pick.steps()) for preset in presets]
-    candidates += [Recipe.single(AUTO_CLEAN_UP, Options(d)) for d in set(_CLEAN_UP_DENOISE) if auto]
+    candidates += [Recipe.single(CLEAN_UP_MODEL, Options(d)) for d in set(AUTO_CLEAN_UP_DENOISE) if auto]
     # A clip whose header does not count its frames is counted (demuxed) only once one frame can be paid.
     info = read_media_header(runtime.settings, data, count_frames=False)
     if isinstance(info, VideoInfo) and not info.frames_exact:
@@ -383,7 +385,7 @@ def _read_upload(
         return Reading(request, level, read, auto=False, text_share=text_share)
     if request.scale == 1:  # clean-up only: the one model with 1x weights, at the damage's strength
         resolved = replace(
-            request, model=AUTO_CLEAN_UP, preset=None, denoise=_CLEAN_UP_DENOISE[level], detail=None
+            request, model=CLEAN_UP_MODEL, preset=None, denoise=AUTO_CLEAN_UP_DENOISE[level], detail=None
         )
         return Reading(resolved, None, read, auto=True)
     resolved = replace(request, preset=analysis.content, denoise=None)

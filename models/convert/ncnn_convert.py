@@ -72,7 +72,7 @@ def convert_ncnn(
         state = _realesrgan_state(layers, weighted)
     elif graph == "realcugan":
         state = realcugan_state(layers, weighted)
-    elif graph == "waifu2x-cunet":
+    elif graph == "cunet":
         state = waifu2x_cunet_state(layers, weighted)
     else:
         state = waifu2x_upconv7_state(weighted)

@@ -26,7 +26,7 @@ HEIGHT, WIDTH = 37, 42
 TOLERANCE = 1e-3
 ARCHITECTURES = {
     "realcugan": "RealCUGAN",
-    "waifu2x-cunet": "Waifu2xCUNet",
+    "cunet": "Waifu2xCUNet",
     "waifu2x-upconv7": "Waifu2xUpConv7",
 }
 # One variant per network shape: Real-CUGAN 2x/3x/4x (se) and 2x/3x (pro), waifu2x cunet 1x/2x, upconv_7.
@@ -61,7 +61,7 @@ def ncnn_reference(variant: WeightVariant, image: np.ndarray) -> np.ndarray:
         if scale == 4:
             out = out + image.repeat(4, axis=1).repeat(4, axis=2)
         return out
-    if variant.graph == "waifu2x-cunet":
+    if variant.graph == "cunet":
         border, multiple = {1: (28, 4), 2: (18, 2)}[scale]
     else:
         border, multiple = 7, 1
