@@ -131,7 +131,15 @@ def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) ->
 STARTUP_SECONDS = 300.0
 
 
-def wait_http(url: str, timeout: float = STARTUP_SECONDS) -> None:
+def wait_http(
+    url: str,
+    timeout: float = STARTUP_SECONDS,
+    process: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
+) -> None:
+    """Wait until `url` answers 200. With the `process` that serves it: fail as soon as it exits (a service
+    that cannot start, say it cannot import, fails its test at once, not after the whole timeout), showing
+    the end of its `log`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -139,6 +147,9 @@ def wait_http(url: str, timeout: float = STARTUP_SECONDS) -> None:
                 return
         except httpx.HTTPError:
             pass
+        if process is not None and process.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:] if log is not None and log.exists() else ""
+            raise RuntimeError(f"the process serving {url} exited with {process.returncode}:\n{tail}")
         time.sleep(0.2)
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 

@@ -75,13 +75,7 @@ def log_out(request: Request, session: DbSession) -> Response:
 
 
 def _account_out(account: Account) -> AccountOut:
-    return AccountOut(
-        id=account.id,
-        email=account.email,
-        plan=account.plan,
-        credits_balance=account.credits_balance,
-        credits_low_threshold=account.credits_low_threshold,
-    )
+    return AccountOut.model_validate(account, from_attributes=True)
 
 
 @router.get("/account", response_model=AccountOut, summary="The signed-in account and its balance")

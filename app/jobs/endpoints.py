@@ -12,8 +12,6 @@ from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from app.accounts.auth import CurrentAccount
-from app.broker.publish import send_at_commit
-from app.config import Settings
 from app.db import read_without_transaction
 from app.estimates.service import Speed, model_speed
 from app.jobs import checks, lifecycle, service
@@ -208,9 +206,17 @@ async def create_job(
         raise FileOrUploadRequired()
     wait = _wait_seconds(prefer)
 
+    def read() -> bytes:
+        return _read_input(runtime, session, account.id, file, upload_id)
+
+    def answer(job: Job, ahead: float | None) -> dict[str, Any]:
+        return job_out(job, request, session, ahead).model_dump(mode="json")
+
     submission, body = await run_in_threadpool(
-        _submit, session, runtime, request, account.id, job_request, file, upload_id, idempotency_key, wait
-    )
+        service.submit_and_commit, session, runtime, request.app.state.decode_budget, account.id, job_request,
+        read, upload_id=upload_id, filename=file.filename if file is not None else None,
+        idempotency_key=idempotency_key, answer=None if wait else answer,
+    )  # fmt: skip
     job = submission.job
     if wait:
         job = await service.wait_for_end(runtime, job.id, wait)
@@ -248,75 +254,25 @@ async def quote_job(
         raise FileOrUploadRequired()
 
     def price() -> JobQuote:
-        if file is not None:
-            data = _read_file(runtime.settings, file)
-        else:
-            assert upload_id is not None
-            data = read_upload(session, runtime.storage, runtime.settings, account.id, upload_id)
+        data = _read_input(runtime, session, account.id, file, upload_id)
         budget = request.app.state.decode_budget
         return represent_quote(checks.price_upload(session, runtime, budget, account.id, job_request, data))
 
     return await run_in_threadpool(price)
 
 
-def _read_file(settings: Settings, file: UploadFile) -> bytes:
+def _read_input(
+    runtime: Runtime, session: Session, account_id: str, file: UploadFile | None, upload_id: str | None
+) -> bytes:
+    """The uploaded file's bytes, or the direct upload's (one of the two is given)."""
+    settings = runtime.settings
+    if file is None:
+        assert upload_id is not None
+        return read_upload(session, runtime.storage, settings, account_id, upload_id)
     data = file.file.read(settings.max_upload_bytes + 1)
     if len(data) > settings.max_upload_bytes:
         raise FileTooLarge(f"The file is larger than {settings.max_upload_bytes:,} bytes.")
     return data
-
-
-def _submit(
-    session: Session,
-    runtime: Runtime,
-    request: Request,
-    account_id: str,
-    job_request: checks.JobRequest,
-    file: UploadFile | None,
-    upload_id: str | None,
-    idempotency_key: str | None,
-    wait: int,
-) -> tuple[service.Submission, dict[str, Any] | None]:
-    """Submit in this thread and commit here; without a wait, the answer's body too (None with one)."""
-    settings = runtime.settings
-    if file is not None:
-        data = _read_file(settings, file)
-    else:
-        assert upload_id is not None
-        # A retry of a request that already used this upload must replay, not find the upload gone.
-        content = service.content_of_upload(upload_id)
-        earlier = idempotency_key and service.earlier_job(
-            session, account_id, idempotency_key, job_request.fingerprint(content)
-        )
-        if earlier:
-            replay = service.Submission(job=earlier, replayed=True)
-            return replay, None if wait else job_out(earlier, request, session).model_dump(mode="json")
-        data = read_upload(session, runtime.storage, settings, account_id, upload_id)
-    submission = service.submit_job(
-        session,
-        runtime,
-        request.app.state.decode_budget,
-        account_id,
-        job_request,
-        data,
-        idempotency_key,
-        upload_id,
-        filename=file.filename if file is not None else None,
-    )
-    # Committed here, in this thread, not by the request's teardown: from the reservation on, the unit holds
-    # the lock on the account's balance row, and the teardown first waits for a free thread, which a burst of
-    # submissions for one account could all be holding while they wait for that lock (a deadlock until the
-    # pool's 30-s timeout; tests/hardening/test_broker_outage.py).
-    if wait:
-        # The response waits on the job, so the job must be committed and sent now, not after the response.
-        with send_at_commit():
-            session.commit()
-        return submission, None
-    # Without a wait the answer is read in this unit, before its commit: a unit of its own after the commit
-    # took a connection again and committed again, for one read (the ETA's jobs ahead).
-    body = job_out(submission.job, request, session, submission.ahead).model_dump(mode="json")
-    session.commit()
-    return submission, body
 
 
 def _result_name(job: Job) -> str:

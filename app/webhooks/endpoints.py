@@ -31,15 +31,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _endpoint_out(endpoint: WebhookEndpoint) -> EndpointOut:
-    return EndpointOut(
-        id=endpoint.id,
-        url=endpoint.url,
-        events=endpoint.event_list,
-        created_at=endpoint.created_at,
-        failing_since=endpoint.failing_since,
-        disabled_at=endpoint.disabled_at,
-        disabled_reason=endpoint.disabled_reason,
-    )
+    return EndpointOut.model_validate(endpoint, from_attributes=True)
 
 
 def _delivery_out(message: WebhookMessage, attempts: list[WebhookAttempt]) -> DeliveryOut:

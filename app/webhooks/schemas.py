@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 from app.webhooks.models import EventType
 
@@ -19,7 +19,8 @@ class EndpointCreate(BaseModel):
 class EndpointOut(BaseModel):
     id: str
     url: str
-    events: list[str]
+    # From a WebhookEndpoint row, its `event_list` (the column keeps them comma-separated).
+    events: list[str] = Field(validation_alias=AliasChoices("event_list", "events"))
     created_at: datetime
     failing_since: datetime | None = Field(description="Set while deliveries fail; cleared by a success.")
     disabled_at: datetime | None

@@ -29,7 +29,7 @@ def embedded(tmp_path: Path, port: int | None = None, **settings: str) -> Iterat
     log = tmp_path / "serve.log"
     process = support.start_process(support.mindrender("serve", "--port", str(port)), env, log)
     try:
-        support.wait_http(f"http://127.0.0.1:{port}/healthz")
+        support.wait_http(f"http://127.0.0.1:{port}/healthz", process=process, log=log)
         yield Service(f"http://127.0.0.1:{port}", log, data_dir)
     finally:
         support.stop_process(process)

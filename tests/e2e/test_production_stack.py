@@ -45,8 +45,10 @@ class Stack:
         return process
 
     def start_api(self) -> None:
-        self.start("api", support.mindrender("api", "--port", str(self.port)))
-        support.wait_http(f"{self.url}/healthz")
+        api = self.start("api", support.mindrender("api", "--port", str(self.port)))
+        support.wait_http(
+            f"{self.url}/healthz", process=api, log=self.tmp_path / f"api-{len(self.processes) - 1}.log"
+        )
 
     def start_worker(self) -> subprocess.Popen[bytes]:
         return self.start("worker", support.worker_args())

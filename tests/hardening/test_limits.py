@@ -167,7 +167,7 @@ def test_forwarded_addresses_count_only_behind_a_trusted_proxy(tmp_path, trusted
     )
     process = support.start_process(support.mindrender("api", "--port", str(port)), env, tmp_path / "api.log")
     try:
-        support.wait_http(f"http://127.0.0.1:{port}/healthz")
+        support.wait_http(f"http://127.0.0.1:{port}/healthz", process=process, log=tmp_path / "api.log")
         statuses = []
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
             for i in range(4):

@@ -46,7 +46,7 @@ def test_the_children_of_a_killed_serve_stop_by_themselves(tmp_path):
     serve = support.start_process(support.mindrender("serve", "--port", str(port)), env, log)
     children: set[int] = set()
     try:
-        support.wait_http(f"http://127.0.0.1:{port}/healthz")
+        support.wait_http(f"http://127.0.0.1:{port}/healthz", process=serve, log=log)
         deadline = time.monotonic() + 60
         while log.read_text().count(" ready.") < 2 and time.monotonic() < deadline:
             time.sleep(0.2)  # the job worker and beat's maintenance worker

@@ -36,7 +36,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory):
     process = support.start_process([moto, "-H", "127.0.0.1", "-p", str(port)], support.service_env(), log)
     url = f"http://127.0.0.1:{port}"
     try:
-        support.wait_http(f"{url}/moto-api/")
+        support.wait_http(f"{url}/moto-api/", process=process, log=log)
         yield url
     finally:
         support.stop_process(process)
@@ -178,7 +178,7 @@ def test_served_service_on_s3_deletes_every_object_soon_after_retention(
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        support.wait_http(f"{base}/healthz")
+        support.wait_http(f"{base}/healthz", process=process, log=tmp_path / "serve.log")
         key = (
             http_client_factory(base)
             .post("/v1/accounts", json={"email": "s3@example.com", "password": "correct horse"})
