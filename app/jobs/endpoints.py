@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile, status
@@ -12,6 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from app.accounts.auth import CurrentAccount
+from app.broker.publish import send_at_commit
 from app.db import read_without_transaction
 from app.estimates.service import Speed, model_speed
 from app.jobs import checks, lifecycle, service
@@ -206,17 +209,16 @@ async def create_job(
         raise FileOrUploadRequired()
     wait = _wait_seconds(prefer)
 
-    def read() -> bytes:
-        return _read_input(runtime, session, account.id, file, upload_id)
+    def submit() -> tuple[service.Submission, dict[str, Any] | None]:
+        submission = service.submit_or_replay(
+            session, runtime, request.app.state.decode_budget, account.id, job_request,
+            lambda: _read_input(runtime, session, account.id, file, upload_id), upload_id=upload_id,
+            filename=file.filename if file is not None else None, idempotency_key=idempotency_key,
+        )  # fmt: skip
+        answer = partial(job_out, submission.job, request, session, submission.ahead)
+        return submission, _commit(session, None if wait else answer)
 
-    def answer(job: Job, ahead: float | None) -> dict[str, Any]:
-        return job_out(job, request, session, ahead).model_dump(mode="json")
-
-    submission, body = await run_in_threadpool(
-        service.submit_and_commit, session, runtime, request.app.state.decode_budget, account.id, job_request,
-        read, upload_id=upload_id, filename=file.filename if file is not None else None,
-        idempotency_key=idempotency_key, answer=None if wait else answer,
-    )  # fmt: skip
+    submission, body = await run_in_threadpool(submit)
     job = submission.job
     if wait:
         job = await service.wait_for_end(runtime, job.id, wait)
@@ -259,6 +261,26 @@ async def quote_job(
         return represent_quote(checks.price_upload(session, runtime, budget, account.id, job_request, data))
 
     return await run_in_threadpool(price)
+
+
+def _commit(session: Session, answer: Callable[[], JobOut] | None) -> dict[str, Any] | None:
+    """Commit the submission in this thread, and give the response's body, read in the same unit before the
+    commit (None without `answer`: the caller waits on the job, which is then committed and sent now, not
+    after the response).
+
+    Committed here, not by the request's teardown: from the reservation on, the unit holds the lock on the
+    account's balance row, and the teardown first waits for a free thread, which a burst of submissions for
+    one account could all be holding while they wait for that lock (a deadlock until the pool's 30-s
+    timeout; tests/hardening/test_broker_outage.py). The answer read before the commit saves a unit of its
+    own after it (a connection and a commit again, for one read: the ETA's jobs ahead).
+    """
+    if answer is None:
+        with send_at_commit():
+            session.commit()
+        return None
+    body = answer().model_dump(mode="json")
+    session.commit()
+    return body
 
 
 def _read_input(

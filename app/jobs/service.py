@@ -14,14 +14,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
 
 import anyio
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import new_id
-from app.broker.publish import send_at_commit
 from app.catalog.presets import AUTO
 from app.config import Settings
 from app.credits.service import Hold, hold_credits
@@ -40,8 +38,6 @@ from app.runtime import Runtime
 from app.webhooks.events import enqueue
 from app.webhooks.models import EventType
 from models.recipe import Recipe, recipe_to_data
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -113,7 +109,7 @@ def submit_job(
     return Submission(job=job, replayed=False, ahead=quote.ahead)
 
 
-def submit_and_commit(
+def submit_or_replay(
     session: Session,
     runtime: Runtime,
     decode_budget: DecodeBudget,
@@ -124,34 +120,17 @@ def submit_and_commit(
     upload_id: str | None,
     filename: str | None,
     idempotency_key: str | None,
-    answer: Callable[[Job, float | None], T] | None,
-) -> tuple[Submission, T | None]:
-    """`submit_job` the input that `read` gives, and commit in this thread; `answer(job, ahead)` is the
-    response's body, read in the same unit before its commit. Without `answer` (the caller waits on the
-    job), the job is committed and sent now, not after the response.
-
-    Committed here, not by the request's teardown: from the reservation on, the unit holds the lock on the
-    account's balance row, and the teardown first waits for a free thread, which a burst of submissions
-    for one account could all be holding while they wait for that lock (a deadlock until the pool's 30-s
-    timeout; tests/hardening/test_broker_outage.py). Reading the answer before the commit saves a unit of
-    its own after it (a connection and a commit again, for one read: the ETA's jobs ahead).
-    """
+) -> Submission:
+    """`submit_job` the input that `read` gives; with a direct upload and a key an earlier request used,
+    that request's job (a retry must replay, not find the upload already claimed)."""
     if upload_id is not None and idempotency_key:
-        # A retry of a request that already used this upload must replay, not find the upload gone.
         fingerprint = request.fingerprint(content_of_upload(upload_id))
         earlier = earlier_job(session, account_id, idempotency_key, fingerprint)
         if earlier is not None:
-            return Submission(job=earlier, replayed=True), None if answer is None else answer(earlier, None)
-    submission = submit_job(
+            return Submission(job=earlier, replayed=True)
+    return submit_job(
         session, runtime, decode_budget, account_id, request, read(), idempotency_key, upload_id, filename
     )
-    if answer is None:
-        with send_at_commit():
-            session.commit()
-        return submission, None
-    body = answer(submission.job, submission.ahead)
-    session.commit()
-    return submission, body
 
 
 def _job(session: Session, job_id: str) -> Job:

@@ -63,11 +63,13 @@ def test_restarting_redis_under_load_loses_no_job(tmp_path, postgres_url, own_re
         ids: list[str] = []
 
         def submit_for(seconds: float) -> None:
+            """A job every 0.1 s or slower: at most 60 of the 100 credits, so a fast API never runs out."""
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:
                 response = post_job(user, support.png_bytes(24, 24), "bicubic", 2)
                 assert response.status_code == 202, response.text
                 ids.append(response.json()["id"])
+                time.sleep(0.1)
 
         load = threading.Thread(target=submit_for, args=(6.0,))
         load.start()
