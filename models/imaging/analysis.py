@@ -4,7 +4,8 @@ Cheap measurements, a few tens of milliseconds on a 25 MP upload (they look at a
 - JPEG quality from the file's own quantisation tables (what the encoder was told), when it is a JPEG;
 - otherwise blockiness (steps on the 8x8 grid a JPEG leaves behind, in a PNG saved from one) and noise
   (Immerkaer's estimate of Gaussian noise from a Laplacian-like high-pass, robust to smooth gradients);
-- content from colour statistics: text is near-binary and grey; illustrations have few colours and large
+- content from colour statistics: text is near-binary and grey; illustrations have few colours (coarse and
+  fine: a smooth photo has few coarse ones only) and large
   flat regions; photos have neither.
 The thresholds were set on the labelled set of bench/autopreset.py (docs/benchmarks.md has its accuracy).
 """
@@ -134,6 +135,13 @@ def blockiness(luma: np.ndarray) -> float:
 
 BLOCKY = 1.25
 BLOCKS_FROM_SIDE = 128
+# Fine colours decide photo against drawing only where damage leaves flat fills flat: a JPEG of quality 75 and
+# up; another file with noise below the light level's 2.6 levels and no trace of 8x8 blocks (a PNG saved from
+# a JPEG of quality 40 measured 1.11-1.2 on the drawings, clean images about 1.0).
+FINE_COLOURS = 0.45
+FINE_FROM_QUALITY = 75
+FINE_BELOW_SIGMA = 2.6
+FINE_BELOW_BLOCKINESS = 1.1
 
 
 def damage_of(image: Image.Image, luma: np.ndarray, content: ContentClass) -> Damage:
@@ -159,13 +167,25 @@ class ContentFigures:
     binary: float  # the share of unsaturated pixels that are dark or light: ink and paper
     ink: float  # the share of dark pixels
     rows: float  # how unevenly ink spreads over rows (std / mean): lines of text and the gaps between them
+    # The share of pixels in the 8 most common colours at 64 levels a channel: a drawing's flat fills stay in
+    # a few fine colours, a smooth photo (sky, fog, sand, pale wood) spreads over many (issue #30).
+    fine_colours: float = 1.0
 
-    def content(self) -> ContentClass:
+    def content(self, damage_hides_fills: bool = False) -> ContentClass:
+        """`damage_hides_fills`: noise or a strong JPEG spreads even a drawing's flat fills over many fine
+        colours, so only the coarse colours count."""
         if self.binary >= 0.6 and self.rows >= 1.2 and self.ink <= 0.3:
             return "text"
         # A mostly dark photo (a night sky) also has few colours at 16 levels a channel; drawings are on light
         # paper far more often than not.
-        return "anime" if self.top_colours >= 0.57 and self.ink <= 0.6 else "photo"
+        if self.top_colours < 0.57 or self.ink > 0.6:
+            return "photo"
+        # Few coarse colours, many fine ones: a smooth photo, which 16 levels a channel fold into a few bins.
+        # On the labelled sets every drawing, JPEG q75 and up, kept at least 0.47 in 8 fine colours; smooth
+        # photo crops 0.09-0.47 (bench/autopreset.py, docs/benchmarks.md).
+        if not damage_hides_fills and self.fine_colours < FINE_COLOURS:
+            return "photo"
+        return "anime"
 
 
 def content_figures(image: Image.Image) -> ContentFigures:
@@ -177,6 +197,9 @@ def content_figures(image: Image.Image) -> ContentFigures:
     coarse = rgb >> 4
     packed = coarse[..., 0] << 8 | coarse[..., 1] << 4 | coarse[..., 2]
     counts = np.sort(np.unique(packed, return_counts=True)[1])[::-1]
+    fine = rgb >> 2
+    fine_packed = fine[..., 0] << 12 | fine[..., 1] << 6 | fine[..., 2]
+    fine_counts = np.sort(np.unique(fine_packed, return_counts=True)[1])[::-1]
     luma = rgb.mean(axis=2)
     saturation = rgb.max(axis=2) - rgb.min(axis=2)
     ink = luma < 110
@@ -186,6 +209,7 @@ def content_figures(image: Image.Image) -> ContentFigures:
         binary=round(float(((saturation < 40) & ((luma < 90) | (luma > 170))).mean()), 3),
         ink=round(float(ink.mean()), 3),
         rows=round(float(per_row.std() / (per_row.mean() + 1e-6)), 3),
+        fine_colours=round(float(fine_counts[:8].sum() / fine_packed.size), 3),
     )
 
 
@@ -193,5 +217,11 @@ def analyse(data: bytes) -> Analysis:
     """Content and damage of an encoded image (any format Pillow opens)."""
     image = Image.open(io.BytesIO(data))
     figures = content_figures(image)
-    content = figures.content()
-    return Analysis(content, damage_of(image, _luma_sample(image), content), figures)
+    luma = _luma_sample(image)
+    quality = jpeg_quality(image)
+    if quality is not None:
+        hidden = quality < FINE_FROM_QUALITY
+    else:  # noise, or a JPEG's blocks in a file saved again losslessly
+        hidden = noise_sigma(luma) >= FINE_BELOW_SIGMA or blockiness(luma) >= FINE_BELOW_BLOCKINESS
+    content = figures.content(damage_hides_fills=hidden)
+    return Analysis(content, damage_of(image, luma, content), figures)
