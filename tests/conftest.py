@@ -17,11 +17,22 @@ from tests import support
 
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Model weights installed once per test session, as `mindrender models install` does."""
+    """Model weights installed once per test run, as `mindrender models install` does: under pytest-xdist
+    the first worker installs them into the run's shared folder while the others wait on a lock."""
+    from filelock import FileLock
+
     from models.install import install_official_weights
 
-    folder = tmp_path_factory.mktemp("models")
-    install_official_weights(folder)
+    if not support.XDIST_WORKER:
+        folder = tmp_path_factory.mktemp("models")
+        install_official_weights(folder)
+        return folder
+    shared = tmp_path_factory.getbasetemp().parent  # this run's folder, above each worker's own
+    folder, done = shared / "models", shared / "models.installed"
+    with FileLock(str(shared / "models.lock")):
+        if not done.exists():
+            install_official_weights(folder)
+            done.touch()
     return folder
 
 

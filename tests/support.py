@@ -37,7 +37,11 @@ def current_runtime() -> Runtime:
 
 
 PG_ADMIN_URL = os.environ.get("MR_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("MR_TEST_REDIS", "redis://127.0.0.1:6379/15")
+# Under pytest-xdist each worker (gw0, gw1, ...) has a Redis database of its own, counting down from 15: a
+# test flushes its database, and one worker's broker queues must not feed another's workers.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_REDIS_DB = 15 - int(XDIST_WORKER.removeprefix("gw") or 0)
+REDIS_URL = os.environ.get("MR_TEST_REDIS", f"redis://127.0.0.1:6379/{_REDIS_DB}")
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +33,8 @@ def run_cli(*args: str, api_url: str, api_key: str) -> subprocess.CompletedProce
 @pytest.fixture
 def account(embedded_service, http_client_factory) -> str:
     anonymous = http_client_factory(embedded_service.url)
-    response = anonymous.post("/v1/accounts", json={"email": "cli@example.com", "password": "correct horse"})
+    email = f"cli-{uuid.uuid4().hex[:8]}@example.com"  # the module's tests share one service
+    response = anonymous.post("/v1/accounts", json={"email": email, "password": "correct horse"})
     assert response.status_code == 201
     return str(response.json()["api_key"])
 
@@ -56,7 +58,10 @@ def test_upscale_writes_one_image_per_file_at_the_requested_scale(embedded_servi
 
     summary = run_cli("account", api_url=embedded_service.url, api_key=account)
     assert summary.returncode == 0, summary.stderr
-    assert "cli@example.com" in summary.stdout
+    email = httpx.get(
+        f"{embedded_service.url}/v1/account", headers={"Authorization": f"Bearer {account}"}
+    ).json()["email"]
+    assert email.startswith("cli-") and email in summary.stdout
     assert summary.stdout.count("succeeded") == 2
 
     # Structured logs: the API's access lines carry request ids, the worker's lines carry the job id.
