@@ -4,56 +4,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.catalog.presets import AUTO, AUTO_DESCRIPTION, PRESETS
-from app.catalog.prices import MIN_FRAME_OUTPUT_PIXELS
-from app.catalog.schemas import ModelOut, PresetOut, PricingOut, ScaleOptionsOut
-from app.catalog.video import video_terms
+from app.catalog.representation import represent_models, represent_presets
+from app.catalog.schemas import ModelOut, PresetOut
+from app.catalog.service import Offer
 from app.estimates.service import model_speed
 from app.runtime import DbSession, RuntimeDep
-from models.spec import ModelSpec
 
 router = APIRouter(prefix="/v1", tags=["models"])
 
 
 @router.get("/models", response_model=list[ModelOut], summary="Available models, scales, prices and limits")
 def list_models(runtime: RuntimeDep, session: DbSession) -> list[ModelOut]:
-    settings, catalog = runtime.settings, runtime.catalog
-    return [
-        ModelOut(
-            id=offer.spec.id,
-            name=offer.spec.name,
-            description=offer.spec.description,
-            content=offer.spec.content,
-            native_scale=offer.spec.native_scale,
-            native_scales=list(offer.spec.native_scales),
-            scales=list(offer.spec.scales),
-            options=[_options(offer.spec, scale) for scale in offer.spec.scales],
-            credits=PricingOut(
-                minimum=offer.terms.pricing.minimum,
-                megapixels_per_credit=offer.terms.pricing.megapixels_per_credit,
-                min_output_pixels_per_frame=MIN_FRAME_OUTPUT_PIXELS,
-            ),
-            max_input_pixels=settings.max_input_pixels,
-            max_output_pixels=settings.max_output_pixels,
-            video=video_terms(settings, offer.id),
-            available=catalog.available(offer),
-            seconds_per_output_megapixel=round(
-                model_speed(session, offer.terms.queue, offer.id).seconds_per_megapixel, 3
-            ),
-        )
-        for offer in catalog
-    ]
+    def seconds_per_megapixel(offer: Offer) -> float:
+        return model_speed(session, offer.terms.queue, offer.id).seconds_per_megapixel
 
-
-def _options(spec: ModelSpec, scale: int) -> ScaleOptionsOut:
-    at = spec.options_at(scale)
-    return ScaleOptionsOut(
-        scale=scale,
-        native_scale=at.native_scale,
-        plain=at.plain,
-        denoise=list(at.denoise),
-        conservative=at.conservative,
-    )
+    return represent_models(runtime.settings, runtime.catalog, seconds_per_megapixel)
 
 
 @router.get(
@@ -62,24 +27,4 @@ def _options(spec: ModelSpec, scale: int) -> ScaleOptionsOut:
     summary="Presets: auto (read from the image), photo, anime, text, faithful",
 )
 def list_presets() -> list[PresetOut]:
-    auto = PresetOut(
-        id=AUTO,
-        name="Automatic",
-        description=AUTO_DESCRIPTION,
-        model=None,
-        picks=[],
-        detail_picks=[],
-        default_detail=PRESETS["photo"].default_detail,
-    )
-    return [auto] + [
-        PresetOut(
-            id=p.id,
-            name=p.name,
-            description=p.description,
-            model=p.model,
-            picks=[pick.describe() for pick in p.picks],
-            detail_picks=[pick.describe() for pick in p.detail_picks or ()],
-            default_detail=p.default_detail,
-        )
-        for p in PRESETS.values()
-    ]
+    return represent_presets()
