@@ -7,8 +7,8 @@ EXTRAS ?= [dev]
 # Where `make run` listens: make run PORT=8765 HOST=0.0.0.0
 PORT ?= 8000
 HOST ?= 127.0.0.1
-# pytest-xdist workers for `make test`: a module's tests stay on one worker (its shared service); each worker
-# has its own Redis database (tests/support.py). 2 took the suite from 15-17 to 11.5 minutes on the 2-core VM.
+# pytest-xdist workers for `make test`, each with its own Redis database (tests/support.py). On the 2-core VM
+# 2 took the suite from 15-17 minutes to 11-11.5 (worksteal 10:57, loadscope 11:31; 3 workers 11:47).
 TEST_WORKERS ?= 2
 
 .PHONY: install browser vulkan fonts ocr bench-data run test lint format bench clean
@@ -77,7 +77,7 @@ test: install browser vulkan fonts ocr
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app workers models bench training
-	$(BIN)/python -m pytest -q -ra --durations=15 -n $(TEST_WORKERS) --dist loadscope
+	$(BIN)/python -m pytest -q -ra --durations=15 -n $(TEST_WORKERS) --dist worksteal
 
 lint: install
 	$(BIN)/ruff check .
