@@ -68,10 +68,11 @@ ocr:
 	        tesseract-ocr; }; }; } || \
 	  echo "tesseract-ocr is not installed: the OCR test will skip (and fail under CI=true)"
 
-# The held-out wallpaper photos of bench/perception.py (one per Debian package; see its WALLPAPERS).
+# The held-out wallpaper photos of bench/perception.py (one per Debian package; see its WALLPAPERS), and the
+# photos bench/autopreset.py reads as uploads (lomiri-wallpapers-16.04: its held-out set).
 bench-data:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-	  mate-backgrounds lomiri-wallpapers-20.04 lxqt-themes
+	  mate-backgrounds lomiri-wallpapers-20.04 lxqt-themes lomiri-wallpapers-16.04
 
 test: install browser vulkan fonts ocr
 	$(BIN)/ruff check .
