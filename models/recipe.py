@@ -27,7 +27,7 @@ from models.engine import release_freed_memory, upscale, upscale_bands
 from models.imaging.bands import resize_rows
 from models.imaging.resample import Filter
 from models.imaging.text_regions import find_text
-from models.spec import PLAIN, ModelSpec, Options, ProgressFn
+from models.spec import PLAIN, ModelSpec, Options, ProgressFn, progress_span
 
 # How a step names its model: the caller resolves ids (the service's catalog, the bench's zoo).
 SpecOf = Callable[[str], ModelSpec]
@@ -123,10 +123,6 @@ def _shares(steps: Sequence[Step], costs: Sequence[float]) -> list[tuple[float, 
     return shares
 
 
-def _within(progress: ProgressFn, start: float, width: float) -> ProgressFn:
-    return lambda fraction: progress(start + width * min(max(fraction, 0.0), 1.0))
-
-
 @contextmanager
 def _timing(timed: Callable[[Step, float], None] | None, step: Step) -> Iterator[None]:
     """Tell `timed` how long the block ran, for this step."""
@@ -156,7 +152,7 @@ def run_recipe_to_integers(
     recipe.check(scale)
     steps = recipe.steps
     shares = _shares(steps, costs if costs is not None else [1.0] * len(steps))
-    step_progress = iter([_within(progress, start, width) for start, width in shares])
+    step_progress = iter([progress_span(progress, start, width) for start, width in shares])
     dtype, top = (np.uint16, 65535.0) if bit_depth == 16 else (np.uint8, 255.0)
     height, width, channels = image.shape
     out = np.empty((height * scale, width * scale, channels), dtype=dtype)

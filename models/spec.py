@@ -67,6 +67,12 @@ SCALES: tuple[int, ...] = (2, 3, 4, 8)
 ProgressFn = Callable[[float], None]
 
 
+def progress_span(progress: ProgressFn, start: float, width: float, end: float = 1.0) -> ProgressFn:
+    """`progress` for a part of the work that spans [start, start + width) of it: the part's own fraction
+    done, clamped to [0, `end`] (below 1 where the caller reports the part's end itself)."""
+    return lambda fraction: progress(start + width * min(max(fraction, 0.0), end))
+
+
 class Upscaler(Protocol):
     """A loaded model: turns an HxWx3 float32 RGB image in [0, 1] into exactly (H*scale) x (W*scale) x 3.
 

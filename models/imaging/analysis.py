@@ -5,8 +5,7 @@ Cheap measurements, a few tens of milliseconds on a 25 MP upload (they look at a
 - otherwise blockiness (steps on the 8x8 grid a JPEG leaves behind, in a PNG saved from one) and noise
   (Immerkaer's estimate of Gaussian noise from a Laplacian-like high-pass, robust to smooth gradients);
 - content from colour statistics: text is near-binary and grey; illustrations have few colours (coarse and
-  fine: a smooth photo has few coarse ones only) and large
-  flat regions; photos have neither.
+  fine: a smooth photo has few coarse ones only) and large flat regions; photos have neither.
 The thresholds were set on the labelled set of bench/autopreset.py (docs/benchmarks.md has its accuracy).
 """
 
@@ -144,11 +143,9 @@ FINE_BELOW_SIGMA = 2.6
 FINE_BELOW_BLOCKINESS = 1.1
 
 
-def damage_of(image: Image.Image, luma: np.ndarray, content: ContentClass) -> Damage:
-    """JPEG quality where the file says it; else blocks (read on photos only: line art and text sit on
-    grids of their own) or noise."""
-    quality = jpeg_quality(image)
-    sigma, blocks = noise_sigma(luma), blockiness(luma)
+def damage_of(quality: int | None, sigma: float, blocks: float, content: ContentClass) -> Damage:
+    """From the file's JPEG quality where it says it (`jpeg_quality`); else from blocks (`blockiness`, read on
+    photos only: line art and text sit on grids of their own) or noise (`noise_sigma`)."""
     if quality is not None:
         level = 0 if quality >= 90 else 1 if quality >= 75 else 2 if quality >= 50 else 3
     elif content == "photo" and blocks >= BLOCKY:
@@ -218,10 +215,10 @@ def analyse(data: bytes) -> Analysis:
     image = Image.open(io.BytesIO(data))
     figures = content_figures(image)
     luma = _luma_sample(image)
-    quality = jpeg_quality(image)
+    quality, sigma, blocks = jpeg_quality(image), noise_sigma(luma), blockiness(luma)
     if quality is not None:
         hidden = quality < FINE_FROM_QUALITY
     else:  # noise, or a JPEG's blocks in a file saved again losslessly
-        hidden = noise_sigma(luma) >= FINE_BELOW_SIGMA or blockiness(luma) >= FINE_BELOW_BLOCKINESS
+        hidden = sigma >= FINE_BELOW_SIGMA or blocks >= FINE_BELOW_BLOCKINESS
     content = figures.content(damage_hides_fills=hidden)
-    return Analysis(content, damage_of(image, luma, content), figures)
+    return Analysis(content, damage_of(quality, sigma, blocks, content), figures)

@@ -23,8 +23,8 @@ NEAR = 0.22  # a pixel is near an extreme within this share of the contrast
 TWO_LEVELS = 0.62  # the share of pixels near either extreme
 FLAT_SIDE = 0.3  # the share of pixels near the flatter extreme (the paper)
 MIN_RUN = 3  # text-like blocks in a row, a word's width at least
-MIN_CROSSINGS = 1.25
-STRIPE_ROWS = 16  # block rows measured at once  # ink-paper changes per row and column of a block, on average
+MIN_CROSSINGS = 1.25  # ink-paper changes per row and column of a block, on average
+STRIPE_ROWS = 16  # block rows measured at once
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from itertools import pairwise
 import numpy as np
 
 from models.imaging.bands import Band
+from models.spec import progress_span
 
 Region = tuple[int, int, int, int]
 """Rows [y0, y1) and columns [x0, x1) of a window, in input pixels."""
@@ -284,7 +285,8 @@ def tiled_bands(
 
     `progress` hears the share of windows done after each batch. `within`, where the network can say how far
     into a batch it is, is handed before each batch the progress callback for that batch's share (it takes
-    the fraction of the batch done), and None once the pass ends: a one-window image still moves.
+    the fraction of the batch done), so a one-window image still moves; the caller hands it None once the
+    pass ends.
     """
     height, width = image.shape[:2]
     run = network.run if isinstance(network, RegionNetwork) else _whole_windows(network, scale).run
@@ -308,7 +310,8 @@ def tiled_bands(
             for t, ((oy0, oy1, _), (ox0, ox1, _)) in zip(group, ramps, strict=True)
         ]
         if progress is not None and within is not None:
-            within(_batch_share(progress, start / len(grid), len(group) / len(grid)))
+            # The batch's own end is reported below, once its output is in.
+            within(progress_span(progress, start / len(grid), len(group) / len(grid), end=0.99))
         parts = run(windows, regions)
         if len(parts) != len(group):
             raise RuntimeError(f"network returned {len(parts)} tiles for {len(group)}")
@@ -325,12 +328,4 @@ def tiled_bands(
             _paste(held[oy0 - base : oy1 - base, ox0:ox1], part, wy, wx)
         if progress is not None:
             progress((start + len(group)) / len(grid))
-    if within is not None:
-        within(None)
     yield base, held[: height * scale - base]
-
-
-def _batch_share(progress: Callable[[float], None], start: float, width: float) -> Callable[[float], None]:
-    """`progress` for one batch that spans [start, start + width) of the pass: the fraction of the batch done,
-    kept below its end (which `tiled_bands` reports itself once the batch's output is in)."""
-    return lambda fraction: progress(start + width * min(max(fraction, 0.0), 0.99))

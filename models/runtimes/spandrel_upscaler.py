@@ -210,15 +210,14 @@ class SpandrelUpscaler(TiledUpscaler):
         the total (the batch's share stops just short of its end until its output is in)."""
         convolutions = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
         total = float(sum(m.weight.numel() for m in convolutions)) or 1.0
-
-        def finished(module: nn.Module, _inputs: object, _output: object) -> None:
-            within = self._within
-            if within is not None:
-                self._done += module.weight.numel() / total  # type: ignore[operator]
-                within(self._done)
-
         for convolution in convolutions:
-            convolution.register_forward_hook(finished)
+            convolution.register_forward_hook(partial(self._finished, convolution.weight.numel() / total))
+
+    def _finished(self, share: float, _module: nn.Module, _inputs: object, _output: object) -> None:
+        """One convolution of the running batch is done: `share` more of its work."""
+        if self._within is not None:
+            self._done += share
+            self._within(self._done)
 
     def _shared_se_means(
         self, se_sync: SESync, rgb: np.ndarray, grid: list[Tile], batch: int
