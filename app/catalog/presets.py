@@ -116,9 +116,11 @@ class Preset:
             return Recipe.pipeline(self.pick(level).steps())
         chosen = self.default_detail if detail is None else detail
         recipe = blend(self.pick(level), self.detailed(level), chosen or 0, self.detail_floor)
-        if text and self.text_pick is not None:
-            return Recipe(recipe.branches, self.text_pick.steps()[-1])
-        return recipe
+        return Recipe(recipe.branches, self.text_step(text))
+
+    def text_step(self, text: bool) -> Step | None:
+        """What runs over the image's text where it holds some (`text`) and the preset keeps text apart."""
+        return self.text_pick.steps()[-1] if text and self.text_pick is not None else None
 
 
 def level_of_hint(denoise: int | None) -> int:

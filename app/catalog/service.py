@@ -197,8 +197,7 @@ def _preset_recipe(
     if not preset.has_detail:
         return preset.recipe(level, None), None, where
     if lighter:  # the default detail would pass the time limit here
-        faithful = preset.recipe(level, None, text)
-        alone = Recipe.pipeline(preset.pick(level).steps(), faithful.text)
+        alone = Recipe.pipeline(preset.pick(level).steps(), preset.text_step(text))
         return alone, None, f"{where}: its faithful end alone, the detail model would take too long here"
     applied = preset.default_detail if detail is None else detail
     recipe = preset.recipe(level, applied, text)

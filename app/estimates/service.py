@@ -43,9 +43,6 @@ LIVE_FOR = timedelta(minutes=2)
 # Reading the input, storing the result and recording the job around the frames: 0.02-0.03 s for a 2-frame
 # 16x16 clip through `run_job` on the 2-core VM with nothing else running (bench/video.py estimates).
 OVERHEAD_SECONDS = 0.03
-# A running job's ETA is never under this, nor under this share of its time so far once it has overrun.
-MIN_RUNNING_ETA_SECONDS = 1.0
-OVERRUN_SHARE = 0.1
 # Estimates err: a job is refused when its estimate passes this share of the soft time limit.
 LIMIT_SHARE = 0.8
 # The samples a worker's speed is fitted from: its latest jobs of the model, at most `PER_ACCOUNT` of them

@@ -170,7 +170,7 @@ def quote_job(
         level=level,
         text=text_share > 0,
     )
-    choice = choose()  # the parameters, before the upload is read
+    choice = choose()  # a model's parameters, before its upload is read (a preset's: before its reading)
     if request.webhook_url:
         check_webhook_url(settings, request.webhook_url)
     info = read_media_header(settings, data, count_frames=count_frames)
@@ -180,7 +180,13 @@ def quote_job(
     check_output(settings, data, info, request.scale, output_format)
     frames = frames_of(info)
 
-    def estimate(choice: Choice) -> tuple[Queue, float, float | None]:
+    # A preset's default detail that cannot finish here (the detail model on a CPU, a large photo) falls back
+    # to its faithful end alone, said in the reason; a detail the request named is refused as asked.
+    can_fall_back = request.preset is not None and request.detail is None and choice.detail is not None
+
+    def estimate(choice: Choice, explain: bool = True) -> tuple[Queue, float, float | None]:
+        """Queue, seconds and the work ahead; JobTooSlow naming what would fit (when `explain`: a refusal
+        that a fallback will replace needs no alternatives, each a speed read)."""
         queue = choice.offer.queue_for(settings, info.width * info.height * frames)
         speed, seconds_ahead = (
             model_speed_and_ahead(session, queue, choice.offer.id)
@@ -196,18 +202,20 @@ def quote_job(
             choice.recipe.describe() if request.preset else choice.offer.id,
             request.scale,
             (info.width, info.height),
-            lambda: _faster_alternatives(session, runtime, choice, request.scale, info, output_format),
+            lambda: (
+                _faster_alternatives(session, runtime, choice, request.scale, info, output_format)
+                if explain
+                else []
+            ),
             frames=frames,
             encoding=encoding_seconds_per_megapixel(output_format),
         )
         return queue, seconds, seconds_ahead
 
     try:
-        queue, seconds, seconds_ahead = estimate(choice)
+        queue, seconds, seconds_ahead = estimate(choice, explain=not can_fall_back)
     except JobTooSlow:
-        # A preset's default detail that cannot finish here (the detail model on a CPU, a large photo):
-        # its faithful end alone, said in the reason. A detail the request named is refused as asked.
-        if request.preset is None or request.detail is not None or choice.detail is None:
+        if not can_fall_back:
             raise
         choice = choose(lighter=True)
         queue, seconds, seconds_ahead = estimate(choice)
@@ -379,15 +387,15 @@ def _read_upload(
     read = analysis.reason() if auto else analysis.damage.describe()
     if request.denoise is not None:
         read = f"{analysis.content}; damage level {level} from denoise {request.denoise}"
-    with decode_budget.hold(info.width * info.height):
-        text_share = _text_share(preset, data, info)
-    if not auto:
-        return Reading(request, level, read, auto=False, text_share=text_share)
-    if request.scale == 1:  # clean-up only: the one model with 1x weights, at the damage's strength
+    if auto and request.scale == 1:  # clean-up only: the one model with 1x weights, at the damage's strength
         resolved = replace(
             request, model=CLEAN_UP_MODEL, preset=None, denoise=AUTO_CLEAN_UP_DENOISE[level], detail=None
         )
         return Reading(resolved, None, read, auto=True)
+    with decode_budget.hold(info.width * info.height):
+        text_share = _text_share(preset, data, info)
+    if not auto:
+        return Reading(request, level, read, auto=False, text_share=text_share)
     resolved = replace(request, preset=analysis.content, denoise=None)
     return Reading(resolved, level, read, auto=True, text_share=text_share)
 

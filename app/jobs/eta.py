@@ -12,8 +12,6 @@ from sqlalchemy.orm import Session, aliased
 
 from app.db import utcnow
 from app.estimates.service import (
-    MIN_RUNNING_ETA_SECONDS,
-    OVERRUN_SHARE,
     Speed,
     encoding_seconds_per_megapixel,
     model_speed_and_extra,
@@ -21,7 +19,17 @@ from app.estimates.service import (
 )
 from app.jobs.models import Job, JobStatus
 
-_REMAINING = func.coalesce(func.sum(Job.estimated_seconds * (1 - Job.progress)), 0.0)
+# A running job's ETA is never under this, nor under this share of its time so far once it has overrun.
+MIN_RUNNING_ETA_SECONDS = 1.0
+OVERRUN_SHARE = 0.1
+
+
+def _remaining(jobs: type[Job]) -> ColumnElement[float]:
+    """The remaining seconds of the selected rows of `jobs` (Job or an alias of it): 0 for none."""
+    return func.coalesce(func.sum(jobs.estimated_seconds * (1 - jobs.progress)), 0.0)
+
+
+_REMAINING = _remaining(Job)
 _ACTIVE_ON_QUEUE = (Job.queue == bindparam("queue"), Job.status.in_(JobStatus.ACTIVE))
 # A model's speeds and the remaining seconds of every active job on a queue (`:queue`), in one statement:
 # the work ahead of a job submitted now. Built once (see `speeds_statement`).
@@ -45,7 +53,7 @@ def seconds_ahead_column() -> ColumnElement[float | None]:
     queue (what `eta_seconds` reads otherwise), so that a status read reads both in one statement."""
     other = aliased(Job)
     ahead = (
-        select(func.coalesce(func.sum(other.estimated_seconds * (1 - other.progress)), 0.0))
+        select(_remaining(other))
         .where(
             other.queue == Job.queue,
             other.status.in_(JobStatus.ACTIVE),

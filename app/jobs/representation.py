@@ -17,7 +17,7 @@ from app.jobs.schemas import (
     QuoteOutput,
 )
 from app.media.video_probe import VideoInfo
-from models.recipe import Recipe
+from models.recipe import Recipe, Step
 
 if TYPE_CHECKING:  # the service sends webhooks, whose payloads are made here
     from app.jobs.checks import CheckedJob
@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the service sends webhooks, whose payloads are made here
 def represent_job(job: Job, base_url: str, eta_seconds: float | None = None) -> JobOut:
     """The public representation of a job; links are absolute, on `base_url`."""
     has_result = job.status == JobStatus.SUCCEEDED and job.output_key is not None
+    recipe = job.recipe_to_run()
     return JobOut(
         id=job.id,
         status=job.status,
@@ -37,8 +38,8 @@ def represent_job(job: Job, base_url: str, eta_seconds: float | None = None) -> 
         preset=job.preset,
         reason=job.reason,
         detail=job.detail,
-        recipe=recipe_out(job.recipe_to_run(), job.scale),
-        text_stage=text_stage_out(job.recipe_to_run(), job.scale),
+        recipe=recipe_out(recipe, job.scale),
+        text_stage=text_stage_out(recipe, job.scale),
         input=JobInput(width=job.input_width, height=job.input_height, format=job.input_format),
         output=JobOutput(
             width=job.output_width,
@@ -60,32 +61,22 @@ def represent_job(job: Job, base_url: str, eta_seconds: float | None = None) -> 
     )
 
 
+def _stage(step: Step, scale: int) -> JobStage:
+    at, options = step.scale_at(scale), step.options
+    return JobStage(model=step.model, scale=at, denoise=options.denoise, conservative=options.conservative)
+
+
 def recipe_out(recipe: Recipe, scale: int) -> list[JobBranch]:
     """A recipe as jobs and quotes show it: branches of stages, each stage at its own scale."""
     return [
-        JobBranch(
-            weight=round(branch.weight, 3),
-            stages=[
-                JobStage(
-                    model=step.model,
-                    scale=step.scale_at(scale),
-                    denoise=step.options.denoise,
-                    conservative=step.options.conservative,
-                )
-                for step in branch.steps
-            ],
-        )
+        JobBranch(weight=round(branch.weight, 3), stages=[_stage(step, scale) for step in branch.steps])
         for branch in recipe.branches
     ]
 
 
 def text_stage_out(recipe: Recipe, scale: int) -> JobStage | None:
     """The stage a recipe runs on text, as jobs and quotes show it."""
-    step = recipe.text
-    if step is None:
-        return None
-    options = step.options
-    return JobStage(model=step.model, scale=scale, denoise=options.denoise, conservative=options.conservative)
+    return None if recipe.text is None else _stage(recipe.text, scale)
 
 
 def _video(job: Job) -> JobVideo | None:
