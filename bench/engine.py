@@ -177,8 +177,8 @@ _TOOL_INPUT: dict[tuple[str, int], tuple[int, int, str, str, str]] = {
     ("realcugan", 2): (18, 2, "reflect", "in0", "out0"),
     ("realcugan", 3): (14, 4, "reflect", "in0", "out0"),
     ("realcugan", 4): (19, 2, "reflect", "in0", "out0"),
-    ("waifu2x-cunet", 1): (28, 4, "edge", "Input1", "Eltwise4"),
-    ("waifu2x-cunet", 2): (18, 2, "edge", "Input1", "Eltwise4"),
+    ("cunet", 1): (28, 4, "edge", "Input1", "Eltwise4"),
+    ("cunet", 2): (18, 2, "edge", "Input1", "Eltwise4"),
     ("waifu2x-upconv7", 2): (7, 1, "edge", "Input1", "Eltwise4"),
     ("realesrgan", 4): (0, 1, "edge", "data", "output"),
 }
