@@ -54,6 +54,11 @@ def _beat_args(concurrency: int) -> list[str]:
 def _die_with_parent() -> None:
     """In a child, before exec: its own process group, and SIGTERM when the parent dies (even by SIGKILL)."""
     os.setsid()
+    _stop_with_parent()
+
+
+def _stop_with_parent() -> None:
+    """In a child, before exec: SIGTERM when the parent dies (even by SIGKILL), in the parent's group."""
     if sys.platform == "linux":
         import ctypes
 
@@ -82,7 +87,9 @@ def _install_missing_weights() -> None:
     if not missing:
         return
     print(f"installing model weights into {models_dir}: {', '.join(missing)}", flush=True)
-    done = subprocess.run([sys.executable, "-m", "app.cli", "models", "install"], check=False)
+    # An install outlives nobody: a service stopped while it converts stops its install too.
+    command = [sys.executable, "-m", "app.cli", "models", "install"]
+    done = subprocess.run(command, check=False, preexec_fn=_stop_with_parent)
     if done.returncode != 0:
         print("some model weights could not be installed; those models answer 503 model_unavailable")
 

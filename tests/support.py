@@ -113,10 +113,14 @@ def service_env(**settings: str) -> dict[str, str]:
 
 
 def start_process(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """A service process in its own process group (so a test can kill -9 all of it)."""
+    """A service process in its own process group (so a test can kill -9 all of it). It is also told to stop
+    when the test's process dies: a test that pytest-timeout ends skips its `finally`, and a service left
+    running (converting weights, polling its broker) would slow every later test and hold its port."""
+    from app.cli import _die_with_parent
+
     log = log_path.open("wb")
     return subprocess.Popen(
-        args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
     )
 
 
@@ -130,9 +134,11 @@ def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) ->
             process.wait(timeout=10)
 
 
-# A service on a fresh data folder converts the official weights before it answers: over 60 s on a loaded
-# 2-core machine (CI's may be slower still). Only a service that never starts waits this long.
-STARTUP_SECONDS = 300.0
+# A service on a fresh data folder converts the official weights before it answers: about 20 s alone, over
+# 60 s on a loaded 2-core machine (CI's may be slower still). Only a service that never starts waits this
+# long, and it must give up before pytest-timeout (300 s) ends the test, so the test's `finally` stops it
+# and the failure shows the service's log.
+STARTUP_SECONDS = 240.0
 
 
 def wait_http(
@@ -144,6 +150,10 @@ def wait_http(
     """Wait until `url` answers 200. With the `process` that serves it: fail as soon as it exits (a service
     that cannot start, say it cannot import, fails its test at once, not after the whole timeout), showing
     the end of its `log`."""
+
+    def tail() -> str:
+        return log.read_text(errors="replace")[-3000:] if log is not None and log.exists() else ""
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -152,10 +162,9 @@ def wait_http(
         except httpx.HTTPError:
             pass
         if process is not None and process.poll() is not None:
-            tail = log.read_text(errors="replace")[-3000:] if log is not None and log.exists() else ""
-            raise RuntimeError(f"the process serving {url} exited with {process.returncode}:\n{tail}")
+            raise RuntimeError(f"the process serving {url} exited with {process.returncode}:\n{tail()}")
         time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer within {timeout} s")
+    raise TimeoutError(f"{url} did not answer within {timeout} s:\n{tail()}")
 
 
 def mindrender(*args: str) -> list[str]:

@@ -42,8 +42,8 @@ def embedded(tmp_path: Path, port: int | None = None, **settings: str) -> Iterat
 
 
 @pytest.fixture(scope="module")
-def embedded_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def embedded_service(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[Service]:
     """One `mindrender serve` for a module's tests, each with accounts of its own: starting one took 12-19 s
     of each test on the 2-core VM."""
-    with embedded(tmp_path_factory.mktemp("service")) as service:
+    with embedded(tmp_path_factory.mktemp("service"), models_dir=str(models_dir)) as service:
         yield service

@@ -29,14 +29,19 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.chaos]
 class Stack:
     """Service processes sharing one Postgres database, one Redis and one storage folder."""
 
-    def __init__(self, tmp_path: Path, database_url: str, redis_url: str, **settings: str) -> None:
+    def __init__(
+        self, tmp_path: Path, models_dir: Path, database_url: str, redis_url: str, **settings: str
+    ) -> None:
+        """`models_dir`: the run's installed weights (the `models_dir` fixture), so that no process of the
+        stack converts them again on its fresh data folder."""
         self.tmp_path = tmp_path
         self.database_url = database_url
         self.port = support.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = support.service_env(
-            data_dir=str(tmp_path / "var"), database_url=database_url, broker_url=redis_url, **settings
-        )
+            data_dir=str(tmp_path / "var"), models_dir=str(models_dir), database_url=database_url,
+            broker_url=redis_url, **settings,
+        )  # fmt: skip
         self.processes: list[subprocess.Popen[bytes]] = []
 
     def start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
@@ -65,12 +70,18 @@ class Stack:
 
 
 @pytest.fixture
-def stack(tmp_path, postgres_url, redis_url):
+def stack(tmp_path, models_dir, postgres_url, redis_url):
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
     stack = Stack(
-        tmp_path, postgres_url, redis_url, job_lease_seconds="3", sweep_interval="1", signup_credits="10"
+        tmp_path,
+        models_dir,
+        postgres_url,
+        redis_url,
+        job_lease_seconds="3",
+        sweep_interval="1",
+        signup_credits="10",
     )
     try:
         yield stack

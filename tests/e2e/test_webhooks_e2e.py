@@ -14,13 +14,14 @@ from tests.webhooks.receiver import running_receiver
 pytestmark = pytest.mark.slow
 
 
-def test_endpoint_receives_job_succeeded_after_a_500_was_retried(tmp_path, http_client_factory):
+def test_endpoint_receives_job_succeeded_after_a_500_was_retried(tmp_path, models_dir, http_client_factory):
     port = support.free_port()
     with (
         running_receiver() as receiver,
         embedded(
             tmp_path,
             port,
+            models_dir=str(models_dir),
             webhook_allow_private="true",
             webhook_retry_schedule="0,1,1",
             api_url=f"http://127.0.0.1:{port}",

@@ -36,6 +36,7 @@ def _job_ids(postgres_url: str) -> set[str]:
 
 def test_a_frozen_broker_neither_stalls_the_api_nor_charges_unanswered_submissions(
     tmp_path,
+    models_dir,
     postgres_url,
     own_redis,  # noqa: F811
     http_client_factory,
@@ -43,7 +44,7 @@ def test_a_frozen_broker_neither_stalls_the_api_nor_charges_unanswered_submissio
     port, holder = own_redis
     redis_url = f"redis://127.0.0.1:{port}"
     stack = Stack(
-        tmp_path, postgres_url, f"{redis_url}/0",
+        tmp_path, models_dir, postgres_url, f"{redis_url}/0",
         rate_limit_url=f"{redis_url}/1", signup_credits="100", sweep_interval="1",
     )  # fmt: skip
     try:

@@ -47,11 +47,13 @@ def _worker_events(stack: Stack, job_id: str) -> list[dict]:
 
 
 def test_a_canceled_running_job_stops_at_the_end_of_its_window(
-    tmp_path, postgres_url, redis_url, http_client_factory
+    tmp_path, models_dir, postgres_url, redis_url, http_client_factory
 ):
     assert band_rows(WIDTH * SCALE, 3) < HEIGHT * SCALE <= 2 * band_rows(WIDTH * SCALE, 3)
     # A long lease: only the progress reports check the job, never the lease's own renewal meanwhile.
-    stack = Stack(tmp_path, postgres_url, redis_url, job_lease_seconds="600", signup_credits="100")
+    stack = Stack(
+        tmp_path, models_dir, postgres_url, redis_url, job_lease_seconds="600", signup_credits="100"
+    )
     database = postgres_url.rsplit("/", 1)[1]
     try:
         stack.start_api()

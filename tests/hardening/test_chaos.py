@@ -49,10 +49,12 @@ def own_redis():
     holder["process"].wait()
 
 
-def test_restarting_redis_under_load_loses_no_job(tmp_path, postgres_url, own_redis, http_client_factory):
+def test_restarting_redis_under_load_loses_no_job(
+    tmp_path, models_dir, postgres_url, own_redis, http_client_factory
+):
     port, holder = own_redis
     stack = Stack(
-        tmp_path, postgres_url, f"redis://127.0.0.1:{port}/0",
+        tmp_path, models_dir, postgres_url, f"redis://127.0.0.1:{port}/0",
         sweep_interval="1", queue_redispatch_seconds="2", job_lease_seconds="5", signup_credits="100",
     )  # fmt: skip
     try:
@@ -99,9 +101,9 @@ def _eventually_ok(user: httpx.Client, path: str, seconds: float = 10.0) -> bool
 
 
 def test_dropped_database_connections_give_clean_errors_and_no_half_state(
-    tmp_path, postgres_url, http_client_factory
+    tmp_path, models_dir, postgres_url, http_client_factory
 ):
-    stack = Stack(tmp_path, postgres_url, "filesystem://", signup_credits="1000")
+    stack = Stack(tmp_path, models_dir, postgres_url, "filesystem://", signup_credits="1000")
     stack.env["MR_BROKER_URL"] = "filesystem://"
     database = postgres_url.rsplit("/", 1)[1]
     try:
@@ -161,14 +163,14 @@ def test_dropped_database_connections_give_clean_errors_and_no_half_state(
 
 
 def test_a_webhook_receiver_that_was_down_gets_the_event_when_it_returns(
-    tmp_path, postgres_url, redis_url, http_client_factory
+    tmp_path, models_dir, postgres_url, redis_url, http_client_factory
 ):
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
     port = support.free_port()
     stack = Stack(
-        tmp_path, postgres_url, redis_url,
+        tmp_path, models_dir, postgres_url, redis_url,
         webhook_allow_private="true", webhook_retry_schedule="0,1,1,1,1,1,1,1,1,1", sweep_interval="1",
         webhook_poll_interval="1",
     )  # fmt: skip

@@ -160,11 +160,12 @@ def test_several_api_processes_refuse_to_start_without_shared_counters(tmp_path)
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("trusted", "separate"), [("127.0.0.1", True), ("10.9.9.9", False)])
-def test_forwarded_addresses_count_only_behind_a_trusted_proxy(tmp_path, trusted, separate):
+def test_forwarded_addresses_count_only_behind_a_trusted_proxy(tmp_path, models_dir, trusted, separate):
     port = support.free_port()
     env = support.service_env(
-        data_dir=str(tmp_path / "var"), rate_limit_per_ip="2", forwarded_allow_ips=trusted
-    )
+        data_dir=str(tmp_path / "var"), models_dir=str(models_dir), rate_limit_per_ip="2",
+        forwarded_allow_ips=trusted,
+    )  # fmt: skip
     process = support.start_process(support.mindrender("api", "--port", str(port)), env, tmp_path / "api.log")
     try:
         support.wait_http(f"http://127.0.0.1:{port}/healthz", process=process, log=tmp_path / "api.log")

@@ -21,9 +21,12 @@ RESULT_TTL = 5
 SWEEP_LATENESS_BOUND = 20.0
 
 
-def test_results_expire_on_time_while_a_long_job_runs(tmp_path, postgres_url, redis_url, http_client_factory):
+def test_results_expire_on_time_while_a_long_job_runs(
+    tmp_path, models_dir, postgres_url, redis_url, http_client_factory
+):
     stack = Stack(
         tmp_path,
+        models_dir,
         postgres_url,
         redis_url,
         result_ttl=str(RESULT_TTL),

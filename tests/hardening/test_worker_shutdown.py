@@ -39,9 +39,9 @@ def _alive(pids: set[int]) -> set[int]:
     return alive
 
 
-def test_the_children_of_a_killed_serve_stop_by_themselves(tmp_path):
+def test_the_children_of_a_killed_serve_stop_by_themselves(tmp_path, models_dir):
     port = support.free_port()
-    env = support.service_env(data_dir=str(tmp_path / "var"), models_dir=str(support.ROOT / "var" / "models"))
+    env = support.service_env(data_dir=str(tmp_path / "var"), models_dir=str(models_dir))
     log = tmp_path / "serve.log"
     serve = support.start_process(support.mindrender("serve", "--port", str(port)), env, log)
     children: set[int] = set()

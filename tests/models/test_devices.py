@@ -127,7 +127,9 @@ def test_a_worker_asked_for_vulkan_without_a_driver_refuses_to_start(command: st
         assert not (tmp_path / "mindrender.db").exists()  # before migrations: nothing was started
 
 
-def test_a_served_worker_runs_jobs_with_the_settings_engine(tmp_path: Path, http_client_factory) -> None:
+def test_a_served_worker_runs_jobs_with_the_settings_engine(
+    tmp_path: Path, models_dir: Path, http_client_factory
+) -> None:
     """`mindrender serve`'s worker configures its pool processes from MR_CPU_PRECISION and MR_ENGINE_BACKEND:
     its result is the in-process engine's under the same settings, not the unconfigured default's."""
     import io
@@ -143,7 +145,8 @@ def test_a_served_worker_runs_jobs_with_the_settings_engine(tmp_path: Path, http
     pixels = rng.integers(0, 256, (24, 28, 3), dtype=np.uint8)
     png = io.BytesIO()
     Image.fromarray(pixels).save(png, "PNG")
-    with embedded(tmp_path, device="cpu", engine_backend="torch", cpu_precision="bf16") as service:
+    settings = {"device": "cpu", "engine_backend": "torch", "cpu_precision": "bf16"}
+    with embedded(tmp_path, models_dir=str(models_dir), **settings) as service:
         anonymous = http_client_factory(service.url)
         body = anonymous.post("/v1/accounts", json={"email": "e@example.com", "password": "correct horse"})
         user = http_client_factory(service.url, body.json()["api_key"])
@@ -151,7 +154,6 @@ def test_a_served_worker_runs_jobs_with_the_settings_engine(tmp_path: Path, http
         job = user.post("/v1/jobs", files=files, data={"model": "realesr-animevideov3", "scale": "4"}).json()
         assert wait_job(user, job["id"])["status"] == "succeeded"
         served = np.asarray(Image.open(io.BytesIO(user.get(f"/v1/jobs/{job['id']}/result").content)))
-        models_dir = service.data_dir / "models"
 
     spec, image = builtin("realesr-animevideov3"), pixels.astype(np.float32) / 255
     results = {}

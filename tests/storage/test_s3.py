@@ -162,11 +162,12 @@ def test_delete_now_empties_the_bucket(s3_settings, s3_server, bucket, signup):
 
 @pytest.mark.slow
 def test_served_service_on_s3_deletes_every_object_soon_after_retention(
-    s3_server, bucket, tmp_path, http_client_factory
+    s3_server, bucket, tmp_path, models_dir, http_client_factory
 ):
     port = support.free_port()
     env = support.service_env(
         data_dir=str(tmp_path / "var"),
+        models_dir=str(models_dir),
         storage_url=f"s3://{bucket}/jobs",
         s3_endpoint_url=s3_server,
         result_ttl="8",
