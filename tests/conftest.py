@@ -14,6 +14,8 @@ from app.migrate import upgrade_database
 from app.runtime import Runtime
 from tests import support
 
+pytest_plugins = ["tests.orphans"]  # what a test worker ended by a timeout leaves running is stopped
+
 
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -1,0 +1,79 @@
+"""No process outlives the test worker that started it.
+
+pytest-timeout ends a test worker that hangs with os._exit: its fixtures' teardown never runs, and what it
+started lives on. A served API keeps converting weights; Playwright's Node driver, its pipe closed, spins at
+100 % of a core, and so does its Chromium. On a 2-core machine two such orphans slow every later test past
+its timeout, which ends more workers: one hung test used up CI's whole time. So the run's controller (the
+pytest-xdist process that starts the workers) becomes their processes' subreaper: what a dead worker started
+is handed to it, and it stops all of that as soon as the worker is down. (Service processes started by
+tests/support.py are also told to stop when their test's process dies.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+PR_SET_CHILD_SUBREAPER = 36
+_WORKER_COMMAND = b"exec(eval(sys.stdin.readline()))"  # how execnet starts a pytest-xdist worker
+
+
+def become_subreaper() -> None:
+    """In the controller: orphans of the workers' processes become its children (Linux)."""
+    if sys.platform == "linux":
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _children() -> list[int]:
+    """This process's living children that are not test workers."""
+    found = []
+    me = os.getpid()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) != me or fields[0] == "Z":
+                continue
+            if _WORKER_COMMAND not in (stat.parent / "cmdline").read_bytes():
+                found.append(int(stat.parent.name))
+    return found
+
+
+def stop_orphans() -> list[int]:
+    """Kill what the dead workers left (and what that leaves in turn); returns the pids stopped."""
+    stopped: list[int] = []
+    for _ in range(20):  # a killed orphan's own children are handed over next
+        orphans = _children()
+        if not orphans:
+            break
+        for pid in orphans:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                if os.getpgid(pid) == pid:
+                    os.killpg(pid, signal.SIGKILL)  # a service in its own group: all of it
+                os.kill(pid, signal.SIGKILL)
+        for pid in orphans:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        stopped += orphans
+        time.sleep(0.1)
+    return stopped
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER") and config.getoption("numprocesses", None):
+        become_subreaper()  # pytest-xdist's controller
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object | None) -> None:
+    """A worker is down (finished, or ended by a timeout): nothing it started may run on."""
+    stopped = stop_orphans()
+    if stopped:
+        print(f"\nstopped {len(stopped)} processes a dead test worker left running: {stopped}", flush=True)
