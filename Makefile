@@ -11,21 +11,21 @@ HOST ?= 127.0.0.1
 # 2 took the suite from 15-17 minutes to 11-11.5 (worksteal 10:57, loadscope 11:31; 3 workers 11:47).
 TEST_WORKERS ?= 2
 
-.PHONY: install browser vulkan fonts ocr bench-data run test lint format bench clean
+.PHONY: install faces browser vulkan fonts ocr bench-data run test lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.$(EXTRAS)'
-	@# PIQE for the perception bench; its own requirement is the GUI build of OpenCV, the headless one
-	@# (a dev dependency) gives the same cv2 without libGL.
+	@# PIQE for the perception bench; its own requirement is the GUI build of OpenCV, the headless contrib
+	@# build (a dependency, for faces) gives the same cv2 without libGL.
 	test -z '$(EXTRAS)' || $(BIN)/python -m pip install --quiet --no-deps pypiqe==1.2
 	touch $(STAMP)
 
 install: $(STAMP)
 	$(BIN)/mindrender models install
 
-run: install
+run: install faces
 	$(BIN)/mindrender serve --host $(HOST) --port $(PORT)
 
 # The browser tests drive Debian's Chromium; install it where we can (root with apt), else they skip.
@@ -59,6 +59,16 @@ fonts:
 	        fonts-dejavu-core; }; }; } || \
 	  echo "fonts-dejavu-core is not installed: the text-page test will fail"
 
+# The photo preset keeps faces calmer (models/imaging/faces.py) where it finds them with OpenCV's frontal-face
+# cascade, Debian's opencv-data; installed where we can, else faces get the preset's detail like the rest.
+faces:
+	@test -e /usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml || \
+	  { test "$$(id -u)" = 0 && command -v apt-get >/dev/null && \
+	    { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends opencv-data || \
+	      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	        opencv-data; }; }; } || \
+	  echo "opencv-data is not installed: faces get the photo preset's detail (and the face tests fail under CI=true)"
+
 # Tesseract reads text for the perception bench's character error rate (training/perception.py).
 ocr:
 	@command -v tesseract >/dev/null || \
@@ -74,7 +84,7 @@ bench-data:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	  mate-backgrounds lomiri-wallpapers-20.04 lxqt-themes lomiri-wallpapers-16.04
 
-test: install browser vulkan fonts ocr
+test: install faces browser vulkan fonts ocr
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app workers models bench training

@@ -9,7 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     MR_DATA_DIR=/var/lib/mindrender MR_MODELS_DIR=/opt/mindrender/models \
     NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=compute,utility
 
-RUN apt-get update && apt-get install -y --no-install-recommends make \
+# opencv-data: the frontal-face cascade the photo preset finds faces with (models/imaging/faces.py).
+RUN apt-get update && apt-get install -y --no-install-recommends make opencv-data \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /var/lib/mindrender --create-home mindrender
 

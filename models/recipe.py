@@ -25,6 +25,7 @@ import numpy as np
 from models.devices import Engine
 from models.engine import release_freed_memory, upscale, upscale_bands
 from models.imaging.bands import resize_rows
+from models.imaging.faces import find_faces
 from models.imaging.resample import Filter
 from models.imaging.text_regions import find_text
 from models.spec import PLAIN, ModelSpec, Options, ProgressFn, progress_span
@@ -74,12 +75,20 @@ class Recipe:
     # Run where the image holds text (models/imaging/text_regions.py), mixed in by its soft mask: a model that
     # invents no letters, over the box that holds the text.
     text: Step | None = None
+    # The last branch's share where the image holds faces (models/imaging/faces.py), in place of its weight:
+    # a blend of two ends keeps faces nearer its faithful one, mixed by the faces' soft mask. Nothing more
+    # runs for it. None: faces are mixed as the rest.
+    faces: float | None = None
 
     def __post_init__(self) -> None:
         if not self.branches or any(not b.steps or b.weight <= 0 for b in self.branches):
             raise ValueError("a recipe needs branches of positive weight, each with a step")
         if abs(sum(b.weight for b in self.branches) - 1.0) > 1e-6:
             raise ValueError("a recipe's weights must sum to 1")
+        if self.faces is not None and (
+            len(self.branches) != 2 or not 0 <= self.faces < self.branches[1].weight
+        ):
+            raise ValueError("a share over faces needs two branches, and below the last one's weight")
 
     @classmethod
     def pipeline(cls, steps: tuple[Step, ...], text: Step | None = None) -> Recipe:
@@ -107,9 +116,10 @@ class Recipe:
         parts = [", then ".join(step.describe() for step in branch.steps) for branch in self.branches]
         if len(parts) == 1:
             return parts[0]
-        return " + ".join(
+        mixed = " + ".join(
             f"{part} {round(b.weight * 100)} %" for part, b in zip(parts, self.branches, strict=True)
         )
+        return mixed if self.faces is None else f"{mixed} ({round(self.faces * 100)} % on faces)"
 
 
 def _shares(steps: Sequence[Step], costs: Sequence[float]) -> list[tuple[float, float]]:
@@ -156,6 +166,8 @@ def run_recipe_to_integers(
     dtype, top = (np.uint16, 65535.0) if bit_depth == 16 else (np.uint8, 255.0)
     height, width, channels = image.shape
     out = np.empty((height * scale, width * scale, channels), dtype=dtype)
+    faces = None if recipe.faces is None else find_faces(image)
+    face_mask = None if faces is None or not faces.boxes else faces.mask[:, :, None]
     mixed = 0.0
     try:
         for branch in recipe.branches:
@@ -173,9 +185,19 @@ def run_recipe_to_integers(
                 bands = upscale_bands(source, spec, at, models_dir, next(step_progress), last.options, engine)
                 for row0, rows in bands:
                     target = out[row0 : row0 + len(rows)]
-                    np.multiply(rows, top * (1.0 - keep), out=rows)
-                    if keep:
-                        rows += target * np.float32(keep)
+                    if keep and face_mask is not None and recipe.faces is not None:
+                        # Over faces the share falls from the branch's weight to `faces`, by the mask.
+                        share = resize_rows(
+                            face_mask, width * scale, height * scale, row0, row0 + len(rows), Filter.BILINEAR
+                        )
+                        kept = np.clip(share, 0.0, 1.0) * np.float32(branch.weight - recipe.faces)
+                        kept += np.float32(keep)
+                        rows *= top * (1.0 - kept)
+                        rows += target * kept
+                    else:
+                        np.multiply(rows, top * (1.0 - keep), out=rows)
+                        if keep:
+                            rows += target * np.float32(keep)
                     np.rint(rows, out=target, casting="unsafe")
             del source
             mixed += branch.weight
@@ -231,12 +253,14 @@ def _step_from(data: dict[str, Any]) -> Step:
 
 
 def recipe_to_data(recipe: Recipe) -> dict[str, object]:
-    """Plain data (for JSON): `{"branches": [{"weight", "steps": [{"model", "scale", ...}]}], "text"}`."""
+    """Plain data (for JSON): `{"branches": [{"weight", "steps": [{"model", "scale", ...}]}], "text",
+    "faces"}`."""
     branches = [
         {"weight": round(branch.weight, 6), "steps": [_step_data(step) for step in branch.steps]}
         for branch in recipe.branches
     ]
-    return {"branches": branches, "text": None if recipe.text is None else _step_data(recipe.text)}
+    text = None if recipe.text is None else _step_data(recipe.text)
+    return {"branches": branches, "text": text, "faces": recipe.faces}
 
 
 def recipe_from_data(data: dict[str, Any]) -> Recipe:
@@ -245,5 +269,7 @@ def recipe_from_data(data: dict[str, Any]) -> Recipe:
         Branch(float(branch["weight"]), tuple(_step_from(step) for step in branch["steps"]))
         for branch in data["branches"]
     )
-    text = data.get("text")
-    return Recipe(branches, None if text is None else _step_from(text))
+    text, faces = data.get("text"), data.get("faces")
+    return Recipe(
+        branches, None if text is None else _step_from(text), None if faces is None else float(faces)
+    )

@@ -55,10 +55,15 @@ class Pick:
 DETAIL_RANGE = (0, 100)
 
 
+def detail_weight(detail: int, floor: float = 0.0) -> float:
+    """The detailed end's weight at `detail`: from `floor` at 0 to 1 at 100, linearly."""
+    return floor + (1.0 - floor) * detail / DETAIL_RANGE[1]
+
+
 def blend(faithful: Pick, detailed: Pick, detail: int, floor: float = 0.0) -> Recipe:
     """The recipe at `detail` between a preset's two ends: the detailed end's weight goes from `floor` at
     detail 0 to 1 at 100 (alone), linearly; a weight of 0 runs the faithful end alone."""
-    weight = floor + (1.0 - floor) * detail / DETAIL_RANGE[1]
+    weight = detail_weight(detail, floor)
     if faithful == detailed or weight <= 0:
         return Recipe.pipeline(faithful.steps())
     if weight >= 1:
@@ -86,6 +91,9 @@ class Preset:
     # Run where the image holds text (models/imaging/text_regions.py), mixed in by its mask: a detail model
     # draws small letters into new ones, this one keeps them readable.
     text_pick: Pick | None = None
+    # The detail over faces (models/imaging/faces.py) where the chosen one is higher and both ends run: the
+    # detail model ages a face (creases, mottled skin), and a face is what a viewer looks at first.
+    face_detail: int | None = None
 
     @property
     def model(self) -> str:
@@ -114,9 +122,11 @@ class Preset:
         the image holds text, which the preset's text pick runs on."""
         if not self.has_detail:
             return Recipe.pipeline(self.pick(level).steps())
-        chosen = self.default_detail if detail is None else detail
-        recipe = blend(self.pick(level), self.detailed(level), chosen or 0, self.detail_floor)
-        return Recipe(recipe.branches, self.text_step(text))
+        chosen = (self.default_detail if detail is None else detail) or 0
+        recipe = blend(self.pick(level), self.detailed(level), chosen, self.detail_floor)
+        calmer = self.face_detail is not None and len(recipe.branches) == 2 and chosen > self.face_detail
+        faces = detail_weight(self.face_detail or 0, self.detail_floor) if calmer else None
+        return Recipe(recipe.branches, self.text_step(text), faces)
 
     def text_step(self, text: bool) -> Step | None:
         """What runs over the image's text where it holds some (`text`) and the preset keeps text apart."""
@@ -178,6 +188,10 @@ PRESETS: dict[str, Preset] = {
             # Text beside a photo, 7-px type at x4 (docs/benchmarks.md): CUNet read with 2.8 % of characters
             # wrong, bicubic 6.2 %, RealSR 10.9 %.
             text_pick=Pick("waifu2x-cunet"),
+            # Faces at 20 (the detailed end's share 0.44 against 0.79 at the default): the default's RealSR
+            # share drew creases beside the mouth and blotched skin on held-out portraits; at 20 skin keeps
+            # some grain and stays calm (docs/faces.png; bench/faces.py).
+            face_detail=20,
         ),
         Preset(
             "anime",

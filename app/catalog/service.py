@@ -201,5 +201,6 @@ def _preset_recipe(
         return alone, None, f"{where}: its faithful end alone, the detail model would take too long here"
     applied = preset.default_detail if detail is None else detail
     recipe = preset.recipe(level, applied, text)
+    on_faces = "" if recipe.faces is None else f" ({preset.face_detail} on faces)"
     on_text = "" if recipe.text is None else ", text kept"
-    return recipe, applied, f"{where}, detail {applied}{on_text}"
+    return recipe, applied, f"{where}, detail {applied}{on_faces}{on_text}"

@@ -129,4 +129,5 @@ def test_a_denoise_hint_on_auto_names_the_damage_as_on_a_content_preset(signup, 
     unhinted = _auto(user, clean)
     assert unhinted["recipe"] == runs("photo", 0)
     detail = photo.default_detail
-    assert unhinted["reason"] == f"clean; photo: preset photo, detail {detail}", unhinted
+    on_faces = f" ({photo.face_detail} on faces)"
+    assert unhinted["reason"] == f"clean; photo: preset photo, detail {detail}{on_faces}", unhinted

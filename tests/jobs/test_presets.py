@@ -127,7 +127,8 @@ def test_a_denoise_hint_is_named_only_where_the_preset_acts_on_it(signup, settin
 
     photo, faithful = submitted("photo"), submitted("faithful")
     detail = PRESETS["photo"].default_detail
-    assert photo["reason"] == f"preset photo for damage level 3, detail {detail}"
+    on_faces = f" ({PRESETS['photo'].face_detail} on faces)"
+    assert photo["reason"] == f"preset photo for damage level 3, detail {detail}{on_faces}"
     assert photo["recipe"] == runs("photo", 3) and photo["detail"] == detail
     assert (faithful["reason"], faithful["model"]) == ("preset faithful", "faithful")
     assert faithful["denoise"] is None
