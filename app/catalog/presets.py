@@ -189,7 +189,7 @@ PRESETS: dict[str, Preset] = {
             # wrong, bicubic 6.2 %, RealSR 10.9 %.
             text_pick=Pick("waifu2x-cunet"),
             # Faces at 20 (the detailed end's share 0.44 against 0.79 at the default): the default's RealSR
-            # share drew creases beside the mouth and blotched skin on held-out portraits; at 20 skin keeps
+            # share drew creases beside the mouth and blotched skin on a small portrait; at 20 skin keeps
             # some grain and stays calm (docs/faces.png; bench/faces.py).
             face_detail=20,
         ),
