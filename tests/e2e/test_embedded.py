@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import time
 
 import pytest
 from PIL import Image
@@ -55,9 +56,15 @@ def test_prefer_wait_answers_with_the_finished_job(embedded_service, http_client
         "/v1/jobs", files=files, data={"model": "bicubic", "scale": "4"}, headers={"Prefer": "wait=30"}
     )
     assert big.json()["status"] == "succeeded"
-    with sqlite3.connect(embedded_service.data_dir / "mindrender.db") as db:
-        seen = db.execute("SELECT queues, device FROM workers_seen").fetchall()
-        measured = db.execute("SELECT model, samples FROM model_speeds").fetchall()
+    # The worker records the speed once the job has ended, a moment after the answer may have left.
+    deadline = time.monotonic() + 15
+    while True:
+        with sqlite3.connect(embedded_service.data_dir / "mindrender.db") as db:
+            seen = db.execute("SELECT queues, device FROM workers_seen").fetchall()
+            measured = db.execute("SELECT model, samples FROM model_speeds").fetchall()
+        if measured or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert seen == [("cpu,gpu", "cpu")]
     assert measured == [("bicubic", 1)]
     listed = {m["id"]: m["seconds_per_output_megapixel"] for m in anonymous.get("/v1/models").json()}
