@@ -124,8 +124,9 @@ class Preset:
             return Recipe.pipeline(self.pick(level).steps())
         chosen = (self.default_detail if detail is None else detail) or 0
         recipe = blend(self.pick(level), self.detailed(level), chosen, self.detail_floor)
-        calmer = self.face_detail is not None and len(recipe.branches) == 2 and chosen > self.face_detail
-        faces = detail_weight(self.face_detail or 0, self.detail_floor) if calmer else None
+        faces = None  # both ends run, and the detail asked for is above the faces' own
+        if self.face_detail is not None and len(recipe.branches) == 2 and chosen > self.face_detail:
+            faces = detail_weight(self.face_detail, self.detail_floor)
         return Recipe(recipe.branches, self.text_step(text), faces)
 
     def text_step(self, text: bool) -> Step | None:
