@@ -32,37 +32,81 @@ def become_subreaper() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-def _children() -> list[int]:
-    """This process's living children that are not test workers."""
-    found = []
-    me = os.getpid()
+def _parents() -> dict[int, tuple[int, str]]:
+    """Every living process's parent and state, by pid (from /proc; zombies included)."""
+    found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, ValueError, IndexError):
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) != me or fields[0] == "Z":
-                continue
-            if _WORKER_COMMAND not in (stat.parent / "cmdline").read_bytes():
-                found.append(int(stat.parent.name))
+            found[int(stat.parent.name)] = (int(fields[1]), fields[0])
     return found
 
 
+def _command(pid: int) -> bytes:
+    with contextlib.suppress(OSError):
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes()
+    return b""
+
+
+def _children() -> list[int]:
+    """This process's living children that are not test workers."""
+    me = os.getpid()
+    return [
+        pid
+        for pid, (parent, state) in _parents().items()
+        if parent == me and state != "Z" and _WORKER_COMMAND not in _command(pid)
+    ]
+
+
+def descendants(pid: int) -> list[int]:
+    """The living processes below `pid`, parents before their children."""
+    parents = _parents()
+    below: list[int] = []
+    level = [pid]
+    while level:
+        level = [child for child, (parent, state) in parents.items() if parent in level and state != "Z"]
+        below += level
+    return below
+
+
+def kill_tree(command: bytes) -> list[int]:
+    """Kill this process's children whose command line holds `command`, and everything below them.
+
+    For a helper that a fixture started through a library and could not stop (Playwright's driver and its
+    browser): without it, each would go on using a core while the worker runs other tests.
+    """
+    me = os.getpid()
+    roots = [pid for pid, (parent, _) in _parents().items() if parent == me and command in _command(pid)]
+    killed = [pid for root in roots for pid in [root, *descendants(root)]]
+    for pid in killed:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    for pid in roots:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+    return killed
+
+
 def stop_orphans() -> list[int]:
-    """Kill what the dead workers left (and what that leaves in turn); returns the pids stopped."""
+    """Kill what the dead workers left (and what that leaves in turn); returns the pids stopped.
+
+    Never waits on a process: the run's controller calls it, and one that lingers must not stall the run.
+    """
     stopped: list[int] = []
     for _ in range(20):  # a killed orphan's own children are handed over next
         orphans = _children()
-        if not orphans:
-            break
         for pid in orphans:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 if os.getpgid(pid) == pid:
                     os.killpg(pid, signal.SIGKILL)  # a service in its own group: all of it
                 os.kill(pid, signal.SIGKILL)
-        for pid in orphans:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
-        stopped += orphans
+        stopped += [pid for pid in orphans if pid not in stopped]
         time.sleep(0.1)
+        for pid in stopped:  # reaped once dead
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+        if not orphans:
+            break
     return stopped
 
 

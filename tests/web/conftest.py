@@ -18,6 +18,7 @@ import pytest
 from tests import support
 from tests.billing.fake_stripe import WEBHOOK_SECRET, FakeStripe, fake_stripe_api
 from tests.e2e.conftest import Service, embedded
+from tests.orphans import kill_tree
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = support.ROOT / "test-artifacts" / "web"
@@ -44,10 +45,31 @@ def browser():
     )
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        # Whatever of Playwright's driver and its Chromium outlived that (a driver whose pipe broke spins
+        # at most of a core, and so does its browser) goes now, not when this worker ends.
+        left = kill_tree(b"playwright/driver")
+        if left:
+            print(f"\nkilled {len(left)} Playwright processes left after the browser closed", flush=True)
+
+
+@pytest.fixture(autouse=True)
+def _close_pages(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test's browser profiles close when it ends.
+
+    A page left open keeps polling its jobs and redrawing in software while the package's other tests run
+    (worksteal hands this worker other packages' tests too): Chromium and Playwright's driver then took most
+    of a core each for the rest of the run.
+    """
+    yield
+    if "browser" in request.fixturenames:
+        for context in request.getfixturevalue("browser").contexts:
+            context.close()
 
 
 @pytest.fixture(scope="package")
