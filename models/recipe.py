@@ -6,6 +6,11 @@ weights. A pixel blend of an accuracy model's output and a detail model's output
 mean of what the input allows, so moving away from it towards the detailed one costs PSNR steadily while
 texture comes back (docs/benchmarks.md measures both along the way).
 
+With a `low_band`, the later branches bring only what is finer than the input's own pixels: their low
+frequencies (colour, shading, anything the input itself shows) are replaced by the first branch's. RealSR
+drifts in colour and lays JPEG's blocks over smooth skies as blotches; the accurate end holds both where the
+input has them, and the texture above them is the detail model's.
+
 Memory is the engine's: each branch's last step streams its bands (models.engine) straight into the one
 integer image; a later branch mixes its bands into what is there. Steps before the last run at their own
 size (a 1x clean-up is the input's size, a fraction of the output's).
@@ -24,7 +29,7 @@ import numpy as np
 
 from models.devices import Engine
 from models.engine import release_freed_memory, upscale, upscale_bands
-from models.imaging.bands import resize_rows
+from models.imaging.bands import Band, low_pass_bands, resize_rows
 from models.imaging.faces import find_faces
 from models.imaging.resample import Filter
 from models.imaging.text_regions import find_text
@@ -79,9 +84,17 @@ class Recipe:
     # a blend of two ends keeps faces nearer its faithful one, mixed by the faces' soft mask. Nothing more
     # runs for it. None: faces are mixed as the rest.
     faces: float | None = None
+    # The scale (input pixels: a Gaussian's sigma) at and above which the later branches take the first
+    # branch's content in place of their own: they add only finer detail. None: they mix whole, in pixels.
+    # The first branch may then weigh 0: it gives the low band, and nothing finer.
+    low_band: float | None = None
 
     def __post_init__(self) -> None:
-        if not self.branches or any(not b.steps or b.weight <= 0 for b in self.branches):
+        # Only the first branch of a recipe with a low band may weigh nothing: it gives that band alone.
+        if not self.branches or any(
+            not b.steps or b.weight < 0 or (b.weight == 0 and (n or self.low_band is None))
+            for n, b in enumerate(self.branches)
+        ):
             raise ValueError("a recipe needs branches of positive weight, each with a step")
         if abs(sum(b.weight for b in self.branches) - 1.0) > 1e-6:
             raise ValueError("a recipe's weights must sum to 1")
@@ -89,6 +102,8 @@ class Recipe:
             len(self.branches) != 2 or not 0 <= self.faces < self.branches[1].weight
         ):
             raise ValueError("a share over faces needs two branches, and below the last one's weight")
+        if self.low_band is not None and (len(self.branches) < 2 or not self.low_band > 0):
+            raise ValueError("a low band needs two branches or more, and a positive scale")
 
     @classmethod
     def pipeline(cls, steps: tuple[Step, ...], text: Step | None = None) -> Recipe:
@@ -117,9 +132,13 @@ class Recipe:
         if len(parts) == 1:
             return parts[0]
         mixed = " + ".join(
-            f"{part} {round(b.weight * 100)} %" for part, b in zip(parts, self.branches, strict=True)
+            f"{part} {round(b.weight * 100)} %"
+            for part, b in zip(parts, self.branches, strict=True)
+            if b.weight > 0
         )
-        return mixed if self.faces is None else f"{mixed} ({round(self.faces * 100)} % on faces)"
+        notes = [] if self.faces is None else [f"{round(self.faces * 100)} % on faces"]
+        notes += [] if self.low_band is None else [f"colour and shading from {parts[0]}"]
+        return f"{mixed} ({'; '.join(notes)})" if notes else mixed
 
 
 def _shares(steps: Sequence[Step], costs: Sequence[float]) -> list[tuple[float, float]]:
@@ -170,7 +189,7 @@ def run_recipe_to_integers(
     face_mask = None if faces is None or not faces.boxes else faces.mask[:, :, None]
     mixed = 0.0
     try:
-        for branch in recipe.branches:
+        for index, branch in enumerate(recipe.branches):
             source = image
             for step in branch.steps[:-1]:
                 with _timing(timed, step):
@@ -179,10 +198,12 @@ def run_recipe_to_integers(
                     source = upscale(source, spec, at, models_dir, next(step_progress), step.options, engine)
             last = branch.steps[-1]
             # The running mix: what is in `out` is the blend of the branches so far, by their weights.
-            keep = mixed / (mixed + branch.weight)
+            keep = mixed / (mixed + branch.weight) if mixed else 0.0
             with _timing(timed, last):
                 spec, at = spec_of(last.model), last.scale_at(scale)
                 bands = upscale_bands(source, spec, at, models_dir, next(step_progress), last.options, engine)
+                if recipe.low_band is not None and index:
+                    bands = above_low_band(bands, out, top, recipe.low_band * scale)
                 for row0, rows in bands:
                     target = out[row0 : row0 + len(rows)]
                     if keep and face_mask is not None and recipe.faces is not None:
@@ -208,6 +229,30 @@ def run_recipe_to_integers(
     finally:
         release_freed_memory()
     return out
+
+
+def above_low_band(bands: Iterator[Band], mix: np.ndarray, top: float, sigma: float) -> Iterator[Band]:
+    """A branch's bands with their low band (a Gaussian blur of `sigma` output pixels) replaced by that of
+    the mix so far in `mix` (integer levels of `top`): the branch plus the blur of (mix - branch).
+
+    The blur reads rows ahead, so a band leaves a few rows after it came: until then its rows of `mix` are
+    not yet written over, and the mix is read only where it still is the earlier branches' alone.
+    """
+    scale = np.float32(1.0 / top)
+    held: list[np.ndarray] = []  # the branch's rows that came and have not left, from row `held_from`
+    held_from = 0
+
+    def differences() -> Iterator[Band]:
+        for row0, rows in bands:
+            held.append(rows)
+            yield row0, mix[row0 : row0 + len(rows)].astype(np.float32) * scale - rows
+
+    for row0, low in low_pass_bands(differences(), len(mix), sigma):
+        rows = held[0] if len(held) == 1 else np.concatenate(held)
+        low += rows[row0 - held_from : row0 - held_from + len(low)]
+        held[:] = [rows[row0 - held_from + len(low) :]]
+        held_from = row0 + len(low)
+        yield row0, np.clip(low, 0.0, 1.0, out=low)  # the sum may overshoot where the two differ at an edge
 
 
 def _mix_text(
@@ -254,13 +299,13 @@ def _step_from(data: dict[str, Any]) -> Step:
 
 def recipe_to_data(recipe: Recipe) -> dict[str, object]:
     """Plain data (for JSON): `{"branches": [{"weight", "steps": [{"model", "scale", ...}]}], "text",
-    "faces"}`."""
+    "faces", "low_band"}`."""
     branches = [
         {"weight": round(branch.weight, 6), "steps": [_step_data(step) for step in branch.steps]}
         for branch in recipe.branches
     ]
     text = None if recipe.text is None else _step_data(recipe.text)
-    return {"branches": branches, "text": text, "faces": recipe.faces}
+    return {"branches": branches, "text": text, "faces": recipe.faces, "low_band": recipe.low_band}
 
 
 def recipe_from_data(data: dict[str, Any]) -> Recipe:
@@ -269,7 +314,10 @@ def recipe_from_data(data: dict[str, Any]) -> Recipe:
         Branch(float(branch["weight"]), tuple(_step_from(step) for step in branch["steps"]))
         for branch in data["branches"]
     )
-    text, faces = data.get("text"), data.get("faces")
+    text, faces, low_band = data.get("text"), data.get("faces"), data.get("low_band")
     return Recipe(
-        branches, None if text is None else _step_from(text), None if faces is None else float(faces)
+        branches,
+        None if text is None else _step_from(text),
+        None if faces is None else float(faces),
+        None if low_band is None else float(low_band),
     )

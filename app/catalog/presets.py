@@ -60,15 +60,23 @@ def detail_weight(detail: int, floor: float = 0.0) -> float:
     return floor + (1.0 - floor) * detail / DETAIL_RANGE[1]
 
 
+# The detailed end adds only what is finer than this (input pixels, a Gaussian's sigma): colour and shading
+# come from the faithful end (models/recipe.py, `low_band`). RealSR shifts colours and blotches smooth
+# skies; with its low band from the faithful end, the photo preset at its default detail gained 6 dB on
+# smooth crops and 0.1-0.35 dB on textured ones, its NIQE unchanged (docs/benchmarks.md, "Low band").
+LOW_BAND = 1.0
+
+
 def blend(faithful: Pick, detailed: Pick, detail: int, floor: float = 0.0) -> Recipe:
     """The recipe at `detail` between a preset's two ends: the detailed end's weight goes from `floor` at
-    detail 0 to 1 at 100 (alone), linearly; a weight of 0 runs the faithful end alone."""
+    detail 0 to 1 at 100, linearly, over the faithful end's low band (at 100 the faithful end runs for that
+    band alone); a weight of 0 runs the faithful end alone."""
     weight = detail_weight(detail, floor)
     if faithful == detailed or weight <= 0:
         return Recipe.pipeline(faithful.steps())
-    if weight >= 1:
-        return Recipe.pipeline(detailed.steps())
-    return Recipe((Branch(1.0 - weight, faithful.steps()), Branch(weight, detailed.steps())))
+    weight = min(weight, 1.0)
+    branches = (Branch(1.0 - weight, faithful.steps()), Branch(weight, detailed.steps()))
+    return Recipe(branches, low_band=LOW_BAND)
 
 
 @dataclass(frozen=True)
@@ -124,10 +132,11 @@ class Preset:
             return Recipe.pipeline(self.pick(level).steps())
         chosen = (self.default_detail if detail is None else detail) or 0
         recipe = blend(self.pick(level), self.detailed(level), chosen, self.detail_floor)
-        faces = None  # both ends run, and the detail asked for is above the faces' own
-        if self.face_detail is not None and len(recipe.branches) == 2 and chosen > self.face_detail:
+        faces = None  # both ends mix, and the detail asked for is above the faces' own (100: everywhere)
+        mixing = len(recipe.branches) == 2 and recipe.branches[0].weight > 0
+        if self.face_detail is not None and mixing and chosen > self.face_detail:
             faces = detail_weight(self.face_detail, self.detail_floor)
-        return Recipe(recipe.branches, self.text_step(text), faces)
+        return Recipe(recipe.branches, self.text_step(text), faces, recipe.low_band)
 
     def text_step(self, text: bool) -> Step | None:
         """What runs over the image's text where it holds some (`text`) and the preset keeps text apart."""

@@ -43,7 +43,11 @@ class JobStage(BaseModel):
 
 
 class JobBranch(BaseModel):
-    weight: float = Field(description="The branch's share of the result's pixels (1: it alone).")
+    weight: float = Field(
+        description="The branch's share of the result's pixels (1: it alone). In a blend of a preset's two "
+        "ends the later branch adds only detail finer than the input's pixels, its colour and shading "
+        "coming from the first, which may then weigh 0 (`detail` 100)."
+    )
     stages: list[JobStage] = Field(description="Run one after the other.")
 
 

@@ -119,3 +119,47 @@ def resize_bands(
                 held_from = keep_from
     if done != height:
         raise RuntimeError(f"resized {done} of {height} rows from {received} of {src_height}")
+
+
+def _gaussian_kernel(sigma: float) -> np.ndarray:
+    """A normalised Gaussian of standard deviation `sigma` (pixels), cut at 3 sigma."""
+    radius = max(1, math.ceil(3.0 * sigma))
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1, dtype=np.float64) / sigma) ** 2)
+    kernel: np.ndarray = (taps / taps.sum()).astype(np.float32)
+    return kernel
+
+
+def low_pass_bands(bands: Iterable[Band], height: int, sigma: float) -> Iterator[Band]:
+    """A Gaussian blur (`sigma` pixels, edges repeated) of an image that arrives as bands, as bands.
+
+    A band leaves once the rows below it that the blur reads are in, so it equals the whole image's blur
+    (tests/models/test_bands.py) while holding only a band and the kernel's reach of rows around it.
+    """
+    import cv2
+
+    kernel = _gaussian_kernel(sigma)
+    reach = len(kernel) // 2
+    held: np.ndarray | None = None
+    held_from = 0  # image row of held[0]
+    received = 0
+    done = 0
+    for row0, rows in bands:
+        if row0 != received:
+            raise RuntimeError(f"band starts at row {row0}, expected {received}")
+        received += len(rows)
+        held = rows if held is None else np.concatenate([held, rows])
+        end = height if received >= height else received - reach
+        if end <= done:
+            continue
+        lo = max(held_from, done - reach)
+        block = np.ascontiguousarray(held[lo - held_from : min(height, end + reach) - held_from])
+        # Rows beyond the block are repeated at its ends: right at the image's edges, and cut off elsewhere
+        # (the block reaches `reach` rows past every row kept).
+        blurred = cv2.sepFilter2D(block, -1, kernel, kernel, borderType=cv2.BORDER_REPLICATE)
+        yield done, blurred.reshape(block.shape)[done - lo : end - lo]
+        done = end
+        if done - reach > held_from:
+            held = held[done - reach - held_from :]
+            held_from = done - reach
+    if done != height:
+        raise RuntimeError(f"blurred {done} of {height} rows")

@@ -60,7 +60,8 @@ def test_detail_moves_between_the_ends_and_the_price_follows_what_runs(signup, d
     quote = _post(user, "/v1/jobs/quote", _encoded("PNG"), preset="photo", detail=str(detail)).json()
     assert quote["detail"] == detail and quote["recipe"] == runs("photo", 0, 4, detail), quote
     weights = [branch["weight"] for branch in quote["recipe"]]
-    assert weights == ([1.0] if detail == 100 else [0.7, 0.3])
+    # At 100 the faithful end weighs nothing but runs: the detailed end's colour and shading are its.
+    assert weights == ([0.0, 1.0] if detail == 100 else [0.7, 0.3])
     stages = [(BUILTIN_TERMS[s["model"]].pricing, 192 * 192) for b in quote["recipe"] for s in b["stages"]]
     assert quote["credits"] == credits_for_stages(stages)
     default = _post(user, "/v1/jobs/quote", _encoded("PNG"), preset="photo").json()

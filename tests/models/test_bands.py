@@ -10,7 +10,7 @@ import pytest
 
 import models.imaging.bands
 from models.engine import load_upscaler, upscale, upscale_bands, upscale_to_integers
-from models.imaging.bands import Band, assemble, resize_bands, resize_rows
+from models.imaging.bands import Band, assemble, low_pass_bands, resize_bands, resize_rows
 from models.imaging.resample import Filter, resize
 from models.imaging.tiling import tile_grid, tiled_bands
 from models.spec import PLAIN
@@ -116,3 +116,15 @@ def test_integer_output_is_the_rounded_float_output(channels: int, bit_depth: in
     assert out.dtype == (np.uint16 if bit_depth == 16 else np.uint8)
     assert out.shape == (33, 27, channels)
     assert np.array_equal(out, expected)
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+@pytest.mark.parametrize("rows", [1, 7, 40, 500])
+def test_a_banded_blur_is_the_whole_image_blur(channels: int, rows: int):
+    """Bands of any height give the one-band blur exactly; a blur of a constant is that constant."""
+    image = np.random.default_rng(channels).random((203, 57, channels), dtype=np.float32)
+    whole = assemble(low_pass_bands(iter([(0, image)]), 203, 4.0), 203)
+    assert np.array_equal(assemble(low_pass_bands(_in_bands(image, rows), 203, 4.0), 203), whole)
+    assert whole.shape == image.shape and whole.std() < image.std() / 4
+    flat = np.full((30, 9, channels), 0.25, np.float32)
+    assert np.allclose(assemble(low_pass_bands(_in_bands(flat, 4), 30, 2.5), 30), 0.25, atol=1e-6)
