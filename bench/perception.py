@@ -36,7 +36,8 @@ from app.catalog.presets import PRESETS
 from app.catalog.prices import BUILTIN_TERMS, credits_for_stages
 from bench.perception_plot import draw_plane
 from models.imaging.analysis import analyse
-from models.recipe import Branch, Recipe, Step, run_recipe_to_integers
+from models.imaging.bands import assemble
+from models.recipe import Branch, Recipe, Step, above_low_band, run_recipe_to_integers
 from models.runtimes.srcnn import rgb_to_ycbcr
 from models.spec import PLAIN, Options
 from models.zoo import builtin
@@ -46,6 +47,7 @@ from training.perception import mosaic, niqe, piqe
 
 CROP = 192  # two NIQE blocks a side at x1; at x4 the model sees 48 px
 CROPS_PER_PHOTO = 2
+SMOOTH_FLOOR = 0.002  # mean gradient energy (luma in [0, 1]) below which a crop is uniform, not smooth
 LONG_SIDE = 1024
 BORDER = 4
 # One held-out photo per Debian package whose photos may train our networks (issue #30), plus scikit-image's.
@@ -167,6 +169,19 @@ def _most_textured(rgb: np.ndarray, count: int) -> list[tuple[int, int]]:
     return [(y, x) for _, y, x in sorted(cells, reverse=True)[:count]]
 
 
+def _least_textured(rgb: np.ndarray, count: int) -> list[tuple[int, int]]:
+    """Top-left corners of the `count` non-overlapping crops with the least gradient energy that are not
+    uniform: skies, walls, out-of-focus backgrounds, where a detail model has nothing to restore."""
+    luma = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    energy = np.abs(np.diff(luma, axis=0))[:, :-1] + np.abs(np.diff(luma, axis=1))[:-1, :]
+    cells = [
+        (float(energy[y : y + CROP, x : x + CROP].mean()), y, x)
+        for y in range(0, energy.shape[0] - CROP + 1, CROP)
+        for x in range(0, energy.shape[1] - CROP + 1, CROP)
+    ]
+    return [(y, x) for e, y, x in sorted(cells) if e > SMOOTH_FLOOR][:count]
+
+
 def photos() -> dict[str, np.ndarray]:
     """The held-out photos, long side LONG_SIDE (scikit-image's are smaller and stay as they are)."""
     found = {name: load_rgb(VALIDATION_IMAGES[name]) for name in SKIMAGE_PHOTOS}
@@ -183,12 +198,13 @@ def photos() -> dict[str, np.ndarray]:
     return found
 
 
-def crops() -> list[Crop]:
-    """CROPS_PER_PHOTO crops of every held-out photo."""
+def crops(smooth: bool = False) -> list[Crop]:
+    """CROPS_PER_PHOTO crops of every held-out photo: the most textured, or (`smooth`) the least."""
+    where = _least_textured if smooth else _most_textured
     return [
         Crop(f"{name}-{index}", rgb[y : y + CROP, x : x + CROP])
         for name, rgb in photos().items()
-        for index, (y, x) in enumerate(_most_textured(rgb, CROPS_PER_PHOTO))
+        for index, (y, x) in enumerate(where(rgb, CROPS_PER_PHOTO))
     ]
 
 
@@ -244,10 +260,18 @@ def run_recipe(method: Method, image: np.ndarray, scale: int, models_dir: Path) 
     """The method's output, in 8-bit levels as a job delivers it, exactly `scale` times the input.
 
     Pipelines run as jobs run them (models/recipe.py); a blend mixes its pipelines' 8-bit outputs by their
-    weights (a job mixes each band as it comes, within half a level of this).
+    weights, the detailed one over the faithful one's low band where the recipe says so (a job mixes each
+    band as it comes, within half a level of this).
     """
-    branches = method.resolved(image).branches
-    mixed = sum(branch.weight * _pipeline(branch.steps, image, scale, models_dir) for branch in branches)
+    recipe = method.resolved(image)
+    outputs = [_pipeline(branch.steps, image, scale, models_dir) for branch in recipe.branches]
+    if recipe.low_band is not None:  # the detailed end over the faithful one's low band, as jobs run it
+        first, sigma = outputs[0].astype(np.uint8), recipe.low_band * scale
+        outputs[1:] = [
+            assemble(above_low_band(iter([(0, out / 255.0)]), first, 255.0, sigma), len(out)) * 255.0
+            for out in outputs[1:]
+        ]
+    mixed = sum(branch.weight * out for branch, out in zip(recipe.branches, outputs, strict=True))
     delivered: np.ndarray = np.rint(np.asarray(mixed, dtype=np.float32)).astype(np.float32) / 255.0
     return delivered
 
@@ -279,10 +303,15 @@ class Point:
 
 
 def measure(
-    recipes: list[Method], sets: list[Damage], scales: list[int], models_dir: Path, log: Callable[[str], None]
+    recipes: list[Method],
+    sets: list[Damage],
+    scales: list[int],
+    models_dir: Path,
+    log: Callable[[str], None],
+    smooth: bool = False,
 ) -> list[Point]:
-    """Every recipe on every set and scale."""
-    truths = crops()
+    """Every recipe on every set and scale, on the most textured crops or (`smooth`) the least."""
+    truths = crops(smooth)
     points = []
     for scale in scales:
         for damage in sets:
@@ -400,6 +429,7 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--methods", default=";".join(DEFAULT_METHODS), help="recipes separated by ';'")
     run.add_argument("--models-dir", type=Path, default=Path("var/models"))
     run.add_argument("--out", type=Path, default=Path("var/bench/perception.json"))
+    run.add_argument("--smooth", action="store_true", help="the least textured crops: skies, backgrounds")
     sheet = commands.add_parser("sheet", help="a contact sheet of the recipes on a face, a bird and fur")
     sheet.add_argument("out", type=Path)
     sheet.add_argument("--scale", type=int, default=4)
@@ -416,7 +446,7 @@ def main(argv: list[str] | None = None) -> None:
         recipes = [Method.parse(text) for text in args.methods.split(";") if text.strip()]
         sets = [d for d in SETS if d.name in args.sets.split(",")]
         scales = [int(s) for s in args.scales.split(",")]
-        points = measure(recipes, sets, scales, args.models_dir, log)
+        points = measure(recipes, sets, scales, args.models_dir, log, args.smooth)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps([asdict(p) for p in points], indent=1))
         print(table(points))
