@@ -10,12 +10,12 @@ const EXAMPLE = { width: 1024, height: 768 };
 const SAMPLE = { before: "/static/sample-before.webp", after: "/static/sample-after.webp", width: 480, height: 320 };
 
 // What a preset runs on a clean photo at its default detail (GET /v1/presets words each pick
-// "waifu2x-cunet denoise 1 at 1x, then realsr-df2k"): its detailed end, mixed with its faithful end below 100.
+// "waifu2x-cunet denoise 1 at 1x, then realsr-df2k"): both ends, the detailed one over the faithful one's
+// colour and shading.
 function cleanStages(preset, models) {
   const faithful = stagesOf(preset.picks[0], models);
   if (!preset.detail_picks?.length) return faithful;
-  const detailed = stagesOf(preset.detail_picks[0], models);
-  return preset.default_detail >= 100 ? detailed : [...faithful, ...detailed];
+  return [...faithful, ...stagesOf(preset.detail_picks[0], models)];
 }
 
 function priceRow(preset, stages) {

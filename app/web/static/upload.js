@@ -107,8 +107,9 @@ function renderOptions() {
   if ($("conservative").disabled) $("conservative").checked = false;
 }
 
-// What a preset may run for this image: by damage level (the hint's, or any: the service reads it), one
-// end or both mixed (below detail 100 the service may mix the faithful end in).
+// What a preset may run for this image: by damage level (the hint's, or any: the service reads it), its
+// faithful end alone or both ends (the detailed one over the faithful one's colour and shading, detail 100
+// included).
 function presetRecipes(preset) {
   const hint = $("denoise").value;
   const levels = hint === "" ? [0, 1, 2, 3] : [Math.min(Number(hint) + 1, 3)];
@@ -117,7 +118,7 @@ function presetRecipes(preset) {
     const faithful = stagesOf(preset.picks[level] || preset.picks[0], state.models);
     const detailed = preset.detail_picks?.length ? stagesOf(preset.detail_picks[level], state.models) : null;
     if (!detailed) return [faithful];
-    return detail === 100 ? [detailed] : [faithful, [...faithful, ...detailed]];
+    return [faithful, [...faithful, ...detailed]];
   });
 }
 
