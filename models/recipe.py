@@ -187,6 +187,8 @@ def run_recipe_to_integers(
     out = np.empty((height * scale, width * scale, channels), dtype=dtype)
     faces = None if recipe.faces is None else find_faces(image)
     face_mask = None if faces is None or not faces.boxes else faces.mask[:, :, None]
+    # The input rows the faces' mask covers: a band well away from them mixes as the rest, with no mask.
+    face_rows = (0, -1) if face_mask is None else _rows_covered(face_mask)
     mixed = 0.0
     try:
         for index, branch in enumerate(recipe.branches):
@@ -206,7 +208,10 @@ def run_recipe_to_integers(
                     bands = above_low_band(bands, out, top, recipe.low_band * scale)
                 for row0, rows in bands:
                     target = out[row0 : row0 + len(rows)]
-                    if keep and face_mask is not None and recipe.faces is not None:
+                    near = (
+                        row0 // scale - 2 <= face_rows[1] and (row0 + len(rows)) // scale + 2 >= face_rows[0]
+                    )
+                    if keep and face_mask is not None and recipe.faces is not None and near:
                         # Over faces the share falls from the branch's weight to `faces`, by the mask.
                         share = resize_rows(
                             face_mask, width * scale, height * scale, row0, row0 + len(rows), Filter.BILINEAR
@@ -229,6 +234,12 @@ def run_recipe_to_integers(
     finally:
         release_freed_memory()
     return out
+
+
+def _rows_covered(mask: np.ndarray) -> tuple[int, int]:
+    """The first and last rows where `mask` is above 0 ((0, -1) where it is nowhere)."""
+    rows = np.flatnonzero(mask.reshape(len(mask), -1).max(axis=1) > 0)
+    return (int(rows[0]), int(rows[-1])) if len(rows) else (0, -1)
 
 
 def above_low_band(bands: Iterator[Band], mix: np.ndarray, top: float, sigma: float) -> Iterator[Band]:

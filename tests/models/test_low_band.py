@@ -11,6 +11,7 @@ from PIL import Image
 from scipy.ndimage import gaussian_filter
 from skimage import data
 
+import models.imaging.bands
 from app.catalog.presets import LOW_BAND, PRESETS
 from models.engine import upscale
 from models.recipe import Branch, Recipe, Step, recipe_from_data, recipe_to_data, run_recipe_to_integers
@@ -88,3 +89,17 @@ def test_the_photo_preset_blends_over_the_faithful_end_s_low_band_at_every_detai
 def test_a_low_band_needs_two_branches_and_only_it_lets_the_first_weigh_nothing(branches, low_band):
     with pytest.raises(ValueError):
         Recipe(branches, low_band=low_band)
+
+
+def test_many_small_bands_give_the_one_band_result_with_faces_and_a_low_band(models_dir: Path, monkeypatch):
+    """The low band's blur reads rows ahead, and bands away from a face skip its mask: streamed in bands
+    of a few rows, a portrait comes out as in one band, to the level."""
+    image = np.asarray(
+        Image.fromarray(data.astronaut()).resize((128, 128), Image.Resampling.BOX), np.float32
+    ) / np.float32(255)
+    recipe = Recipe(
+        (Branch(0.3, (Step("nearest"),)), Branch(0.7, (Step("bicubic"),))), faces=0.2, low_band=1.0
+    )
+    one = run_recipe_to_integers(image, recipe, 4, builtin, models_dir, noop, 8)
+    monkeypatch.setattr(models.imaging.bands, "_BAND_BYTES", 20_000)  # 16-row bands
+    assert np.array_equal(run_recipe_to_integers(image, recipe, 4, builtin, models_dir, noop, 8), one)
