@@ -140,13 +140,11 @@ def _recipe_text(quote: dict[str, Any]) -> str:
         )
         for branch in branches
     ]
-    text = (
-        parts[0]
-        if len(parts) == 1
-        else " + ".join(
-            f"{part} {round(branch['weight'] * 100)}%" for part, branch in zip(parts, branches, strict=True)
-        )
-    )
+    # At detail 100 the faithful end weighs nothing: it runs for the detailed end's colour and shading.
+    mixed = [(part, b["weight"]) for part, b in zip(parts, branches, strict=True) if b["weight"] > 0]
+    text = mixed[0][0] if len(mixed) == 1 else " + ".join(f"{part} {round(w * 100)}%" for part, w in mixed)
+    if len(mixed) < len(parts):
+        text += f" (colour from {parts[0]})"
     return text if quote.get("detail") is None else f"{text}, detail {quote['detail']}"
 
 

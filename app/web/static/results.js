@@ -64,14 +64,17 @@ function describe(job) {
     `${credits} · ${moment(job.created_at)}${chosen}`;
 }
 
-// What ran: a model; a clean-up at 1× then the upscaler; or two such results mixed by weight.
+// What ran: a model; a clean-up at 1× then the upscaler; or two such results mixed by weight. A first
+// branch that weighs nothing (detail 100) ran for the other's colour and shading alone.
 function recipeText(job) {
   const recipe = job.recipe || [{ weight: 1, stages: [{ model: job.model, scale: job.scale }] }];
   const branches = recipe.map((branch) =>
     branch.stages.map((stage) => `${state.modelName(stage.model)}${stage.scale === 1 && job.scale !== 1 ? " at 1×" : ""}`)
       .join(" → "));
-  if (branches.length === 1) return branches[0];
-  return branches.map((text, i) => `${text} ${Math.round(recipe[i].weight * 100)} %`).join(" + ");
+  const mixed = branches.map((text, i) => [text, recipe[i].weight]).filter(([, weight]) => weight > 0);
+  const text = mixed.length === 1 ? mixed[0][0]
+    : mixed.map(([part, weight]) => `${part} ${Math.round(weight * 100)} %`).join(" + ");
+  return mixed.length < branches.length ? `${text} (colour from ${branches[0]})` : text;
 }
 
 function createView(job, name, before) {
