@@ -1,4 +1,4 @@
-"""No process outlives the test worker that started it.
+"""No process outlives the test worker that started it, and no test leaves its worker at real-time priority.
 
 pytest-timeout ends a test worker that hangs with os._exit: its fixtures' teardown never runs, and what it
 started lives on. A served API keeps converting weights; Playwright's Node driver, its pipe closed, spins at
@@ -7,6 +7,11 @@ its timeout, which ends more workers: one hung test used up CI's whole time. So 
 pytest-xdist process that starts the workers) becomes their processes' subreaper: what a dead worker started
 is handed to it, and it stops all of that as soon as the worker is down. (Service processes started by
 tests/support.py are also told to stop when their test's process dies.)
+
+Worse than an orphan is a worker at real-time priority: every process it starts inherits it. SVT-AV1 put
+its caller at SCHED_FIFO 99 (tests/video/clips.py), and the browser that worker started next spun at real
+time, at 97 % of a core for its driver and as much for Chromium, load 70 on 2 cores: the CI runs that ran
+out of time. Each test must leave its worker's scheduling as it found it (`pytest_runtest_call`).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -108,6 +114,32 @@ def stop_orphans() -> list[int]:
         if not orphans:
             break
     return stopped
+
+
+def reset_scheduling() -> bool:
+    """Put this thread back to normal scheduling if something moved it to real time; whether it had."""
+    if sys.platform != "linux" or os.sched_getscheduler(0) == os.SCHED_OTHER:
+        return False
+    os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    return True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """A test must leave its worker's scheduling as it found it.
+
+    A worker at real-time priority passes it on to every process it starts: SVT-AV1, run as root, did that
+    (tests/video/clips.py `scheduling_kept`), and the browser and services started after it spun at real
+    time and starved the whole run. The worker is put back either way; a test that passed fails here.
+    """
+    try:
+        result = yield
+    except BaseException:
+        reset_scheduling()
+        raise
+    if reset_scheduling():
+        pytest.fail(f"{item.nodeid} left this test worker at real-time priority (put back to normal)")
+    return result
 
 
 def pytest_configure(config: pytest.Config) -> None:

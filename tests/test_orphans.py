@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from tests.orphans import descendants, kill_tree
+import pytest
+
+from tests.orphans import descendants, kill_tree, reset_scheduling
 
 # A parent that starts a child and waits, both marked by their command lines.
 PARENT = """
@@ -47,3 +50,22 @@ def test_kill_tree_kills_the_marked_child_and_everything_below_it_and_nothing_el
         for process in (bystander, parent):
             process.kill()
             process.wait()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="scheduling policies are Linux's")
+def test_a_thread_at_real_time_is_put_back_to_normal_scheduling() -> None:
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+    except PermissionError:
+        pytest.skip("this user may not set a real-time policy (nor could a library it runs)")
+    assert reset_scheduling()
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER and not reset_scheduling()
+
+
+def test_an_av1_clip_is_made_without_leaving_real_time_priority() -> None:
+    """SVT-AV1 moves the thread that opens it to SCHED_FIFO 99 when run as root; the clip maker puts it
+    back, or every process this worker started next would run at real time."""
+    from tests.video.clips import Clip, make_clip
+
+    data = make_clip(Clip(codec="libsvtav1", audio=None, width=64, height=64, frames=4))
+    assert data and os.sched_getscheduler(0) == os.SCHED_OTHER

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -37,7 +40,7 @@ class Clip:
 def make_clip(clip: Clip = Clip()) -> bytes:
     """The clip's file bytes: moving random blocks (texture for the models), BT.709 colour tags, a sine
     tone as long as the video, and optionally a subtitle cue."""
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, scheduling_kept():
         path = Path(folder) / f"clip.{clip.container}"
         with av.open(str(path), "w", format=clip.container) as out:
             for key, value in clip.tags.items():
@@ -61,6 +64,24 @@ def make_clip(clip: Clip = Clip()) -> bytes:
             if subtitles is not None:
                 _write_cue(out, subtitles, clip.subtitles == "mov_text")
         return path.read_bytes()
+
+
+@contextmanager
+def scheduling_kept() -> Iterator[None]:
+    """The calling thread's scheduling policy as it was, whatever the encoder did to it.
+
+    SVT-AV1 (PyAV's `libsvtav1`), run as root, moves the thread that opens it to real-time priority
+    (SCHED_FIFO 99), and every process that thread starts afterwards inherits it. A test worker left so
+    started its browser and services at real time, where Playwright's driver and Chromium spun at 97 % of a
+    core each and starved the machine: the CI runs that timed out. (The service encodes with libx264 and
+    libvpx-vp9 only, which leave it alone.)
+    """
+    policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
+    try:
+        yield
+    finally:
+        if (os.sched_getscheduler(0), os.sched_getparam(0)) != (policy, param):
+            os.sched_setscheduler(0, policy, param)
 
 
 def _frames(clip: Clip):
