@@ -157,29 +157,26 @@ class Crop:
     rgb: np.ndarray
 
 
-def _most_textured(rgb: np.ndarray, count: int) -> list[tuple[int, int]]:
-    """Top-left corners of the `count` non-overlapping crops with the most gradient energy."""
+def _cells(rgb: np.ndarray) -> list[tuple[float, int, int]]:
+    """Every non-overlapping CROP x CROP cell: its mean gradient energy (luma in [0, 1]), top-left corner."""
     luma = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     energy = np.abs(np.diff(luma, axis=0))[:, :-1] + np.abs(np.diff(luma, axis=1))[:-1, :]
-    cells = [
+    return [
         (float(energy[y : y + CROP, x : x + CROP].mean()), y, x)
         for y in range(0, energy.shape[0] - CROP + 1, CROP)
         for x in range(0, energy.shape[1] - CROP + 1, CROP)
     ]
-    return [(y, x) for _, y, x in sorted(cells, reverse=True)[:count]]
+
+
+def _most_textured(rgb: np.ndarray, count: int) -> list[tuple[int, int]]:
+    """Top-left corners of the `count` non-overlapping crops with the most gradient energy."""
+    return [(y, x) for _, y, x in sorted(_cells(rgb), reverse=True)[:count]]
 
 
 def _least_textured(rgb: np.ndarray, count: int) -> list[tuple[int, int]]:
     """Top-left corners of the `count` non-overlapping crops with the least gradient energy that are not
     uniform: skies, walls, out-of-focus backgrounds, where a detail model has nothing to restore."""
-    luma = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    energy = np.abs(np.diff(luma, axis=0))[:, :-1] + np.abs(np.diff(luma, axis=1))[:-1, :]
-    cells = [
-        (float(energy[y : y + CROP, x : x + CROP].mean()), y, x)
-        for y in range(0, energy.shape[0] - CROP + 1, CROP)
-        for x in range(0, energy.shape[1] - CROP + 1, CROP)
-    ]
-    return [(y, x) for e, y, x in sorted(cells) if e > SMOOTH_FLOOR][:count]
+    return [(y, x) for energy, y, x in sorted(_cells(rgb)) if energy > SMOOTH_FLOOR][:count]
 
 
 def photos() -> dict[str, np.ndarray]:
