@@ -37,6 +37,7 @@ from app.catalog.prices import BUILTIN_TERMS, credits_for_stages
 from bench.perception_plot import draw_plane
 from models.imaging.analysis import analyse
 from models.imaging.bands import assemble
+from models.imaging.faces import find_faces
 from models.recipe import Branch, Recipe, Step, above_low_band, run_recipe_to_integers
 from models.runtimes.srcnn import rgb_to_ycbcr
 from models.spec import PLAIN, Options
@@ -258,9 +259,13 @@ def run_recipe(method: Method, image: np.ndarray, scale: int, models_dir: Path) 
 
     Pipelines run as jobs run them (models/recipe.py); a blend mixes its pipelines' 8-bit outputs by their
     weights, the detailed one over the faithful one's low band where the recipe says so (a job mixes each
-    band as it comes, within half a level of this).
+    band as it comes, within half a level of this). Where the recipe calms faces and the upload has one,
+    the job's own runner makes it.
     """
     recipe = method.resolved(image)
+    if recipe.faces is not None and find_faces(image).boxes:  # mixed by the faces' mask: as the job does
+        levels = run_recipe_to_integers(image, recipe, scale, builtin, models_dir, _ignore_progress, 8)
+        return levels.astype(np.float32) / 255.0
     outputs = [_pipeline(branch.steps, image, scale, models_dir) for branch in recipe.branches]
     if recipe.low_band is not None:  # the detailed end over the faithful one's low band, as jobs run it
         first, sigma = outputs[0].astype(np.uint8), recipe.low_band * scale
