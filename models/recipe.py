@@ -256,7 +256,10 @@ def above_low_band(bands: Iterator[Band], mix: np.ndarray, top: float, sigma: fl
     def differences() -> Iterator[Band]:
         for row0, rows in bands:
             held.append(rows)
-            yield row0, mix[row0 : row0 + len(rows)].astype(np.float32) * scale - rows
+            difference = mix[row0 : row0 + len(rows)].astype(np.float32)  # one band's copy, then in place
+            difference *= scale
+            difference -= rows
+            yield row0, difference
 
     for row0, low in low_pass_bands(differences(), len(mix), sigma):
         rows = held[0] if len(held) == 1 else np.concatenate(held)
