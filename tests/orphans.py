@@ -1,9 +1,8 @@
 """No process outlives the test worker that started it, and no test leaves its worker at real-time priority.
 
 pytest-timeout ends a test worker that hangs with os._exit: its fixtures' teardown never runs, and what it
-started lives on. A served API keeps converting weights; Playwright's Node driver, its pipe closed, spins at
-100 % of a core, and so does its Chromium. On a 2-core machine two such orphans slow every later test past
-its timeout, which ends more workers: one hung test used up CI's whole time. So the run's controller (the
+started lives on: a served API that keeps converting weights, a browser. On a 2-core machine such orphans
+slow every later test towards its timeout, which ends more workers. So the run's controller (the
 pytest-xdist process that starts the workers) becomes their processes' subreaper: what a dead worker started
 is handed to it, and it stops all of that as soon as the worker is down. (Service processes started by
 tests/support.py are also told to stop when their test's process dies.)
@@ -64,9 +63,9 @@ def _children() -> list[int]:
     ]
 
 
-def descendants(pid: int) -> list[int]:
-    """The living processes below `pid`, parents before their children."""
-    parents = _parents()
+def descendants(pid: int, parents: dict[int, tuple[int, str]] | None = None) -> list[int]:
+    """The living processes below `pid`, parents before their children (`parents`: a `_parents()` read)."""
+    parents = _parents() if parents is None else parents
     below: list[int] = []
     level = [pid]
     while level:
@@ -81,9 +80,9 @@ def kill_tree(command: bytes) -> list[int]:
     For a helper that a fixture started through a library and could not stop (Playwright's driver and its
     browser): without it, each would go on using a core while the worker runs other tests.
     """
-    me = os.getpid()
-    roots = [pid for pid, (parent, _) in _parents().items() if parent == me and command in _command(pid)]
-    killed = [pid for root in roots for pid in [root, *descendants(root)]]
+    me, parents = os.getpid(), _parents()
+    roots = [pid for pid, (parent, _) in parents.items() if parent == me and command in _command(pid)]
+    killed = [pid for root in roots for pid in [root, *descendants(root, parents)]]
     for pid in killed:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)

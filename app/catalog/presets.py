@@ -22,7 +22,7 @@ not dropped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from models.imaging.analysis import Damage
 from models.recipe import Branch, Recipe, Step
@@ -137,7 +137,7 @@ class Preset:
         mixing = len(recipe.branches) == 2 and recipe.branches[0].weight > 0
         if self.face_detail is not None and mixing and chosen > self.face_detail:
             faces = detail_weight(self.face_detail, self.detail_floor)
-        return Recipe(recipe.branches, self.text_step(text), faces, recipe.low_band)
+        return replace(recipe, text=self.text_step(text), faces=faces)
 
     def text_step(self, text: bool) -> Step | None:
         """What runs over the image's text where it holds some (`text`) and the preset keeps text apart."""

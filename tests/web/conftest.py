@@ -51,8 +51,8 @@ def browser():
             yield browser
             browser.close()
     finally:
-        # Whatever of Playwright's driver and its Chromium outlived that (a driver whose pipe broke spins
-        # at most of a core, and so does its browser) goes now, not when this worker ends.
+        # Whatever of Playwright's driver and its Chromium outlived that (a close that failed) goes now,
+        # not when this worker ends.
         left = kill_tree(b"playwright/driver")
         if left:
             print(f"\nkilled {len(left)} Playwright processes left after the browser closed", flush=True)
@@ -60,12 +60,8 @@ def browser():
 
 @pytest.fixture(autouse=True)
 def _close_pages(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Each test's browser profiles close when it ends.
-
-    A page left open keeps polling its jobs and redrawing in software while the package's other tests run
-    (worksteal hands this worker other packages' tests too): Chromium and Playwright's driver then took most
-    of a core each for the rest of the run.
-    """
+    """Each test's browser profiles close when it ends: a page left open keeps polling its jobs and
+    redrawing while the package's other tests run."""
     yield
     if "browser" in request.fixturenames:
         for context in request.getfixturevalue("browser").contexts:
