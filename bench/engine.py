@@ -14,10 +14,12 @@ at their native scale; `--variants` are weight files of models/zoo.py (file name
 - `win` and `ampl`: how many windows the default path's tiling runs, and their pixels over the image's
   (the work amplification: 1.00 is one whole-image pass); `vs 1st`: input MP/s over the first size's;
 - where the default path's fastest run's time went, in percent: `net` the network (torch modules or ncnn
-  extractions), `host` moving windows and outputs between numpy and the backend, `tile` cutting windows
-  and cross-fading their output, `se` the squeeze-excitation means pass (Real-CUGAN, waifu2x cunet),
+  extractions), `host` handing windows and outputs to and from the backend (dtype and layout, the
+  clamp; for ncnn, numpy), `tile` cutting windows and cross-fading their output, `se` the
+  squeeze-excitation means pass (Real-CUGAN, waifu2x cunet),
   `flat` the flat guard, `resamp` resampling to a non-native scale (for classical models, the model
-  itself), `band` the engine's band handling (channels, clip), `quant` quantising to 8 bits;
+  itself), `band` the engine's band handling (channels, clip), `quant` quantising to 8 bits and
+  writing into the host image (on CUDA: the copy home);
 - on CPU, each backend the engine has for the model, run the same way: `torch32`, `torch16` (bf16, shown
   where the CPU has it natively), `ncnn` (our ncnn backend: the official .param/.bin in our windows), and
   `vulkan` with `--vulkan` (the ncnn backend on the first Vulkan device);
@@ -72,10 +74,17 @@ def _ignore(_fraction: float) -> None:
 class StageClock:
     """Exclusive wall time per pipeline stage: a stage's time less that of the stages it calls."""
 
-    def __init__(self, now: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(self, now: Callable[[], float] = time.perf_counter, cuda: bool = False) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
-        self._now = now
+        self._clock = now
+        self._cuda = cuda
         self._open: list[list[Any]] = []  # name, start, seconds spent in stages it called
+
+    def _now(self) -> float:
+        if self._cuda:
+            # CUDA kernels run after their launch returns: the clock waits for them at each stage's edge.
+            torch.cuda.synchronize()
+        return self._clock()
 
     def enter(self, name: str) -> None:
         if any(frame[0] == "se" for frame in self._open):
@@ -133,7 +142,7 @@ def instrumented(clock: StageClock, upscaler: Upscaler) -> Iterator[None]:
     patch(models.engine, "upscale_bands", partial(clock.generator, "band"))
     patch(tiled, "tiled_bands", partial(clock.generator, "tile"))
     patch(tiled, "crop_bands", partial(clock.generator, "tile"))
-    patch(tiled, "resize_bands", partial(clock.generator, "resamp"))
+    patch(tiled, "resize_tensor_bands", partial(clock.generator, "resamp"))
     patch(tiled, "flat_mask", partial(clock.function, "flat"))
     patch(tiled, "keep_flat_rows", partial(clock.function, "flat"))
     if isinstance(upscaler, NcnnUpscaler):
@@ -412,18 +421,32 @@ def main() -> None:
 
 
 def _timed(case: Case, upscaler: Upscaler, image: np.ndarray, repeat: int) -> tuple[float, dict[str, float]]:
-    """Input MP/s of the fastest of `repeat` runs, and that run's time per stage in percent."""
+    """Input MP/s of the fastest of `repeat` runs, and the time per stage in percent.
+
+    On the CPU the stages are that fastest run's. On CUDA they come from one more run whose clock waits
+    for the GPU at every stage's edge, which stops work overlapping: the timed runs are left alone.
+    """
     # cuDNN picks its algorithms, oneDNN builds its primitives for these shapes, on the first call.
     case.run(image)
+    cuda = getattr(upscaler, "device_type", "cpu") == "cuda"
     best, shares = float("inf"), {}
     for _ in range(repeat):
         clock = StageClock()
-        with instrumented(clock, upscaler):
-            start = time.perf_counter()
-            clock.function("quant", case.run)(image)  # what the stages below leave: quantising
-            seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        if cuda:
+            case.run(image)
+            torch.cuda.synchronize()
+        else:
+            with instrumented(clock, upscaler):
+                clock.function("quant", case.run)(image)  # what the stages below leave: quantising
+        seconds = time.perf_counter() - start
         if seconds < best:
             best, shares = seconds, clock.percent()
+    if cuda:
+        clock = StageClock(cuda=True)
+        with instrumented(clock, upscaler):
+            clock.function("quant", case.run)(image)
+        shares = clock.percent()
     return image.shape[0] * image.shape[1] / 1e6 / best, shares
 
 

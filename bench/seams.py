@@ -37,18 +37,21 @@ def _levels(error: np.ndarray) -> str:
 def _tiled(upscaler: SpandrelUpscaler, photo: np.ndarray, context: int, shared: bool) -> tuple[str, str]:
     """Seam figures for one context, and the drift of the shared means from a plain untiled pass."""
     scale = upscaler.native_scale
+    pixels = torch.from_numpy(np.ascontiguousarray(photo))
     means = None
     if shared and upscaler.se_sync is not None:
         grid = tile_grid(photo.shape[0], photo.shape[1], _TILE, context)
-        means = upscaler._shared_se_means(upscaler.se_sync, photo, grid, 1)
-    whole = upscaler._forward(photo[None], se_means=means)[0]
+        means = upscaler._shared_se_means(upscaler.se_sync, pixels, grid, 1)
+    whole = upscaler._forward(pixels[None], se_means=means)[0].numpy()
 
-    def network(tiles: np.ndarray) -> np.ndarray:
+    def network(tiles: torch.Tensor) -> torch.Tensor:
         return upscaler._forward(tiles, se_means=means)
 
-    bands = tiled_bands(photo, network, scale=scale, out_channels=3, tile=_TILE, pad=context, feather=FEATHER)
-    tiled = assemble(bands, photo.shape[0] * scale)
-    drift = "" if means is None else _levels(whole - upscaler._forward(photo[None])[0])
+    bands = tiled_bands(
+        pixels, network, scale=scale, out_channels=3, tile=_TILE, pad=context, feather=FEATHER
+    )
+    tiled = assemble(((row0, rows.numpy()) for row0, rows in bands), photo.shape[0] * scale)
+    drift = "" if means is None else _levels(whole - upscaler._forward(pixels[None])[0].numpy())
     return _levels(tiled - whole), drift
 
 

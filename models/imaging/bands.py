@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 from models.imaging.resample import Filter, resize_region
 from models.spec import Band as Band  # re-exported: bands are this module's subject
@@ -23,6 +27,7 @@ from models.spec import Band as Band  # re-exported: bands are this module's sub
 # Pillow's filter supports (half-widths in source pixels when upscaling), plus one row of margin.
 _SUPPORT = {Filter.NEAREST: 1.0, Filter.BILINEAR: 2.0, Filter.BICUBIC: 3.0, Filter.LANCZOS: 4.0}
 _BAND_BYTES = 32 * 2**20
+Rows = TypeVar("Rows", np.ndarray, "torch.Tensor")
 
 
 def band_rows(width: int, channels: int) -> int:
@@ -30,8 +35,8 @@ def band_rows(width: int, channels: int) -> int:
     return max(16, _BAND_BYTES // max(1, width * channels * 4))
 
 
-def in_bands_of(bands: Iterable[Band], rows: int) -> Iterator[Band]:
-    """The same rows in bands of at most `rows` (views, not copies)."""
+def in_bands_of(bands: Iterable[tuple[int, Rows]], rows: int) -> Iterator[tuple[int, Rows]]:
+    """The same rows in bands of at most `rows` (views, not copies), numpy or torch."""
     for row0, band in bands:
         for start in range(0, len(band), rows):
             yield row0 + start, band[start : start + rows]

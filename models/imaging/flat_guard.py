@@ -2,49 +2,57 @@
 
 Wherever the input is uniform over a 5x5 neighbourhood (within one 8-bit step), the output takes the input's
 own value, so white stays 255 and a flat colour stays flat; textured areas keep the model's result.
+
+Both halves run on whatever device holds the tensors (the model's: models/runtimes/tiled_upscaler.py), so a
+GPU's output bands are guarded where they are made.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
+import torch
+import torch.nn.functional as F
 
 _RADIUS = 2
 _TOLERANCE = 1.0 / 255.0
 
 
-def _sliding(image: np.ndarray, reduce: Callable[..., np.ndarray]) -> np.ndarray:
-    """`reduce` (np.maximum or np.minimum) over a (2r+1)^2 window per channel, with edge replication.
+def _sliding(
+    padded: torch.Tensor, height: int, width: int, reduce: Callable[..., torch.Tensor]
+) -> torch.Tensor:
+    """`reduce` (torch.maximum or torch.minimum) over a (2r+1)^2 window per channel of an edge-padded image.
 
-    Separable: along columns, then along rows, 2 x 2r passes where the square window took (2r+1)^2.
+    Separable, on shifted views: along columns, then along rows, 2 x 2r passes where the square window took
+    (2r+1)^2 (torch's max_pool2d over 5 x 5 measured 30x slower on the CPU).
     """
-    height, width = image.shape[:2]
-    padded = np.pad(image, ((_RADIUS, _RADIUS), (_RADIUS, _RADIUS), (0, 0)), mode="edge")
     across = reduce(padded[:, :width], padded[:, 1 : 1 + width])
     for dx in range(2, 2 * _RADIUS + 1):
-        reduce(across, padded[:, dx : dx + width], out=across)
+        across = reduce(across, padded[:, dx : dx + width])
     result = reduce(across[:height], across[1 : 1 + height])
     for dy in range(2, 2 * _RADIUS + 1):
-        reduce(result, across[dy : dy + height], out=result)
+        result = reduce(result, across[dy : dy + height])
     return result
 
 
-def _local_range(image: np.ndarray) -> np.ndarray:
-    """Max minus min over a (2r+1)^2 window, the largest over the channels, with edge replication."""
-    spread: np.ndarray = (_sliding(image, np.maximum) - _sliding(image, np.minimum)).max(axis=2)
-    return spread
+def _local_range(image: torch.Tensor) -> torch.Tensor:
+    """Max minus min over a (2r+1)^2 window, the largest over the channels, with edge replication (H x W)."""
+    height, width = image.shape[:2]
+    planes = image.permute(2, 0, 1)[None]
+    padded = F.pad(planes, (_RADIUS, _RADIUS, _RADIUS, _RADIUS), mode="replicate")[0].permute(1, 2, 0)
+    spread = _sliding(padded, height, width, torch.maximum) - _sliding(padded, height, width, torch.minimum)
+    return spread.amax(dim=2)
 
 
-def flat_mask(source: np.ndarray) -> np.ndarray | None:
-    """Where the source is flat (H x W bool), or None where nothing is."""
+def flat_mask(source: torch.Tensor) -> torch.Tensor | None:
+    """Where an H x W x C source is flat (H x W bool, on its device), or None where nothing is."""
     flat = _local_range(source) <= _TOLERANCE
-    return flat if flat.any() else None
+    return flat if bool(flat.any()) else None
 
 
 def keep_flat_rows(
-    source: np.ndarray, flat: np.ndarray | None, rows: np.ndarray, row0: int, scale: int
-) -> np.ndarray:
+    source: torch.Tensor, flat: torch.Tensor | None, rows: torch.Tensor, row0: int, scale: int
+) -> torch.Tensor:
     """Rows [row0, row0 + len(rows)) of a `scale`x upscale, given the source value where it is flat.
 
     Works on the flat source pixels alone (rows seen as source columns of `scale` pixels): no mask or
@@ -52,10 +60,10 @@ def keep_flat_rows(
     """
     if flat is None:
         return rows
-    rows = np.ascontiguousarray(rows)
-    source_rows = np.arange(row0, row0 + len(rows)) // scale
-    out_y, x = np.nonzero(flat[source_rows])
+    rows = rows.contiguous()
+    source_rows = torch.arange(row0, row0 + len(rows), device=rows.device) // scale
+    out_y, x = torch.nonzero(flat[source_rows], as_tuple=True)
     if len(out_y):
-        blocks = rows.reshape(len(rows), flat.shape[1], scale, rows.shape[2])
+        blocks = rows.view(len(rows), flat.shape[1], scale, rows.shape[2])
         blocks[out_y, x] = source[source_rows[out_y], x][:, None, :]
     return rows

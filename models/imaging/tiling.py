@@ -20,12 +20,15 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
+import torch
 
-from models.imaging.bands import Band
 from models.spec import progress_span
 
 Region = tuple[int, int, int, int]
 """Rows [y0, y1) and columns [x0, x1) of a window, in input pixels."""
+
+TensorBand = tuple[int, torch.Tensor]
+"""A band on the device it was made on: its first row in the whole image, and its rows (n x W x C float32)."""
 
 
 @dataclass(frozen=True)
@@ -46,16 +49,17 @@ class Tile:
 class RegionNetwork:
     """A network that computes only the part of each window's output that the tiling keeps.
 
-    `run(windows, regions)` takes N x H x W x C windows and one `Region` of each, and returns the output of
-    each region ((y1 - y0) x scale rows, (x1 - x0) x scale columns): a network whose last layers see only a
-    few pixels can skip most of the context's output (models/runtimes/spandrel_upscaler.py).
+    `run(windows, regions)` takes N x H x W x C windows (a tensor on the image's device) and one `Region` of
+    each, and returns the output of each region ((y1 - y0) x scale rows, (x1 - x0) x scale columns, on the
+    same device): a network whose last layers see only a few pixels can skip most of the context's output
+    (models/runtimes/spandrel_upscaler.py).
     """
 
-    run: Callable[[np.ndarray, Sequence[Region]], Sequence[np.ndarray]]
+    run: Callable[[torch.Tensor, Sequence[Region]], Sequence[torch.Tensor]]
 
 
-Network = Callable[[np.ndarray], np.ndarray] | RegionNetwork
-"""N x H x W x C windows to N x sH x sW x C' outputs, or a `RegionNetwork`."""
+Network = Callable[[torch.Tensor], torch.Tensor] | RegionNetwork
+"""N x H x W x C windows to N x sH x sW x C' outputs (tensors on the image's device), or a `RegionNetwork`."""
 
 
 def _count(length: int, tile: int, pad: int) -> int:
@@ -201,11 +205,11 @@ def plan_tiles(
     return best[2], best[3]
 
 
-def crop_bands(bands: Iterable[Band], height: int, width: int) -> Iterator[Band]:
+def crop_bands(bands: Iterable[TensorBand], height: int, width: int) -> Iterator[TensorBand]:
     """The top-left height x width of a banded image: the output of what `padded_size` added is dropped."""
     for row0, rows in bands:
         if row0 < height:
-            yield row0, np.ascontiguousarray(rows[: height - row0, :width])
+            yield row0, rows[: height - row0, :width].contiguous()
 
 
 def _ramp(start: int, end: int, length: int, band: int, scale: int) -> tuple[int, int, np.ndarray]:
@@ -226,33 +230,47 @@ def _ramp(start: int, end: int, length: int, band: int, scale: int) -> tuple[int
     return lo * scale, hi * scale, weights
 
 
-def _ramped(weights: np.ndarray) -> tuple[slice, slice, slice]:
-    """The leading ramp, the ones and the trailing ramp of `_ramp`'s weights."""
-    ones = np.flatnonzero(weights == 1.0)
-    if not len(ones):
-        return slice(0, len(weights)), slice(0, 0), slice(len(weights), len(weights))
-    return slice(0, ones[0]), slice(ones[0], ones[-1] + 1), slice(ones[-1] + 1, len(weights))
+@dataclass(frozen=True)
+class _Fade:
+    """One axis of a tile's paste: its weights on the device, and where they ramp up, are one and ramp down
+    (slices of the output span)."""
+
+    weights: torch.Tensor
+    lead: slice
+    ones: slice
+    trail: slice
+
+    @classmethod
+    def of(cls, weights: np.ndarray, device: torch.device) -> _Fade:
+        ones = np.flatnonzero(weights == 1.0)
+        size = len(weights)
+        if not len(ones):
+            lead, middle, trail = slice(0, size), slice(0, 0), slice(size, size)
+        else:
+            lead, middle, trail = slice(0, ones[0]), slice(ones[0], ones[-1] + 1), slice(ones[-1] + 1, size)
+        return cls(torch.from_numpy(weights).to(device), lead, middle, trail)
 
 
-def _paste(target: np.ndarray, part: np.ndarray, wy: np.ndarray, wx: np.ndarray) -> None:
+def _paste(target: torch.Tensor, part: torch.Tensor, fy: _Fade, fx: _Fade) -> None:
     """Add part x (wy outer wx) into target, where the weights are one a plain copy.
 
     Only the cross-fade strips are shared with neighbouring tiles; elsewhere a tile writes alone, so its
     output is copied once instead of weighted into a temporary and added.
     """
-    top, rows, bottom = _ramped(wy)
-    left, cols, right = _ramped(wx)
-    target[rows, cols] = part[rows, cols]
-    for ys in (top, bottom):
-        target[ys] += part[ys] * (wy[ys, None, None] * wx[None, :, None])
-    for xs in (left, right):
-        target[rows, xs] += part[rows, xs] * wx[None, xs, None]
+    wy, wx = fy.weights, fx.weights
+    target[fy.ones, fx.ones] = part[fy.ones, fx.ones]
+    for ys in (fy.lead, fy.trail):
+        if ys.stop > ys.start:
+            target[ys] += part[ys] * (wy[ys, None, None] * wx[None, :, None])
+    for xs in (fx.lead, fx.trail):
+        if xs.stop > xs.start:
+            target[fy.ones, xs] += part[fy.ones, xs] * wx[None, xs, None]
 
 
-def _whole_windows(network: Callable[[np.ndarray], np.ndarray], scale: int) -> RegionNetwork:
+def _whole_windows(network: Callable[[torch.Tensor], torch.Tensor], scale: int) -> RegionNetwork:
     """A plain network as a `RegionNetwork`: it runs every window whole and its regions are cut out."""
 
-    def run(windows: np.ndarray, regions: Sequence[Region]) -> list[np.ndarray]:
+    def run(windows: torch.Tensor, regions: Sequence[Region]) -> list[torch.Tensor]:
         results = network(windows)
         if results.shape[0] != len(regions):
             raise RuntimeError(f"network returned {results.shape[0]} tiles for {len(regions)}")
@@ -265,7 +283,7 @@ def _whole_windows(network: Callable[[np.ndarray], np.ndarray], scale: int) -> R
 
 
 def tiled_bands(
-    image: np.ndarray,
+    image: torch.Tensor,
     network: Network,
     *,
     scale: int,
@@ -276,12 +294,14 @@ def tiled_bands(
     batch: int = 1,
     progress: Callable[[float], None] | None = None,
     within: Callable[[Callable[[float], None] | None], None] | None = None,
-) -> Iterator[Band]:
+) -> Iterator[TensorBand]:
     """Apply `network` (N x H x W x C -> N x sH x sW x out_channels) to batches of tiles; yield output bands.
 
-    A band is yielded as soon as every tile that touches its rows has run, so memory holds one row of
-    tiles' output and one batch of windows, never the whole output. `feather` (input pixels, even, at most
-    2 x pad) is the width of the cross-fade band across each inner tile edge.
+    Everything stays on the image's device: windows are cut from it and stacked there, the network's output
+    is cross-faded into a band there, and bands leave as float32 tensors on it. A band is yielded as soon
+    as every tile that touches its rows has run, so memory holds one row of tiles' output and one batch of
+    windows, never the whole output. `feather` (input pixels, even, at most 2 x pad) is the width of the
+    cross-fade band across each inner tile edge.
 
     `progress` hears the share of windows done after each batch. `within`, where the network can say how far
     into a batch it is, is handed before each batch the progress callback for that batch's share (it takes
@@ -289,22 +309,30 @@ def tiled_bands(
     pass ends.
     """
     height, width = image.shape[:2]
+    device = image.device
     run = network.run if isinstance(network, RegionNetwork) else _whole_windows(network, scale).run
     grid = tile_grid(height, width, tile, pad)
     smallest_core = min(min(t.y1 - t.y0, t.x1 - t.x0) for t in grid)
     band = min(feather, 2 * pad, smallest_core) // 2 * 2
     spans = {t.y0: _ramp(t.y0, t.y1, height, band, scale)[:2] for t in grid}
+    fades: dict[tuple[int, int, int], tuple[int, int, _Fade]] = {}
+
+    def fade(start: int, end: int, length: int) -> tuple[int, int, _Fade]:
+        key = (start, end, length)
+        if key not in fades:
+            lo, hi, weights = _ramp(start, end, length, band, scale)
+            fades[key] = (lo, hi, _Fade.of(weights, device))
+        return fades[key]
+
     rows_held = max(hi - lo for lo, hi in spans.values())
-    held = np.zeros((rows_held, width * scale, out_channels), np.float32)
+    held = torch.zeros((rows_held, width * scale, out_channels), dtype=torch.float32, device=device)
     base = 0  # output row of held[0]
     row_y0 = 0  # the tile row now being filled
     step = max(1, batch)
     for start in range(0, len(grid), step):
         group = grid[start : start + step]
-        windows = np.stack([image[t.py0 : t.py1, t.px0 : t.px1] for t in group])
-        ramps = [
-            (_ramp(t.y0, t.y1, height, band, scale), _ramp(t.x0, t.x1, width, band, scale)) for t in group
-        ]
+        windows = torch.stack([image[t.py0 : t.py1, t.px0 : t.px1] for t in group])
+        ramps = [(fade(t.y0, t.y1, height), fade(t.x0, t.x1, width)) for t in group]
         regions = [
             (oy0 // scale - t.py0, oy1 // scale - t.py0, ox0 // scale - t.px0, ox1 // scale - t.px0)
             for t, ((oy0, oy1, _), (ox0, ox1, _)) in zip(group, ramps, strict=True)
@@ -315,17 +343,17 @@ def tiled_bands(
         parts = run(windows, regions)
         if len(parts) != len(group):
             raise RuntimeError(f"network returned {len(parts)} tiles for {len(group)}")
-        for t, ((oy0, oy1, wy), (ox0, ox1, wx)), part in zip(group, ramps, parts, strict=True):
+        for t, ((oy0, oy1, fy), (ox0, ox1, fx)), part in zip(group, ramps, parts, strict=True):
             if t.y0 != row_y0:
                 # Every tile of the previous row has run: rows above this row's span are final. They leave
                 # as a view of this buffer, and the rows still open move to a fresh one.
                 final = spans[t.y0][0]
                 kept = spans[row_y0][1] - final
-                fresh = np.zeros_like(held)
+                fresh = torch.zeros_like(held)
                 fresh[:kept] = held[final - base : final - base + kept]
                 yield base, held[: final - base]
                 held, base, row_y0 = fresh, final, t.y0
-            _paste(held[oy0 - base : oy1 - base, ox0:ox1], part, wy, wx)
+            _paste(held[oy0 - base : oy1 - base, ox0:ox1], part.float(), fy, fx)
         if progress is not None:
             progress((start + len(group)) / len(grid))
     yield base, held[: height * scale - base]

@@ -15,7 +15,7 @@ import torch
 
 from models.imaging.bands import Band, band_rows, in_bands_of, resize_bands, resize_rows
 from models.imaging.resample import Filter
-from models.imaging.tiling import tiled_bands
+from models.imaging.tiling import TensorBand, tiled_bands
 from models.runtimes.faithful import NATIVE_SCALES, WEIGHTS_PATH, FaithfulNet, load_faithful
 from models.runtimes.srcnn import rgb_to_ycbcr, ycbcr_to_rgb
 from models.spec import ProgressFn
@@ -56,7 +56,10 @@ class FaithfulUpscaler:
         """One native pass: the network's luma detail tile by tile, added to bicubic band by band."""
         height, width = rgb.shape[:2]
         out_h, out_w = height * scale, width * scale
-        detail = self.luma_detail(rgb_to_ycbcr(rgb)[:, :, :1], scale, progress)
+        detail = (
+            (row0, rows.cpu().numpy())
+            for row0, rows in self.luma_detail(rgb_to_ycbcr(rgb)[:, :, :1], scale, progress)
+        )
         for row0, rows in in_bands_of(detail, band_rows(out_w, 3)):
             bicubic = np.clip(
                 resize_rows(rgb, out_w, out_h, row0, row0 + len(rows), Filter.BICUBIC), 0.0, 1.0
@@ -65,14 +68,14 @@ class FaithfulUpscaler:
             ycc[:, :, :1] += rows
             yield row0, np.clip(ycbcr_to_rgb(ycc), 0.0, 1.0)
 
-    def luma_detail(self, luma: np.ndarray, scale: int, progress: ProgressFn) -> Iterator[Band]:
-        """The network's output (H*scale x W*scale x 1) for an H x W x 1 luma plane, in bands.
+    def luma_detail(self, luma: np.ndarray, scale: int, progress: ProgressFn) -> Iterator[TensorBand]:
+        """The network's output (H*scale x W*scale x 1) for an H x W x 1 luma plane, in bands on its device.
 
         The borders are extended by edge replication as far as the network sees, so a pixel at the
         border is computed like one inside (a zero border would read as a dark edge and ring).
         """
         pad = self.network.radius
-        padded = np.pad(luma, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+        padded = torch.from_numpy(np.pad(luma, ((pad, pad), (pad, pad), (0, 0)), mode="edge")).to(self.device)
         bands = tiled_bands(
             padded,
             partial(self._forward, scale=scale),
@@ -85,23 +88,19 @@ class FaithfulUpscaler:
         return _crop(bands, pad * scale, luma.shape[0] * scale, luma.shape[1] * scale)
 
     @torch.inference_mode()
-    def _forward(self, tiles: np.ndarray, scale: int) -> np.ndarray:
-        """N x H x W x 1 luma windows to N x sH x sW x 1 detail."""
-        tensor = torch.from_numpy(np.ascontiguousarray(tiles.transpose(0, 3, 1, 2))).to(self.device)
-        out = self.network(tensor.contiguous(memory_format=torch.channels_last), scale)
-        result: np.ndarray = out.float().cpu().numpy().transpose(0, 2, 3, 1)
-        return result
+    def _forward(self, tiles: torch.Tensor, scale: int) -> torch.Tensor:
+        """N x H x W x 1 luma windows to N x sH x sW x 1 detail, on the network's device."""
+        tensor = tiles.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+        detail: torch.Tensor = self.network(tensor, scale).float().permute(0, 2, 3, 1)
+        return detail
 
 
-def _crop(bands: Iterable[Band], margin: int, height: int, width: int) -> Iterator[Band]:
+def _crop(bands: Iterable[TensorBand], margin: int, height: int, width: int) -> Iterator[TensorBand]:
     """The height x width region `margin` rows and columns in from the top left of a banded image."""
     for row0, rows in bands:
         top, bottom = max(row0, margin), min(row0 + len(rows), margin + height)
         if top < bottom:
-            yield (
-                top - margin,
-                np.ascontiguousarray(rows[top - row0 : bottom - row0, margin : margin + width]),
-            )
+            yield top - margin, rows[top - row0 : bottom - row0, margin : margin + width].contiguous()
 
 
 def load(_models_dir: Path | None = None, device: str | None = None) -> FaithfulUpscaler:

@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from models.imaging.tiling import Network, Region, RegionNetwork, Tile
 from models.runtimes.heap import release_freed_memory, reuse_freed_memory
@@ -101,8 +102,6 @@ class NcnnUpscaler(TiledUpscaler):
             net.opt.use_fp16_storage = False
             net.opt.use_fp16_packed = False
             net.opt.use_fp16_arithmetic = False
-            import torch
-
             net.opt.num_threads = torch.get_num_threads()  # the worker's thread count, as torch's
             reuse_freed_memory()
         else:
@@ -125,7 +124,7 @@ class NcnnUpscaler(TiledUpscaler):
         # fp16 storage halves what fp32 measured; one window at a time, as ncnn's own tools run.
         return int(heap * _VULKAN_HEAP_SHARE // (per_pixel // 2)), 1
 
-    def network(self, rgb: np.ndarray, grid: list[Tile], batch: int) -> Network:
+    def network(self, rgb: torch.Tensor, grid: list[Tile], batch: int) -> Network:
         if self.graph.trunk is None:
             return self._forward
         return RegionNetwork(partial(self._run_parts, side=self.upsampler_side(grid)))
@@ -149,9 +148,9 @@ class NcnnUpscaler(TiledUpscaler):
             del out
         return result
 
-    def _forward(self, windows: np.ndarray) -> np.ndarray:
-        """N x H x W x 3 windows to N x 4H x 4W x 3, one at a time."""
-        return np.stack([self._whole(window) for window in windows])
+    def _forward(self, windows: torch.Tensor) -> torch.Tensor:
+        """N x H x W x 3 windows (host tensors) to N x 4H x 4W x 3, one at a time."""
+        return torch.from_numpy(np.stack([self._whole(window) for window in windows.numpy()]))
 
     def _whole(self, window: np.ndarray) -> np.ndarray:
         if self.graph.prepad:
@@ -161,22 +160,24 @@ class NcnnUpscaler(TiledUpscaler):
         result: np.ndarray = np.clip(out, 0.0, 1.0, out=out).transpose(1, 2, 0)
         return result
 
-    def _run_parts(self, windows: np.ndarray, regions: Sequence[Region], side: int) -> list[np.ndarray]:
+    def _run_parts(self, windows: torch.Tensor, regions: Sequence[Region], side: int) -> list[torch.Tensor]:
         """The kept regions' output: each window's trunk, then the upsampler on sub-tiles of its region."""
         trunk, scale = self.graph.trunk, self.graph.scale
         assert trunk is not None
         results = []
-        for window, region in zip(windows, regions, strict=True):
+        for window, region in zip(windows.numpy(), regions, strict=True):
             features = self._extract(self.graph.input, window.transpose(2, 0, 1), trunk)
 
-            def run(context: Region, kept: Region, features: np.ndarray = features) -> np.ndarray:
+            def run(context: Region, kept: Region, features: np.ndarray = features) -> torch.Tensor:
                 (my0, my1, mx0, mx1), (ky0, ky1, kx0, kx1) = context, kept
                 part = self._extract(trunk, features[:, my0:my1, mx0:mx1], self.graph.output)
                 kept_part = part[:, ky0 * scale : ky1 * scale, kx0 * scale : kx1 * scale]
-                result: np.ndarray = np.clip(kept_part, 0.0, 1.0).transpose(1, 2, 0)
-                return result
+                return torch.from_numpy(np.clip(kept_part, 0.0, 1.0).transpose(1, 2, 0))
 
-            results.append(in_sub_tiles(region, features.shape[1:], scale, side, self.graph.reach, run))
+            size = (features.shape[1], features.shape[2])
+            results.append(
+                in_sub_tiles(region, size, scale, side, self.graph.reach, run, torch.device("cpu"))
+            )
         return results
 
 

@@ -81,13 +81,12 @@ def plan_gpu_tiles(
     return max(64, side // 32 * 32), 1
 
 
-def _to_numpy(out: torch.Tensor) -> np.ndarray:
-    """N x 3 x H x W network output as N x H x W x 3 float32 in [0, 1] on the host.
+def _to_windows(out: torch.Tensor) -> torch.Tensor:
+    """N x 3 x H x W network output as N x H x W x 3 float32 in [0, 1], where it was computed.
 
-    Channels-last output (what these networks give for channels-last input) arrives without a copy.
+    Channels-last output (what these networks give for channels-last input) is already laid out so.
     """
-    result: np.ndarray = out.clamp_(0, 1).float().cpu().numpy().transpose(0, 2, 3, 1)
-    return result
+    return out.clamp_(0, 1).float().permute(0, 2, 3, 1)
 
 
 class _RRDBParts:
@@ -110,17 +109,16 @@ class _RRDBParts:
         """The parts of a plain RRDBNet; None for other networks, and for pixel-unshuffled RRDB inputs."""
         return cls(model) if isinstance(model, ESRGAN) and not model.shuffle_factor else None
 
-    def upsample(self, features: torch.Tensor, region: Region, scale: int, side: int) -> np.ndarray:
+    def upsample(self, features: torch.Tensor, region: Region, scale: int, side: int) -> torch.Tensor:
         """The output of `region` of one window's trunk features (1 x C x H x W), sub-tiles of `side`."""
 
-        def run(context: Region, kept: Region) -> np.ndarray:
+        def run(context: Region, kept: Region) -> torch.Tensor:
             (my0, my1, mx0, mx1), (ky0, ky1, kx0, kx1) = context, kept
             result = self.upsampler(features[:, :, my0:my1, mx0:mx1])
-            out: np.ndarray = _to_numpy(result[:, :, ky0 * scale : ky1 * scale, kx0 * scale : kx1 * scale])[0]
-            return out
+            return _to_windows(result[:, :, ky0 * scale : ky1 * scale, kx0 * scale : kx1 * scale])[0]
 
         size = (int(features.shape[2]), int(features.shape[3]))
-        return in_sub_tiles(region, size, scale, side, self.reach, run)
+        return in_sub_tiles(region, size, scale, side, self.reach, run, features.device)
 
 
 def _reach(upsampler: nn.Module) -> int:
@@ -173,6 +171,10 @@ class SpandrelUpscaler(TiledUpscaler):
     def device_type(self) -> str:
         return self.device.type
 
+    @property
+    def tensor_device(self) -> torch.device:
+        return self.device
+
     def window_budget(self) -> tuple[int, int]:
         """On CUDA from the free memory (`plan_gpu_tiles`); on CPU from the activation budget, one window at
         a time."""
@@ -186,7 +188,7 @@ class SpandrelUpscaler(TiledUpscaler):
             return (_CPU_TILE + 2 * self.pad) ** 2, 1
         return CPU_ACTIVATION_BUDGET // measured, 1
 
-    def network(self, rgb: np.ndarray, grid: list[Tile], batch: int) -> Network:
+    def network(self, rgb: torch.Tensor, grid: list[Tile], batch: int) -> Network:
         """The whole network; an RRDB network in parts; tiles of a squeeze-excitation network share its
         means (models/runtimes/se_sync.py)."""
         if self.parts is not None:
@@ -220,7 +222,7 @@ class SpandrelUpscaler(TiledUpscaler):
             self._within(self._done)
 
     def _shared_se_means(
-        self, se_sync: SESync, rgb: np.ndarray, grid: list[Tile], batch: int
+        self, se_sync: SESync, rgb: torch.Tensor, grid: list[Tile], batch: int
     ) -> tuple[torch.Tensor, ...]:
         """Squeeze-excitation means for every tile of this image, from a sample of its windows."""
         sample = sample_windows(grid)
@@ -228,35 +230,37 @@ class SpandrelUpscaler(TiledUpscaler):
         def run() -> None:
             for start in range(0, len(sample), batch):
                 group = sample[start : start + batch]
-                self._forward(np.stack([rgb[t.py0 : t.py1, t.px0 : t.px1] for t in group]))
+                self._forward(torch.stack([rgb[t.py0 : t.py1, t.px0 : t.px1] for t in group]))
 
         return se_sync.record(run)
 
-    def _to_device(self, windows: np.ndarray) -> torch.Tensor:
+    def _to_device(self, windows: torch.Tensor | np.ndarray) -> torch.Tensor:
         """N x H x W x 3 windows as an N x 3 x H x W channels-last tensor in the model's device and dtype.
 
-        NHWC host memory already is channels-last, so a contiguous fp32 batch reaches a CPU model uncopied.
+        NHWC memory already is channels-last, so a contiguous fp32 batch reaches the model uncopied.
         """
-        tensor = torch.from_numpy(windows).permute(0, 3, 1, 2)
-        return tensor.to(self.device, self.dtype, memory_format=torch.channels_last)
+        tensor = windows if isinstance(windows, torch.Tensor) else torch.from_numpy(windows)
+        return tensor.permute(0, 3, 1, 2).to(self.device, self.dtype, memory_format=torch.channels_last)
 
     @torch.inference_mode()
-    def _forward(self, tiles: np.ndarray, se_means: tuple[torch.Tensor, ...] | None = None) -> np.ndarray:
-        """N x H x W x 3 tiles in [0, 1] to N x sH x sW x 3; only this batch visits the device.
+    def _forward(
+        self, tiles: torch.Tensor | np.ndarray, se_means: tuple[torch.Tensor, ...] | None = None
+    ) -> torch.Tensor:
+        """N x H x W x 3 tiles in [0, 1] to N x sH x sW x 3 float32, on the model's device.
 
         With `se_means`, squeeze-excitation blocks use them instead of each tile's own
         (models/runtimes/se_sync.py).
         """
         tensor = self._to_device(tiles)
         if se_means is None or self.se_sync is None:
-            return _to_numpy(self.descriptor(tensor))
+            return _to_windows(self.descriptor(tensor))
         with self.se_sync.shared(se_means):
-            return _to_numpy(self.descriptor(tensor))
+            return _to_windows(self.descriptor(tensor))
 
     @torch.inference_mode()
     def _run_parts(
-        self, parts: _RRDBParts, windows: np.ndarray, regions: Sequence[Region], side: int
-    ) -> list[np.ndarray]:
+        self, parts: _RRDBParts, windows: torch.Tensor | np.ndarray, regions: Sequence[Region], side: int
+    ) -> list[torch.Tensor]:
         """The kept regions' output of a batch of windows: the trunk on the windows, then each region's."""
         features = parts.trunk(self._to_device(windows))
         return [

@@ -33,16 +33,17 @@ class SRCNNUpscaler:
             row1 = min(out_h, row0 + step)
             lo, hi = max(0, row0 - _PAD), min(out_h, row1 + _PAD)
             ycc = rgb_to_ycbcr(np.clip(resize_rows(rgb, out_w, out_h, lo, hi, Filter.BICUBIC), 0.0, 1.0))
-            luma = tiled_bands(ycc[:, :, :1], self._refine, scale=1, out_channels=1, tile=_TILE, pad=_PAD)
-            ycc[:, :, :1] = assemble(luma, hi - lo)
+            luma = tiled_bands(
+                torch.from_numpy(ycc[:, :, :1]), self._refine, scale=1, out_channels=1, tile=_TILE, pad=_PAD
+            )
+            ycc[:, :, :1] = assemble(((row0, rows.numpy()) for row0, rows in luma), hi - lo)
             yield row0, np.clip(ycbcr_to_rgb(ycc[row0 - lo : row1 - lo]), 0.0, 1.0)
             progress(row1 / out_h)
 
     @torch.inference_mode()
-    def _refine(self, luma: np.ndarray) -> np.ndarray:
+    def _refine(self, luma: torch.Tensor) -> torch.Tensor:
         """N x H x W x 1 luma tiles in, the same refined out."""
-        tensor = torch.from_numpy(np.ascontiguousarray(luma.transpose(0, 3, 1, 2)))
-        refined: np.ndarray = self.network(tensor).numpy().transpose(0, 2, 3, 1)
+        refined: torch.Tensor = self.network(luma.permute(0, 3, 1, 2).contiguous()).permute(0, 2, 3, 1)
         return refined
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import models.imaging.bands
 from models.engine import load_upscaler, upscale, upscale_bands, upscale_to_integers
@@ -56,12 +57,14 @@ def test_tiled_bands_leave_before_the_last_tile_runs():
     """The first rows are handed on while later tile rows have not run: output is never held whole."""
     calls = []
 
-    def nearest_2x(windows: np.ndarray) -> np.ndarray:
+    def nearest_2x(windows: torch.Tensor) -> torch.Tensor:
         calls.append(len(windows))
-        return np.repeat(np.repeat(windows, 2, axis=1), 2, axis=2)
+        return windows.repeat_interleave(2, dim=1).repeat_interleave(2, dim=2)
 
     image = np.random.default_rng(2).random((64, 40, 3), dtype=np.float32)
-    bands = tiled_bands(image, nearest_2x, scale=2, out_channels=3, tile=16, pad=8, feather=8)
+    bands = tiled_bands(
+        torch.from_numpy(image), nearest_2x, scale=2, out_channels=3, tile=16, pad=8, feather=8
+    )
     row0, first = next(bands)
     grid = tile_grid(64, 40, 16, 8)
     tile_rows = len({t.y0 for t in grid})
@@ -97,7 +100,7 @@ def test_neural_bands_at_8x_are_the_native_pass_resampled_in_one_go(
     compact = builtin("realesr-animevideov3")
     upscaler = load_upscaler(compact, models_dir, compact.weights_for(4, PLAIN))
     monkeypatch.setattr(upscaler, "window_budget", lambda: (300 * 21, 1))  # windows of at most 300 rows
-    native = list(upscaler._native(rgb, noop))  # type: ignore[attr-defined]
+    native = list(upscaler._native(torch.from_numpy(rgb), noop))  # type: ignore[attr-defined]
     assert len(native) == 2
     expected = resize(assemble(native, 1600), 168, 3200, Filter.LANCZOS)
     bands = list(upscaler.bands(rgb, 8, noop))

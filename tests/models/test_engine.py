@@ -18,8 +18,9 @@ MODEL_IDS = [spec.id for spec in builtin_models()]
 
 
 def run_tiled(image: np.ndarray, network, *, scale: int, **options) -> np.ndarray:
-    """The whole tiled output."""
-    return assemble(tiled_bands(image, network, scale=scale, **options), image.shape[0] * scale)
+    """The whole tiled output, on the host."""
+    bands = tiled_bands(torch.from_numpy(image), network, scale=scale, **options)
+    return assemble(((row0, rows.numpy()) for row0, rows in bands), image.shape[0] * scale)
 
 
 def noop(_fraction: float) -> None:
@@ -108,7 +109,7 @@ def test_tiled_srcnn_equals_untiled(models_dir: Path):
 
     upscaler = SRCNNUpscaler(load_srcnn(WEIGHTS_PATH))
     luma = np.random.default_rng(3).random((70, 90, 1), dtype=np.float32)
-    whole = upscaler._refine(luma[None])[0]
+    whole = upscaler._refine(torch.from_numpy(luma[None]))[0].numpy()
     tiled = run_tiled(luma, upscaler._refine, scale=1, out_channels=1, tile=24, pad=8, batch=4)
     assert np.abs(whole - tiled).max() < 1e-5
 
@@ -131,7 +132,7 @@ def test_tiled_neural_models_show_no_seams(model_id: str, worst_step: float, mod
     photo = data.astronaut()[60:348, 150:222].astype(np.float32) / 255
     grid = tile_grid(288, 72, 64, upscaler.pad)
     assert len(grid) == 5 and all(t.py1 - t.py0 < 288 for t in grid)
-    whole = upscaler._forward(photo[None])[0]
+    whole = upscaler._forward(photo[None])[0].numpy()
     # The engine's network: RRDB upsamplers run on the kept regions only, here in sub-tiles of 40.
     network: Network = upscaler._forward
     if upscaler.parts is not None:
@@ -147,11 +148,11 @@ def test_feathered_tiles_blend_to_the_exact_image():
     """With an exact network (nearest 2x) the cross-fade weights sum to one everywhere."""
     image = np.random.default_rng(5).random((45, 61, 3), dtype=np.float32)
 
-    def nearest_2x(tiles: np.ndarray) -> np.ndarray:
-        return tiles.repeat(2, axis=1).repeat(2, axis=2)
+    def nearest_2x(tiles: torch.Tensor) -> torch.Tensor:
+        return tiles.repeat_interleave(2, dim=1).repeat_interleave(2, dim=2)
 
     tiled = run_tiled(image, nearest_2x, scale=2, out_channels=3, tile=16, pad=8, feather=8, batch=4)
-    assert np.allclose(tiled, nearest_2x(image[None])[0], atol=1e-6)
+    assert np.allclose(tiled, nearest_2x(torch.from_numpy(image[None]))[0].numpy(), atol=1e-6)
 
 
 def test_tile_windows_are_equal_sized_and_hold_their_context():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from models.imaging.flat_guard import _local_range, flat_mask, keep_flat_rows
 
@@ -23,19 +24,21 @@ def test_the_local_range_is_the_largest_channel_spread_over_5x5() -> None:
     for y, x in [(0, 0), (10, 8), (21, 12), (36, 28), (5, 27)]:
         window = padded[y : y + 5, x : x + 5]
         spread = (window.max(axis=(0, 1)) - window.min(axis=(0, 1))).max()
-        assert _local_range(image)[y, x] == spread
+        assert _local_range(torch.from_numpy(image))[y, x] == spread
 
 
 @pytest.mark.parametrize("scale", [1, 2, 3, 4, 8])
 @pytest.mark.parametrize(("start", "count"), [(0, None), (5, 17), (3, 6), (1, 1)])
 def test_flat_pixels_take_the_source_value_in_any_band(scale: int, start: int, count: int | None) -> None:
     image = _image()
-    flat = flat_mask(image)
-    assert flat is not None and 0.2 < flat.mean() < 0.6
+    found = flat_mask(torch.from_numpy(image))
+    assert found is not None
+    flat = found.numpy()
+    assert 0.2 < flat.mean() < 0.6
     height = 37 * scale
     row0 = start * scale + start % scale  # bands need not start on a source row
     rows = np.random.default_rng(12).random((count or height - row0, 29 * scale, 3), dtype=np.float32)
-    kept = keep_flat_rows(image, flat, rows.copy(), row0, scale)
+    kept = keep_flat_rows(torch.from_numpy(image), found, torch.from_numpy(rows.copy()), row0, scale).numpy()
     source_y = (row0 + np.arange(len(rows))) // scale
     nearest = image[source_y][:, np.arange(29 * scale) // scale]
     mask = flat[source_y][:, np.arange(29 * scale) // scale]

@@ -68,19 +68,20 @@ def test_a_region_network_gives_what_whole_windows_give() -> None:
     image = np.random.default_rng(5).random((45, 61, 3), dtype=np.float32)
     seen: list[tuple[int, int, int, int]] = []
 
-    def nearest_2x(tiles: np.ndarray) -> np.ndarray:
-        return tiles.repeat(2, axis=1).repeat(2, axis=2)
+    def nearest_2x(tiles: torch.Tensor) -> torch.Tensor:
+        return tiles.repeat_interleave(2, dim=1).repeat_interleave(2, dim=2)
 
-    def regions_only(tiles: np.ndarray, regions: list[tuple[int, int, int, int]]) -> list[np.ndarray]:
+    def regions_only(tiles: torch.Tensor, regions: list[tuple[int, int, int, int]]) -> list[torch.Tensor]:
         seen.extend(regions)
         pairs = zip(tiles, regions, strict=True)
         return [nearest_2x(t[None, y0:y1, x0:x1])[0] for t, (y0, y1, x0, x1) in pairs]
 
     options = dict(scale=2, out_channels=3, tile=(16, 20), pad=8, feather=8, batch=3)
-    whole = assemble(tiled_bands(image, nearest_2x, **options), 90)  # type: ignore[arg-type]
-    regional = assemble(tiled_bands(image, RegionNetwork(regions_only), **options), 90)  # type: ignore[arg-type]
+    pixels = torch.from_numpy(image)
+    whole = assemble(tiled_bands(pixels, nearest_2x, **options), 90)  # type: ignore[arg-type]
+    regional = assemble(tiled_bands(pixels, RegionNetwork(regions_only), **options), 90)  # type: ignore[arg-type]
     assert np.array_equal(whole, regional)
-    assert np.allclose(whole, nearest_2x(image[None])[0])
+    assert np.allclose(whole, nearest_2x(pixels[None])[0].numpy())
     windows = work_amplification(tile_grid(45, 61, (16, 20), 8)) * 45 * 61
     assert sum((y1 - y0) * (x1 - x0) for y0, y1, x0, x1 in seen) < 0.6 * windows
 
@@ -102,8 +103,8 @@ def test_the_engine_runs_a_512_image_in_one_window_and_stays_exact(models_dir: P
     tile, batch, height, width = upscaler.plan(512, 512)
     assert (len(tile_grid(height, width, tile, upscaler.pad)), batch) == (1, 1)
     image = np.random.default_rng(9).random((48, 56, 3), dtype=np.float32)
-    out = assemble(upscaler._native(image, noop), 192)
-    assert np.abs(out - upscaler._forward(image[None])[0]).max() < 1e-5
+    out = assemble(upscaler._native(torch.from_numpy(image), noop), 192)
+    assert np.abs(out - upscaler._forward(image[None])[0].numpy()).max() < 1e-5
 
 
 REAL_ESRGAN = ["realesrgan-x4plus", "realesrgan-x4plus-anime", "realesr-animevideov3"]
@@ -151,8 +152,8 @@ def test_planned_strips_through_the_engine_show_no_seams(
     tile, _batch, height, width = upscaler.plan(96, 256)
     grid = tile_grid(height, width, tile, upscaler.pad)
     assert len(grid) == 2 and {(t.py0, t.py1) for t in grid} == {(0, 96)}  # two strips, side by side
-    whole = upscaler._forward(photo[None])[0]
-    error = (assemble(upscaler._native(photo, noop), 96 * 4) - whole) * 255
+    whole = upscaler._forward(photo[None])[0].numpy()
+    error = (assemble(upscaler._native(torch.from_numpy(photo), noop), 96 * 4) - whole) * 255
     assert np.abs(error).max() < worst_step
     assert max(np.abs(np.diff(error, axis=0)).max(), np.abs(np.diff(error, axis=1)).max()) < worst_step
 
@@ -174,7 +175,7 @@ def test_cuda_plans_batch_equal_windows_within_the_free_memory(
     window_h, window_w = sizes.pop()
     assert batch * window_h * window_w * activation_bytes_per_pixel(4, True) <= free * 0.5
     assert work_amplification(grid) <= work_amplification(tile_grid(2048, 2048, gpu_tile, 64))
-    network = upscaler.network(np.zeros((height, width, 3), np.float32), grid, batch)
+    network = upscaler.network(torch.zeros((height, width, 3)), grid, batch)
     assert isinstance(network, RegionNetwork)
     assert network.run.keywords["side"] == max(window_h, window_w)  # type: ignore[attr-defined]  # whole regions
 

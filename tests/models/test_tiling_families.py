@@ -56,7 +56,7 @@ def test_an_image_below_the_minimum_is_padded_and_cropped(models_dir: Path) -> N
     assert out.shape == (26, 34, 3)
     # The top-left of a pass over the reflected 32 x 32 image.
     padded = np.pad(image, ((0, 19), (0, 15), (0, 0)), mode="reflect")
-    assert np.abs(out - upscaler._forward(padded[None])[0][:26, :34]).max() < 1e-5
+    assert np.abs(out - upscaler._forward(padded[None])[0][:26, :34].numpy()).max() < 1e-5
 
 
 def test_shared_means_sample_every_other_tile_row_and_column() -> None:
@@ -84,10 +84,11 @@ def test_tiles_share_their_squeeze_excitation_means_and_show_no_seams(
     tile, _batch, height, width = upscaler.plan(40, 600)
     grid = tile_grid(height, width, tile, upscaler.pad)
     assert len(grid) == 3
-    means = upscaler._shared_se_means(upscaler.se_sync, photo, grid, 1)
-    whole = upscaler._forward(photo[None], se_means=means)[0]
+    pixels = torch.from_numpy(np.ascontiguousarray(photo))
+    means = upscaler._shared_se_means(upscaler.se_sync, pixels, grid, 1)
+    whole = upscaler._forward(pixels[None], se_means=means)[0].numpy()
     scale = upscaler.native_scale
-    tiled = assemble(upscaler._native(photo, noop), 40 * scale)
+    tiled = assemble(upscaler._native(pixels, noop), 40 * scale)
     error = (tiled - whole) * 255
     assert np.abs(error).max() < 1.0  # in 8-bit levels, everywhere
     assert max(np.abs(np.diff(error, axis=0)).max(), np.abs(np.diff(error, axis=1)).max()) < 1.0
