@@ -139,7 +139,7 @@ def instrumented(clock: StageClock, upscaler: Upscaler) -> Iterator[None]:
         undo.append(partial(delattr, owner, name) if on_instance else partial(setattr, owner, name, original))
 
     tiled = models.runtimes.tiled_upscaler
-    patch(models.engine, "upscale_bands", partial(clock.generator, "band"))
+    patch(models.engine, "_colour_bands", partial(clock.generator, "band"))
     patch(tiled, "tiled_bands", partial(clock.generator, "tile"))
     patch(tiled, "crop_bands", partial(clock.generator, "tile"))
     patch(tiled, "resize_tensor_bands", partial(clock.generator, "resamp"))

@@ -8,16 +8,20 @@ heap keeps freed blocks for the next window's maps (`reuse_freed_memory`), and e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from models.devices import Engine, default_engine, variant_of
 from models.imaging.bands import Band, assemble, band_rows, in_bands_of, resize_rows
+from models.imaging.host_copy import HostImage
 from models.imaging.resample import Filter
+from models.imaging.tiling import TensorBand
 from models.runtimes.heap import release_freed_memory, reuse_freed_memory
+from models.runtimes.tiled_upscaler import TiledUpscaler
 from models.spec import PLAIN, ModelSpec, Options, Placement, ProgressFn, Upscaler, WeightsMissing
 
 __all__ = [
@@ -29,6 +33,7 @@ __all__ = [
     "reuse_freed_memory",
     "upscale",
     "upscale_bands",
+    "upscale_into",
     "upscale_to_integers",
 ]
 
@@ -81,6 +86,49 @@ def _load(spec: ModelSpec, models_dir: Path, weights: str | None, engine: Engine
     return load_spandrel(path, place.device, engine.cpu_precision)
 
 
+def _colour_bands(
+    image: np.ndarray,
+    spec: ModelSpec,
+    scale: int,
+    models_dir: Path,
+    progress: ProgressFn,
+    options: Options,
+    engine: Engine | None,
+) -> Iterator[TensorBand]:
+    """The model's colour output, clipped to [0, 1], in bands of ~32 MiB, as tensors on the model's device
+    (host memory for the CPU and for models that run elsewhere): RGB, or gray for a gray input."""
+    weights = spec.weights_for(scale, options)
+    height, width, channels = image.shape
+    out_h, out_w = height * scale, width * scale
+    gray = channels in (1, 2)
+    colour = image[:, :, :1] if gray else image[:, :, :3]
+    rgb = np.ascontiguousarray(np.repeat(colour, 3, axis=2) if gray else colour, dtype=np.float32)
+    upscaler = load_upscaler(spec, models_dir, weights, engine)
+    bands: Iterable[TensorBand]
+    if isinstance(upscaler, TiledUpscaler):
+        bands = upscaler.device_bands(rgb, scale, progress)
+    else:
+        bands = ((row0, torch.from_numpy(rows)) for row0, rows in upscaler.bands(rgb, scale, progress))
+    done = 0
+    # A model may hand over a whole row of tiles at once; what follows works on bands of ~32 MiB.
+    for row0, rows in in_bands_of(bands, band_rows(out_w, channels)):
+        if row0 != done or tuple(rows.shape[1:]) != (out_w, 3) or not 0 < len(rows) <= out_h - done:
+            raise RuntimeError(
+                f"model {spec.id} returned rows {row0}+{tuple(rows.shape)} for {image.shape} at x{scale}"
+            )
+        yield row0, (rows.mean(dim=2, keepdim=True) if gray else rows).clamp_(0.0, 1.0)
+        done += len(rows)
+    if done != out_h:
+        raise RuntimeError(f"model {spec.id} returned {done} of {out_h} rows for {image.shape} at x{scale}")
+
+
+def _alpha_rows(image: np.ndarray, scale: int, row0: int, row1: int) -> np.ndarray:
+    """Rows [row0, row1) of the input's alpha (its last channel) resized with bicubic, clipped."""
+    height, width = image.shape[:2]
+    alpha = resize_rows(image[:, :, -1:], width * scale, height * scale, row0, row1, Filter.BICUBIC)
+    return np.clip(alpha, 0.0, 1.0, out=alpha)
+
+
 def upscale_bands(
     image: np.ndarray,
     spec: ModelSpec,
@@ -94,39 +142,17 @@ def upscale_bands(
 
     The model sees RGB; gray is expanded and averaged back, alpha is resized with bicubic (a soft mask
     upscales cleanly with it, and a model trained on photos would invent texture in it). Bands are clipped
-    to [0, 1] and keep the input's channel layout.
+    to [0, 1], keep the input's channel layout and are float32 on the host.
     """
-    model_id = spec.id
-    weights = spec.weights_for(scale, options)
-    height, width, channels = image.shape
-    out_h, out_w = height * scale, width * scale
-    colour_channels = 1 if channels in (1, 2) else 3
-    colour = image[:, :, :colour_channels]
-    rgb = np.repeat(colour, 3, axis=2) if colour_channels == 1 else colour
-    bands = load_upscaler(spec, models_dir, weights, engine).bands(
-        np.ascontiguousarray(rgb, dtype=np.float32), scale, progress
-    )
-    done = 0
-    # A model may hand over a whole row of tiles at once; what follows works on bands of ~32 MiB.
-    for row0, rows in in_bands_of(bands, band_rows(out_w, channels)):
-        if row0 != done or rows.shape[1:] != (out_w, 3) or not 0 < len(rows) <= out_h - done:
-            raise RuntimeError(
-                f"model {model_id} returned rows {row0}+{rows.shape} for {image.shape} at x{scale}"
-            )
-        # Each part is clipped as it is written: one pass over the band, not a copy and then a clip.
-        out = np.empty((len(rows), out_w, channels), dtype=np.float32)
-        if colour_channels == 1:
-            gray = np.mean(rows, axis=2, keepdims=True, out=out[:, :, :1])
-            np.clip(gray, 0.0, 1.0, out=gray)
-        else:
-            np.clip(rows, 0.0, 1.0, out=out[:, :, :3])
-        if channels in (2, 4):
-            alpha = resize_rows(image[:, :, -1:], out_w, out_h, row0, row0 + len(rows), Filter.BICUBIC)
-            np.clip(alpha, 0.0, 1.0, out=out[:, :, -1:])
+    channels = image.shape[2]
+    for row0, colour in _colour_bands(image, spec, scale, models_dir, progress, options, engine):
+        if channels in (1, 3):
+            yield row0, colour.cpu().numpy()
+            continue
+        out = np.empty((len(colour), image.shape[1] * scale, channels), dtype=np.float32)
+        out[:, :, :-1] = colour.cpu().numpy()
+        out[:, :, -1:] = _alpha_rows(image, scale, row0, row0 + len(colour))
         yield row0, out
-        done += len(rows)
-    if done != out_h:
-        raise RuntimeError(f"model {model_id} returned {done} of {out_h} rows for {image.shape} at x{scale}")
 
 
 def upscale(
@@ -143,6 +169,33 @@ def upscale(
     return assemble(bands, image.shape[0] * scale)
 
 
+def upscale_into(
+    out: np.ndarray,
+    image: np.ndarray,
+    spec: ModelSpec,
+    scale: int,
+    models_dir: Path,
+    progress: ProgressFn,
+    options: Options = PLAIN,
+    engine: Engine | None = None,
+) -> None:
+    """Upscale `image` into `out`, an integer image (uint8 or uint16) of its layout at `scale`, band by band.
+
+    Colour bands are quantised where the model made them, so a GPU sends the host integers (a quarter or
+    half of float32's bytes) over a copy stream that overlaps the next band's work (`HostImage`).
+    """
+    top = 65535.0 if out.dtype == np.uint16 else 255.0
+    channels = image.shape[2]
+    host = HostImage(out[:, :, : 1 if channels in (1, 2) else 3])
+    for row0, colour in _colour_bands(image, spec, scale, models_dir, progress, options, engine):
+        host.put(row0, colour)
+        if channels in (2, 4):
+            alpha = _alpha_rows(image, scale, row0, row0 + len(colour))
+            np.multiply(alpha, top, out=alpha)
+            np.rint(alpha, out=out[row0 : row0 + len(alpha), :, -1:], casting="unsafe")
+    host.finish()
+
+
 def upscale_to_integers(
     image: np.ndarray,
     spec: ModelSpec,
@@ -154,13 +207,12 @@ def upscale_to_integers(
     engine: Engine | None = None,
 ) -> np.ndarray:
     """The upscaled image quantised to uint8 (bit_depth 8) or uint16 (16), built band by band."""
-    dtype, top = (np.uint16, 65535.0) if bit_depth == 16 else (np.uint8, 255.0)
     height, width, channels = image.shape
-    out = np.empty((height * scale, width * scale, channels), dtype=dtype)
+    out = np.empty(
+        (height * scale, width * scale, channels), dtype=np.uint16 if bit_depth == 16 else np.uint8
+    )
     try:
-        for row0, rows in upscale_bands(image, spec, scale, models_dir, progress, options, engine):
-            # Rounded straight into the integer image: two passes over the band instead of three.
-            np.rint(np.multiply(rows, top, out=rows), out=out[row0 : row0 + len(rows)], casting="unsafe")
+        upscale_into(out, image, spec, scale, models_dir, progress, options, engine)
     finally:
         release_freed_memory()
     return out

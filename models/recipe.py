@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from models.devices import Engine
-from models.engine import release_freed_memory, upscale, upscale_bands
+from models.engine import release_freed_memory, upscale, upscale_bands, upscale_into
 from models.imaging.bands import Band, low_pass_bands, resize_rows
 from models.imaging.faces import find_faces
 from models.imaging.resample import Filter
@@ -203,8 +203,15 @@ def run_recipe_to_integers(
             keep = mixed / (mixed + branch.weight) if mixed else 0.0
             with _timing(timed, last):
                 spec, at = spec_of(last.model), last.scale_at(scale)
+                if index == 0:
+                    # The first branch is quantised straight into the image, where its model runs (a GPU
+                    # sends integers home); later ones mix into it on the host.
+                    upscale_into(out, source, spec, at, models_dir, next(step_progress), last.options, engine)
+                    del source
+                    mixed += branch.weight
+                    continue
                 bands = upscale_bands(source, spec, at, models_dir, next(step_progress), last.options, engine)
-                if recipe.low_band is not None and index:
+                if recipe.low_band is not None:
                     bands = above_low_band(bands, out, top, recipe.low_band * scale)
                 for row0, rows in bands:
                     target = out[row0 : row0 + len(rows)]

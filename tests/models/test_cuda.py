@@ -15,7 +15,10 @@ import pytest
 import torch
 
 from models.devices import default_engine, resolve, variant_of
-from models.engine import configure_engine, current_engine, load_upscaler, upscale
+from models.engine import configure_engine, current_engine, load_upscaler, upscale, upscale_to_integers
+from models.imaging.device_resample import resize_tensor_bands
+from models.imaging.host_copy import HostImage
+from models.imaging.resample import Filter, resize_region
 from models.imaging.tiling import tile_grid
 from models.install import install_official_weights
 from models.runtimes.tiled_upscaler import TiledUpscaler
@@ -130,3 +133,38 @@ def test_a_large_image_runs_in_batched_windows_within_memory(models_dir: Path, e
     out = upscale(image, spec, 4, models_dir, noop)
     assert out.shape == (8192, 8192, 3) and np.isfinite(out).all()
     assert torch.cuda.max_memory_allocated() < torch.cuda.mem_get_info()[1]
+
+
+@pytest.mark.parametrize(
+    ("model", "scale", "bit_depth"), [("realesr-animevideov3", 3, 8), ("realcugan-se", 3, 16)]
+)
+def test_integers_made_on_the_gpu_at_a_resampled_scale_match_the_cpu(
+    model: str, scale: int, bit_depth: int, models_dir: Path, engine: None
+) -> None:
+    """The whole device pipeline: windows, cross-fade, Lanczos to the scale, flat guard and quantising on
+    the GPU, integers copied home on a side stream; the CPU's fp32 image within 40 dB."""
+    image = photo(300, 520)
+    image[:40, :60] = 0.5  # a flat patch for the guard
+    spec, _weights = installed(model, scale, models_dir)
+    configure_engine(resolve("cuda"))
+    on_gpu = upscale_to_integers(image, spec, scale, models_dir, noop, bit_depth)
+    configure_engine(resolve("cpu", "torch", "fp32"))
+    on_cpu = upscale_to_integers(image, spec, scale, models_dir, noop, bit_depth)
+    assert on_gpu.dtype == on_cpu.dtype and on_gpu.shape == on_cpu.shape == (300 * scale, 520 * scale, 3)
+    top = 65535.0 if bit_depth == 16 else 255.0
+    assert psnr(on_gpu / top, on_cpu / top) >= 40
+    assert np.all(on_gpu[: 36 * scale, : 56 * scale] == on_cpu[: 36 * scale, : 56 * scale])  # flat: exact
+
+
+def test_cuda_resampling_and_copies_home_match_pillow() -> None:
+    image = np.random.default_rng(4).random((300, 200, 3), dtype=np.float32)
+    on_gpu = [(row0, torch.from_numpy(image[row0 : row0 + 37]).cuda()) for row0 in range(0, 300, 37)]
+    bands = list(resize_tensor_bands(on_gpu, 300, 400, 600, Filter.LANCZOS))
+    assert all(band.device.type == "cuda" for _row0, band in bands)
+    out = np.empty((600, 400, 3), np.uint8)
+    host = HostImage(out)
+    for row0, band in bands:
+        host.put(row0, band.clamp_(0, 1))
+    host.finish()
+    expected = np.clip(resize_region(image, 400, 600, 0.0, 300.0, Filter.LANCZOS), 0, 1)
+    assert np.abs(out.astype(np.float32) - np.rint(expected * 255)).max() <= 1
