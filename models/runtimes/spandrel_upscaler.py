@@ -176,13 +176,14 @@ class SpandrelUpscaler(TiledUpscaler):
         return self.device
 
     def window_budget(self) -> tuple[int, int]:
-        """On CUDA from the free memory (`plan_gpu_tiles`); on CPU from the activation budget, one window at
-        a time."""
+        """On CUDA from the free memory (`plan_gpu_tiles`): what a batch of its windows holds, which may
+        instead be fewer, larger windows (a 1024-pixel image runs whole where 512-pixel tiles ran 1.56x its
+        pixels); on CPU from the activation budget, one window at a time."""
         if self.device.type == "cuda":
             tile, batch = plan_gpu_tiles(
                 torch.cuda.mem_get_info()[0], self.native_scale, self.half, pad=self.pad
             )
-            return (tile + 2 * self.pad) ** 2, batch
+            return batch * (tile + 2 * self.pad) ** 2, batch
         measured = _CPU_BYTES_PER_PIXEL.get((self.architecture, self.native_scale))
         if measured is None or (self.architecture == "ESRGAN" and self.parts is None):
             return (_CPU_TILE + 2 * self.pad) ** 2, 1

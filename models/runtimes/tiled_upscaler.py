@@ -131,7 +131,8 @@ class TiledUpscaler(ABC):
 
     @abstractmethod
     def window_budget(self) -> tuple[int, int]:
-        """The most pixels one window may hold, and how many windows run as one batch."""
+        """The most pixels one batch of windows may hold (one window, if that is all that runs), and the
+        most windows one batch may run."""
 
     @abstractmethod
     def network(self, rgb: torch.Tensor, grid: list[Tile], batch: int) -> Network:
@@ -171,7 +172,12 @@ class TiledUpscaler(ABC):
             yield row0, keep_flat_rows(source, flat, rows, row0, scale)
 
     def plan(self, height: int, width: int) -> tuple[tuple[int, int], int, int, int]:
-        """Tile cores (rows, columns), batch, and the size the image is padded to (height, width)."""
+        """Tile cores (rows, columns), batch, and the size the image is padded to (height, width).
+
+        `window_budget` gives the pixels one batch may hold: the windows are planned as large as that allows
+        (an image that fits runs whole, with no context computed twice), and the batch is as many windows
+        of the planned size as fit in it, at most the budget's own batch.
+        """
         rule = self.sizes
         padded_h, padded_w = padded_size(height, width, 0, rule.minimum, rule.multiple_of)
         max_pixels, batch = self.window_budget()
@@ -181,7 +187,9 @@ class TiledUpscaler(ABC):
         if rule.square:
             window = tile[0] + 2 * self.pad
             padded_h, padded_w = padded_size(padded_h, padded_w, window, rule.minimum, rule.multiple_of, True)
-        return tile, batch, padded_h, padded_w
+        first = tile_grid(padded_h, padded_w, tile, self.pad)[0]
+        window_pixels = (first.py1 - first.py0) * (first.px1 - first.px0)
+        return tile, max(1, min(batch, max_pixels // window_pixels)), padded_h, padded_w
 
     def upsampler_tile(self) -> int:
         """Side of an RRDB upsampler's sub-tiles on CPU: half the activation budget."""
