@@ -47,6 +47,9 @@ _CPU_TILE = 256
 # On CUDA, larger tiles: with 64 of context a 256 tile does 2.25x its own work, a 512 tile 1.56x.
 _GPU_TILE = 512
 _GPU_MAX_BATCH = 16
+# The largest CUDA window, however much memory is free: an RRDB's dense blocks hold 192-channel maps, 0.8 G
+# elements at this size, and every map stays below the 2^31 elements some cuDNN kernels can index.
+_GPU_MAX_WINDOW_PIXELS = 2048 * 2048
 
 # CPU precision: fp32 (default, exact) or bf16. bf16 halves CPU time on CPUs with AVX512-BF16 or AMX
 # (measured 1.9-2.0x on an AMD EPYC with AVX512-BF16) at a cost of about 0.3 8-bit levels on average, 2.5 at
@@ -183,7 +186,9 @@ class SpandrelUpscaler(TiledUpscaler):
             tile, batch = plan_gpu_tiles(
                 torch.cuda.mem_get_info()[0], self.native_scale, self.half, pad=self.pad
             )
-            return batch * (tile + 2 * self.pad) ** 2, batch
+            return min(
+                batch * (tile + 2 * self.pad) ** 2, max(_GPU_MAX_WINDOW_PIXELS, (tile + 2 * self.pad) ** 2)
+            ), batch
         measured = _CPU_BYTES_PER_PIXEL.get((self.architecture, self.native_scale))
         if measured is None or (self.architecture == "ESRGAN" and self.parts is None):
             return (_CPU_TILE + 2 * self.pad) ** 2, 1

@@ -60,6 +60,9 @@ CPU_ACTIVATION_BUDGET = 2**30
 # An RRDB upsampler's peak per output pixel (64-channel maps at 2x and 4x: 10.5 KB per input pixel at 4x);
 # its sub-tiles get half the budget.
 UPSAMPLER_BYTES_PER_OUTPUT_PIXEL = 660
+# On a GPU an upsampler's sub-tile is at most this many output pixels a side: its 64-channel maps then hold
+# 2^28 elements, far below the 2^31 that some cuDNN kernels can index.
+GPU_UPSAMPLER_OUTPUT = 2048
 
 
 def in_sub_tiles(
@@ -199,9 +202,10 @@ class TiledUpscaler(ABC):
     def upsampler_side(self, grid: list[Tile]) -> int:
         """Side of an RRDB upsampler's sub-tiles for this grid: a whole window on a GPU (CUDA's and Vulkan's
         window budgets were sized for whole-network windows, more than the trunk plus one window's upsampler
-        ever hold at once), `upsampler_tile` elsewhere."""
+        ever hold at once) up to `GPU_UPSAMPLER_OUTPUT` output pixels a side, `upsampler_tile` elsewhere."""
         if self.device_type in ("cuda", "vulkan"):
-            return max(grid[0].py1 - grid[0].py0, grid[0].px1 - grid[0].px0)
+            side = max(grid[0].py1 - grid[0].py0, grid[0].px1 - grid[0].px0)
+            return min(side, GPU_UPSAMPLER_OUTPUT // self.native_scale)
         return self.upsampler_tile()
 
     def _native(self, rgb: torch.Tensor, progress: ProgressFn) -> Iterator[TensorBand]:

@@ -21,6 +21,7 @@ from models.imaging.host_copy import HostImage
 from models.imaging.resample import Filter, resize_region
 from models.imaging.tiling import tile_grid
 from models.install import install_official_weights
+from models.runtimes.spandrel_upscaler import activation_bytes_per_pixel
 from models.runtimes.tiled_upscaler import TiledUpscaler
 from models.spec import PLAIN, ModelSpec
 from models.zoo import builtin
@@ -97,13 +98,16 @@ def test_auto_places_neural_models_on_the_gpu_in_fp16(engine: None) -> None:
 def test_cuda_gives_the_cpu_paths_image(
     model: str, scale: int, models_dir: Path, engine: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An image of several CUDA windows, so that windows run as a batch and are cross-faded.
+    """An image of several CUDA windows, so that windows are cross-faded.
 
     The CPU runs the same windows: squeeze-excitation models (Real-CUGAN, waifu2x cunet) share means
     sampled from the windows (models/runtimes/se_sync.py), so their result depends on the grid by design.
     """
     image = photo(600, 1100)
     spec, weights = installed(model, scale, models_dir)
+    # With a GPU's whole free memory the image would run as one window: plan as on a GPU with 3 GiB free.
+    total = torch.cuda.mem_get_info()[1]
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda *_device: (3 * 2**30, total))
     configure_engine(resolve("cuda"))
     upscaler = load_upscaler(spec, models_dir, weights)
     on_gpu = upscale(image, spec, scale, models_dir, noop)
@@ -120,13 +124,18 @@ def test_cuda_gives_the_cpu_paths_image(
 
 
 def test_a_large_image_runs_in_batched_windows_within_memory(models_dir: Path, engine: None) -> None:
-    """2048 px with an RRDB net: windows in batches sized from free memory, no out-of-memory error."""
+    """2048 px with an RRDB net: windows (and batches) sized from free memory, no out-of-memory error."""
     spec, weights = installed("realesrgan-x4plus-anime", 4, models_dir)
     configure_engine(resolve("cuda"))
     upscaler = load_upscaler(spec, models_dir, weights)
     assert isinstance(upscaler, TiledUpscaler)
     tile, batch, height, width = upscaler.plan(2048, 2048)
-    assert len(tile_grid(height, width, tile, upscaler.pad)) > 1 and batch >= 1
+    first = tile_grid(height, width, tile, upscaler.pad)[0]
+    window = (first.py1 - first.py0) * (first.px1 - first.px0)
+    assert (
+        batch >= 1
+        and batch * window * activation_bytes_per_pixel(4, True) <= torch.cuda.mem_get_info()[0] / 2
+    )
     rng = np.random.default_rng(3)
     image = rng.random((2048, 2048, 3), dtype=np.float32)
     torch.cuda.reset_peak_memory_stats()
