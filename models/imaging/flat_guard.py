@@ -28,10 +28,10 @@ def _sliding(
     """
     across = reduce(padded[:, :width], padded[:, 1 : 1 + width])
     for dx in range(2, 2 * _RADIUS + 1):
-        across = reduce(across, padded[:, dx : dx + width])
+        reduce(across, padded[:, dx : dx + width], out=across)
     result = reduce(across[:height], across[1 : 1 + height])
     for dy in range(2, 2 * _RADIUS + 1):
-        result = reduce(result, across[dy : dy + height])
+        reduce(result, across[dy : dy + height], out=result)
     return result
 
 
@@ -40,7 +40,8 @@ def _local_range(image: torch.Tensor) -> torch.Tensor:
     height, width = image.shape[:2]
     planes = image.permute(2, 0, 1)[None]
     padded = F.pad(planes, (_RADIUS, _RADIUS, _RADIUS, _RADIUS), mode="replicate")[0].permute(1, 2, 0)
-    spread = _sliding(padded, height, width, torch.maximum) - _sliding(padded, height, width, torch.minimum)
+    spread = _sliding(padded, height, width, torch.maximum)
+    spread -= _sliding(padded, height, width, torch.minimum)
     return spread.amax(dim=2)
 
 
