@@ -267,6 +267,14 @@ def _paste(target: torch.Tensor, part: torch.Tensor, fy: _Fade, fx: _Fade) -> No
             target[fy.ones, xs] += part[fy.ones, xs] * wx[None, xs, None]
 
 
+def _zeros(shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
+    """A float32 buffer of zeros. On the CPU through numpy's calloc: its pages stay unmapped until written,
+    where torch.zeros writes every one at once (100-150 MB more at a job's peak, measured)."""
+    if device.type == "cpu":
+        return torch.from_numpy(np.zeros(shape, np.float32))
+    return torch.zeros(shape, dtype=torch.float32, device=device)
+
+
 def _whole_windows(network: Callable[[torch.Tensor], torch.Tensor], scale: int) -> RegionNetwork:
     """A plain network as a `RegionNetwork`: it runs every window whole and its regions are cut out."""
 
@@ -325,7 +333,7 @@ def tiled_bands(
         return fades[key]
 
     rows_held = max(hi - lo for lo, hi in spans.values())
-    held = torch.zeros((rows_held, width * scale, out_channels), dtype=torch.float32, device=device)
+    held = _zeros((rows_held, width * scale, out_channels), device)
     base = 0  # output row of held[0]
     row_y0 = 0  # the tile row now being filled
     step = max(1, batch)
@@ -349,7 +357,7 @@ def tiled_bands(
                 # as a view of this buffer, and the rows still open move to a fresh one.
                 final = spans[t.y0][0]
                 kept = spans[row_y0][1] - final
-                fresh = torch.zeros_like(held)
+                fresh = _zeros(tuple(held.shape), device)
                 fresh[:kept] = held[final - base : final - base + kept]
                 yield base, held[: final - base]
                 held, base, row_y0 = fresh, final, t.y0
