@@ -51,8 +51,9 @@ class HostImage:
         """Rows [row0, row0 + len(rows)) of the image, floats in [0, 1] (scaled in place)."""
         if rows.device.type != "cuda":
             # Host memory: scaled in place and rounded straight into the image, two passes over the band.
-            scaled = np.multiply(rows.cpu().numpy(), _TOPS[self.bit_depth], out=rows.cpu().numpy())
-            np.rint(scaled, out=self.out[row0 : row0 + len(rows)], casting="unsafe")
+            on_host = rows.cpu().numpy()
+            np.multiply(on_host, _TOPS[self.bit_depth], out=on_host)
+            np.rint(on_host, out=self.out[row0 : row0 + len(on_host)], casting="unsafe")
             return
         band = quantise(rows, self.bit_depth)
         if self._stream is None:
