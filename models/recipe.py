@@ -199,39 +199,45 @@ def run_recipe_to_integers(
                     at = step.scale_at(scale)
                     source = upscale(source, spec, at, models_dir, next(step_progress), step.options, engine)
             last = branch.steps[-1]
-            # The running mix: what is in `out` is the blend of the branches so far, by their weights.
-            keep = mixed / (mixed + branch.weight) if mixed else 0.0
             with _timing(timed, last):
                 spec, at = spec_of(last.model), last.scale_at(scale)
                 if index == 0:
                     # The first branch is quantised straight into the image, where its model runs (a GPU
                     # sends integers home); later ones mix into it on the host.
                     upscale_into(out, source, spec, at, models_dir, next(step_progress), last.options, engine)
-                    del source
-                    mixed += branch.weight
-                    continue
-                bands = upscale_bands(source, spec, at, models_dir, next(step_progress), last.options, engine)
-                if recipe.low_band is not None:
-                    bands = above_low_band(bands, out, top, recipe.low_band * scale)
-                for row0, rows in bands:
-                    target = out[row0 : row0 + len(rows)]
-                    near = (
-                        row0 // scale - 2 <= face_rows[1] and (row0 + len(rows)) // scale + 2 >= face_rows[0]
+                else:
+                    bands = upscale_bands(
+                        source, spec, at, models_dir, next(step_progress), last.options, engine
                     )
-                    if keep and face_mask is not None and recipe.faces is not None and near:
-                        # Over faces the share falls from the branch's weight to `faces`, by the mask.
-                        share = resize_rows(
-                            face_mask, width * scale, height * scale, row0, row0 + len(rows), Filter.BILINEAR
+                    if recipe.low_band is not None:
+                        bands = above_low_band(bands, out, top, recipe.low_band * scale)
+                    # The running mix: what is in `out` is the blend of the branches so far, by their weights.
+                    keep = mixed / (mixed + branch.weight)
+                    for row0, rows in bands:
+                        target = out[row0 : row0 + len(rows)]
+                        near = (
+                            row0 // scale - 2 <= face_rows[1]
+                            and (row0 + len(rows)) // scale + 2 >= face_rows[0]
                         )
-                        kept = np.clip(share, 0.0, 1.0) * np.float32(branch.weight - recipe.faces)
-                        kept += np.float32(keep)
-                        rows *= top * (1.0 - kept)
-                        rows += target * kept
-                    else:
-                        np.multiply(rows, top * (1.0 - keep), out=rows)
-                        if keep:
-                            rows += target * np.float32(keep)
-                    np.rint(rows, out=target, casting="unsafe")
+                        if keep and face_mask is not None and recipe.faces is not None and near:
+                            # Over faces the share falls from the branch's weight to `faces`, by the mask.
+                            share = resize_rows(
+                                face_mask,
+                                width * scale,
+                                height * scale,
+                                row0,
+                                row0 + len(rows),
+                                Filter.BILINEAR,
+                            )
+                            kept = np.clip(share, 0.0, 1.0) * np.float32(branch.weight - recipe.faces)
+                            kept += np.float32(keep)
+                            rows *= top * (1.0 - kept)
+                            rows += target * kept
+                        else:
+                            np.multiply(rows, top * (1.0 - keep), out=rows)
+                            if keep:  # zero after a first branch of no weight, which gave the low band
+                                rows += target * np.float32(keep)
+                        np.rint(rows, out=target, casting="unsafe")
             del source
             mixed += branch.weight
         if recipe.text is not None:

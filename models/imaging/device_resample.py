@@ -140,7 +140,7 @@ def resize_tensor_bands(
     device = first[1].device
     vertical = taps(src_height, height, method)
     needs = vertical.reads_to
-    across: _Axis | None = None
+    across = _Axis(taps(first[1].shape[1], width, method), device)
     down = _Axis(vertical, device)
     held: torch.Tensor | None = None
     held_from = 0  # source row of held[0]
@@ -150,8 +150,6 @@ def resize_tensor_bands(
         if row0 != received:
             raise RuntimeError(f"band starts at row {row0}, expected {received}")
         received += len(rows)
-        if across is None:
-            across = _Axis(taps(rows.shape[1], width, method), device)
         resized = across.apply(rows, 1, slice(None))
         held = resized if held is None else torch.cat([held, resized])
         end = int(np.searchsorted(needs, received, side="right"))

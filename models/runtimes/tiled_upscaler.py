@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from models.imaging.bands import Band
 from models.imaging.device_resample import resize_tensor_bands
@@ -164,11 +163,20 @@ class TiledUpscaler(ABC):
         (bench/quality.py, docs/benchmarks.md), at a quarter of the cost.
         """
         height, width = rgb.shape[:2]
-        source = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).to(self.tensor_device)
-        native = self._native(source, progress)
-        if scale != self.native_scale:
+        plan = self.plan(height, width)
+        padded_h, padded_w = plan[2:]
+        rgb = np.ascontiguousarray(rgb, dtype=np.float32)
+        if (padded_h, padded_w) != (height, width):
+            # An image the network cannot take as it is, padded on the host before it moves (reflected, as
+            # Real-CUGAN pads itself); the padding's output is cropped off again.
+            rgb = np.pad(rgb, ((0, padded_h - height), (0, padded_w - width), (0, 0)), mode="reflect")
+        padded = torch.from_numpy(rgb).to(self.tensor_device)
+        source = padded[:height, :width]
+        scaled = self.native_scale
+        native = crop_bands(self._native(padded, progress, plan), height * scaled, width * scaled)
+        if scale != scaled:
             native = resize_tensor_bands(
-                native, height * self.native_scale, width * scale, height * scale, Filter.LANCZOS
+                native, height * scaled, width * scale, height * scale, Filter.LANCZOS
             )
         flat = flat_mask(source)
         for row0, rows in native:
@@ -208,16 +216,15 @@ class TiledUpscaler(ABC):
             return min(side, GPU_UPSAMPLER_OUTPUT // self.native_scale)
         return self.upsampler_tile()
 
-    def _native(self, rgb: torch.Tensor, progress: ProgressFn) -> Iterator[TensorBand]:
-        """One native pass in tiles, streamed in bands: the windows meet the network's size requirements.
-
-        An image too small for them is padded (reflected, as Real-CUGAN pads itself) and the padding's
-        output cropped off again.
-        """
-        height, width = rgb.shape[:2]
-        tile, batch, padded_h, padded_w = self.plan(height, width)
-        if (padded_h, padded_w) != (height, width):
-            rgb = _reflect(rgb, padded_h - height, padded_w - width)
+    def _native(
+        self,
+        rgb: torch.Tensor,
+        progress: ProgressFn,
+        plan: tuple[tuple[int, int], int, int, int] | None = None,
+    ) -> Iterator[TensorBand]:
+        """One native pass in tiles, streamed in bands, over an image of a size the network takes (the
+        padded size of its `plan`; `device_bands` pads it)."""
+        tile, batch, padded_h, padded_w = plan or self.plan(*rgb.shape[:2])
         grid = tile_grid(padded_h, padded_w, tile, self.pad)
         bands = tiled_bands(
             rgb,
@@ -232,23 +239,7 @@ class TiledUpscaler(ABC):
             within=self.report_within,
         )
         try:
-            yield from crop_bands(bands, height * self.native_scale, width * self.native_scale)
+            yield from bands
         finally:
             self.report_within(None)
             self.release()
-
-
-def _reflect(image: torch.Tensor, below: int, right: int) -> torch.Tensor:
-    """An H x W x C image extended by mirroring (numpy's "reflect": the edge pixel is not repeated), as many
-    times over as a tiny image needs."""
-    while below or right:
-        height, width = image.shape[:2]
-        step_y, step_x = min(below, height - 1), min(right, width - 1)
-        if step_y == 0 and step_x == 0:  # a one-pixel side: repeat it
-            step_y, step_x = below, right
-            image = F.pad(image.permute(2, 0, 1)[None], (0, step_x, 0, step_y), mode="replicate")[0]
-        else:
-            image = F.pad(image.permute(2, 0, 1)[None], (0, step_x, 0, step_y), mode="reflect")[0]
-        image = image.permute(1, 2, 0)
-        below, right = below - step_y, right - step_x
-    return image.contiguous()
