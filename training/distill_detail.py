@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,12 +142,16 @@ class Pair:
     high: np.ndarray
 
 
-def shrunk(path: Path, long_side: int, resample: Image.Resampling) -> np.ndarray:
-    """The photo shrunk so its long side is `long_side`, as uint8 RGB."""
+def open_photo(path: Path) -> Image.Image:
+    """One training photo, as RGB."""
     if not path.is_file():
         raise PhotosMissing(f"{path}: install the wallpaper packages (`make bench-data`)")
     with Image.open(path) as opened:
-        image = opened.convert("RGB")
+        return opened.convert("RGB")
+
+
+def shrunk(image: Image.Image, long_side: int, resample: Image.Resampling) -> np.ndarray:
+    """The photo shrunk so its long side is `long_side`, as uint8 RGB."""
     ratio = long_side / max(image.size)
     size = (max(1, round(image.width * ratio)), max(1, round(image.height * ratio)))
     return np.asarray(image.resize(size, resample))
@@ -164,9 +169,10 @@ def teach(models_dir: Path, cache: Path) -> list[Pair]:
     recipe = Recipe.pipeline((Step(TEACHER, PLAIN),))
     pairs = []
     for path in PHOTOS:
+        photo = open_photo(path)  # decoded once for both sizes: the photos are up to 4 MP
         for long_side, resample in SHRINKS:
             name = f"{path.stem}-{long_side}"
-            low = shrunk(path, long_side, resample)
+            low = shrunk(photo, long_side, resample)
             stored = cache / f"{name}.npz"
             if stored.is_file():
                 with np.load(stored) as saved:
@@ -276,7 +282,7 @@ def train(
     )
     optimiser = torch.optim.Adam(network.parameters(), lr=PEAK_LR)
     started = time.perf_counter()
-    total = 0.0
+    total, since = 0.0, 0
     for step in range(steps):
         for group in optimiser.param_groups:
             group["lr"] = _lr(step, steps)
@@ -291,15 +297,15 @@ def train(
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
-        total += float(loss.detach())
+        total, since = total + float(loss.detach()), since + 1
         if (step + 1) % 250 == 0 or step + 1 == steps:
             minutes = (time.perf_counter() - started) / 60
             print(
-                f"  step {step + 1}/{steps}  L1 {total / 250 * 255:.2f} levels  "
+                f"  step {step + 1}/{steps}  loss {total / since * 255:.2f} (x255)  "
                 f"held out {_psnr_to_teacher(network, held):.2f} dB  {minutes:.1f} min",
                 flush=True,
             )
-            total = 0.0
+            total, since = 0.0, 0
     return network.eval()
 
 
@@ -339,8 +345,6 @@ def look(out: Path, candidate: Path, models_dir: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    import sys
-
     args_in = sys.argv[1:] if argv is None else argv
     if args_in[:1] == ["look"]:
         looker = argparse.ArgumentParser(prog="python -m training.distill_detail look")
@@ -364,7 +368,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models-dir", type=Path, default=Path("var/models"))
     parser.add_argument("--cache", type=Path, default=Path("var/distill"))
     args = parser.parse_args(args_in)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     pairs = teach(args.models_dir, args.cache)
     phases = tuple(
         (int(steps), float(weight)) for steps, _, weight in (p.partition(":") for p in args.phases.split(","))
