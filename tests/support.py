@@ -191,6 +191,20 @@ def wait_job(client: httpx.Client, job_id: str, timeout: float = 120.0, until: t
     raise TimeoutError(f"job {job_id} did not finish: {job}")
 
 
+def wait_delivery(client: httpx.Client, endpoint_id: str, timeout: float = 30.0) -> dict:
+    """Poll an endpoint's one delivery until it is settled (succeeded or failed). A receiver sees the request
+    before the worker has its answer and commits the attempt, so a test that reads the log as soon as the
+    receiver returns races the worker's commit (a loaded machine makes that gap wide)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        [delivery] = client.get(f"/v1/webhook-endpoints/{endpoint_id}/deliveries").json()
+        if delivery["status"] in ("succeeded", "failed"):
+            return delivery
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"the delivery was not settled within {timeout} s: {delivery}")
+        time.sleep(0.2)
+
+
 def queued_task_args(settings) -> list[list[str]]:
     """The arguments of the task messages waiting in the embedded (filesystem) broker, oldest first."""
     import ast

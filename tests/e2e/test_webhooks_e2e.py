@@ -44,5 +44,6 @@ def test_endpoint_receives_job_succeeded_after_a_500_was_retried(tmp_path, model
         assert payload["type"] == "job.succeeded"
         assert payload["data"] == user.get(f"/v1/jobs/{job['id']}").json()
         assert json.loads(second.body) == payload
-        [delivery] = user.get(f"/v1/webhook-endpoints/{endpoint.json()['id']}/deliveries").json()
+        delivery = support.wait_delivery(user, endpoint.json()["id"])
+        assert delivery["status"] == "succeeded"
         assert [a["status_code"] for a in delivery["attempt_log"]] == [500, 200]

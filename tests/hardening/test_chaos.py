@@ -193,12 +193,7 @@ def test_a_webhook_receiver_that_was_down_gets_the_event_when_it_returns(
             received = back.wait_for(1, timeout=60)[0]
             payload = Webhook(endpoint["secret"]).verify(received.body, received.headers)
             assert payload["data"]["id"] == job["id"]
-        # The attempt is recorded once the receiver's answer is back: poll for it (a loaded machine can
-        # take a moment between the receiver reading the request and the worker's commit).
-        deadline = time.monotonic() + 30
-        while (delivery := user.get(deliveries).json()[0])["status"] == "delivering":
-            assert time.monotonic() < deadline, delivery
-            time.sleep(0.2)
+        delivery = support.wait_delivery(user, endpoint["id"])
         assert delivery["status"] == "succeeded"
         errors = [a["error"] for a in delivery["attempt_log"][:-1]]
         assert errors and all(e.startswith("connection_error") for e in errors)
