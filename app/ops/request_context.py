@@ -40,7 +40,10 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        headers = dict(scope["headers"])
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        length = headers.get(b"content-length", b"")
+        request_bytes = int(length) if length.isdigit() else None  # None: no body, or a chunked one
         request_id = given if _SAFE_ID.match(given) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         started = time.perf_counter()
@@ -74,6 +77,7 @@ class RequestContextMiddleware:
                     "route": route,
                     "status": status,
                     "duration_ms": round(elapsed * 1000, 1),
+                    "request_bytes": request_bytes,
                 },
             )
             request_id_var.reset(token)
