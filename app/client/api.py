@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,26 @@ def _json(response: httpx.Response) -> Any:
     return response.json()
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A file ready to name in requests: already in the service's storage (`upload_id`: a quote and the job
+    read it there), or sent with each request (`upload_id` None: a service without direct uploads)."""
+
+    path: Path
+    upload_id: str | None = None
+
+    def form(self, fields: dict[str, str]) -> tuple[dict[str, str], dict[str, Any] | None]:
+        """The form fields and the multipart file of a request naming this file."""
+        if self.upload_id is not None:
+            return {**fields, "upload_id": self.upload_id}, None
+        return fields, {"file": (self.path.name, self.path.open("rb"), "application/octet-stream")}
+
+
+def _close_files(files: dict[str, Any] | None) -> None:
+    for _, handle, _ in (files or {}).values():
+        handle.close()
+
+
 class ApiClient:
     """One authenticated connection to a Mind Render service."""
 
@@ -62,27 +83,55 @@ class ApiClient:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def submit(self, path: Path, fields: dict[str, str], idempotency_key: str) -> dict[str, Any]:
-        """Upload one image as a job; the idempotency key makes a retried submission safe."""
+    def stage(self, path: Path) -> Staged:
+        """Send a file once, straight to the service's storage (POST /v1/uploads, then the bucket's presigned
+        POST), so that its quote and its job both name it instead of carrying it. A service without direct
+        uploads (local storage), or a bucket this machine cannot reach, gets the file with each request."""
+        try:
+            ticket = _json(self.http.post("/v1/uploads", json={"filename": path.name}))
+        except ApiError as exc:
+            if exc.code == "direct_upload_unavailable":  # the service keeps files on its own disk
+                return Staged(path)
+            raise
+        largest = int(ticket["max_bytes"])
+        if path.stat().st_size > largest:
+            raise ApiError(413, "file_too_large", f"The file is larger than {largest:,} bytes.")
+        # Not through self.http: the bucket must not see the API key.
         with path.open("rb") as handle:
+            try:
+                stored = httpx.post(
+                    ticket["url"],
+                    data=ticket["fields"],
+                    files={"file": (path.name, handle, "application/octet-stream")},
+                    timeout=self.http.timeout,
+                )
+            except httpx.ConnectError:
+                return Staged(path)  # the slot is never claimed; the service's sweeper deletes it
+        if not stored.is_success:
+            refusal = stored.text[:200]
+            raise ApiError(stored.status_code, "upload_failed", f"The storage refused the file: {refusal}")
+        return Staged(path, str(ticket["id"]))
+
+    def submit(self, staged: Staged, fields: dict[str, str], idempotency_key: str) -> dict[str, Any]:
+        """Submit one file as a job; the idempotency key makes a retried submission safe."""
+        data, files = staged.form(fields)
+        try:
             response = self.http.post(
-                "/v1/jobs",
-                files={"file": (path.name, handle, "application/octet-stream")},
-                data=fields,
-                headers={"Idempotency-Key": idempotency_key},
+                "/v1/jobs", data=data, files=files, headers={"Idempotency-Key": idempotency_key}
             )
+        finally:
+            _close_files(files)
         job: dict[str, Any] = _json(response)
         return job
 
-    def quote(self, path: Path, fields: dict[str, str]) -> dict[str, Any]:
+    def quote(self, staged: Staged, fields: dict[str, str]) -> dict[str, Any]:
         """What submitting this file with these fields would run, charge and take (POST /v1/jobs/quote):
         the same form and checks as the submission, nothing charged or kept."""
-        with path.open("rb") as handle:
-            response = self.http.post(
-                "/v1/jobs/quote",
-                files={"file": (path.name, handle, "application/octet-stream")},
-                data=fields,
-            )
+        data, files = staged.form(fields)
+        try:
+            response = self.http.post("/v1/jobs/quote", data=data, files=files)
+        finally:
+            _close_files(files)
         quote: dict[str, Any] = _json(response)
         return quote
 

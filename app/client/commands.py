@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
-from app.client.api import SUFFIXES, ApiClient, ApiError
+from app.client.api import SUFFIXES, ApiClient, ApiError, Staged
 from app.client.progress import ProgressBoard
 from app.config import get_settings
 from app.errors import DomainError
@@ -29,6 +32,8 @@ from app.media.video_probe import (
 
 # A clip is named whatever its length: the service applies its own limits when it is submitted.
 _NO_LIMITS = VideoLimits(max_seconds=float("inf"), max_frames=2**62, max_output_pixels=2**62)
+
+_T = TypeVar("_T")
 
 FINAL = {"succeeded", "failed", "canceled", "expired"}
 POLL_SECONDS = 0.5
@@ -101,7 +106,7 @@ def _target(path: Path, out_dir: Path, scale: int, output_format: str | None) ->
     return out_dir / f"{path.stem}_x{scale}.{SUFFIXES.get(output_format or '', kept)}"
 
 
-def _retried(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def _retried(call: Callable[[], _T]) -> _T:
     """A request whose connection may drop: tried three times (a submission under one idempotency key, so
     never charged twice; a quote charges nothing)."""
     for attempt in range(3):
@@ -148,9 +153,37 @@ def _recipe_text(quote: dict[str, Any]) -> str:
     return text if quote.get("detail") is None else f"{text}, detail {quote['detail']}"
 
 
-def _submit(client: ApiClient, item: Upscale, fields: dict[str, str]) -> None:
+def _submit(client: ApiClient, item: Upscale, staged: Staged, fields: dict[str, str]) -> None:
     """Submit once, retrying a dropped connection under the same idempotency key (never charged twice)."""
-    item.job = _retried(lambda: client.submit(item.path, fields, item.idempotency_key))
+    with _ctrl_c_held():
+        item.job = _retried(lambda: client.submit(staged, fields, item.idempotency_key))
+
+
+@contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """Hold a Ctrl-C that comes during a submission until its answer is in: the service may have made (and
+    charged) the job already, and only the answer names the job to cancel. A second Ctrl-C stops at once."""
+    previous = signal.getsignal(signal.SIGINT)
+    main = threading.current_thread() is threading.main_thread()
+    if previous is not signal.default_int_handler or not main:
+        # Ctrl-C is ignored (started in the background), handled by a caller, or not this thread's to hold.
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, _frame: object) -> None:
+        if held:
+            raise KeyboardInterrupt
+        held.append(signum)
+        print("\nmindrender: stopping once the submission is answered (Ctrl-C again: now)", file=sys.stderr)
+
+    signal.signal(signal.SIGINT, hold)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        raise KeyboardInterrupt
 
 
 def _finish(client: ApiClient, item: Upscale, target: Path) -> str:
@@ -235,10 +268,13 @@ def cmd_upscale(ns: argparse.Namespace) -> int:
                     board.note(index, f"skipped: {targets[index]} exists")
                     continue
                 try:
-                    # The same form through the same checks: a file the quote refuses, the job would too.
-                    quote = _retried(partial(client.quote, item.path, fields))
+                    # Sent once: where the service has direct uploads, the quote and the job name the
+                    # stored file. The same form through the same checks: what the quote refuses, the job
+                    # would too.
+                    staged = _retried(partial(client.stage, item.path))
+                    quote = _retried(partial(client.quote, staged, fields))
                     board.update(index, "submitting", 0.0, _quote_line(quote, fields))
-                    _submit(client, item, fields)
+                    _submit(client, item, staged, fields)
                     board.update(index, "queued", 0.0, _time_left(item.job or {}))
                 except ApiError as exc:
                     item.failed = True

@@ -8,6 +8,8 @@ import json
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +24,8 @@ from app.jobs.retention import sweep_uploads
 from app.storage.base import CHUNK_BYTES
 from app.sweeper import sweep
 from tests import support
+from tests.client.test_cli import run_cli
+from tests.hardening.invariants import INPUT_RELEASE_SECONDS
 from tests.jobs.test_lifecycle import run
 from tests.jobs.test_submit import submit
 
@@ -160,45 +164,100 @@ def test_delete_now_empties_the_bucket(s3_settings, s3_server, bucket, signup):
     assert bucket_keys(s3_server, bucket) == []
 
 
-@pytest.mark.slow
-def test_served_service_on_s3_deletes_every_object_soon_after_retention(
-    s3_server, bucket, tmp_path, models_dir, http_client_factory
-):
+@contextmanager
+def _served_on_s3(
+    s3_server: str, bucket: str, tmp_path: Path, models_dir: Path, **settings: str
+) -> Iterator[str]:
+    """`mindrender serve` (API, worker and sweeper) storing in the bucket; yields its URL. Its log, one JSON
+    object a line, is tmp_path / "serve.log"."""
     port = support.free_port()
     env = support.service_env(
         data_dir=str(tmp_path / "var"),
         models_dir=str(models_dir),
         storage_url=f"s3://{bucket}/jobs",
         s3_endpoint_url=s3_server,
-        result_ttl="8",
-        sweep_interval="2",
+        **settings,
     )
     env.update(AWS_ENV)
-    process = support.start_process(
-        support.mindrender("serve", "--port", str(port)), env, tmp_path / "serve.log"
-    )
+    log = tmp_path / "serve.log"
+    process = support.start_process(support.mindrender("serve", "--port", str(port)), env, log)
     try:
         base = f"http://127.0.0.1:{port}"
-        support.wait_http(f"{base}/healthz", process=process, log=tmp_path / "serve.log")
-        key = (
-            http_client_factory(base)
-            .post("/v1/accounts", json={"email": "s3@example.com", "password": "correct horse"})
-            .json()["api_key"]
-        )
-        user = http_client_factory(base, key)
+        support.wait_http(f"{base}/healthz", process=process, log=log)
+        yield base
+    finally:
+        support.stop_process(process)
+
+
+def _settled_keys(endpoint: str, bucket: str, expected: list[str]) -> list[str]:
+    """The bucket's keys once they are `expected`, or as they are after INPUT_RELEASE_SECONDS."""
+    deadline = time.monotonic() + INPUT_RELEASE_SECONDS
+    while (keys := bucket_keys(endpoint, bucket)) != expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return keys
+
+
+def _new_account(http_client_factory, base: str, email: str) -> str:
+    form = {"email": email, "password": "correct horse"}
+    return str(http_client_factory(base).post("/v1/accounts", json=form).json()["api_key"])
+
+
+@pytest.mark.slow
+def test_served_service_on_s3_deletes_every_object_soon_after_retention(
+    s3_server, bucket, tmp_path, models_dir, http_client_factory
+):
+    with _served_on_s3(s3_server, bucket, tmp_path, models_dir, result_ttl="8", sweep_interval="2") as base:
+        user = http_client_factory(base, _new_account(http_client_factory, base, "s3@example.com"))
         files = {"file": ("in.png", support.png_bytes(32, 24), "image/png")}
         job = user.post("/v1/jobs", files=files, data={"model": "lanczos", "scale": "2"}).json()
         done = support.wait_job(user, job["id"])
         assert done["status"] == "succeeded", done
-        assert bucket_keys(s3_server, bucket) == [f"jobs/results/{job['id']}-1.png"]
+        result = f"jobs/results/{job['id']}-1.png"
+        # The worker deletes the input just after ending the job: a client can see it succeed first.
+        assert _settled_keys(s3_server, bucket, [result]) == [result]
         download = user.get(f"/v1/jobs/{job['id']}/result", follow_redirects=True)
         assert Image.open(io.BytesIO(download.content)).size == (64, 48)
 
         expired = support.wait_job(user, job["id"], timeout=8 + 2 + 10, until=("expired",))
         assert expired["status"] == "expired"
         assert bucket_keys(s3_server, bucket) == []
-    finally:
-        support.stop_process(process)
+
+
+@pytest.mark.slow
+def test_the_cli_sends_each_file_once_straight_to_the_bucket(
+    s3_server, bucket, tmp_path, models_dir, http_client_factory
+):
+    with _served_on_s3(s3_server, bucket, tmp_path, models_dir, max_upload_bytes="20000") as base:
+        key = _new_account(http_client_factory, base, "cli-s3@example.com")
+        photo, large = tmp_path / "photo.png", tmp_path / "large.png"
+        photo.write_bytes(support.png_bytes(40, 30, seed=3))
+        large.write_bytes(support.png_bytes(200, 200, seed=4))  # noise: about 120 kB of PNG
+        assert 2000 < photo.stat().st_size < 20000 < large.stat().st_size
+        out = tmp_path / "out"
+        done = run_cli(
+            "upscale", str(photo), str(large), "--model", "bicubic", "--scale", "2", "--out", str(out),
+            api_url=base, api_key=key,
+        )  # fmt: skip
+
+        assert done.returncode == 1, done.stderr  # one file refused
+        assert Image.open(out / "photo_x2.png").size == (80, 60)
+        assert "photo.png: submitting, 40x30 -> 80x60, 1 credit" in done.stderr
+        refusal = "large.png: refused: The file is larger than 20,000 bytes. (file_too_large, HTTP 413)"
+        assert refusal in done.stderr
+        user = http_client_factory(base, key)
+        [job] = user.get("/v1/jobs").json()["jobs"]
+        assert job["filename"] == "photo.png" and job["status"] == "succeeded"
+        assert user.get("/v1/account").json()["credits_balance"] == 10 - job["credits_charged"]
+        # The photo went to the bucket once: the quote and the job named it, neither carried it, and the
+        # refused file was never sent at all.
+        log = (tmp_path / "serve.log").read_text().splitlines()
+        access = [json.loads(line) for line in log if line.startswith("{")]
+        posts = [(a["route"], a["request_bytes"]) for a in access if a.get("method") == "POST"]
+        # Sorted: a line is written once the request's background work is done, not in request order.
+        assert sorted(route for route, _ in posts) == sorted(
+            ["/v1/accounts", "/v1/uploads", "/v1/jobs/quote", "/v1/jobs", "/v1/uploads"]
+        )
+        assert all(size < 1000 for _, size in posts), posts
 
 
 def _upload_to_bucket(ticket: dict, data: bytes) -> httpx.Response:
