@@ -12,11 +12,13 @@ from urllib.parse import urlsplit
 import kubernetes_validate
 import pytest
 import yaml
+from sqlalchemy import create_engine, text
 
 from app.broker.names import JOB_QUEUES
 from app.cli import build_parser
 from app.config import Settings
-from tests.support import ROOT
+from tests.jobs.test_submit import submit
+from tests.support import ROOT, png_bytes
 
 FOLDER = ROOT / "deploy/kubernetes"
 KUSTOMIZATION = yaml.safe_load((FOLDER / "kustomization.yaml").read_text())
@@ -106,7 +108,7 @@ def test_the_kustomization_lists_every_manifest_and_names_the_docker_images() ->
 
 def test_every_variable_the_pods_get_is_a_setting_or_boto3s() -> None:
     for name, config in {**CONFIG_MAPS, **SECRETS}.items():
-        if name == "mindrender-keda-redis":
+        if name.startswith("mindrender-keda-"):
             continue  # KEDA's own, never a pod's environment (checked below)
         for key in {**config.get("data", {}), **config.get("stringData", {})}:
             assert key in SETTINGS | BOTO_VARIABLES, f"{name}: {key} is not a setting"
@@ -216,7 +218,7 @@ def test_the_api_probes_and_service_reach_routes_the_app_serves(client) -> None:
     assert service["spec"]["ports"][0]["targetPort"] in (int(port), container["ports"][0]["name"])
 
 
-def test_keda_scales_the_gpu_workers_on_their_redis_queue_down_to_zero() -> None:
+def test_keda_scales_the_gpu_workers_on_their_queued_and_running_jobs_down_to_zero() -> None:
     """KEDA's CRDs are not in the Kubernetes schemas: the fields it requires, and what they name."""
     [scaled] = _named("ScaledObject", KEDA).values()
     spec = scaled["spec"]
@@ -227,24 +229,65 @@ def test_keda_scales_the_gpu_workers_on_their_redis_queue_down_to_zero() -> None
     assert spec["minReplicaCount"] == 0 and spec["maxReplicaCount"] >= 1
     for field in ("pollingInterval", "cooldownPeriod"):
         assert isinstance(spec[field], int) and spec[field] > 0
-    [trigger] = spec["triggers"]
-    assert trigger["type"] == "redis"
-    metadata = trigger["metadata"]
-    # KEDA's trigger metadata is a map of strings: a bare number is refused by its admission webhook.
-    assert all(isinstance(value, str) for value in metadata.values()), metadata
+    triggers = {trigger["type"]: trigger for trigger in spec["triggers"]}
+    assert sorted(triggers) == ["postgresql", "redis"]
+    for trigger in triggers.values():
+        # KEDA's trigger metadata is a map of strings: a bare number is refused by its admission webhook.
+        assert all(isinstance(value, str) for value in trigger["metadata"].values()), trigger
+
+    redis = triggers["redis"]["metadata"]
     queues = _option(_spec(gpu)["containers"][0]["command"], "--queues").split(",")
-    assert metadata["listName"] in queues and metadata["listName"] in JOB_QUEUES
-    assert int(metadata["listLength"]) >= 1
+    assert queues == ["gpu"] and redis["listName"] in JOB_QUEUES
+    assert redis["listName"] == "gpu" and int(redis["listLength"]) >= 1
     # The Redis KEDA watches is the Celery broker: same host, port and database.
     broker = urlsplit(SECRETS["mindrender-secrets"]["stringData"]["MR_BROKER_URL"])
-    assert metadata["address"] == f"{broker.hostname}:{broker.port}"
-    assert metadata["databaseIndex"] == broker.path.strip("/")
+    assert redis["address"] == f"{broker.hostname}:{broker.port}"
+    assert redis["databaseIndex"] == broker.path.strip("/")
     # The broker has a password: KEDA gets it through a TriggerAuthentication from a Secret that exists.
     assert broker.password
+    assert _trigger_secret(triggers["redis"], "password")
+
+    # The jobs KEDA counts are those of the workers' queue, in the service's database, one worker a job.
+    postgres = triggers["postgresql"]["metadata"]
+    assert f"queue = '{queues[0]}'" in postgres["query"] and float(postgres["targetQueryValue"]) == 1
+    database = urlsplit(SECRETS["mindrender-secrets"]["stringData"]["MR_DATABASE_URL"])
+    connection = urlsplit(_trigger_secret(triggers["postgresql"], "connection"))
+    assert database.scheme == "postgresql+psycopg" and connection.scheme == "postgresql"  # libpq's, for KEDA
+    assert (connection.hostname, connection.port, connection.path, connection.username) == (
+        database.hostname, database.port, database.path, database.username
+    )  # fmt: skip
+
+
+def _trigger_secret(trigger: dict[str, Any], parameter: str) -> str:
+    """The value a trigger's TriggerAuthentication gives `parameter`, from the Secret it names."""
     authentication = _named("TriggerAuthentication", KEDA)[trigger["authenticationRef"]["name"]]
     [target] = authentication["spec"]["secretTargetRef"]
-    assert target["parameter"] == "password"
-    assert target["key"] in SECRETS[target["name"]]["stringData"]
+    assert target["parameter"] == parameter
+    value: str = SECRETS[target["name"]]["stringData"][target["key"]]
+    return value
+
+
+def test_the_job_count_keda_reads_is_the_gpu_queues_queued_and_running_jobs(configure, postgres_url, signup):
+    """The ScaledObject's query on the real schema, after the migrations, with a job in each case."""
+    configure(database_url=postgres_url)
+    user = signup()
+    ids = [submit(user, png_bytes(12, 10, seed=seed)).json()["id"] for seed in range(5)]
+    cases = [
+        ("gpu", "queued"), ("gpu", "running"), ("gpu", "succeeded"), ("cpu", "running"), ("gpu", "failed")
+    ]  # fmt: skip
+    [scaled] = _named("ScaledObject", KEDA).values()
+    [query] = [t["metadata"]["query"] for t in scaled["spec"]["triggers"] if t["type"] == "postgresql"]
+    engine = create_engine(postgres_url)
+    try:
+        with engine.begin() as connection:
+            for job_id, (queue, status) in zip(ids, cases, strict=True):
+                connection.execute(
+                    text("UPDATE jobs SET queue = :queue, status = :status WHERE id = :id"),
+                    {"queue": queue, "status": status, "id": job_id},
+                )
+            assert connection.execute(text(query)).scalar_one() == 2
+    finally:
+        engine.dispose()
 
 
 def test_the_operations_guide_covers_kubernetes() -> None:
