@@ -197,11 +197,11 @@ def wait_delivery(client: httpx.Client, endpoint_id: str, timeout: float = 30.0)
     receiver returns races the worker's commit (a loaded machine makes that gap wide)."""
     deadline = time.monotonic() + timeout
     while True:
-        [delivery] = client.get(f"/v1/webhook-endpoints/{endpoint_id}/deliveries").json()
-        if delivery["status"] in ("succeeded", "failed"):
-            return delivery
+        deliveries = client.get(f"/v1/webhook-endpoints/{endpoint_id}/deliveries").json()
+        if len(deliveries) == 1 and deliveries[0]["status"] in ("succeeded", "failed"):
+            return dict(deliveries[0])
         if time.monotonic() >= deadline:
-            raise TimeoutError(f"the delivery was not settled within {timeout} s: {delivery}")
+            raise TimeoutError(f"the delivery was not settled within {timeout} s: {deliveries}")
         time.sleep(0.2)
 
 

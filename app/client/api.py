@@ -73,6 +73,9 @@ class ApiClient:
             timeout=timeout,
             follow_redirects=True,
         )
+        # Whether to try sending files straight to the service's storage (`stage`); off after the first
+        # answer or bucket that says it cannot work.
+        self.direct_uploads = True
 
     def close(self) -> None:
         self.http.close()
@@ -86,11 +89,17 @@ class ApiClient:
     def stage(self, path: Path) -> Staged:
         """Send a file once, straight to the service's storage (POST /v1/uploads, then the bucket's presigned
         POST), so that its quote and its job both name it instead of carrying it. A service without direct
-        uploads (local storage), or a bucket this machine cannot reach, gets the file with each request."""
+        uploads (local storage), or a bucket that this machine cannot reach or that refuses the post, gets the
+        file with each request instead, for the rest of this client's files too."""
+        if not self.direct_uploads:
+            return Staged(path)
         try:
             ticket = _json(self.http.post("/v1/uploads", json={"filename": path.name}))
         except ApiError as exc:
-            if exc.code == "direct_upload_unavailable":  # the service keeps files on its own disk
+            # direct_upload_unavailable: the service keeps files on its own disk (404, 405: a service older
+            # than direct uploads).
+            if exc.code == "direct_upload_unavailable" or exc.status in (404, 405):
+                self.direct_uploads = False
                 return Staged(path)
             raise
         largest = int(ticket["max_bytes"])
@@ -105,11 +114,14 @@ class ApiClient:
                     files={"file": (path.name, handle, "application/octet-stream")},
                     timeout=self.http.timeout,
                 )
-            except httpx.ConnectError:
-                return Staged(path)  # the slot is never claimed; the service's sweeper deletes it
-        if not stored.is_success:
-            refusal = stored.text[:200]
-            raise ApiError(stored.status_code, "upload_failed", f"The storage refused the file: {refusal}")
+            except httpx.TransportError:
+                stored = None
+        if stored is None or not stored.is_success:
+            # The bucket's address is not reachable from here (an in-cluster endpoint), or a proxy, a region
+            # or an outage refused the post: the API takes the file. The slot is never claimed; the
+            # service's sweeper deletes it.
+            self.direct_uploads = False
+            return Staged(path)
         return Staged(path, str(ticket["id"]))
 
     def submit(self, staged: Staged, fields: dict[str, str], idempotency_key: str) -> dict[str, Any]:

@@ -155,8 +155,25 @@ def _recipe_text(quote: dict[str, Any]) -> str:
 
 def _submit(client: ApiClient, item: Upscale, staged: Staged, fields: dict[str, str]) -> None:
     """Submit once, retrying a dropped connection under the same idempotency key (never charged twice)."""
+
+    def submit(staged: Staged) -> dict[str, Any]:
+        # Naming the stored file and carrying the file are two different requests: a key each.
+        key = item.idempotency_key if staged.upload_id is not None else f"{item.idempotency_key}-sent"
+        return client.submit(staged, fields, key)
+
     with _ctrl_c_held():
-        item.job = _retried(lambda: client.submit(staged, fields, item.idempotency_key))
+        item.job = _stored_or_sent(submit, staged)
+
+
+def _stored_or_sent(call: Callable[[Staged], _T], staged: Staged) -> _T:
+    """`call` naming the stored file; where the service no longer has it (its slot expired while a slow
+    upload ran), once more with the file sent along."""
+    try:
+        return _retried(partial(call, staged))
+    except ApiError as exc:
+        if exc.code != "upload_not_found" or staged.upload_id is None:
+            raise
+    return _retried(partial(call, Staged(staged.path)))
 
 
 @contextmanager
@@ -182,8 +199,8 @@ def _ctrl_c_held() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-    if held:
-        raise KeyboardInterrupt
+        if held:  # also where the submission failed: the user asked to stop, not to go on to the next file
+            raise KeyboardInterrupt
 
 
 def _finish(client: ApiClient, item: Upscale, target: Path) -> str:
@@ -272,7 +289,7 @@ def cmd_upscale(ns: argparse.Namespace) -> int:
                     # stored file. The same form through the same checks: what the quote refuses, the job
                     # would too.
                     staged = _retried(partial(client.stage, item.path))
-                    quote = _retried(partial(client.quote, staged, fields))
+                    quote = _stored_or_sent(partial(client.quote, fields=fields), staged)
                     board.update(index, "submitting", 0.0, _quote_line(quote, fields))
                     _submit(client, item, staged, fields)
                     board.update(index, "queued", 0.0, _time_left(item.job or {}))

@@ -43,7 +43,8 @@ class RequestContextMiddleware:
         headers = dict(scope["headers"])
         given = headers.get(b"x-request-id", b"").decode("latin-1")
         length = headers.get(b"content-length", b"")
-        request_bytes = int(length) if length.isdigit() else None  # None: no body, or a chunked one
+        # None: no body, a chunked one, or a length no request has (and int() would refuse to read).
+        request_bytes = int(length) if length.isdigit() and len(length) <= 19 else None
         request_id = given if _SAFE_ID.match(given) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         started = time.perf_counter()

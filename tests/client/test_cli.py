@@ -23,8 +23,10 @@ from tests.e2e.conftest import Service
 pytestmark = pytest.mark.slow
 
 
-def run_cli(*args: str, api_url: str, api_key: str) -> subprocess.CompletedProcess[str]:
-    env = support.service_env(api_url=api_url, api_key=api_key)
+def run_cli(
+    *args: str, api_url: str, api_key: str, more_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**support.service_env(api_url=api_url, api_key=api_key), **(more_env or {})}
     return subprocess.run(
         support.mindrender(*args), env=env, cwd=support.ROOT, capture_output=True, text=True, timeout=180
     )

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from app.client.api import ApiError
 from app.client.commands import _ctrl_c_held
 
 
@@ -37,6 +38,15 @@ def test_a_second_ctrl_c_stops_at_once(ctrl_c_raises):
         os.kill(os.getpid(), signal.SIGINT)
         reached = True
     assert not reached
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_ctrl_c_held_through_a_failed_submission_still_stops(ctrl_c_raises):
+    """A refused or unreachable submission must not turn the user's Ctrl-C into "go on with the next file"."""
+    with pytest.raises(KeyboardInterrupt) as stopped, _ctrl_c_held():
+        os.kill(os.getpid(), signal.SIGINT)
+        raise ApiError(402, "insufficient_credits", "Not enough credits.")
+    assert isinstance(stopped.value.__context__, ApiError)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
