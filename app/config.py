@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     broker_url: str | None = None
     storage_url: str | None = None
     s3_endpoint_url: str | None = None
+    s3_public_endpoint_url: str | None = Field(
+        default=None,
+        description="Where clients reach the bucket, for download links and direct uploads, when it is not "
+        "where the service does (a MinIO inside a cluster, behind an ingress); default: s3_endpoint_url.",
+    )
     models_dir: Path | None = None
 
     result_ttl: int = Field(default=86400, ge=1, description="Seconds a result is kept after its job ends.")

@@ -19,13 +19,18 @@ _MISSING = {"NoSuchKey", "404", "NotFound"}
 class S3Storage:
     """Objects under `prefix/` in one bucket; results are handed out as short-lived presigned URLs."""
 
-    def __init__(self, bucket: str, prefix: str, endpoint_url: str | None) -> None:
+    def __init__(
+        self, bucket: str, prefix: str, endpoint_url: str | None, public_endpoint_url: str | None = None
+    ) -> None:
         self.bucket = bucket
         self.prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
-        self.client: Any = boto3.client(
-            "s3",
-            endpoint_url=endpoint_url,
-            config=Config(signature_version="s3v4", retries={"max_attempts": 3, "mode": "standard"}),
+        config = Config(signature_version="s3v4", retries={"max_attempts": 3, "mode": "standard"})
+        self.client: Any = boto3.client("s3", endpoint_url=endpoint_url, config=config)
+        # Links are signed for the address clients use (signing is local: this client never connects).
+        self.signer: Any = (
+            boto3.client("s3", endpoint_url=public_endpoint_url, config=config)
+            if public_endpoint_url
+            else self.client
         )
 
     def _key(self, key: str) -> str:
@@ -95,7 +100,7 @@ class S3Storage:
 
     def presigned_url(self, key: str, expires_in: int, filename: str, content_type: str) -> str | None:
         """A GET URL valid for `expires_in` seconds that downloads the object as an attachment."""
-        url: str = self.client.generate_presigned_url(
+        url: str = self.signer.generate_presigned_url(
             "get_object",
             Params={
                 "Bucket": self.bucket,
@@ -109,7 +114,7 @@ class S3Storage:
 
     def presigned_post(self, key: str, max_bytes: int, expires_in: int) -> tuple[str, dict[str, str]] | None:
         """The bucket itself refuses a body outside 1..max_bytes (content-length-range)."""
-        post = self.client.generate_presigned_post(
+        post = self.signer.generate_presigned_post(
             Bucket=self.bucket,
             Key=self._key(key),
             Conditions=[["content-length-range", 1, max_bytes]],

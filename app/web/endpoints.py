@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
@@ -16,9 +17,21 @@ router = APIRouter(include_in_schema=False)
 static_files = StaticFiles(directory=WEB_DIR / "static")
 
 
+def _storage_origin(settings: Settings) -> str:
+    """Where the page's result links point: nowhere else on local disk (same-origin); on S3 the endpoint
+    clients use (links on a custom endpoint are path-style: its origin), or any https origin on AWS (the
+    bucket's own host name)."""
+    if not settings.resolved_storage_url.startswith("s3://"):
+        return ""
+    endpoint = settings.s3_public_endpoint_url or settings.s3_endpoint_url
+    if not endpoint:
+        return " https:"
+    parts = urlsplit(endpoint)
+    return f" {parts.scheme}://{parts.netloc}"
+
+
 def _content_security_policy(settings: Settings) -> str:
-    # Results on S3 are shown from their presigned host; on local disk they are same-origin.
-    remote = " https:" if settings.resolved_storage_url.startswith("s3://") else ""
+    remote = _storage_origin(settings)
     # blob: for the chosen clip's preview and the original played beside the result, from this tab.
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; "

@@ -11,18 +11,24 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import boto3
 import httpx
 import pytest
 from PIL import Image
+from sqlalchemy import func, select
 
+from app.client.api import ApiClient
+from app.client.commands import Upscale, _stored_or_sent, _submit
 from app.config import get_settings
 from app.db import utcnow
+from app.jobs.models import Upload
 from app.jobs.retention import sweep_uploads
 from app.storage.base import CHUNK_BYTES
 from app.sweeper import sweep
+from app.web.endpoints import _content_security_policy
 from tests import support
 from tests.client.test_cli import run_cli
 from tests.hardening.invariants import INPUT_RELEASE_SECONDS
@@ -156,6 +162,30 @@ def test_a_job_on_s3_redirects_to_its_result_then_expires(configure, s3_server, 
     assert user.get(f"/v1/jobs/{job['id']}").json()["status"] == "expired"
 
 
+def test_links_are_signed_for_where_clients_reach_the_bucket(configure, s3_server, bucket, signup):
+    """MR_S3_PUBLIC_ENDPOINT_URL: the service reaches the bucket at one address (a cluster's), clients at
+    another. Download links and direct uploads name the clients' one; the page may show results from it."""
+    public = s3_server.replace("127.0.0.1", "localhost")
+    configure(storage_url=f"s3://{bucket}/jobs", s3_endpoint_url=s3_server, s3_public_endpoint_url=public)
+    user = signup()
+    ticket = user.post("/v1/uploads").json()
+    assert ticket["url"].startswith(f"{public}/")
+    assert _upload_to_bucket(ticket, support.png_bytes(40, 30)).status_code in (200, 201, 204)
+    job = user.post("/v1/jobs", data={"upload_id": ticket["id"], "model": "bicubic", "scale": "2"}).json()
+    run(job["id"])
+    redirect = user.get(f"/v1/jobs/{job['id']}/result", follow_redirects=False)
+    assert redirect.status_code == 307 and redirect.headers["location"].startswith(f"{public}/")
+    assert Image.open(io.BytesIO(httpx.get(redirect.headers["location"]).content)).size == (80, 60)
+    policy = user.get("/").headers["content-security-policy"]
+    assert f"img-src 'self' blob: data: {public};" in policy and f"media-src 'self' blob: {public};" in policy
+
+
+def test_without_an_endpoint_the_page_may_show_results_from_any_https_origin(configure, bucket):
+    """On AWS S3 a link's host is the bucket's own name: no single origin to name."""
+    settings = configure(storage_url=f"s3://{bucket}/jobs")
+    assert "img-src 'self' blob: data: https:;" in _content_security_policy(settings)
+
+
 def test_delete_now_empties_the_bucket(s3_settings, s3_server, bucket, signup):
     user = signup()
     job = submit(user, support.png_bytes()).json()
@@ -227,7 +257,11 @@ def test_served_service_on_s3_deletes_every_object_soon_after_retention(
 def test_the_cli_sends_each_file_once_straight_to_the_bucket(
     s3_server, bucket, tmp_path, models_dir, http_client_factory
 ):
-    with _served_on_s3(s3_server, bucket, tmp_path, models_dir, max_upload_bytes="20000") as base:
+    public = s3_server.replace("127.0.0.1", "localhost")  # where clients reach the bucket
+    served = _served_on_s3(
+        s3_server, bucket, tmp_path, models_dir, max_upload_bytes="20000", s3_public_endpoint_url=public
+    )
+    with served as base:
         key = _new_account(http_client_factory, base, "cli-s3@example.com")
         photo, large = tmp_path / "photo.png", tmp_path / "large.png"
         photo.write_bytes(support.png_bytes(40, 30, seed=3))
@@ -258,6 +292,49 @@ def test_the_cli_sends_each_file_once_straight_to_the_bucket(
             ["/v1/accounts", "/v1/uploads", "/v1/jobs/quote", "/v1/jobs", "/v1/uploads"]
         )
         assert all(size < 1000 for _, size in posts), posts
+
+        # Behind a proxy that reaches neither the service's own address nor the bucket's, but with both
+        # public addresses (localhost) outside it: files go up, and results come down, by the public one.
+        second, third = tmp_path / "second.png", tmp_path / "third.png"
+        second.write_bytes(support.png_bytes(40, 30, seed=5))
+        third.write_bytes(support.png_bytes(30, 40, seed=6))
+        dead_proxy = {"HTTP_PROXY": f"http://127.0.0.1:{support.free_port()}", "NO_PROXY": "localhost"}
+        behind = run_cli(
+            "upscale", str(second), str(third), "--model", "bicubic", "--scale", "2", "--out", str(out),
+            api_url=base.replace("127.0.0.1", "localhost"), api_key=key, more_env=dead_proxy,
+        )  # fmt: skip
+        assert behind.returncode == 0, behind.stderr
+        assert Image.open(out / "second_x2.png").size == (80, 60)
+        assert Image.open(out / "third_x2.png").size == (60, 80)
+        log = (tmp_path / "serve.log").read_text().splitlines()
+        access = [json.loads(line) for line in log if line.startswith("{")]
+        later = [(a["route"], a["request_bytes"]) for a in access if a.get("method") == "POST"][len(posts) :]
+        assert sorted(route for route, _ in later) == sorted(
+            ["/v1/uploads", "/v1/jobs/quote", "/v1/jobs"] * 2
+        )
+        assert all(size < 1000 for _, size in later), later
+
+
+def test_the_cli_sends_files_through_the_api_when_the_bucket_cannot_be_reached(
+    configure, s3_server, bucket, signup, tmp_path
+):
+    """A bucket address this machine cannot reach (or one that refuses the post): the file goes with the
+    quote and the job instead, and the client stops asking for slots."""
+    dead = f"http://127.0.0.1:{support.free_port()}"
+    configure(storage_url=f"s3://{bucket}/jobs", s3_endpoint_url=s3_server, s3_public_endpoint_url=dead)
+    path = tmp_path / "photo.png"
+    path.write_bytes(support.png_bytes(40, 30, seed=7))
+    with ApiClient("http://testserver", "") as api:
+        api.http.close()
+        api.http = signup()  # the app in this process, as the account's client
+        staged = api.stage(path)
+        assert staged.upload_id is None and not api.direct_uploads
+        assert api.stage(path).upload_id is None  # no second slot is opened
+        quote = api.quote(staged, {"model": "bicubic", "scale": "2"})
+        job = api.submit(staged, {"model": "bicubic", "scale": "2"}, uuid.uuid4().hex)
+    assert quote["credits"] == job["credits_charged"] and job["input"]["width"] == 40
+    with support.current_runtime().sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Upload)) == 1
 
 
 def _upload_to_bucket(ticket: dict, data: bytes) -> httpx.Response:
@@ -327,3 +404,23 @@ def test_direct_upload_needs_s3(settings, signup):
     response = signup().post("/v1/uploads")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "direct_upload_unavailable"
+
+
+def test_a_stored_file_the_service_no_longer_has_is_sent_along_instead(s3_settings, signup, tmp_path):
+    """The slot expired while a slow upload ran (here: another job claimed it): the quote and the job still
+    come, with the file sent along, and the job under a key of its own."""
+    path = tmp_path / "photo.png"
+    path.write_bytes(support.png_bytes(40, 30, seed=8))
+    fields = {"model": "bicubic", "scale": "2"}
+    with ApiClient("http://testserver", "") as api:
+        api.http.close()
+        api.http = signup()
+        staged = api.stage(path)
+        assert staged.upload_id is not None
+        taken = api.http.post("/v1/jobs", data={**fields, "upload_id": staged.upload_id})
+        assert taken.status_code == 202, taken.text
+        quote = _stored_or_sent(partial(api.quote, fields=fields), staged)
+        item = Upscale(path)
+        _submit(api, item, staged, fields)
+    assert item.job is not None and item.job["id"] != taken.json()["id"]
+    assert quote["credits"] == item.job["credits_charged"] and item.job["input"]["width"] == 40
