@@ -209,12 +209,31 @@ def _finish(client: ApiClient, item: Upscale, target: Path) -> str:
         item.failed = True
         error = job.get("error") or {}
         return f"{job['status']}: {error.get('message', 'no result')} ({error.get('code', job['status'])})"
-    size = client.download(job["id"], target)
+    try:
+        size = client.download(job["id"], target)
+    except (httpx.HTTPError, ApiError) as exc:
+        # One result this machine cannot fetch (its link's host unreachable, say) is that file's failure; the
+        # other files go on, and the result stays on the service until it expires.
+        item.failed = True
+        again = f"mindrender download {job['id']}"
+        return f"succeeded, but the result could not be downloaded: {_why(exc)}; try `{again}`"
     width, height = job["output"]["width"], job["output"]["height"]
     picked = f"; {job['reason']}" if job.get("preset") == "auto" and job.get("reason") else ""
     credits = plural(job["credits_charged"], "credit")
     frames = f", {job['video']['frames']} frames" if job.get("video") else ""
     return f"done: {target} ({width}x{height}{frames}, {size:,} bytes, {credits}){picked}"
+
+
+def _why(exc: Exception) -> str:
+    """An error in a line, with the host a request failed to reach (never its whole URL: a download link
+    carries its signature)."""
+    if isinstance(exc, httpx.RequestError):
+        try:
+            url = exc.request.url
+        except RuntimeError:  # an error raised without its request
+            return str(exc)
+        return f"{exc} ({url.scheme}://{url.netloc.decode()})"
+    return str(exc)
 
 
 def _time_left(job: dict[str, Any]) -> str:
@@ -255,8 +274,9 @@ def _summary(items: list[Upscale]) -> str:
     done = [item for item in items if item.job and item.job["status"] == "succeeded" and not item.failed]
     failed = sum(item.failed for item in items)
     skipped = sum(item.skipped for item in items)
+    # Every job's net charge: a failed one was refunded, a succeeded one is paid even if not downloaded.
     spent = sum(
-        int(item.job["credits_charged"]) - int(item.job["credits_refunded"]) for item in done if item.job
+        int(item.job["credits_charged"]) - int(item.job["credits_refunded"]) for item in items if item.job
     )
     parts = (
         [f"{len(done)} done"] + [f"{failed} failed"] * bool(failed) + [f"{skipped} skipped"] * bool(skipped)

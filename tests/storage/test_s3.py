@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import sys
 import time
 import uuid
@@ -257,11 +258,7 @@ def test_served_service_on_s3_deletes_every_object_soon_after_retention(
 def test_the_cli_sends_each_file_once_straight_to_the_bucket(
     s3_server, bucket, tmp_path, models_dir, http_client_factory
 ):
-    public = s3_server.replace("127.0.0.1", "localhost")  # where clients reach the bucket
-    served = _served_on_s3(
-        s3_server, bucket, tmp_path, models_dir, max_upload_bytes="20000", s3_public_endpoint_url=public
-    )
-    with served as base:
+    with _served_on_s3(s3_server, bucket, tmp_path, models_dir, max_upload_bytes="20000") as base:
         key = _new_account(http_client_factory, base, "cli-s3@example.com")
         photo, large = tmp_path / "photo.png", tmp_path / "large.png"
         photo.write_bytes(support.png_bytes(40, 30, seed=3))
@@ -293,8 +290,9 @@ def test_the_cli_sends_each_file_once_straight_to_the_bucket(
         )
         assert all(size < 1000 for _, size in posts), posts
 
-        # Behind a proxy that reaches neither the service's own address nor the bucket's, but with both
-        # public addresses (localhost) outside it: files go up, and results come down, by the public one.
+        # Behind a proxy that cannot reach the bucket, with the service outside it (localhost): the first file
+        # tries a slot, then the API carries both files. Their jobs succeed; the results' links lead to the
+        # bucket too, so each file says where to fetch its result later, and the other goes on.
         second, third = tmp_path / "second.png", tmp_path / "third.png"
         second.write_bytes(support.png_bytes(40, 30, seed=5))
         third.write_bytes(support.png_bytes(30, 40, seed=6))
@@ -303,16 +301,21 @@ def test_the_cli_sends_each_file_once_straight_to_the_bucket(
             "upscale", str(second), str(third), "--model", "bicubic", "--scale", "2", "--out", str(out),
             api_url=base.replace("127.0.0.1", "localhost"), api_key=key, more_env=dead_proxy,
         )  # fmt: skip
-        assert behind.returncode == 0, behind.stderr
-        assert Image.open(out / "second_x2.png").size == (80, 60)
-        assert Image.open(out / "third_x2.png").size == (60, 80)
+        assert behind.returncode == 1, behind.stderr
+        assert "Traceback" not in behind.stderr and "cannot reach the service" not in behind.stderr
+        assert behind.stderr.count("succeeded, but the result could not be downloaded") == 2, behind.stderr
+        assert "2 files: 0 done, 2 failed; 2 credits spent" in behind.stderr
         log = (tmp_path / "serve.log").read_text().splitlines()
         access = [json.loads(line) for line in log if line.startswith("{")]
         later = [(a["route"], a["request_bytes"]) for a in access if a.get("method") == "POST"][len(posts) :]
-        assert sorted(route for route, _ in later) == sorted(
-            ["/v1/uploads", "/v1/jobs/quote", "/v1/jobs"] * 2
-        )
-        assert all(size < 1000 for _, size in later), later
+        each = ["/v1/jobs/quote", "/v1/jobs"]
+        assert sorted(route for route, _ in later) == sorted(["/v1/uploads", *each, *each])
+        assert all(size > 2000 for route, size in later if route != "/v1/uploads"), later
+        # The hint works from where the bucket can be reached.
+        [hint] = re.findall(r"second\.png: succeeded, .*try `mindrender download (\S+)`", behind.stderr)
+        fetched = run_cli("download", hint, "--out", str(out), api_url=base, api_key=key)
+        assert fetched.returncode == 0, fetched.stderr
+        assert Image.open(out / "second_x2.png").size == (80, 60)
 
 
 def test_the_cli_sends_files_through_the_api_when_the_bucket_cannot_be_reached(
