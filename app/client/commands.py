@@ -224,16 +224,32 @@ def _finish(client: ApiClient, item: Upscale, target: Path) -> str:
     return f"done: {target} ({width}x{height}{frames}, {size:,} bytes, {credits}){picked}"
 
 
+def _origin(exc: Exception) -> str | None:
+    """The scheme, host and port a failed request went to (never its whole URL: a download link carries its
+    signature), where the error knows its request."""
+    if not isinstance(exc, httpx.RequestError):
+        return None
+    try:
+        url = exc.request.url
+    except RuntimeError:  # an error raised without its request
+        return None
+    return f"{url.scheme}://{url.netloc.decode()}"
+
+
 def _why(exc: Exception) -> str:
-    """An error in a line, with the host a request failed to reach (never its whole URL: a download link
-    carries its signature)."""
-    if isinstance(exc, httpx.RequestError):
-        try:
-            url = exc.request.url
-        except RuntimeError:  # an error raised without its request
-            return str(exc)
-        return f"{exc} ({url.scheme}://{url.netloc.decode()})"
-    return str(exc)
+    """An error in a line, with the address it failed to reach."""
+    origin = _origin(exc)
+    return f"{exc} ({origin})" if origin else str(exc)
+
+
+def _unreachable(exc: httpx.HTTPError, service: httpx.URL) -> str:
+    """Which address could not be reached: the service's, or another that its answer led to (the bucket a
+    result link points at)."""
+    api = f"{service.scheme}://{service.netloc.decode()}"
+    origin = _origin(exc)
+    if origin is None or origin == api:
+        return f"cannot reach the service at {api}: {exc}"
+    return f"cannot reach {origin}, where the service's link leads: {exc}"
 
 
 def _time_left(job: dict[str, Any]) -> str:
@@ -324,7 +340,7 @@ def cmd_upscale(ns: argparse.Namespace) -> int:
             )
             return EXIT_INTERRUPTED
         except httpx.HTTPError as exc:
-            print(f"mindrender: cannot reach the service at {client.http.base_url}: {exc}", file=sys.stderr)
+            print(f"mindrender: {_unreachable(exc, client.http.base_url)}", file=sys.stderr)
             return 1
         except ApiError as exc:
             print(f"mindrender: {exc}", file=sys.stderr)
@@ -344,13 +360,13 @@ def _known_preset(client: ApiClient, preset: str) -> bool:
 
 def _run(ns: argparse.Namespace, action: Any, key_required: bool = True) -> int:
     """One API call or a few, with every failure as a one-line message and exit code 1."""
-    try:
-        with _client(ns, key_required) as client:
+    with _client(ns, key_required) as client:
+        try:
             return int(action(client))
-    except ApiError as exc:
-        print(f"mindrender: {exc}", file=sys.stderr)
-    except httpx.HTTPError as exc:
-        print(f"mindrender: cannot reach the service: {exc}", file=sys.stderr)
+        except ApiError as exc:
+            print(f"mindrender: {exc}", file=sys.stderr)
+        except httpx.HTTPError as exc:
+            print(f"mindrender: {_unreachable(exc, client.http.base_url)}", file=sys.stderr)
     return 1
 
 

@@ -97,6 +97,11 @@ def test_failures_exit_non_zero_with_a_clear_message(embedded_service, account, 
     bad_key = run_cli("account", api_url=embedded_service.url, api_key="mr_wrong")
     assert bad_key.returncode == 1 and "unauthorized" in bad_key.stderr
 
+    nobody = f"http://127.0.0.1:{support.free_port()}"
+    down = run_cli("account", api_url=nobody, api_key=account)
+    assert down.returncode == 1 and f"mindrender: cannot reach the service at {nobody}: " in down.stderr
+    assert "Traceback" not in down.stderr
+
 
 def test_models_download_cancel_skip_existing_and_a_quiet_broken_pipe(embedded_service, account, tmp_path):
     listed = run_cli("models", api_url=embedded_service.url, api_key="")

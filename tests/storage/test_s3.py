@@ -311,8 +311,14 @@ def test_the_cli_sends_each_file_once_straight_to_the_bucket(
         each = ["/v1/jobs/quote", "/v1/jobs"]
         assert sorted(route for route, _ in later) == sorted(["/v1/uploads", *each, *each])
         assert all(size > 2000 for route, size in later if route != "/v1/uploads"), later
-        # The hint works from where the bucket can be reached.
+        # The hint says which address failed, and works from where the bucket can be reached.
         [hint] = re.findall(r"second\.png: succeeded, .*try `mindrender download (\S+)`", behind.stderr)
+        still_behind = run_cli(
+            "download", hint, "--out", str(out),
+            api_url=base.replace("127.0.0.1", "localhost"), api_key=key, more_env=dead_proxy,
+        )  # fmt: skip
+        assert still_behind.returncode == 1
+        assert f"cannot reach {s3_server}, where the service's link leads" in still_behind.stderr
         fetched = run_cli("download", hint, "--out", str(out), api_url=base, api_key=key)
         assert fetched.returncode == 0, fetched.stderr
         assert Image.open(out / "second_x2.png").size == (80, 60)
