@@ -165,6 +165,11 @@ class Settings(BaseSettings):
         return self.storage_url or (self.data_dir / "storage").as_uri()
 
     @property
+    def resolved_s3_public_endpoint_url(self) -> str | None:
+        """The S3 endpoint clients reach, that links are signed for (None: AWS's own, per bucket)."""
+        return self.s3_public_endpoint_url or self.s3_endpoint_url
+
+    @property
     def resolved_models_dir(self) -> Path:
         return (self.models_dir or self.data_dir / "models").expanduser().resolve()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import socket
@@ -203,6 +204,17 @@ def wait_delivery(client: httpx.Client, endpoint_id: str, timeout: float = 30.0)
         if time.monotonic() >= deadline:
             raise TimeoutError(f"the delivery was not settled within {timeout} s: {deliveries}")
         time.sleep(0.2)
+
+
+def json_log_lines(log: Path) -> list[dict]:
+    """A service log's JSON lines (its access and job lines), skipping anything else it printed."""
+    return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+
+
+def new_account(http_client_factory, base_url: str, email: str) -> str:
+    """Sign up over HTTP; the new account's API key."""
+    form = {"email": email, "password": "correct horse"}
+    return str(http_client_factory(base_url).post("/v1/accounts", json=form).json()["api_key"])
 
 
 def queued_task_args(settings) -> list[list[str]]:

@@ -48,16 +48,13 @@ class Staged:
     path: Path
     upload_id: str | None = None
 
-    def form(self, fields: dict[str, str]) -> tuple[dict[str, str], dict[str, Any] | None]:
-        """The form fields and the multipart file of a request naming this file."""
+    def post(self, http: httpx.Client, url: str, fields: dict[str, str], **kwargs: Any) -> httpx.Response:
+        """POST a form naming this file: by `upload_id`, or with the file itself as `file`."""
         if self.upload_id is not None:
-            return {**fields, "upload_id": self.upload_id}, None
-        return fields, {"file": (self.path.name, self.path.open("rb"), "application/octet-stream")}
-
-
-def _close_files(files: dict[str, Any] | None) -> None:
-    for _, handle, _ in (files or {}).values():
-        handle.close()
+            return http.post(url, data={**fields, "upload_id": self.upload_id}, **kwargs)
+        with self.path.open("rb") as handle:
+            files = {"file": (self.path.name, handle, "application/octet-stream")}
+            return http.post(url, data=fields, files=files, **kwargs)
 
 
 class ApiClient:
@@ -126,25 +123,14 @@ class ApiClient:
 
     def submit(self, staged: Staged, fields: dict[str, str], idempotency_key: str) -> dict[str, Any]:
         """Submit one file as a job; the idempotency key makes a retried submission safe."""
-        data, files = staged.form(fields)
-        try:
-            response = self.http.post(
-                "/v1/jobs", data=data, files=files, headers={"Idempotency-Key": idempotency_key}
-            )
-        finally:
-            _close_files(files)
+        response = staged.post(self.http, "/v1/jobs", fields, headers={"Idempotency-Key": idempotency_key})
         job: dict[str, Any] = _json(response)
         return job
 
     def quote(self, staged: Staged, fields: dict[str, str]) -> dict[str, Any]:
         """What submitting this file with these fields would run, charge and take (POST /v1/jobs/quote):
         the same form and checks as the submission, nothing charged or kept."""
-        data, files = staged.form(fields)
-        try:
-            response = self.http.post("/v1/jobs/quote", data=data, files=files)
-        finally:
-            _close_files(files)
-        quote: dict[str, Any] = _json(response)
+        quote: dict[str, Any] = _json(staged.post(self.http, "/v1/jobs/quote", fields))
         return quote
 
     def job(self, job_id: str) -> dict[str, Any]:

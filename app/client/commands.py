@@ -224,16 +224,19 @@ def _finish(client: ApiClient, item: Upscale, target: Path) -> str:
     return f"done: {target} ({width}x{height}{frames}, {size:,} bytes, {credits}){picked}"
 
 
+def _origin_of(url: httpx.URL) -> str:
+    """Scheme, host and port, never the whole URL: a download link carries its signature."""
+    return f"{url.scheme}://{url.netloc.decode()}"
+
+
 def _origin(exc: Exception) -> str | None:
-    """The scheme, host and port a failed request went to (never its whole URL: a download link carries its
-    signature), where the error knows its request."""
+    """Where a failed request went, if the error knows its request."""
     if not isinstance(exc, httpx.RequestError):
         return None
     try:
-        url = exc.request.url
+        return _origin_of(exc.request.url)
     except RuntimeError:  # an error raised without its request
         return None
-    return f"{url.scheme}://{url.netloc.decode()}"
 
 
 def _why(exc: Exception) -> str:
@@ -245,7 +248,7 @@ def _why(exc: Exception) -> str:
 def _unreachable(exc: httpx.HTTPError, service: httpx.URL) -> str:
     """Which address could not be reached: the service's, or another that its answer led to (the bucket a
     result link points at)."""
-    api = f"{service.scheme}://{service.netloc.decode()}"
+    api = _origin_of(service)
     origin = _origin(exc)
     if origin is None or origin == api:
         return f"cannot reach the service at {api}: {exc}"

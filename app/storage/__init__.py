@@ -20,5 +20,6 @@ def make_storage(settings: Settings) -> Storage:
     if url.scheme == "s3":
         from app.storage.s3 import S3Storage
 
-        return S3Storage(url.netloc, url.path, settings.s3_endpoint_url, settings.s3_public_endpoint_url)
+        public = settings.resolved_s3_public_endpoint_url
+        return S3Storage(url.netloc, url.path, settings.s3_endpoint_url, public)
     raise ValueError(f"unsupported MR_STORAGE_URL scheme {url.scheme!r} (supported: file://, s3://)")

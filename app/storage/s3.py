@@ -20,7 +20,7 @@ class S3Storage:
     """Objects under `prefix/` in one bucket; results are handed out as short-lived presigned URLs."""
 
     def __init__(
-        self, bucket: str, prefix: str, endpoint_url: str | None, public_endpoint_url: str | None = None
+        self, bucket: str, prefix: str, endpoint_url: str | None, public_endpoint_url: str | None
     ) -> None:
         self.bucket = bucket
         self.prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
@@ -28,9 +28,9 @@ class S3Storage:
         self.client: Any = boto3.client("s3", endpoint_url=endpoint_url, config=config)
         # Links are signed for the address clients use (signing is local: this client never connects).
         self.signer: Any = (
-            boto3.client("s3", endpoint_url=public_endpoint_url, config=config)
-            if public_endpoint_url
-            else self.client
+            self.client
+            if public_endpoint_url == endpoint_url
+            else boto3.client("s3", endpoint_url=public_endpoint_url, config=config)
         )
 
     def _key(self, key: str) -> str:

@@ -23,7 +23,7 @@ def _storage_origin(settings: Settings) -> str:
     bucket's own host name)."""
     if not settings.resolved_storage_url.startswith("s3://"):
         return ""
-    endpoint = settings.s3_public_endpoint_url or settings.s3_endpoint_url
+    endpoint = settings.resolved_s3_public_endpoint_url
     if not endpoint:
         return " https:"
     parts = urlsplit(endpoint)

@@ -67,9 +67,7 @@ def test_upscale_writes_one_image_per_file_at_the_requested_scale(embedded_servi
     assert summary.stdout.count("succeeded") == 2
 
     # Structured logs: the API's access lines carry request ids, the worker's lines carry the job id.
-    lines = [
-        json.loads(line) for line in embedded_service.log.read_text().splitlines() if line.startswith("{")
-    ]
+    lines = support.json_log_lines(embedded_service.log)
     assert any(line.get("route") == "/v1/jobs" and line.get("request_id") for line in lines)
     assert any(line.get("job_id") for line in lines)
     assert not any(account in json.dumps(line) for line in lines)

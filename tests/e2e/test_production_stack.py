@@ -91,9 +91,7 @@ def stack(tmp_path, models_dir, postgres_url, redis_url):
 
 
 def sign_up(stack: Stack, http_client_factory, email: str):
-    anonymous = http_client_factory(stack.url)
-    body = anonymous.post("/v1/accounts", json={"email": email, "password": "correct horse"}).json()
-    return http_client_factory(stack.url, body["api_key"])
+    return http_client_factory(stack.url, support.new_account(http_client_factory, stack.url, email))
 
 
 def post_job(user, data: bytes, model: str, scale: int):

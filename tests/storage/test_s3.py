@@ -228,9 +228,11 @@ def _settled_keys(endpoint: str, bucket: str, expected: list[str]) -> list[str]:
     return keys
 
 
-def _new_account(http_client_factory, base: str, email: str) -> str:
-    form = {"email": email, "password": "correct horse"}
-    return str(http_client_factory(base).post("/v1/accounts", json=form).json()["api_key"])
+def _posts(log: Path) -> list[tuple[str, int | None]]:
+    """The service's POSTs, as (route, declared body bytes), from its access lines."""
+    return [
+        (a["route"], a["request_bytes"]) for a in support.json_log_lines(log) if a.get("method") == "POST"
+    ]
 
 
 @pytest.mark.slow
@@ -238,7 +240,7 @@ def test_served_service_on_s3_deletes_every_object_soon_after_retention(
     s3_server, bucket, tmp_path, models_dir, http_client_factory
 ):
     with _served_on_s3(s3_server, bucket, tmp_path, models_dir, result_ttl="8", sweep_interval="2") as base:
-        user = http_client_factory(base, _new_account(http_client_factory, base, "s3@example.com"))
+        user = http_client_factory(base, support.new_account(http_client_factory, base, "s3@example.com"))
         files = {"file": ("in.png", support.png_bytes(32, 24), "image/png")}
         job = user.post("/v1/jobs", files=files, data={"model": "lanczos", "scale": "2"}).json()
         done = support.wait_job(user, job["id"])
@@ -259,7 +261,7 @@ def test_the_cli_sends_each_file_once_straight_to_the_bucket(
     s3_server, bucket, tmp_path, models_dir, http_client_factory
 ):
     with _served_on_s3(s3_server, bucket, tmp_path, models_dir, max_upload_bytes="20000") as base:
-        key = _new_account(http_client_factory, base, "cli-s3@example.com")
+        key = support.new_account(http_client_factory, base, "cli-s3@example.com")
         photo, large = tmp_path / "photo.png", tmp_path / "large.png"
         photo.write_bytes(support.png_bytes(40, 30, seed=3))
         large.write_bytes(support.png_bytes(200, 200, seed=4))  # noise: about 120 kB of PNG
@@ -281,9 +283,7 @@ def test_the_cli_sends_each_file_once_straight_to_the_bucket(
         assert user.get("/v1/account").json()["credits_balance"] == 10 - job["credits_charged"]
         # The photo went to the bucket once: the quote and the job named it, neither carried it, and the
         # refused file was never sent at all.
-        log = (tmp_path / "serve.log").read_text().splitlines()
-        access = [json.loads(line) for line in log if line.startswith("{")]
-        posts = [(a["route"], a["request_bytes"]) for a in access if a.get("method") == "POST"]
+        posts = _posts(tmp_path / "serve.log")
         # Sorted: a line is written once the request's background work is done, not in request order.
         assert sorted(route for route, _ in posts) == sorted(
             ["/v1/accounts", "/v1/uploads", "/v1/jobs/quote", "/v1/jobs", "/v1/uploads"]
@@ -305,9 +305,7 @@ def test_the_cli_sends_each_file_once_straight_to_the_bucket(
         assert "Traceback" not in behind.stderr and "cannot reach the service" not in behind.stderr
         assert behind.stderr.count("succeeded, but the result could not be downloaded") == 2, behind.stderr
         assert "2 files: 0 done, 2 failed; 2 credits spent" in behind.stderr
-        log = (tmp_path / "serve.log").read_text().splitlines()
-        access = [json.loads(line) for line in log if line.startswith("{")]
-        later = [(a["route"], a["request_bytes"]) for a in access if a.get("method") == "POST"][len(posts) :]
+        later = _posts(tmp_path / "serve.log")[len(posts) :]
         each = ["/v1/jobs/quote", "/v1/jobs"]
         assert sorted(route for route, _ in later) == sorted(["/v1/uploads", *each, *each])
         assert all(size > 2000 for route, size in later if route != "/v1/uploads"), later
@@ -324,6 +322,14 @@ def test_the_cli_sends_each_file_once_straight_to_the_bucket(
         assert Image.open(out / "second_x2.png").size == (80, 60)
 
 
+def _in_process(signup) -> ApiClient:
+    """The CLI's client on the app in this process, as a new account."""
+    api = ApiClient("http://testserver", "")
+    api.http.close()
+    api.http = signup()
+    return api
+
+
 def test_the_cli_sends_files_through_the_api_when_the_bucket_cannot_be_reached(
     configure, s3_server, bucket, signup, tmp_path
 ):
@@ -333,9 +339,7 @@ def test_the_cli_sends_files_through_the_api_when_the_bucket_cannot_be_reached(
     configure(storage_url=f"s3://{bucket}/jobs", s3_endpoint_url=s3_server, s3_public_endpoint_url=dead)
     path = tmp_path / "photo.png"
     path.write_bytes(support.png_bytes(40, 30, seed=7))
-    with ApiClient("http://testserver", "") as api:
-        api.http.close()
-        api.http = signup()  # the app in this process, as the account's client
+    with _in_process(signup) as api:
         staged = api.stage(path)
         assert staged.upload_id is None and not api.direct_uploads
         assert api.stage(path).upload_id is None  # no second slot is opened
@@ -421,9 +425,7 @@ def test_a_stored_file_the_service_no_longer_has_is_sent_along_instead(s3_settin
     path = tmp_path / "photo.png"
     path.write_bytes(support.png_bytes(40, 30, seed=8))
     fields = {"model": "bicubic", "scale": "2"}
-    with ApiClient("http://testserver", "") as api:
-        api.http.close()
-        api.http = signup()
+    with _in_process(signup) as api:
         staged = api.stage(path)
         assert staged.upload_id is not None
         taken = api.http.post("/v1/jobs", data={**fields, "upload_id": staged.upload_id})
